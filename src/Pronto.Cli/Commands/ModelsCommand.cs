@@ -1,0 +1,104 @@
+using System.CommandLine;
+using Pronto.Core.Configuration;
+using Pronto.Core.Inference;
+using Pronto.Core.Repository;
+using Spectre.Console;
+
+namespace Pronto.Cli.Commands;
+
+/// <summary><c>pronto models list</c> and <c>pronto models inspect NAME</c>.</summary>
+internal static class ModelsCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var list = new Command("list", "Load every model of the repository and show its versions, state, inputs and outputs.");
+        list.SetAction(parse => List(context, parse.GetValue(ProntoCli.RepositoryOption)));
+
+        var name = new Argument<string>("name") { Description = "The model's name (its folder in the repository)." };
+        var inspect = new Command("inspect", "Load one model and show its config, processing and state.") { name };
+        inspect.SetAction(parse => Inspect(context, parse.GetValue(ProntoCli.RepositoryOption), parse.GetValue(name)!));
+
+        return new Command("models", "List and inspect the models of a repository.") { list, inspect };
+    }
+
+    private static int List(CliContext context, string? repositoryPath)
+    {
+        using var repository = context.OpenRepository(repositoryPath);
+        foreach (var model in repository.DiscoverModelNames())
+        {
+            // A model that fails to load shows as UNAVAILABLE with its reason; the others are unaffected.
+            repository.TryLoad(model);
+        }
+
+        var table = new Table().AddColumns("Name", "Versions", "State", "Inputs", "Outputs");
+        foreach (var group in repository.Index().GroupBy(s => s.Name))
+        {
+            var rows = group.ToList();
+            var versions = string.Join(", ", rows.Where(r => r.Version is not null).Select(r => r.Version));
+            var state = string.Join(", ", rows.Select(r => r.State.ToProtocolName()).Distinct());
+            var reason = rows.FirstOrDefault(r => r.State != ModelState.Ready)?.Reason;
+            string inputs = "", outputs = "";
+            if (rows.Exists(r => r.State == ModelState.Ready))
+            {
+                using var lease = repository.Acquire(group.Key);
+                (inputs, outputs) = DescribeTensors(lease.Model);
+            }
+            else if (!string.IsNullOrEmpty(reason))
+            {
+                state += ": " + reason;
+            }
+
+            table.AddRow(Markup.Escape(group.Key), Markup.Escape(versions), Markup.Escape(state), Markup.Escape(inputs), Markup.Escape(outputs));
+        }
+
+        context.Console.Write(table);
+        return ExitCodes.Success;
+    }
+
+    private static int Inspect(CliContext context, string? repositoryPath, string name)
+    {
+        using var repository = context.OpenRepository(repositoryPath);
+        repository.ModelDirectory(name);
+        var loaded = repository.TryLoad(name);
+        var status = repository.Index().Where(s => s.Name == name).ToList();
+        if (status.Count == 0)
+        {
+            throw new Core.Errors.ProntoException(Core.Errors.ErrorCode.NotFound, $"unknown model '{name}' in {repository.Root}");
+        }
+
+        foreach (var s in status)
+        {
+            context.Output.WriteLine($"{s.Name} version {s.Version?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}: {s.State.ToProtocolName()}{(string.IsNullOrEmpty(s.Reason) ? "" : " (" + s.Reason + ")")}");
+        }
+
+        if (!loaded)
+        {
+            return ExitCodes.Unavailable;
+        }
+
+        using var lease = repository.Acquire(name);
+        var model = lease.Model;
+        var (inputs, outputs) = DescribeTensors(model);
+        context.Output.WriteLine($"inputs:  {inputs}");
+        context.Output.WriteLine($"outputs: {outputs}");
+        context.Output.WriteLine($"folder:  {model.ModelDirectory}");
+        context.Output.WriteLine("config.pbtxt:");
+        context.Output.Write(ModelConfigText.Format(model.Config));
+        return ExitCodes.Success;
+    }
+
+    /// <summary>Inputs and outputs as a user sends them: the processing input (text, image, fields) first when there is one.</summary>
+    internal static (string Inputs, string Outputs) DescribeTensors(ServedModel model)
+    {
+        var config = model.Config;
+        var raw = string.Join(", ", config.Inputs.Select(t => $"{t.Name} {InputValidator.Describe(config, t)}"));
+        var inputs = model.Processing.Preparer is { } p ? $"{p.InputName} ({p.ItemDescription}); or raw: {raw}" : raw;
+        var outputs = string.Join(", ", config.Outputs.Select(t => $"{t.Name} {InputValidator.Describe(config, t)}"));
+        if (model.Processing.Producer is { } producer && producer.OutputName != producer.SourceOutput)
+        {
+            outputs = $"{producer.OutputName} (from {producer.SourceOutput}); " + outputs;
+        }
+
+        return (inputs, outputs);
+    }
+}

@@ -1,0 +1,23 @@
+using Pronto.Core.Errors;
+
+namespace Pronto.Cli;
+
+/// <summary>The CLI's exit codes: the error taxonomy mapped once.</summary>
+public static class ExitCodes
+{
+    public const int Success = 0;
+    public const int Internal = 1;
+    public const int InvalidArgument = 2;
+    public const int NotFound = 3;
+    public const int Unavailable = 4;
+    public const int Unsupported = 5;
+
+    public static int From(ErrorCode code) => code switch
+    {
+        ErrorCode.InvalidArgument => InvalidArgument,
+        ErrorCode.NotFound => NotFound,
+        ErrorCode.Unavailable => Unavailable,
+        ErrorCode.Unsupported => Unsupported,
+        _ => Internal,
+    };
+}

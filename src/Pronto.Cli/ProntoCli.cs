@@ -1,0 +1,56 @@
+using System.CommandLine;
+using Pronto.Cli.Commands;
+using Pronto.Core.Errors;
+
+namespace Pronto.Cli;
+
+/// <summary>The <c>pronto</c> command line: builds the command tree and maps errors to exit codes once.</summary>
+public static class ProntoCli
+{
+    /// <summary>Options every command that reads models shares.</summary>
+    internal static readonly Option<string?> RepositoryOption = new("--model-repository", "-r")
+    {
+        Description = "Model repository folder (Triton layout). Default: $PRONTO_MODEL_REPOSITORY, else the bundled repository, prepared on first use.",
+        Recursive = true,
+    };
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        var context = new CliContext(output, error);
+        var root = new RootCommand("Pronto: real-time, batch, SQL and on-device inference for ONNX models.")
+        {
+            RepositoryOption,
+            ModelsCommand.Create(context),
+            PredictCommand.Create(context),
+            TrainCommand.Create(context),
+        };
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors)
+            {
+                await error.WriteLineAsync($"error: {e.Message}");
+            }
+
+            await error.WriteLineAsync("Run 'pronto --help' for usage.");
+            return ExitCodes.InvalidArgument;
+        }
+
+        var invocation = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
+        try
+        {
+            return await parse.InvokeAsync(invocation);
+        }
+        catch (ProntoException e)
+        {
+            await error.WriteLineAsync($"error: {e.Message}");
+            return ExitCodes.From(e.Code);
+        }
+        catch (OperationCanceledException)
+        {
+            await error.WriteLineAsync("cancelled");
+            return ExitCodes.Internal;
+        }
+    }
+}

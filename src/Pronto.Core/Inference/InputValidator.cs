@@ -1,0 +1,99 @@
+using Pronto.Core.Configuration;
+using Pronto.Core.Errors;
+using Pronto.Core.Tensors;
+
+namespace Pronto.Core.Inference;
+
+/// <summary>
+/// Checks request inputs against the model's config before the engine sees them: names, datatypes, ranks,
+/// fixed dimensions, batch size. A malformed request is an invalid argument with a message that says which
+/// input and what was expected; it never reaches the engine (where bad shapes have crashed other servers).
+/// </summary>
+public static class InputValidator
+{
+    public static void Validate(ModelConfig config, IReadOnlyList<NamedTensor> inputs)
+    {
+        foreach (var input in inputs)
+        {
+            if (config.Inputs.Find(t => t.Name == input.Name) is null)
+            {
+                ProntoErrors.InvalidArgument($"unexpected input '{input.Name}' for model '{config.Name}'; its inputs are {string.Join(", ", config.Inputs.Select(t => t.Name))}");
+            }
+        }
+
+        long batch = -1;
+        foreach (var expected in config.Inputs)
+        {
+            NamedTensor? found = null;
+            foreach (var input in inputs)
+            {
+                if (input.Name == expected.Name)
+                {
+                    if (found is not null)
+                    {
+                        ProntoErrors.InvalidArgument($"input '{expected.Name}' is given more than once");
+                    }
+
+                    found = input;
+                }
+            }
+
+            if (found is null)
+            {
+                if (!expected.Optional)
+                {
+                    ProntoErrors.InvalidArgument($"missing input '{expected.Name}' for model '{config.Name}' (expected {Describe(config, expected)})");
+                }
+
+                continue;
+            }
+
+            var tensor = found.Tensor;
+            if (tensor.DataType != expected.DataType)
+            {
+                ProntoErrors.InvalidArgument($"input '{expected.Name}': expected datatype {expected.DataType.ToProtocolName()}, got {tensor.DataType.ToProtocolName()}");
+            }
+
+            var dims = expected.Dims;
+            var shape = tensor.Shape;
+            var batched = config.MaxBatchSize > 0;
+            var rank = dims.Length + (batched ? 1 : 0);
+            if (shape.Length != rank)
+            {
+                ProntoErrors.InvalidArgument($"input '{expected.Name}': expected shape {Describe(config, expected)}, got [{string.Join(",", shape)}]");
+            }
+
+            if (batched)
+            {
+                var n = shape[0];
+                if (n < 1 || n > config.MaxBatchSize)
+                {
+                    ProntoErrors.InvalidArgument($"input '{expected.Name}': batch size {n} is outside 1..{config.MaxBatchSize} (max_batch_size of model '{config.Name}')");
+                }
+
+                if (batch >= 0 && n != batch)
+                {
+                    ProntoErrors.InvalidArgument($"input '{expected.Name}': batch size {n} differs from the other inputs' {batch}");
+                }
+
+                batch = n;
+            }
+
+            var offset = batched ? 1 : 0;
+            for (var d = 0; d < dims.Length; d++)
+            {
+                if (dims[d] >= 0 && shape[d + offset] != dims[d])
+                {
+                    ProntoErrors.InvalidArgument($"input '{expected.Name}': expected shape {Describe(config, expected)}, got [{string.Join(",", shape)}]");
+                }
+            }
+        }
+    }
+
+    /// <summary>The full expected shape, with the batch dimension as -1: <c>[-1,3,224,224]</c>.</summary>
+    public static string Describe(ModelConfig config, TensorConfig tensor)
+    {
+        var dims = config.MaxBatchSize > 0 ? tensor.Dims.Prepend(-1) : tensor.Dims;
+        return $"{tensor.DataType.ToProtocolName()} [{string.Join(",", dims)}]";
+    }
+}

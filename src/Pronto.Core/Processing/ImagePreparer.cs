@@ -1,0 +1,148 @@
+using System.Runtime.InteropServices;
+using Pronto.Core.Errors;
+using Pronto.Core.Inference;
+using Pronto.Core.Tensors;
+using SkiaSharp;
+
+namespace Pronto.Core.Processing;
+
+/// <summary>
+/// Encoded image (PNG, JPEG, WebP, GIF, BMP) -> decoded, resized, normalized NCHW FP32 tensor.
+/// Resizing keeps the aspect ratio and crops the centre (<c>pronto.image.resize: crop</c>, ML.NET's IsoCrop)
+/// or stretches (<c>stretch</c>). Each channel value is <c>(pixel * scale - mean) / std</c>, with the mean
+/// per channel or per pixel (<c>pronto.image.mean_file</c>: a raw little-endian FP32 CHW image).
+/// </summary>
+internal sealed class ImagePreparer : IInputPreparer
+{
+    private readonly string _input;
+    private readonly int _width;
+    private readonly int _height;
+    private readonly bool _crop;
+    private readonly bool _bgr;
+    private readonly float _scale;
+    private readonly float[] _mean;
+    private readonly float[] _std;
+    private readonly float[]? _meanImage;
+
+    private ImagePreparer(string input, int width, int height, bool crop, bool bgr, float scale, float[] mean, float[] std, float[]? meanImage)
+    {
+        _input = input;
+        _width = width;
+        _height = height;
+        _crop = crop;
+        _bgr = bgr;
+        _scale = scale;
+        _mean = mean;
+        _std = std;
+        _meanImage = meanImage;
+    }
+
+    public string InputName => "image";
+
+    public string ItemDescription => "encoded image (PNG, JPEG, WebP, GIF, BMP)";
+
+    public static ImagePreparer Create(ProcessingParameters p, string modelDirectory)
+    {
+        var input = p.Input(p.Get("pronto.image.input") ?? p.Config.Inputs[0].Name);
+        var dims = input.Dims;
+
+        // NCHW: the last two dims are height and width; with max_batch_size 0 the first dim is the batch.
+        var rank = dims.Length + (p.Config.MaxBatchSize > 0 ? 1 : 0);
+        if (input.DataType != DataType.FP32 || rank != 4 || dims[^3] != 3)
+        {
+            ProntoErrors.InvalidArgument($"model '{p.Config.Name}': image preparation needs an FP32 NCHW input with 3 channels; '{input.Name}' is {input.DataType.ToProtocolName()} [{string.Join(",", dims)}]");
+        }
+
+        var height = (int)(dims[^2] > 0 ? dims[^2] : p.GetInt("pronto.image.height", 224));
+        var width = (int)(dims[^1] > 0 ? dims[^1] : p.GetInt("pronto.image.width", 224));
+        var mean = p.GetFloats("pronto.image.mean") ?? [0f, 0f, 0f];
+        var std = p.GetFloats("pronto.image.std") ?? [1f, 1f, 1f];
+        if (mean.Length != 3 || std.Length != 3 || Array.Exists(std, s => s == 0f))
+        {
+            ProntoErrors.InvalidArgument($"model '{p.Config.Name}': pronto.image.mean and pronto.image.std need three values each, std non-zero");
+        }
+
+        float[]? meanImage = null;
+        if (p.Get("pronto.image.mean_file") is { } meanFile)
+        {
+            var bytes = File.ReadAllBytes(ModelProcessing.ResolveFile(p.Config, modelDirectory, meanFile));
+            if (bytes.Length != 3 * width * height * sizeof(float))
+            {
+                ProntoErrors.InvalidArgument($"model '{p.Config.Name}': {meanFile} holds {bytes.Length} bytes; a 3x{height}x{width} FP32 image is {3 * width * height * sizeof(float)}");
+            }
+
+            meanImage = MemoryMarshal.Cast<byte, float>(bytes).ToArray();
+        }
+
+        var resize = p.Get("pronto.image.resize") ?? "crop";
+        var order = p.Get("pronto.image.channel_order") ?? "RGB";
+        if (resize is not ("crop" or "stretch") || order is not ("RGB" or "BGR"))
+        {
+            ProntoErrors.InvalidArgument($"model '{p.Config.Name}': pronto.image.resize is crop or stretch, pronto.image.channel_order RGB or BGR");
+        }
+
+        var scale = p.GetFloats("pronto.image.scale") is [var s] ? s : 1f;
+        return new ImagePreparer(input.Name, width, height, resize == "crop", order == "BGR", scale, mean, std, meanImage);
+    }
+
+    public IReadOnlyList<NamedTensor> Prepare(Tensor items)
+    {
+        var images = PreparerItems.Read(items, InputName);
+        var plane = _width * _height;
+        var values = new float[images.Count * 3 * plane];
+        using var bitmap = new SKBitmap(new SKImageInfo(_width, _height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        using var canvas = new SKCanvas(bitmap);
+        using var paint = new SKPaint();
+        var sampling = new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear);
+        for (var i = 0; i < images.Count; i++)
+        {
+            using var image = SKImage.FromEncodedData(images[i].Span);
+            if (image is null)
+            {
+                ProntoErrors.InvalidArgument($"input 'image' element {i} ({images[i].Length} bytes) is not a decodable image; expected {ItemDescription}");
+            }
+
+            canvas.Clear(SKColors.Black);
+            canvas.DrawImage(image, SourceRect(image.Width, image.Height), new SKRect(0, 0, _width, _height), sampling, paint);
+            canvas.Flush();
+            WritePlanes(bitmap.GetPixelSpan(), values.AsSpan(i * 3 * plane, 3 * plane));
+        }
+
+        return [new NamedTensor(_input, Tensor.Create(values, images.Count, 3, _height, _width))];
+    }
+
+    private SKRect SourceRect(int width, int height)
+    {
+        if (!_crop)
+        {
+            return new SKRect(0, 0, width, height);
+        }
+
+        // Scale so the shorter side fits, then take the centre: no distortion, edges cropped.
+        var scale = Math.Max((float)_width / width, (float)_height / height);
+        var w = _width / scale;
+        var h = _height / scale;
+        var x = (width - w) / 2f;
+        var y = (height - h) / 2f;
+        return new SKRect(x, y, x + w, y + h);
+    }
+
+    private void WritePlanes(ReadOnlySpan<byte> rgba, Span<float> chw)
+    {
+        var plane = _width * _height;
+        for (var c = 0; c < 3; c++)
+        {
+            var source = _bgr ? 2 - c : c;
+            var mean = _mean[c];
+            var inverseStd = 1f / _std[c];
+            var output = chw.Slice(c * plane, plane);
+            var meanPlane = _meanImage is null ? default : _meanImage.AsSpan(c * plane, plane);
+            for (var p = 0; p < plane; p++)
+            {
+                var v = rgba[(p * 4) + source] * _scale;
+                v -= meanPlane.IsEmpty ? mean : meanPlane[p];
+                output[p] = v * inverseStd;
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using Pronto.Core.Backends;
+using Pronto.Core.Configuration;
+using Pronto.Core.Processing;
+
+namespace Pronto.Core.Repository;
+
+/// <summary>
+/// A loaded, ready model version: its config, engine instance and processing. Callers reach it only
+/// through a <see cref="ModelLease"/>, so an unload waits for in-flight inferences before the engine
+/// instance is disposed.
+/// </summary>
+public sealed class ServedModel
+{
+    private readonly Lock _gate = new();
+    private int _leases;
+    private bool _retired;
+
+    internal ServedModel(string name, long version, ModelConfig config, string modelDirectory, IModelInstance instance, ModelProcessing processing)
+    {
+        Name = name;
+        Version = version;
+        VersionText = version.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Config = config;
+        ModelDirectory = modelDirectory;
+        Instance = instance;
+        Processing = processing;
+    }
+
+    public string Name { get; }
+
+    public long Version { get; }
+
+    /// <summary>The version as the protocol writes it (a string).</summary>
+    public string VersionText { get; }
+
+    public ModelConfig Config { get; }
+
+    /// <summary>The model's folder in the repository (where config.pbtxt and label files live).</summary>
+    public string ModelDirectory { get; }
+
+    public IModelInstance Instance { get; }
+
+    public ModelProcessing Processing { get; }
+
+    internal bool TryAcquire()
+    {
+        lock (_gate)
+        {
+            if (_retired)
+            {
+                return false;
+            }
+
+            _leases++;
+            return true;
+        }
+    }
+
+    internal void Release()
+    {
+        bool dispose;
+        lock (_gate)
+        {
+            _leases--;
+            dispose = _retired && _leases == 0;
+        }
+
+        if (dispose)
+        {
+            Instance.Dispose();
+        }
+    }
+
+    /// <summary>Stops new leases; the instance is disposed now if idle, else when the last lease ends. Returns true if disposed now.</summary>
+    internal bool Retire()
+    {
+        lock (_gate)
+        {
+            if (_retired)
+            {
+                return false;
+            }
+
+            _retired = true;
+            if (_leases > 0)
+            {
+                return false;
+            }
+        }
+
+        Instance.Dispose();
+        return true;
+    }
+}

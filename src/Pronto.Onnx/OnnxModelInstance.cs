@@ -1,0 +1,99 @@
+using System.Buffers;
+using Microsoft.ML.OnnxRuntime;
+using Pronto.Core.Backends;
+using Pronto.Core.Configuration;
+using Pronto.Core.Errors;
+using Pronto.Core.Inference;
+using Pronto.Core.Tensors;
+
+namespace Pronto.Onnx;
+
+/// <summary>
+/// One ONNX Runtime session. ORT sessions are thread-safe for concurrent Run calls, so one instance
+/// serves many requests at once; it owns the session and its options and disposes them on unload.
+/// </summary>
+internal sealed class OnnxModelInstance : IModelInstance
+{
+    private readonly InferenceSession _session;
+    private readonly SessionOptions _options;
+    private readonly ModelConfig _config;
+
+    public OnnxModelInstance(InferenceSession session, SessionOptions options, ModelConfig config)
+    {
+        _session = session;
+        _options = options;
+        _config = config;
+    }
+
+    public IReadOnlyList<NamedTensor> Run(IReadOnlyList<NamedTensor> inputs, IReadOnlyList<string> outputNames, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var count = inputs.Count;
+        var names = new string[count];
+        var values = new OrtValue[count];
+        var pins = new MemoryHandle[count];
+        var created = 0;
+        using var runOptions = new RunOptions();
+
+        // Terminate is ORT's way to stop a run in progress; the flag is read between kernels.
+        using var registration = cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, runOptions);
+        try
+        {
+            for (; created < count; created++)
+            {
+                names[created] = inputs[created].Name;
+                values[created] = OrtTensorConverter.ToOrtValue(inputs[created].Tensor, out pins[created]);
+            }
+
+            using var outputs = _session.Run(runOptions, names, values, outputNames as IReadOnlyCollection<string> ?? [.. outputNames]);
+            var result = new NamedTensor[outputNames.Count];
+            var i = 0;
+            foreach (var value in outputs)
+            {
+                result[i] = new NamedTensor(outputNames[i], OrtTensorConverter.ToTensor(value));
+                i++;
+            }
+
+            return result;
+        }
+        catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("the inference was cancelled while it ran", cancellationToken);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ProntoException(ErrorCode.Internal, $"ONNX Runtime failed to run model '{_config.Name}': {e.Message}", e);
+        }
+        finally
+        {
+            for (var i = 0; i < created; i++)
+            {
+                values[i].Dispose();
+                pins[i].Dispose();
+            }
+        }
+    }
+
+    /// <summary>One run on zero-filled inputs (1 for every dynamic axis), so lazy initialisation is paid at load.</summary>
+    public void WarmUp(CancellationToken cancellationToken)
+    {
+        var inputs = new List<NamedTensor>(_session.InputMetadata.Count);
+        foreach (var (name, node) in _session.InputMetadata)
+        {
+            var shape = node.Dimensions.Select(d => d < 0 ? 1L : d).ToArray();
+            var type = OnnxTypes.ToDataType(node.ElementDataType);
+            var tensor = type == DataType.Bytes
+                ? Tensor.FromStrings(Enumerable.Repeat(ReadOnlyMemory<byte>.Empty, (int)Tensor.CountElements(shape)).ToArray(), shape)
+                : Tensor.FromBytes(type, new byte[Tensor.CountElements(shape) * type.ElementSize()], shape);
+            inputs.Add(new NamedTensor(name, tensor));
+        }
+
+        Run(inputs, [.. _session.OutputMetadata.Keys], cancellationToken);
+    }
+
+    public void Dispose()
+    {
+        _session.Dispose();
+        _options.Dispose();
+    }
+}

