@@ -17,6 +17,7 @@ internal sealed class OnnxModelInstance : IModelInstance
     private readonly InferenceSession _session;
     private readonly SessionOptions _options;
     private readonly ModelConfig _config;
+    private volatile bool _disposed;
 
     public OnnxModelInstance(InferenceSession session, SessionOptions options, ModelConfig config)
     {
@@ -27,6 +28,9 @@ internal sealed class OnnxModelInstance : IModelInstance
 
     public IReadOnlyList<NamedTensor> Run(IReadOnlyList<NamedTensor> inputs, IReadOnlyList<string> outputNames, CancellationToken cancellationToken)
     {
+        // A run on a released native session would crash the process, not throw: check first. Leases keep
+        // Dispose from racing a run (ModelLease), so this only catches use after unload.
+        ObjectDisposedException.ThrowIf(_disposed, this);
         cancellationToken.ThrowIfCancellationRequested();
         var count = inputs.Count;
         var names = new string[count];
@@ -93,6 +97,12 @@ internal sealed class OnnxModelInstance : IModelInstance
 
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         _session.Dispose();
         _options.Dispose();
     }

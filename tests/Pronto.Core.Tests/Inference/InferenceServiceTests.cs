@@ -1,0 +1,112 @@
+using System.Text;
+using Pronto.Core.Errors;
+using Pronto.Core.Inference;
+using Pronto.Core.Repository;
+using Pronto.Core.Tensors;
+using Pronto.Onnx;
+using Pronto.Testing;
+
+namespace Pronto.Core.Tests.Inference;
+
+/// <summary>Validation before the engine, output selection and the classification extension.</summary>
+public sealed class InferenceServiceTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("pronto-service-").FullName;
+    private readonly ModelRepository _repository;
+    private readonly InferenceService _service;
+
+    public InferenceServiceTests()
+    {
+        TinyModels.WriteAddConstant(_root, "adder", 1f, 3);
+        File.WriteAllText(Path.Combine(_root, "adder", "config.pbtxt"), """
+            max_batch_size: 4
+            input [ { name: "x" data_type: TYPE_FP32 dims: [ 3 ] } ]
+            output [ { name: "y" data_type: TYPE_FP32 dims: [ 3 ] label_filename: "labels.txt" } ]
+            """);
+        File.WriteAllLines(Path.Combine(_root, "adder", "labels.txt"), ["cat", "dog", "bird"]);
+        _repository = new ModelRepository(_root, [new OnnxBackend()]);
+        _repository.Load("adder");
+        _service = new InferenceService(_repository);
+    }
+
+    public static TheoryData<string, Tensor, string> BadInputs => new()
+    {
+        { "x", Tensor.Create(new double[] { 1, 2, 3 }, 1, 3), "input 'x': expected datatype FP32, got FP64" },
+        { "x", Tensor.Create(new float[] { 1, 2, 3, 4 }, 1, 4), "input 'x': expected shape FP32 [-1,3], got [1,4]" },
+        { "x", Tensor.Create(new float[] { 1, 2, 3 }, 3), "input 'x': expected shape FP32 [-1,3], got [3]" },
+        { "x", Tensor.Create(new float[15], 5, 3), "input 'x': batch size 5 is outside 1..4 (max_batch_size of model 'adder')" },
+        { "x", Tensor.Create(Array.Empty<float>(), 0, 3), "input 'x': batch size 0 is outside 1..4 (max_batch_size of model 'adder')" },
+        { "z", Tensor.Create(new float[] { 1, 2, 3 }, 1, 3), "unexpected input 'z' for model 'adder'; its inputs are x" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadInputs))]
+    public void Bad_inputs_are_rejected_before_the_engine_with_a_precise_message(string name, Tensor tensor, string message)
+    {
+        var error = Assert.Throws<ProntoException>(() => _service.Infer(new InferenceRequest { ModelName = "adder", Inputs = [new NamedTensor(name, tensor)] }));
+        Assert.Equal(ErrorCode.InvalidArgument, error.Code);
+        Assert.Equal(message, error.Message);
+    }
+
+    [Fact]
+    public void A_missing_input_is_named()
+    {
+        var error = Assert.Throws<ProntoException>(() => _service.Infer(new InferenceRequest { ModelName = "adder", Inputs = [] }));
+        Assert.Equal("missing input 'x' for model 'adder' (expected FP32 [-1,3])", error.Message);
+    }
+
+    [Fact]
+    public void An_unknown_output_is_named()
+    {
+        var error = Assert.Throws<ProntoException>(() => _service.Infer(Request([1, 2, 3], new RequestedOutput("nope"))));
+        Assert.Equal(ErrorCode.InvalidArgument, error.Code);
+        Assert.Equal("unknown output 'nope' for model 'adder'; its outputs are y", error.Message);
+    }
+
+    [Fact]
+    public void The_classification_extension_returns_score_index_label()
+    {
+        var response = _service.Infer(Request([0.5f, 2f, -1f], new RequestedOutput("y", Classification: 2)));
+        var output = Assert.Single(response.Outputs);
+        Assert.Equal("y", output.Name);
+        Assert.Equal(DataType.Bytes, output.Tensor.DataType);
+        Assert.Equal([1L, 2L], output.Tensor.Shape.ToArray());
+        Assert.Equal(["3.000000:1:dog", "1.500000:0:cat"], output.Tensor.Strings.Select(s => Encoding.UTF8.GetString(s.Span)));
+    }
+
+    [Fact]
+    public void The_response_echoes_the_id_and_names_the_version()
+    {
+        var response = _service.Infer(new InferenceRequest
+        {
+            ModelName = "adder",
+            Id = "req-42",
+            Inputs = [new NamedTensor("x", Tensor.Create(new float[] { 1, 2, 3 }, 1, 3))],
+        });
+        Assert.Equal("req-42", response.Id);
+        Assert.Equal("adder", response.ModelName);
+        Assert.Equal("1", response.ModelVersion);
+        Assert.Equal([2f, 3f, 4f], response.Outputs[0].Tensor.ToArray<float>());
+    }
+
+    [Fact]
+    public void An_unknown_model_is_not_found()
+    {
+        var error = Assert.Throws<ProntoException>(() => _service.Infer(new InferenceRequest { ModelName = "ghost", Inputs = [] }));
+        Assert.Equal(ErrorCode.NotFound, error.Code);
+        Assert.Equal("unknown model 'ghost'", error.Message);
+    }
+
+    public void Dispose()
+    {
+        _repository.Dispose();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    private static InferenceRequest Request(float[] values, RequestedOutput output) => new()
+    {
+        ModelName = "adder",
+        Inputs = [new NamedTensor("x", Tensor.Create(values, 1, values.Length))],
+        Outputs = [output],
+    };
+}
