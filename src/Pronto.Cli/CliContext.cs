@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Pronto.Core.Inference;
 using Pronto.Core.Repository;
 using Pronto.Models;
@@ -13,14 +14,34 @@ internal sealed class CliContext(TextWriter output, TextWriter error)
 
     public TextWriter Error { get; } = error;
 
-    /// <summary>Spectre rendering onto <see cref="Output"/>, plain when it is not a terminal (tests, pipes).</summary>
-    public IAnsiConsole Console { get; } = AnsiConsole.Create(new AnsiConsoleSettings
+    /// <summary>The option every command that reads models shares (one instance per invocation).</summary>
+    public Option<string?> RepositoryOption { get; } = new("--model-repository", "-r")
     {
-        Out = new AnsiConsoleOutput(output),
-        Ansi = ReferenceEquals(output, System.Console.Out) && !System.Console.IsOutputRedirected ? AnsiSupport.Detect : AnsiSupport.No,
-        ColorSystem = ReferenceEquals(output, System.Console.Out) && !System.Console.IsOutputRedirected ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-        Interactive = InteractionSupport.No,
-    });
+        Description = "Model repository folder (Triton layout). Default: $PRONTO_MODEL_REPOSITORY, else the bundled repository, prepared on first use.",
+        Recursive = true,
+    };
+
+    /// <summary>Spectre rendering onto <see cref="Output"/>, plain when it is not a terminal (tests, pipes).</summary>
+    public IAnsiConsole Console { get; } = CreateConsole(output);
+
+    private static IAnsiConsole CreateConsole(TextWriter output)
+    {
+        var terminal = ReferenceEquals(output, System.Console.Out) && !System.Console.IsOutputRedirected;
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output),
+            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+        });
+        if (!terminal)
+        {
+            // Pipes and files have no width; 80 columns would wrap every table row.
+            console.Profile.Width = 400;
+        }
+
+        return console;
+    }
 
     /// <summary>
     /// Opens the repository at <paramref name="path"/>, or the bundled default one (prepared on first use)

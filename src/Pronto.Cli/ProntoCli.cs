@@ -7,19 +7,12 @@ namespace Pronto.Cli;
 /// <summary>The <c>pronto</c> command line: builds the command tree and maps errors to exit codes once.</summary>
 public static class ProntoCli
 {
-    /// <summary>Options every command that reads models shares.</summary>
-    internal static readonly Option<string?> RepositoryOption = new("--model-repository", "-r")
-    {
-        Description = "Model repository folder (Triton layout). Default: $PRONTO_MODEL_REPOSITORY, else the bundled repository, prepared on first use.",
-        Recursive = true,
-    };
-
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
         var context = new CliContext(output, error);
         var root = new RootCommand("Pronto: real-time, batch, SQL and on-device inference for ONNX models.")
         {
-            RepositoryOption,
+            context.RepositoryOption,
             ModelsCommand.Create(context),
             PredictCommand.Create(context),
             TrainCommand.Create(context),

@@ -12,11 +12,11 @@ internal static class ModelsCommand
     public static Command Create(CliContext context)
     {
         var list = new Command("list", "Load every model of the repository and show its versions, state, inputs and outputs.");
-        list.SetAction(parse => List(context, parse.GetValue(ProntoCli.RepositoryOption)));
+        list.SetAction(parse => List(context, parse.GetValue(context.RepositoryOption)));
 
         var name = new Argument<string>("name") { Description = "The model's name (its folder in the repository)." };
         var inspect = new Command("inspect", "Load one model and show its config, processing and state.") { name };
-        inspect.SetAction(parse => Inspect(context, parse.GetValue(ProntoCli.RepositoryOption), parse.GetValue(name)!));
+        inspect.SetAction(parse => Inspect(context, parse.GetValue(context.RepositoryOption), parse.GetValue(name)!));
 
         return new Command("models", "List and inspect the models of a repository.") { list, inspect };
     }

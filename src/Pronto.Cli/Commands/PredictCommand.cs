@@ -38,7 +38,7 @@ internal static class PredictCommand
                 parse.GetValue(input),
                 parse.GetValue(top),
                 parse.GetValue(format)!);
-            return Run(context, parse.GetValue(ProntoCli.RepositoryOption), request);
+            return Run(context, parse.GetValue(context.RepositoryOption), request);
         });
         return command;
     }
@@ -95,7 +95,8 @@ internal static class PredictCommand
                 ProntoErrors.NotFound($"request file '{args.InputFile}' does not exist");
             }
 
-            return InferenceJson.ReadRequest(File.ReadAllBytes(args.InputFile), model.Name, null, new JsonLimits());
+            var body = File.ReadAllBytes(args.InputFile);
+            return InferenceJson.ReadRequest(body.AsMemory(), body.Length, model.Name, null).Request;
         }
 
         var preparer = model.Processing.Preparer;
