@@ -16,6 +16,7 @@ public static class ProntoCli
             ModelsCommand.Create(context),
             PredictCommand.Create(context),
             TrainCommand.Create(context),
+            ServeCommand.Create(context),
         };
 
         var parse = root.Parse(args);

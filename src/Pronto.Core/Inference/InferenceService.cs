@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Pronto.Core.Errors;
 using Pronto.Core.Processing;
 using Pronto.Core.Repository;
@@ -16,6 +17,20 @@ public sealed class InferenceService(ModelRepository repository)
     {
         using var lease = Repository.Acquire(request.ModelName, request.ModelVersion);
         var model = lease.Model;
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            return Infer(model, request, start, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            model.Statistics.RecordFailure(ReasonOf(e), Stopwatch.GetTimestamp() - start);
+            throw;
+        }
+    }
+
+    private static InferenceResponse Infer(ServedModel model, InferenceRequest request, long start, CancellationToken cancellationToken)
+    {
         var config = model.Config;
         var processing = model.Processing;
 
@@ -49,7 +64,9 @@ public sealed class InferenceService(ModelRepository repository)
             }
         }
 
+        var inferStart = Stopwatch.GetTimestamp();
         var raw = model.Instance.Run(inputs, engineOutputs, cancellationToken);
+        var outputStart = Stopwatch.GetTimestamp();
         var outputs = new NamedTensor[requested.Count];
         for (var i = 0; i < requested.Count; i++)
         {
@@ -72,8 +89,21 @@ public sealed class InferenceService(ModelRepository repository)
             outputs[i] = tensor;
         }
 
+        var end = Stopwatch.GetTimestamp();
+        var batch = config.MaxBatchSize > 0 && inputs.Count > 0 && inputs[0].Tensor.Rank > 0 ? inputs[0].Tensor.Shape[0] : 1;
+        model.Statistics.RecordSuccess(batch, end - start, 0, inferStart - start, outputStart - inferStart, end - outputStart);
         return new InferenceResponse { ModelName = model.Name, ModelVersion = model.VersionText, Id = request.Id, Outputs = outputs };
     }
+
+    /// <summary>How a failure counts in the statistics.</summary>
+    public static FailureReason ReasonOf(Exception e) => e switch
+    {
+        OperationCanceledException => FailureReason.Canceled,
+        ProntoException { Code: ErrorCode.Unavailable } => FailureReason.Rejected,
+        ProntoException { Code: ErrorCode.Internal } => FailureReason.Backend,
+        ProntoException => FailureReason.Other,
+        _ => FailureReason.Backend,
+    };
 
     /// <summary>The produced output when the model declares one (an embedding, probabilities), else every raw output.</summary>
     public static IReadOnlyList<RequestedOutput> DefaultOutputs(ServedModel model)

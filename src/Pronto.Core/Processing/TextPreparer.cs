@@ -10,7 +10,7 @@ namespace Pronto.Core.Processing;
 /// Text -> BERT WordPiece ids, attention mask and token type ids, padded to the longest text of the batch
 /// (and cut at <c>pronto.text.max_tokens</c>, [CLS] and [SEP] included).
 /// </summary>
-internal sealed class TextPreparer : IInputPreparer
+public sealed class TextPreparer : IInputPreparer
 {
     private readonly BertTokenizer _tokenizer;
     private readonly int _maxTokens;
@@ -33,7 +33,7 @@ internal sealed class TextPreparer : IInputPreparer
 
     public string ItemDescription => "UTF-8 text";
 
-    public static TextPreparer Create(ProcessingParameters p, string modelDirectory)
+    internal static TextPreparer Create(ProcessingParameters p, string modelDirectory)
     {
         var vocab = ModelProcessing.ResolveFile(p.Config, modelDirectory, p.Get("pronto.text.vocab") ?? "vocab.txt");
         var tokenizer = BertTokenizer.Create(vocab, new BertOptions { LowerCaseBeforeTokenization = p.GetBool("pronto.text.lowercase", true) });

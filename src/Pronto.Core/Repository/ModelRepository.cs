@@ -230,6 +230,28 @@ public sealed partial class ModelRepository : IDisposable
         return rows;
     }
 
+    /// <summary>Every ready model version, for statistics and metrics.</summary>
+    public IReadOnlyList<ServedModel> ReadyModels()
+    {
+        lock (_gate)
+        {
+            var list = new List<ServedModel>();
+            foreach (var entry in _models.Values)
+            {
+                foreach (var slot in entry.Versions.Values)
+                {
+                    if (slot.State == ModelState.Ready && slot.Model is not null)
+                    {
+                        list.Add(slot.Model);
+                    }
+                }
+            }
+
+            list.Sort((a, b) => a.Name != b.Name ? string.CompareOrdinal(a.Name, b.Name) : a.Version.CompareTo(b.Version));
+            return list;
+        }
+    }
+
     /// <summary>True when every known model has at least one ready version and none is loading.</summary>
     public bool AllReady()
     {
@@ -237,6 +259,11 @@ public sealed partial class ModelRepository : IDisposable
         {
             foreach (var entry in _models.Values)
             {
+                if (entry.Versions.Count == 0 && entry.Reason is not null and not "unloaded")
+                {
+                    return false;
+                }
+
                 foreach (var slot in entry.Versions.Values)
                 {
                     if (slot.State != ModelState.Ready)

@@ -42,6 +42,12 @@ public sealed class ServedModel
 
     public ModelProcessing Processing { get; }
 
+    /// <summary>Request counts and durations of this version (Triton's statistics extension).</summary>
+    public ModelStatistics Statistics { get; } = new();
+
+    /// <summary>Requests now inside this version (leased): Triton's pending request count.</summary>
+    public int InFlight => Volatile.Read(ref _leases);
+
     internal bool TryAcquire()
     {
         lock (_gate)

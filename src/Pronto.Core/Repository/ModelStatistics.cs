@@ -1,0 +1,105 @@
+using System.Diagnostics;
+
+namespace Pronto.Core.Repository;
+
+/// <summary>
+/// Triton's per-model-version statistics: request outcomes and where the time went (queue, compute input,
+/// compute infer, compute output), as counts and nanoseconds. Lock-free: updated on every request.
+/// </summary>
+public sealed class ModelStatistics
+{
+    private long _successCount;
+    private long _successNs;
+    private long _failCount;
+    private long _failNs;
+    private readonly long[] _failuresByReason = new long[4];
+    private long _queueCount;
+    private long _queueNs;
+    private long _inputCount;
+    private long _inputNs;
+    private long _inferCount;
+    private long _inferNs;
+    private long _outputCount;
+    private long _outputNs;
+    private long _inferenceCount;
+    private long _executionCount;
+    private long _lastInferenceMs;
+
+    /// <summary>A consistent-enough copy for the stats endpoint and /metrics (each field read atomically).</summary>
+    public ModelStatisticsSnapshot Snapshot() => new(
+        Interlocked.Read(ref _lastInferenceMs),
+        Interlocked.Read(ref _inferenceCount),
+        Interlocked.Read(ref _executionCount),
+        new(Interlocked.Read(ref _successCount), Interlocked.Read(ref _successNs)),
+        new(Interlocked.Read(ref _failCount), Interlocked.Read(ref _failNs)),
+        new(Interlocked.Read(ref _queueCount), Interlocked.Read(ref _queueNs)),
+        new(Interlocked.Read(ref _inputCount), Interlocked.Read(ref _inputNs)),
+        new(Interlocked.Read(ref _inferCount), Interlocked.Read(ref _inferNs)),
+        new(Interlocked.Read(ref _outputCount), Interlocked.Read(ref _outputNs)));
+
+    /// <summary>
+    /// Records one successful request of <paramref name="batchSize"/> rows that ran in one engine execution.
+    /// Durations are Stopwatch ticks.
+    /// </summary>
+    public void RecordSuccess(long batchSize, long totalTicks, long queueTicks, long inputTicks, long inferTicks, long outputTicks)
+    {
+        Interlocked.Increment(ref _successCount);
+        Interlocked.Add(ref _successNs, ToNs(totalTicks));
+        Interlocked.Increment(ref _queueCount);
+        Interlocked.Add(ref _queueNs, ToNs(queueTicks));
+        Interlocked.Increment(ref _inputCount);
+        Interlocked.Add(ref _inputNs, ToNs(inputTicks));
+        Interlocked.Increment(ref _inferCount);
+        Interlocked.Add(ref _inferNs, ToNs(inferTicks));
+        Interlocked.Increment(ref _outputCount);
+        Interlocked.Add(ref _outputNs, ToNs(outputTicks));
+        Interlocked.Add(ref _inferenceCount, batchSize);
+        Interlocked.Increment(ref _executionCount);
+        Interlocked.Exchange(ref _lastInferenceMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+    }
+
+    /// <summary>Failed requests by <see cref="FailureReason"/> (Triton's <c>reason</c> label).</summary>
+    public long Failures(FailureReason reason) => Interlocked.Read(ref _failuresByReason[(int)reason]);
+
+    /// <summary>Records one failed request and the time it took to fail.</summary>
+    public void RecordFailure(FailureReason reason, long totalTicks)
+    {
+        Interlocked.Increment(ref _failuresByReason[(int)reason]);
+        Interlocked.Increment(ref _failCount);
+        Interlocked.Add(ref _failNs, ToNs(totalTicks));
+        Interlocked.Exchange(ref _lastInferenceMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+    }
+
+    private static long ToNs(long ticks) => (long)(ticks * (1_000_000_000.0 / Stopwatch.Frequency));
+}
+
+/// <summary>Why a request failed, as Triton's <c>nv_inference_request_failure</c> labels it.</summary>
+public enum FailureReason
+{
+    /// <summary>Refused before running: model unavailable, queue full, timed out in the queue.</summary>
+    Rejected,
+
+    /// <summary>The client went away or cancelled.</summary>
+    Canceled,
+
+    /// <summary>The engine failed while running the model.</summary>
+    Backend,
+
+    /// <summary>Anything else, chiefly invalid requests.</summary>
+    Other,
+}
+
+/// <summary>A count and the total nanoseconds it took.</summary>
+public readonly record struct DurationStatistic(long Count, long Ns);
+
+/// <summary>A copy of <see cref="ModelStatistics"/> with Triton's field names.</summary>
+public sealed record ModelStatisticsSnapshot(
+    long LastInferenceMs,
+    long InferenceCount,
+    long ExecutionCount,
+    DurationStatistic Success,
+    DurationStatistic Fail,
+    DurationStatistic Queue,
+    DurationStatistic ComputeInput,
+    DurationStatistic ComputeInfer,
+    DurationStatistic ComputeOutput);

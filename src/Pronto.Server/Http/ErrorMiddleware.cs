@@ -1,0 +1,43 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Pronto.Core.Errors;
+
+namespace Pronto.Server.Http;
+
+/// <summary>
+/// Turns every failure of a REST request into a status and <c>{"error": "..."}</c>: the taxonomy's codes,
+/// 413 for bodies over the limit, 500 only for real faults (logged). The process keeps serving.
+/// </summary>
+internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (ProntoException e)
+        {
+            await HttpErrors.WriteAsync(context, HttpErrors.StatusFor(e.Code), e.Message);
+        }
+        catch (BadHttpRequestException e)
+        {
+            await HttpErrors.WriteAsync(context, e.StatusCode, e.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? $"request body too large: {e.Message}"
+                : e.Message);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client is gone: nobody reads a response. 499 is what proxies log for it.
+            context.Response.StatusCode = 499;
+        }
+        catch (Exception e)
+        {
+            LogUnhandled(logger, e, context.Request.Path);
+            await HttpErrors.WriteAsync(context, StatusCodes.Status500InternalServerError, $"internal error: {e.Message}");
+        }
+    }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Unhandled error on {Path}")]
+    private static partial void LogUnhandled(ILogger logger, Exception exception, string path);
+}

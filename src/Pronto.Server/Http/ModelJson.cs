@@ -1,0 +1,241 @@
+using System.Text.Json;
+using Pronto.Core.Configuration;
+using Pronto.Core.Inference;
+using Pronto.Core.Repository;
+using Pronto.Core.Tensors;
+
+namespace Pronto.Server.Http;
+
+/// <summary>JSON bodies of the protocol's metadata, config, statistics and repository-index responses.</summary>
+internal static class ModelJson
+{
+    public static void WriteServerMetadata(Utf8JsonWriter w)
+    {
+        w.WriteStartObject();
+        w.WriteString("name"u8, "pronto"u8);
+        w.WriteString("version"u8, ServerInfo.Version);
+        w.WriteStartArray("extensions"u8);
+        foreach (var extension in ServerInfo.Extensions)
+        {
+            w.WriteStringValue(extension);
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    /// <summary><c>{"name","versions","platform","inputs":[{"name","datatype","shape"}],"outputs":[...]}</c>; shapes carry the batch dimension as -1.</summary>
+    public static void WriteModelMetadata(Utf8JsonWriter w, ServedModel model, IReadOnlyList<ModelVersionStatus> versions)
+    {
+        var config = model.Config;
+        w.WriteStartObject();
+        w.WriteString("name"u8, model.Name);
+        w.WriteStartArray("versions"u8);
+        foreach (var v in versions)
+        {
+            if (v.State == ModelState.Ready && v.Version is { } number)
+            {
+                w.WriteStringValue(number.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
+        w.WriteEndArray();
+        w.WriteString("platform"u8, config.Platform);
+        WriteTensors(w, "inputs"u8, config, config.Inputs);
+        WriteTensors(w, "outputs"u8, config, config.Outputs);
+        w.WriteEndObject();
+    }
+
+    /// <summary>The model config in Triton's JSON form (protobuf field names).</summary>
+    public static void WriteConfig(Utf8JsonWriter w, ModelConfig config)
+    {
+        w.WriteStartObject();
+        w.WriteString("name"u8, config.Name);
+        w.WriteString("platform"u8, config.Platform);
+        w.WriteString("backend"u8, config.Backend ?? "onnxruntime");
+        w.WriteNumber("max_batch_size"u8, config.MaxBatchSize);
+        WriteConfigTensors(w, "input"u8, config.Inputs);
+        WriteConfigTensors(w, "output"u8, config.Outputs);
+        w.WriteStartObject("version_policy"u8);
+        switch (config.VersionPolicy.Kind)
+        {
+            case VersionPolicyKind.All:
+                w.WriteStartObject("all"u8);
+                w.WriteEndObject();
+                break;
+            case VersionPolicyKind.Specific:
+                w.WriteStartObject("specific"u8);
+                w.WriteStartArray("versions"u8);
+                foreach (var v in config.VersionPolicy.Versions)
+                {
+                    w.WriteNumberValue(v);
+                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
+                break;
+            default:
+                w.WriteStartObject("latest"u8);
+                w.WriteNumber("num_versions"u8, Math.Max(1, config.VersionPolicy.LatestCount));
+                w.WriteEndObject();
+                break;
+        }
+
+        w.WriteEndObject();
+        w.WriteStartArray("instance_group"u8);
+        foreach (var g in config.InstanceGroups.Count > 0 ? config.InstanceGroups : [new InstanceGroup(1)])
+        {
+            w.WriteStartObject();
+            w.WriteNumber("count"u8, g.Count);
+            w.WriteString("kind"u8, g.Kind);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        if (config.DynamicBatching is { } batching)
+        {
+            w.WriteStartObject("dynamic_batching"u8);
+            w.WriteStartArray("preferred_batch_size"u8);
+            foreach (var size in batching.PreferredBatchSize)
+            {
+                w.WriteNumberValue(size);
+            }
+
+            w.WriteEndArray();
+            w.WriteNumber("max_queue_delay_microseconds"u8, batching.MaxQueueDelayMicroseconds);
+            w.WriteBoolean("preserve_ordering"u8, batching.PreserveOrdering);
+            w.WriteNumber("priority_levels"u8, batching.PriorityLevels);
+            w.WriteNumber("default_priority_level"u8, batching.DefaultPriorityLevel);
+            w.WriteStartObject("default_queue_policy"u8);
+            w.WriteString("timeout_action"u8, batching.DefaultQueuePolicy.TimeoutAction == TimeoutAction.Delay ? "DELAY" : "REJECT");
+            w.WriteNumber("default_timeout_microseconds"u8, batching.DefaultQueuePolicy.DefaultTimeoutMicroseconds);
+            w.WriteBoolean("allow_timeout_override"u8, batching.DefaultQueuePolicy.AllowTimeoutOverride);
+            w.WriteNumber("max_queue_size"u8, batching.DefaultQueuePolicy.MaxQueueSize);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+
+        w.WriteStartObject("parameters"u8);
+        foreach (var (key, value) in config.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            w.WriteStartObject(key);
+            w.WriteString("string_value"u8, value);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    /// <summary>Triton's statistics response: <c>{"model_stats":[{"name","version","last_inference","inference_count","execution_count","inference_stats":{...}}]}</c>.</summary>
+    public static void WriteStatistics(Utf8JsonWriter w, IEnumerable<ServedModel> models)
+    {
+        w.WriteStartObject();
+        w.WriteStartArray("model_stats"u8);
+        foreach (var model in models)
+        {
+            var s = model.Statistics.Snapshot();
+            w.WriteStartObject();
+            w.WriteString("name"u8, model.Name);
+            w.WriteString("version"u8, model.VersionText);
+            w.WriteNumber("last_inference"u8, s.LastInferenceMs);
+            w.WriteNumber("inference_count"u8, s.InferenceCount);
+            w.WriteNumber("execution_count"u8, s.ExecutionCount);
+            w.WriteStartObject("inference_stats"u8);
+            Duration(w, "success"u8, s.Success);
+            Duration(w, "fail"u8, s.Fail);
+            Duration(w, "queue"u8, s.Queue);
+            Duration(w, "compute_input"u8, s.ComputeInput);
+            Duration(w, "compute_infer"u8, s.ComputeInfer);
+            Duration(w, "compute_output"u8, s.ComputeOutput);
+            w.WriteEndObject();
+            w.WriteStartArray("batch_stats"u8);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    /// <summary>The repository index: <c>[{"name","version","state","reason"}]</c>.</summary>
+    public static void WriteIndex(Utf8JsonWriter w, IEnumerable<ModelVersionStatus> rows)
+    {
+        w.WriteStartArray();
+        foreach (var row in rows)
+        {
+            w.WriteStartObject();
+            w.WriteString("name"u8, row.Name);
+            if (row.Version is { } v)
+            {
+                w.WriteString("version"u8, v.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            w.WriteString("state"u8, row.State.ToProtocolName());
+            w.WriteString("reason"u8, row.Reason);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    }
+
+    private static void Duration(Utf8JsonWriter w, ReadOnlySpan<byte> name, DurationStatistic d)
+    {
+        w.WriteStartObject(name);
+        w.WriteNumber("count"u8, d.Count);
+        w.WriteNumber("ns"u8, d.Ns);
+        w.WriteEndObject();
+    }
+
+    private static void WriteTensors(Utf8JsonWriter w, ReadOnlySpan<byte> name, ModelConfig config, List<TensorConfig> tensors)
+    {
+        w.WriteStartArray(name);
+        foreach (var t in tensors)
+        {
+            w.WriteStartObject();
+            w.WriteString("name"u8, t.Name);
+            w.WriteString("datatype"u8, t.DataType.ToProtocolName());
+            w.WriteStartArray("shape"u8);
+            if (config.MaxBatchSize > 0)
+            {
+                w.WriteNumberValue(-1);
+            }
+
+            foreach (var d in t.Dims)
+            {
+                w.WriteNumberValue(d);
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    }
+
+    private static void WriteConfigTensors(Utf8JsonWriter w, ReadOnlySpan<byte> name, List<TensorConfig> tensors)
+    {
+        w.WriteStartArray(name);
+        foreach (var t in tensors)
+        {
+            w.WriteStartObject();
+            w.WriteString("name"u8, t.Name);
+            w.WriteString("data_type"u8, t.DataType.ToConfigName());
+            w.WriteStartArray("dims"u8);
+            foreach (var d in t.Dims)
+            {
+                w.WriteNumberValue(d);
+            }
+
+            w.WriteEndArray();
+            if (t.LabelFilename is not null)
+            {
+                w.WriteString("label_filename"u8, t.LabelFilename);
+            }
+
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    }
+}

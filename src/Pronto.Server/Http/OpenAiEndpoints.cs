@@ -1,0 +1,11 @@
+using Microsoft.AspNetCore.Routing;
+
+namespace Pronto.Server.Http;
+
+internal static class OpenAiEndpoints
+{
+    public static void MapOpenAiRoutes(this IEndpointRouteBuilder app)
+    {
+        _ = app;
+    }
+}

@@ -1,0 +1,161 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Pronto.Core.Inference;
+using Pronto.Core.Repository;
+using Pronto.Models;
+using Pronto.Onnx;
+using Pronto.Server.Grpc;
+using Pronto.Server.Http;
+using Pronto.Server.Metrics;
+
+namespace Pronto.Server;
+
+/// <summary>
+/// The Pronto server: Open Inference Protocol v2 over REST (HTTP/1.1) and gRPC (HTTP/2), OpenAI-compatible
+/// embeddings, /metrics. A library type: the CLI's <c>serve</c>, tests and benchmarks construct it.
+/// </summary>
+public sealed class ProntoServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ListenOptions[] _listeners;
+    private Task? _loading;
+
+    private ProntoServer(WebApplication app, ListenOptions[] listeners, ProntoServerOptions options)
+    {
+        _app = app;
+        _listeners = listeners;
+        Options = options;
+        Repository = app.Services.GetRequiredService<ModelRepository>();
+    }
+
+    public ProntoServerOptions Options { get; }
+
+    public ModelRepository Repository { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>The REST address once started (the bound port when 0 was asked for).</summary>
+    public Uri HttpUri => new($"http://{Endpoint(0)}");
+
+    /// <summary>The gRPC address once started.</summary>
+    public Uri GrpcUri => new($"http://{Endpoint(1)}");
+
+    /// <summary>Completes when the start-up load of the repository's models has finished (each model ready or failed).</summary>
+    public Task ModelsLoaded => _loading ?? Task.CompletedTask;
+
+    /// <summary>
+    /// Builds a server from configuration (appsettings.json, environment, <paramref name="args"/>, section
+    /// <c>Pronto</c>), then <paramref name="configure"/>. Invalid options fail here with the option's name.
+    /// </summary>
+    public static ProntoServer Create(string[] args, Action<ProntoServerOptions>? configure = null, Action<ILoggingBuilder>? logging = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ApplicationName = typeof(ProntoServer).Assembly.GetName().Name });
+        var options = builder.Configuration.GetSection(ProntoServerOptions.Section).Get<ProntoServerOptions>() ?? new ProntoServerOptions();
+        configure?.Invoke(options);
+        options.Validate();
+        logging?.Invoke(builder.Logging);
+
+        var listeners = new ListenOptions[2];
+        var address = ParseHost(options.Host);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            kestrel.Listen(address, options.HttpPort, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1;
+                listeners[0] = listen;
+            });
+            kestrel.Listen(address, options.GrpcPort, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                listeners[1] = listen;
+            });
+        });
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(options.Onnx);
+        builder.Services.AddSingleton<OnnxBackend>();
+        builder.Services.AddSingleton(provider =>
+        {
+            var root = string.IsNullOrEmpty(options.ModelRepository) ? ZooPaths.DefaultRepository() : Path.GetFullPath(options.ModelRepository);
+            if (string.IsNullOrEmpty(options.ModelRepository))
+            {
+                BundledRepository.Ensure(root);
+            }
+            else if (!Directory.Exists(root))
+            {
+                throw new InvalidOperationException($"Pronto:ModelRepository '{root}' does not exist.");
+            }
+
+            return new ModelRepository(root, [provider.GetRequiredService<OnnxBackend>()], provider.GetRequiredService<ILogger<ModelRepository>>());
+        });
+        builder.Services.AddSingleton(provider => new InferenceService(provider.GetRequiredService<ModelRepository>()));
+        builder.Services.AddSingleton<ServerState>();
+        builder.Services.AddSingleton<ServerMetrics>();
+        builder.Services.AddGrpc(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = options.MaxGrpcMessageBytes;
+            grpc.MaxSendMessageSize = options.MaxGrpcMessageBytes;
+        });
+        builder.Services.AddOpenApi();
+
+        var app = builder.Build();
+        app.UseMiddleware<ErrorMiddleware>();
+        app.UseMiddleware<ApiKeyMiddleware>();
+        app.MapProntoRest();
+        app.MapOpenAiRoutes();
+        app.MapProntoGrpc();
+        app.MapProntoMetrics();
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.UseSwaggerUI(ui =>
+        {
+            ui.SwaggerEndpoint("/openapi/v1.json", "Pronto REST");
+            ui.RoutePrefix = "docs";
+        });
+        return new ProntoServer(app, listeners, options);
+    }
+
+    /// <summary>Starts listening, then loads the repository's models in the background (the server is live at once, ready when loaded).</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        await _app.StartAsync(cancellationToken);
+        var lifetime = _app.Services.GetRequiredService<IHostApplicationLifetime>();
+        _loading = Options.LoadAllModels ? Repository.LoadAllAsync(lifetime.ApplicationStopping) : Task.CompletedTask;
+        _app.Services.GetRequiredService<ServerState>().Loading = _loading;
+    }
+
+    /// <summary>Stops accepting requests and waits (up to ShutdownTimeout) for in-flight ones to finish.</summary>
+    public Task StopAsync(CancellationToken cancellationToken = default) => _app.StopAsync(cancellationToken);
+
+    /// <summary>
+    /// Waits until the process is asked to stop (SIGTERM, Ctrl+C) or <paramref name="cancellationToken"/> fires,
+    /// then stops gracefully: no new requests, in-flight ones finish.
+    /// </summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        Repository.Dispose();
+    }
+
+    private static IPAddress ParseHost(string host) => host switch
+    {
+        "localhost" => IPAddress.Loopback,
+        "*" or "0.0.0.0" => IPAddress.Any,
+        "::" => IPAddress.IPv6Any,
+        _ when IPAddress.TryParse(host, out var ip) => ip,
+        _ => throw new InvalidOperationException($"Pronto:Host '{host}' is not an IP address (use 127.0.0.1, 0.0.0.0, ::, or localhost)."),
+    };
+
+    private string Endpoint(int index)
+    {
+        var endpoint = _listeners[index]?.IPEndPoint ?? throw new InvalidOperationException("the server has not started");
+        return endpoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{endpoint.Address}]:{endpoint.Port}" : $"{endpoint.Address}:{endpoint.Port}";
+    }
+}

@@ -1,0 +1,76 @@
+using Pronto.Onnx;
+
+namespace Pronto.Server;
+
+/// <summary>
+/// Settings of <c>pronto serve</c>, bound from configuration section <c>Pronto</c>: appsettings.json,
+/// environment variables (<c>Pronto__HttpPort=9000</c>) and command-line flags, as the Generic Host does.
+/// </summary>
+public sealed class ProntoServerOptions
+{
+    public const string Section = "Pronto";
+
+    /// <summary>Model repository folder; empty = the bundled repository, prepared on first use.</summary>
+    public string? ModelRepository { get; set; }
+
+    /// <summary>Address to bind. Loopback by default: exposing the server is a deliberate choice.</summary>
+    public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary>HTTP/1.1 port of REST, OpenAI routes and /metrics (Triton's 8000); 0 picks a free port.</summary>
+    public int HttpPort { get; set; } = 8000;
+
+    /// <summary>HTTP/2 (cleartext) port of gRPC (Triton's 8001); 0 picks a free port.</summary>
+    public int GrpcPort { get; set; } = 8001;
+
+    /// <summary>Keys accepted as <c>Authorization: Bearer KEY</c> for inference and metadata; none = no authentication.</summary>
+    public List<string> ApiKeys { get; init; } = [];
+
+    /// <summary>The repository API (index, load, unload) is off unless enabled; when on it needs an admin key.</summary>
+    public bool EnableRepositoryApi { get; set; }
+
+    /// <summary>Keys accepted for the repository API.</summary>
+    public List<string> AdminKeys { get; init; } = [];
+
+    /// <summary>Largest request body in bytes (REST); larger requests get 413. 64 MiB holds a batch of 100 images as FP32.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Largest gRPC message in bytes, both directions; gRPC's own default of 4 MiB rejects real image batches.</summary>
+    public int MaxGrpcMessageBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>Maximum nesting of a JSON request body (envelope plus data arrays).</summary>
+    public int MaxJsonDepth { get; set; } = 32;
+
+    /// <summary>Maximum elements of one tensor in a request, JSON or binary.</summary>
+    public long MaxTensorElements { get; set; } = 16_777_216;
+
+    /// <summary>How long shutdown waits for in-flight requests.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Load every model of the repository at start (Triton's default); otherwise only through the repository API.</summary>
+    public bool LoadAllModels { get; set; } = true;
+
+    public OnnxBackendOptions Onnx { get; init; } = new();
+
+    /// <summary>Throws naming the option when a value cannot work; start-up fails with that message.</summary>
+    public void Validate()
+    {
+        Check(HttpPort is >= 0 and <= 65535, nameof(HttpPort), "must be 0..65535");
+        Check(GrpcPort is >= 0 and <= 65535, nameof(GrpcPort), "must be 0..65535");
+        Check(HttpPort == 0 || HttpPort != GrpcPort, nameof(GrpcPort), "must differ from HttpPort");
+        Check(MaxRequestBodyBytes > 0, nameof(MaxRequestBodyBytes), "must be positive");
+        Check(MaxGrpcMessageBytes > 0, nameof(MaxGrpcMessageBytes), "must be positive");
+        Check(MaxJsonDepth is >= 4 and <= 256, nameof(MaxJsonDepth), "must be 4..256");
+        Check(MaxTensorElements > 0, nameof(MaxTensorElements), "must be positive");
+        Check(!EnableRepositoryApi || AdminKeys.Count > 0, nameof(AdminKeys), "needs at least one key when EnableRepositoryApi is true");
+        Check(!ApiKeys.Exists(string.IsNullOrWhiteSpace) && !AdminKeys.Exists(string.IsNullOrWhiteSpace), nameof(ApiKeys), "must not contain empty keys");
+        Onnx.Validate();
+    }
+
+    private static void Check(bool ok, string name, string rule)
+    {
+        if (!ok)
+        {
+            throw new InvalidOperationException($"Pronto:{name} {rule}.");
+        }
+    }
+}

@@ -1,0 +1,50 @@
+using Pronto.Models;
+using Pronto.Server;
+
+namespace Pronto.Server.Tests;
+
+/// <summary>
+/// One real server (Kestrel on free loopback ports, HTTP/1.1 REST and HTTP/2 gRPC) over the bundled repository,
+/// shared by a test collection. Tests that need other settings (auth, repository API) start their own.
+/// </summary>
+public sealed class ServerFixture : IAsyncLifetime
+{
+    public ProntoServer Server { get; private set; } = null!;
+
+    public HttpClient Http { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var root = ZooPaths.DefaultRepository();
+        BundledRepository.Ensure(root);
+        Server = await StartAsync(options => options.ModelRepository = root);
+        Http = new HttpClient { BaseAddress = Server.HttpUri };
+    }
+
+    public async Task DisposeAsync()
+    {
+        Http.Dispose();
+        await Server.StopAsync();
+        await Server.DisposeAsync();
+    }
+
+    /// <summary>Starts a server on free ports with <paramref name="configure"/> applied, and waits for its models.</summary>
+    public static async Task<ProntoServer> StartAsync(Action<ProntoServerOptions> configure)
+    {
+        var server = ProntoServer.Create([], options =>
+        {
+            options.HttpPort = 0;
+            options.GrpcPort = 0;
+            configure(options);
+        });
+        await server.StartAsync();
+        await server.ModelsLoaded;
+        return server;
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ServerCollection : ICollectionFixture<ServerFixture>
+{
+    public const string Name = "server";
+}
