@@ -1,11 +1,277 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Pronto.Core.Errors;
+using Pronto.Core.Inference;
+using Pronto.Core.Processing;
+using Pronto.Core.Repository;
+using Pronto.Core.Tensors;
+using Pronto.Server.Metrics;
 
 namespace Pronto.Server.Http;
 
+/// <summary>
+/// OpenAI-compatible routes for embedding models (a text preparer and an embedding producer), so the OpenAI
+/// SDKs work against Pronto unchanged: <c>POST /v1/embeddings</c> and <c>GET /v1/models</c>. Errors use
+/// OpenAI's shape, <c>{"error":{"message","type","param","code"}}</c>, which those SDKs parse.
+/// </summary>
 internal static class OpenAiEndpoints
 {
     public static void MapOpenAiRoutes(this IEndpointRouteBuilder app)
     {
-        _ = app;
+        var v1 = app.MapGroup("/v1").WithTags("OpenAI-compatible");
+        v1.MapPost("/embeddings", Embeddings).WithSummary("Embeddings of a string or an array of strings (encoding_format float or base64).");
+        v1.MapGet("/models", Models).WithSummary("The embedding models Pronto serves.");
     }
+
+    private static async Task Embeddings(HttpContext context)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var options = context.RequestServices.GetRequiredService<ProntoServerOptions>();
+        try
+        {
+            using var body = await RequestBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted);
+            var request = Parse(body.Memory.Span);
+            var repository = context.RequestServices.GetRequiredService<ModelRepository>();
+            var service = context.RequestServices.GetRequiredService<InferenceService>();
+            string modelName;
+            TextPreparer preparer;
+            int maxBatch;
+            using (var lease = repository.Acquire(request.Model))
+            {
+                modelName = lease.Model.Name;
+                preparer = lease.Model.Processing.Preparer as TextPreparer
+                    ?? ProntoErrors.InvalidArgument<TextPreparer>($"model '{request.Model}' is not a text embedding model");
+                if (lease.Model.Processing.Producer?.OutputName != "embedding")
+                {
+                    ProntoErrors.InvalidArgument($"model '{request.Model}' is not a text embedding model");
+                }
+
+                maxBatch = Math.Max(1, lease.Model.Config.MaxBatchSize);
+            }
+
+            // Inputs beyond the model's max_batch_size run as several batches.
+            var vectors = new List<float[]>(request.Inputs.Length);
+            long tokens = 0;
+            for (var start = 0; start < request.Inputs.Length; start += maxBatch)
+            {
+                var chunk = request.Inputs.AsSpan(start, Math.Min(maxBatch, request.Inputs.Length - start)).ToArray();
+                var prepared = preparer.Prepare(Tensor.FromStrings(chunk));
+                tokens += CountTokens(prepared);
+                var response = service.Infer(new InferenceRequest { ModelName = modelName, Inputs = prepared, Outputs = [new RequestedOutput("embedding")] }, context.RequestAborted);
+                var embedding = response.Outputs[0].Tensor;
+                var dim = (int)embedding.Shape[1];
+                if (request.Dimensions is { } wanted && wanted != dim)
+                {
+                    ProntoErrors.InvalidArgument($"model '{modelName}' makes {dim}-dimensional embeddings; 'dimensions' {wanted} is not supported");
+                }
+
+                var all = embedding.Span<float>();
+                for (var i = 0; i < chunk.Length; i++)
+                {
+                    vectors.Add(all.Slice(i * dim, dim).ToArray());
+                }
+            }
+
+            await WriteAsync(context, StatusCodes.Status200OK, w => WriteEmbeddings(w, modelName, vectors, request.Base64, tokens));
+            context.RequestServices.GetRequiredService<ServerMetrics>().ObserveRequest(modelName, "openai", started);
+        }
+        catch (ProntoException e)
+        {
+            await WriteErrorAsync(context, HttpErrors.StatusFor(e.Code), e.Message, e.Code == ErrorCode.NotFound ? "model_not_found" : null);
+        }
+    }
+
+    private static Task Models(HttpContext context)
+    {
+        var models = context.RequestServices.GetRequiredService<ModelRepository>().ReadyModels()
+            .Where(m => m.Processing.Preparer is TextPreparer && m.Processing.Producer?.OutputName == "embedding")
+            .Select(m => m.Name)
+            .Distinct()
+            .ToList();
+        return WriteAsync(context, StatusCodes.Status200OK, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("object"u8, "list"u8);
+            w.WriteStartArray("data"u8);
+            foreach (var name in models)
+            {
+                w.WriteStartObject();
+                w.WriteString("id"u8, name);
+                w.WriteString("object"u8, "model"u8);
+                w.WriteNumber("created"u8, 0);
+                w.WriteString("owned_by"u8, "pronto"u8);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
+    private static EmbeddingRequest Parse(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 8 });
+            using var doc = JsonDocument.ParseValue(ref reader);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                ProntoErrors.InvalidArgument("the body must be a JSON object with 'model' and 'input'");
+            }
+
+            var model = root.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String
+                ? m.GetString()!
+                : ProntoErrors.InvalidArgument<string>("'model' is required: the name of an embedding model, e.g. minilm");
+            if (!root.TryGetProperty("input", out var input))
+            {
+                ProntoErrors.InvalidArgument("'input' is required: a string or an array of strings");
+            }
+
+            string[] inputs = input.ValueKind switch
+            {
+                JsonValueKind.String => [input.GetString()!],
+                JsonValueKind.Array => ReadStrings(input),
+                _ => ProntoErrors.InvalidArgument<string[]>("'input' must be a string or an array of strings"),
+            };
+            var format = root.TryGetProperty("encoding_format", out var f) ? f.GetString() : "float";
+            if (format is not ("float" or "base64"))
+            {
+                ProntoErrors.InvalidArgument($"'encoding_format' must be float or base64, got '{format}'");
+            }
+
+            int? dimensions = root.TryGetProperty("dimensions", out var d) && d.ValueKind == JsonValueKind.Number ? d.GetInt32() : null;
+            return new EmbeddingRequest(model, inputs, format == "base64", dimensions);
+        }
+        catch (JsonException e)
+        {
+            return ProntoErrors.InvalidArgument<EmbeddingRequest>($"malformed JSON: {e.Message}");
+        }
+        catch (InvalidOperationException e)
+        {
+            return ProntoErrors.InvalidArgument<EmbeddingRequest>($"unexpected JSON value: {e.Message}");
+        }
+    }
+
+    private static string[] ReadStrings(JsonElement array)
+    {
+        var count = array.GetArrayLength();
+        if (count == 0)
+        {
+            ProntoErrors.InvalidArgument("'input' must not be an empty array");
+        }
+
+        var result = new string[count];
+        var i = 0;
+        foreach (var item in array.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+            {
+                ProntoErrors.Unsupported("'input' as token ids is not supported; send text (a string or an array of strings)");
+            }
+
+            result[i++] = item.GetString()!;
+        }
+
+        return result;
+    }
+
+    /// <summary>Tokens the model read: the attention mask's ones ([CLS] and [SEP] included), as OpenAI counts prompt tokens.</summary>
+    private static long CountTokens(IReadOnlyList<NamedTensor> prepared)
+    {
+        foreach (var input in prepared)
+        {
+            if (input.Name == "attention_mask" && input.Tensor.DataType == DataType.Int64)
+            {
+                long sum = 0;
+                foreach (var v in input.Tensor.Span<long>())
+                {
+                    sum += v;
+                }
+
+                return sum;
+            }
+        }
+
+        return 0;
+    }
+
+    private static void WriteEmbeddings(Utf8JsonWriter w, string model, List<float[]> vectors, bool base64, long tokens)
+    {
+        w.WriteStartObject();
+        w.WriteString("object"u8, "list"u8);
+        w.WriteStartArray("data"u8);
+        for (var i = 0; i < vectors.Count; i++)
+        {
+            w.WriteStartObject();
+            w.WriteString("object"u8, "embedding"u8);
+            w.WriteNumber("index"u8, i);
+            if (base64)
+            {
+                // OpenAI's base64 form: the little-endian FP32 bytes of the vector.
+                w.WriteBase64String("embedding"u8, MemoryMarshal.AsBytes(vectors[i].AsSpan()));
+            }
+            else
+            {
+                w.WriteStartArray("embedding"u8);
+                foreach (var v in vectors[i])
+                {
+                    w.WriteNumberValue(v);
+                }
+
+                w.WriteEndArray();
+            }
+
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteString("model"u8, model);
+        w.WriteStartObject("usage"u8);
+        w.WriteNumber("prompt_tokens"u8, tokens);
+        w.WriteNumber("total_tokens"u8, tokens);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    private static Task WriteErrorAsync(HttpContext context, int status, string message, string? code) => WriteAsync(context, status, w =>
+    {
+        w.WriteStartObject();
+        w.WriteStartObject("error"u8);
+        w.WriteString("message"u8, message);
+        w.WriteString("type"u8, status >= 500 ? "server_error"u8 : "invalid_request_error"u8);
+        w.WriteNull("param"u8);
+        if (code is null)
+        {
+            w.WriteNull("code"u8);
+        }
+        else
+        {
+            w.WriteString("code"u8, code);
+        }
+
+        w.WriteEndObject();
+        w.WriteEndObject();
+    });
+
+    private static async Task WriteAsync(HttpContext context, int status, Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            write(writer);
+        }
+
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = buffer.WrittenCount;
+        await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
+    }
+
+    private sealed record EmbeddingRequest(string Model, string[] Inputs, bool Base64, int? Dimensions);
 }
