@@ -58,6 +58,8 @@ public sealed class ProntoServer : IAsyncDisposable
         var options = builder.Configuration.GetSection(ProntoServerOptions.Section).Get<ProntoServerOptions>() ?? new ProntoServerOptions();
         configure?.Invoke(options);
         options.Validate();
+        // Per-request hosting logs cost more than a small model's inference; keep them for debugging only.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         logging?.Invoke(builder.Logging);
 
         var listeners = new ListenOptions[2];
