@@ -99,11 +99,8 @@ public sealed class ProntoServer : IAsyncDisposable
         builder.Services.AddSingleton(provider => new InferenceService(provider.GetRequiredService<ModelRepository>()));
         builder.Services.AddSingleton<ServerState>();
         builder.Services.AddSingleton<ServerMetrics>();
-        builder.Services.AddGrpc(grpc =>
-        {
-            grpc.MaxReceiveMessageSize = options.MaxGrpcMessageBytes;
-            grpc.MaxSendMessageSize = options.MaxGrpcMessageBytes;
-        });
+        builder.Services.AddSingleton<ApiKeys>();
+        builder.Services.AddProntoGrpc(options);
         builder.Services.AddOpenApi();
 
         var app = builder.Build();

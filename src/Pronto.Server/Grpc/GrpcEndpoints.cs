@@ -1,12 +1,30 @@
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Pronto.Server.Grpc;
 
 internal static class GrpcEndpoints
 {
-    /// <summary>Maps inference.GRPCInferenceService (on the HTTP/2 port).</summary>
-    public static void MapProntoGrpc(this IEndpointRouteBuilder app)
+    /// <summary>
+    /// Registers gRPC with message limits of <paramref name="options"/> (gRPC's 4 MiB default rejects real image
+    /// batches) and the error and credentials interceptors, outermost first.
+    /// </summary>
+    public static IServiceCollection AddProntoGrpc(this IServiceCollection services, ProntoServerOptions options)
     {
-        _ = app;
+        // Singletons: both are stateless, so one instance serves every call instead of one per call.
+        services.AddSingleton<GrpcErrorInterceptor>();
+        services.AddSingleton<GrpcAuthInterceptor>();
+        services.AddGrpc(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = options.MaxGrpcMessageBytes;
+            grpc.MaxSendMessageSize = options.MaxGrpcMessageBytes;
+            grpc.Interceptors.Add<GrpcErrorInterceptor>();
+            grpc.Interceptors.Add<GrpcAuthInterceptor>();
+        });
+        return services;
     }
+
+    /// <summary>Maps inference.GRPCInferenceService (served on the HTTP/2 port).</summary>
+    public static void MapProntoGrpc(this IEndpointRouteBuilder app) => app.MapGrpcService<InferenceGrpcService>();
 }

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Http;
 
 namespace Pronto.Server.Http;
@@ -9,55 +7,38 @@ namespace Pronto.Server.Http;
 /// the repository API off unless enabled, and then behind an admin key. Health checks, /metrics and the
 /// API docs stay open, as probes and scrapers expect.
 /// </summary>
-internal sealed class ApiKeyMiddleware(RequestDelegate next, ProntoServerOptions options)
+internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeys keys)
 {
-    private readonly byte[][] _apiKeys = [.. options.ApiKeys.Select(Encoding.UTF8.GetBytes)];
-    private readonly byte[][] _adminKeys = [.. options.AdminKeys.Select(Encoding.UTF8.GetBytes)];
-
     public Task InvokeAsync(HttpContext context)
     {
         var path = context.Request.Path;
         if (path.StartsWithSegments("/v2/repository"))
         {
-            if (!options.EnableRepositoryApi)
+            if (!keys.RepositoryApiEnabled)
             {
-                return HttpErrors.WriteAsync(context, StatusCodes.Status403Forbidden,
-                    "the repository API is disabled; enable it with --enable-repository-api (Pronto:EnableRepositoryApi) and an admin key");
+                return HttpErrors.WriteAsync(context, StatusCodes.Status403Forbidden, ApiKeys.RepositoryDisabledMessage);
             }
 
-            return Authorized(context, _adminKeys) ? next(context) : Challenge(context, "an admin key");
+            return keys.AllowsAdmin(Authorization(context)) ? next(context) : Challenge(context, ApiKeys.AdminKeyChallenge);
         }
 
-        if (_apiKeys.Length == 0 || path.StartsWithSegments("/v2/health") || !(path.StartsWithSegments("/v2") || path.StartsWithSegments("/v1")))
+        if (!keys.InferenceNeedsKey || path.StartsWithSegments("/v2/health") || !(path.StartsWithSegments("/v2") || path.StartsWithSegments("/v1")))
         {
             return next(context);
         }
 
-        return Authorized(context, _apiKeys) || Authorized(context, _adminKeys) ? next(context) : Challenge(context, "an API key");
+        return keys.AllowsInference(Authorization(context)) ? next(context) : Challenge(context, ApiKeys.ApiKeyChallenge);
     }
 
-    private static bool Authorized(HttpContext context, byte[][] keys)
+    private static string? Authorization(HttpContext context)
     {
-        var header = context.Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            return false;
-        }
-
-        var given = Encoding.UTF8.GetBytes(header.AsSpan(7).Trim().ToString());
-        var ok = false;
-        foreach (var key in keys)
-        {
-            // Constant time, and every key checked, so timing says nothing about which key nearly matched.
-            ok |= CryptographicOperations.FixedTimeEquals(given, key);
-        }
-
-        return ok;
+        var header = context.Request.Headers.Authorization;
+        return header.Count == 0 ? null : header.ToString();
     }
 
-    private static Task Challenge(HttpContext context, string what)
+    private static Task Challenge(HttpContext context, string message)
     {
         context.Response.Headers.WWWAuthenticate = "Bearer";
-        return HttpErrors.WriteAsync(context, StatusCodes.Status401Unauthorized, $"missing or invalid credentials: send 'Authorization: Bearer <key>' with {what}");
+        return HttpErrors.WriteAsync(context, StatusCodes.Status401Unauthorized, message);
     }
 }

@@ -1,0 +1,177 @@
+using Pronto.Core.Configuration;
+using Pronto.Core.Repository;
+using Pronto.Core.Tensors;
+using Pronto.Server.Grpc.Protocol;
+using ConfigMessage = Pronto.Server.Grpc.Protocol.ModelConfig;
+using ModelConfig = Pronto.Core.Configuration.ModelConfig;
+using StatisticsMessage = Pronto.Server.Grpc.Protocol.ModelStatistics;
+
+namespace Pronto.Server.Grpc;
+
+/// <summary>
+/// The gRPC messages of the metadata, config, statistics and repository-index responses: the same content as
+/// REST's <see cref="Http.ModelJson"/>, in the protocol's protobuf messages.
+/// </summary>
+internal static class GrpcModelMessages
+{
+    public static ServerMetadataResponse ServerMetadata()
+    {
+        var response = new ServerMetadataResponse { Name = "pronto", Version = ServerInfo.Version };
+        response.Extensions.Add(ServerInfo.Extensions);
+        return response;
+    }
+
+    /// <summary>Shapes carry the batch dimension as -1, as REST's metadata does.</summary>
+    public static ModelMetadataResponse ModelMetadata(ServedModel model, IReadOnlyList<ModelVersionStatus> versions)
+    {
+        var config = model.Config;
+        var response = new ModelMetadataResponse { Name = model.Name, Platform = config.Platform };
+        foreach (var v in versions)
+        {
+            if (v.Name == model.Name && v.State == ModelState.Ready && v.Version is { } number)
+            {
+                response.Versions.Add(number.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
+        AddTensors(response.Inputs, config, config.Inputs);
+        AddTensors(response.Outputs, config, config.Outputs);
+        return response;
+    }
+
+    /// <summary>The model config in Triton's protobuf form.</summary>
+    public static ConfigMessage Config(ModelConfig config)
+    {
+        var message = new ConfigMessage
+        {
+            Name = config.Name,
+            Platform = config.Platform,
+            Backend = config.Backend ?? "onnxruntime",
+            MaxBatchSize = config.MaxBatchSize,
+            DefaultModelFilename = config.DefaultModelFilename ?? "",
+            VersionPolicy = config.VersionPolicy.Kind switch
+            {
+                VersionPolicyKind.All => new ModelVersionPolicy { All = new ModelVersionPolicy.Types.All() },
+                VersionPolicyKind.Specific => new ModelVersionPolicy { Specific = new ModelVersionPolicy.Types.Specific { Versions = { config.VersionPolicy.Versions } } },
+                _ => new ModelVersionPolicy { Latest = new ModelVersionPolicy.Types.Latest { NumVersions = (uint)Math.Max(1, config.VersionPolicy.LatestCount) } },
+            },
+        };
+        foreach (var t in config.Inputs)
+        {
+            message.Input.Add(new ModelInput { Name = t.Name, DataType = (Protocol.DataType)t.DataType, Dims = { t.Dims }, Optional = t.Optional });
+        }
+
+        foreach (var t in config.Outputs)
+        {
+            message.Output.Add(new ModelOutput { Name = t.Name, DataType = (Protocol.DataType)t.DataType, Dims = { t.Dims }, LabelFilename = t.LabelFilename ?? "" });
+        }
+
+        foreach (var g in config.InstanceGroups.Count > 0 ? config.InstanceGroups : [new InstanceGroup(1)])
+        {
+            message.InstanceGroup.Add(new ModelInstanceGroup
+            {
+                Count = g.Count,
+                Kind = Enum.TryParse<ModelInstanceGroup.Types.Kind>(g.Kind.Replace("KIND_", "", StringComparison.Ordinal), ignoreCase: true, out var kind)
+                    ? kind
+                    : ModelInstanceGroup.Types.Kind.Cpu,
+            });
+        }
+
+        if (config.DynamicBatching is { } batching)
+        {
+            message.DynamicBatching = new ModelDynamicBatching
+            {
+                PreferredBatchSize = { batching.PreferredBatchSize },
+                MaxQueueDelayMicroseconds = (ulong)batching.MaxQueueDelayMicroseconds,
+                PreserveOrdering = batching.PreserveOrdering,
+                PriorityLevels = (ulong)batching.PriorityLevels,
+                DefaultPriorityLevel = (ulong)batching.DefaultPriorityLevel,
+                DefaultQueuePolicy = new ModelQueuePolicy
+                {
+                    TimeoutAction = batching.DefaultQueuePolicy.TimeoutAction == TimeoutAction.Delay
+                        ? ModelQueuePolicy.Types.TimeoutAction.Delay
+                        : ModelQueuePolicy.Types.TimeoutAction.Reject,
+                    DefaultTimeoutMicroseconds = (ulong)batching.DefaultQueuePolicy.DefaultTimeoutMicroseconds,
+                    AllowTimeoutOverride = batching.DefaultQueuePolicy.AllowTimeoutOverride,
+                    MaxQueueSize = (uint)batching.DefaultQueuePolicy.MaxQueueSize,
+                },
+            };
+        }
+
+        foreach (var (key, value) in config.Parameters)
+        {
+            message.Parameters[key] = new ModelParameter { StringValue = value };
+        }
+
+        return message;
+    }
+
+    public static ModelStatisticsResponse Statistics(IEnumerable<ServedModel> models)
+    {
+        var response = new ModelStatisticsResponse();
+        foreach (var model in models)
+        {
+            var s = model.Statistics.Snapshot();
+            response.ModelStats.Add(new StatisticsMessage
+            {
+                Name = model.Name,
+                Version = model.VersionText,
+                LastInference = (ulong)s.LastInferenceMs,
+                InferenceCount = (ulong)s.InferenceCount,
+                ExecutionCount = (ulong)s.ExecutionCount,
+                InferenceStats = new InferStatistics
+                {
+                    Success = Duration(s.Success),
+                    Fail = Duration(s.Fail),
+                    Queue = Duration(s.Queue),
+                    ComputeInput = Duration(s.ComputeInput),
+                    ComputeInfer = Duration(s.ComputeInfer),
+                    ComputeOutput = Duration(s.ComputeOutput),
+                    CacheHit = new StatisticDuration(),
+                    CacheMiss = new StatisticDuration(),
+                },
+            });
+        }
+
+        return response;
+    }
+
+    public static RepositoryIndexResponse Index(IEnumerable<ModelVersionStatus> rows, bool readyOnly)
+    {
+        var response = new RepositoryIndexResponse();
+        foreach (var row in rows)
+        {
+            if (readyOnly && row.State != ModelState.Ready)
+            {
+                continue;
+            }
+
+            response.Models.Add(new RepositoryIndexResponse.Types.ModelIndex
+            {
+                Name = row.Name,
+                Version = row.Version is { } v ? v.ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
+                State = row.State.ToProtocolName(),
+                Reason = row.Reason,
+            });
+        }
+
+        return response;
+    }
+
+    private static StatisticDuration Duration(DurationStatistic d) => new() { Count = (ulong)d.Count, Ns = (ulong)d.Ns };
+
+    private static void AddTensors(Google.Protobuf.Collections.RepeatedField<ModelMetadataResponse.Types.TensorMetadata> target, ModelConfig config, List<TensorConfig> tensors)
+    {
+        foreach (var t in tensors)
+        {
+            var tensor = new ModelMetadataResponse.Types.TensorMetadata { Name = t.Name, Datatype = t.DataType.ToProtocolName() };
+            if (config.MaxBatchSize > 0)
+            {
+                tensor.Shape.Add(-1);
+            }
+
+            tensor.Shape.Add(t.Dims);
+            target.Add(tensor);
+        }
+    }
+}
