@@ -15,6 +15,14 @@ internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<Erro
         try
         {
             await next(context);
+            if (!context.Response.HasStarted && context.Request.Path.StartsWithSegments("/v2")
+                && context.Response.StatusCode is StatusCodes.Status404NotFound or StatusCodes.Status405MethodNotAllowed)
+            {
+                // No route matched (or not for this method): the protocol's error body, not an empty one.
+                await HttpErrors.WriteAsync(context, context.Response.StatusCode, context.Response.StatusCode == StatusCodes.Status404NotFound
+                    ? $"no route {context.Request.Method} {context.Request.Path}"
+                    : $"{context.Request.Method} is not allowed on {context.Request.Path}");
+            }
         }
         catch (ProntoException e)
         {

@@ -169,6 +169,18 @@ public sealed class EndpointTests(ServerFixture fixture)
         Assert.Contains(named, Error(await ReadJsonAsync(response)), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("GET", "/v2/nothing", 404, "no route GET /v2/nothing")]
+    [InlineData("GET", "/v2/models/fraud/versions/1/extra", 404, "no route GET /v2/models/fraud/versions/1/extra")]
+    [InlineData("GET", "/v2/models/fraud/infer", 405, "GET is not allowed on /v2/models/fraud/infer")]
+    [InlineData("DELETE", "/v2/models/fraud", 405, "DELETE is not allowed on /v2/models/fraud")]
+    public async Task Unknown_routes_and_methods_get_an_error_body(string method, string path, int status, string message)
+    {
+        using var response = await Http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+        Assert.Equal((HttpStatusCode)status, response.StatusCode);
+        Assert.Equal(message, Error(await ReadJsonAsync(response)));
+    }
+
     private static async Task<JsonElement> Stats(HttpClient http, string path)
     {
         var (status, body) = await GetAsync(http, path);
