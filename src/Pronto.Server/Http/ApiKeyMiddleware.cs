@@ -55,9 +55,8 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ProntoServerOptions
         return ok;
     }
 
-    private static Task Challenge(HttpContext context, string what)
-    {
-        context.Response.Headers.WWWAuthenticate = "Bearer";
-        return HttpErrors.WriteAsync(context, StatusCodes.Status401Unauthorized, $"missing or invalid credentials: send 'Authorization: Bearer <key>' with {what}");
-    }
+    private static Task Challenge(HttpContext context, string what) =>
+        // The header goes in after WriteAsync resets the response (set before, it was cleared away).
+        HttpErrors.WriteAsync(context, StatusCodes.Status401Unauthorized, $"missing or invalid credentials: send 'Authorization: Bearer <key>' with {what}",
+            response => response.Headers.WWWAuthenticate = "Bearer");
 }
