@@ -63,7 +63,7 @@ public sealed class AuthTests
     [Fact]
     public async Task Repository_api_with_an_admin_key_indexes_unloads_and_loads()
     {
-        await using var own = await OwnServer.StartAsync(["fraud", "minilm", "resnet18"], options =>
+        await using var own = await OwnServer.StartOverZooAsync(options =>
         {
             options.EnableRepositoryApi = true;
             options.AdminKeys.Add("admin");

@@ -200,6 +200,19 @@ internal sealed class OwnServer : IAsyncDisposable
         }
     }
 
+    /// <summary>A server over the bundled repository itself (read-only use: the models stay on disk as they are).</summary>
+    public static async Task<OwnServer> StartOverZooAsync(Action<ProntoServerOptions>? configure = null)
+    {
+        var zoo = ZooPaths.DefaultRepository();
+        BundledRepository.Ensure(zoo);
+        var server = await ServerFixture.StartAsync(options =>
+        {
+            options.ModelRepository = zoo;
+            configure?.Invoke(options);
+        });
+        return new OwnServer(server, null);
+    }
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
