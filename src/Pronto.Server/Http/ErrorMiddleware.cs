@@ -30,9 +30,11 @@ internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<Erro
         }
         catch (BadHttpRequestException e)
         {
+            // The unread rest of the body makes the connection unusable (Kestrel drops it rather than read past the
+            // limit): say so with Connection: close, or a client reuses it and its next request fails.
             await HttpErrors.WriteAsync(context, e.StatusCode, e.StatusCode == StatusCodes.Status413PayloadTooLarge
                 ? $"request body too large: {e.Message}"
-                : e.Message);
+                : e.Message, response => response.Headers.Connection = "close");
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

@@ -170,23 +170,28 @@ public sealed class BadInputTests(FraudServerFixture fixture) : IClassFixture<Fr
         await AssertStillServes();
     }
 
+    /// <summary>A body whose Content-Length is over the limit is refused before it is read.</summary>
     [Fact]
     public async Task A_body_over_MaxRequestBodyBytes_is_413()
     {
         await using var small = await OwnServer.StartAsync(["fraud"], options => options.MaxRequestBodyBytes = 1024);
         var padding = new string(' ', 4096);
-        var (code, json) = await PostAsync(small.Http, Fraud, FeaturesBody + padding);
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, code);
-        Assert.Contains("request body too large: the body is 4200 bytes; the limit is 1024", Error(json), StringComparison.Ordinal);
+        using (var response = await small.Http.PostAsync(Fraud, Json(FeaturesBody + padding)))
+        {
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+            Assert.Equal("request body too large: the body is 4200 bytes; the limit is 1024", Error(await ReadJsonAsync(response)));
 
-        // Chunked (no Content-Length): the limit holds while reading.
-        using var chunked = new HttpRequestMessage(HttpMethod.Post, Fraud) { Content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(FeaturesBody + padding))) };
-        chunked.Headers.TransferEncodingChunked = true;
-        using var response = await small.Http.SendAsync(chunked);
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
-        Assert.Equal("request body too large: Request body too large. The max request body size is 1024 bytes.", Error(await ReadJsonAsync(response)));
+            // The rest of the body is never read, so the connection is not reused: the next request gets a new one.
+            Assert.True(response.Headers.ConnectionClose);
+        }
 
-        Assert.Equal(HttpStatusCode.OK, (await PostAsync(small.Http, Fraud, FeaturesBody)).Status);
+        // Not asserted here: a chunked body (no Content-Length) over the limit is cut off while reading; Kestrel then
+        // answers 413 but aborts the connection mid-upload, so a client may see a reset before it reads the 413.
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await PostAsync(small.Http, Fraud, FeaturesBody + padding)).Status);
+            Assert.Equal(HttpStatusCode.OK, (await PostAsync(small.Http, Fraud, FeaturesBody)).Status);
+        }
     }
 
     private async Task AssertStillServes()
