@@ -36,9 +36,7 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeys keys)
         return header.Count == 0 ? null : header.ToString();
     }
 
-    private static Task Challenge(HttpContext context, string message)
-    {
-        context.Response.Headers.WWWAuthenticate = "Bearer";
-        return HttpErrors.WriteAsync(context, StatusCodes.Status401Unauthorized, message);
-    }
+    private static Task Challenge(HttpContext context, string message) =>
+        // The header goes in after WriteAsync resets the response (set before, it was cleared away).
+        HttpErrors.WriteAsync(context, StatusCodes.Status401Unauthorized, message, response => response.Headers.WWWAuthenticate = "Bearer");
 }

@@ -15,6 +15,14 @@ internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<Erro
         try
         {
             await next(context);
+            if (!context.Response.HasStarted && context.Request.Path.StartsWithSegments("/v2")
+                && context.Response.StatusCode is StatusCodes.Status404NotFound or StatusCodes.Status405MethodNotAllowed)
+            {
+                // No route matched (or not for this method): the protocol's error body, not an empty one.
+                await HttpErrors.WriteAsync(context, context.Response.StatusCode, context.Response.StatusCode == StatusCodes.Status404NotFound
+                    ? $"no route {context.Request.Method} {context.Request.Path}"
+                    : $"{context.Request.Method} is not allowed on {context.Request.Path}");
+            }
         }
         catch (ProntoException e)
         {
@@ -22,9 +30,11 @@ internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<Erro
         }
         catch (BadHttpRequestException e)
         {
+            // The unread rest of the body makes the connection unusable (Kestrel drops it rather than read past the
+            // limit): say so with Connection: close, or a client reuses it and its next request fails.
             await HttpErrors.WriteAsync(context, e.StatusCode, e.StatusCode == StatusCodes.Status413PayloadTooLarge
                 ? $"request body too large: {e.Message}"
-                : e.Message);
+                : e.Message, response => response.Headers.Connection = "close");
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

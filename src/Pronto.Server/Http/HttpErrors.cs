@@ -17,7 +17,8 @@ internal static class HttpErrors
         _ => StatusCodes.Status500InternalServerError,
     };
 
-    public static async Task WriteAsync(HttpContext context, int status, string message)
+    /// <summary>Replaces whatever the response holds with <paramref name="status"/> and the error body; <paramref name="headers"/> adds headers after that reset.</summary>
+    public static async Task WriteAsync(HttpContext context, int status, string message, Action<HttpResponse>? headers = null)
     {
         if (context.Response.HasStarted)
         {
@@ -27,6 +28,7 @@ internal static class HttpErrors
         context.Response.Clear();
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
+        headers?.Invoke(context.Response);
         var buffer = new ArrayBufferWriter<byte>(message.Length + 16);
         InferenceJson.WriteError(buffer, message);
         await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);

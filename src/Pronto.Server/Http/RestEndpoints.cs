@@ -15,12 +15,16 @@ namespace Pronto.Server.Http;
 /// <summary>The Open Inference Protocol v2 REST routes (KServe / Triton), with the repository, statistics and configuration extensions.</summary>
 internal static class RestEndpoints
 {
+    /// <remarks>
+    /// A handler shaped like a RequestDelegate (<c>Task (HttpContext)</c>) is mapped as one and left out of the
+    /// OpenAPI document, so those that need nothing else take a service parameter to stay described.
+    /// </remarks>
     public static void MapProntoRest(this IEndpointRouteBuilder app)
     {
         var v2 = app.MapGroup("/v2").WithTags("Open Inference Protocol v2");
         v2.MapGet("/health/live", () => Results.Ok()).WithSummary("200 while the process serves.");
-        v2.MapGet("/health/ready", Ready).WithSummary("200 when every model has finished loading and is ready (Triton's strict readiness), else 503.");
-        v2.MapGet("/", ServerMetadata).WithSummary("Server name, version and protocol extensions.");
+        v2.MapGet("/health/ready", (HttpContext c, ModelRepository repository, ServerState state) => Ready(c, repository, state)).WithSummary("200 when every model has finished loading and is ready (Triton's strict readiness), else 503.");
+        v2.MapGet("/", (HttpContext c, ProntoServerOptions _) => ServerMetadata(c)).WithSummary("Server name, version and protocol extensions.");
         v2.MapGet("/models/{model}", (HttpContext c, string model) => ModelMetadata(c, model, null)).WithSummary("Model metadata: versions, platform, inputs and outputs.");
         v2.MapGet("/models/{model}/versions/{version}", ModelMetadata).WithSummary("Metadata of one version.");
         v2.MapGet("/models/{model}/ready", (HttpContext c, string model) => ModelReady(c, model, null)).WithSummary("200 when the model can serve, 503 when not, 404 when unknown.");
@@ -29,19 +33,17 @@ internal static class RestEndpoints
             .WithSummary("Inference: a JSON body, or JSON then binary tensors (Inference-Header-Content-Length).");
         v2.MapPost("/models/{model}/versions/{version}/infer", Infer);
         v2.MapGet("/models/{model}/config", ModelConfigRoute).WithSummary("The model's configuration in Triton's JSON form.");
-        v2.MapGet("/models/stats", (HttpContext c) => Statistics(c, null, null)).WithSummary("Statistics of every ready model version.");
+        v2.MapGet("/models/stats", (HttpContext c, ModelRepository _) => Statistics(c, null, null)).WithSummary("Statistics of every ready model version.");
         v2.MapGet("/models/{model}/stats", (HttpContext c, string model) => Statistics(c, model, null));
         v2.MapGet("/models/{model}/versions/{version}/stats", Statistics);
-        v2.MapPost("/repository/index", RepositoryIndex).WithSummary("Every model of the repository and its state (admin key).");
+        v2.MapPost("/repository/index", (HttpContext c, ModelRepository repository) => RepositoryIndex(c, repository)).WithSummary("Every model of the repository and its state (admin key).");
         v2.MapPost("/repository/models/{model}/load", Load).WithSummary("Load or reload a model (admin key).");
         v2.MapPost("/repository/models/{model}/unload", Unload).WithSummary("Unload a model after its in-flight requests (admin key).");
     }
 
-    private static Task Ready(HttpContext context)
+    private static Task Ready(HttpContext context, ModelRepository repository, ServerState state)
     {
-        var server = context.RequestServices.GetRequiredService<ModelRepository>();
-        var loaded = context.RequestServices.GetRequiredService<ServerState>().ModelsLoaded;
-        context.Response.StatusCode = loaded && server.AllReady() ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        context.Response.StatusCode = state.ModelsLoaded && repository.AllReady() ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         return Task.CompletedTask;
     }
 
@@ -126,9 +128,8 @@ internal static class RestEndpoints
         metrics.ObserveRequest(response.ModelName, "http", started);
     }
 
-    private static async Task RepositoryIndex(HttpContext context)
+    private static async Task RepositoryIndex(HttpContext context, ModelRepository repository)
     {
-        var repository = context.RequestServices.GetRequiredService<ModelRepository>();
         var readyOnly = false;
         if (context.Request.ContentLength > 0)
         {
