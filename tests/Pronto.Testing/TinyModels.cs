@@ -37,6 +37,13 @@ public static class TinyModels
         return path;
     }
 
+    /// <summary>
+    /// Writes a config.pbtxt that only sets <c>pronto.allow_non_finite</c> (inputs and outputs are still derived
+    /// from the graph), for models whose tests send NaN or infinities on purpose.
+    /// </summary>
+    public static void AllowNonFinite(string repository, string name) =>
+        File.WriteAllText(Path.Combine(repository, name, "config.pbtxt"), "parameters { key: \"pronto.allow_non_finite\" value { string_value: \"true\" } }\n");
+
     /// <summary>ONNX's TensorProto.DataType code of a protocol datatype.</summary>
     public static int OnnxTypeCode(DataType type) => type switch
     {

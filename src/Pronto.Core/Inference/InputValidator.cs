@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
 using Pronto.Core.Configuration;
 using Pronto.Core.Errors;
 using Pronto.Core.Tensors;
@@ -6,12 +8,92 @@ namespace Pronto.Core.Inference;
 
 /// <summary>
 /// Checks request inputs against the model's config before the engine sees them: names, datatypes, ranks,
-/// fixed dimensions, batch size. A malformed request is an invalid argument with a message that says which
-/// input and what was expected; it never reaches the engine (where bad shapes have crashed other servers).
+/// fixed dimensions, batch size, and finite floating-point values. A malformed request is an invalid argument
+/// with a message that says which input and what was expected; it never reaches the engine (where bad shapes
+/// have crashed other servers).
 /// </summary>
 public static class InputValidator
 {
+    /// <summary>
+    /// Config parameter that lets NaN and infinities through to the model (<c>"true"</c>): some models read NaN
+    /// as "missing". Off by default, since a NaN that slips in silently turns into a confident wrong answer.
+    /// </summary>
+    public const string AllowNonFiniteKey = "pronto.allow_non_finite";
+
     public static void Validate(ModelConfig config, IReadOnlyList<NamedTensor> inputs)
+    {
+        ValidateShapes(config, inputs);
+        if (!(config.Parameters.TryGetValue(AllowNonFiniteKey, out var allow) && allow == "true"))
+        {
+            foreach (var input in inputs)
+            {
+                CheckFinite(input);
+            }
+        }
+    }
+
+    private static void CheckFinite(NamedTensor input)
+    {
+        var tensor = input.Tensor;
+        var index = tensor.DataType switch
+        {
+            DataType.FP32 => FirstNonFinite(tensor.Span<float>()),
+            DataType.FP64 => FirstNonFinite(tensor.Span<double>()),
+            DataType.FP16 => FirstNonFinite(tensor.Span<Half>()),
+            DataType.BF16 => FirstNonFiniteBF16(tensor.Span<ushort>()),
+            _ => -1,
+        };
+        if (index >= 0)
+        {
+            ProntoErrors.InvalidArgument($"input '{input.Name}' element {index} is NaN or infinite; the model takes finite numbers (set parameter {AllowNonFiniteKey} to allow them)");
+        }
+    }
+
+    private static int FirstNonFinite<T>(ReadOnlySpan<T> values) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        // x - x is 0 for finite x and NaN for NaN and infinities: one vector compare per lane group.
+        var i = 0;
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported && values.Length >= Vector<T>.Count)
+        {
+            var vectors = MemoryMarshal.Cast<T, Vector<T>>(values);
+            for (; i < vectors.Length; i++)
+            {
+                var v = vectors[i];
+                if (!Vector.EqualsAll(v - v, Vector<T>.Zero))
+                {
+                    break;
+                }
+            }
+
+            i *= Vector<T>.Count;
+        }
+
+        for (; i < values.Length; i++)
+        {
+            if (!T.IsFinite(values[i]))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static int FirstNonFiniteBF16(ReadOnlySpan<ushort> values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            // All exponent bits set: infinity or NaN.
+            if ((values[i] & 0x7F80) == 0x7F80)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static void ValidateShapes(ModelConfig config, IReadOnlyList<NamedTensor> inputs)
     {
         foreach (var input in inputs)
         {

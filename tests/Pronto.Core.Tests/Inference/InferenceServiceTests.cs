@@ -49,6 +49,28 @@ public sealed class InferenceServiceTests : IDisposable
     }
 
     [Fact]
+    public void NaN_and_infinity_are_rejected_unless_the_model_allows_them()
+    {
+        var error = Assert.Throws<ProntoException>(() => _service.Infer(Request([1f, float.NaN, 3f], new RequestedOutput("y"))));
+        Assert.Equal(ErrorCode.InvalidArgument, error.Code);
+        Assert.StartsWith("input 'x' element 1 is NaN or infinite", error.Message, StringComparison.Ordinal);
+
+        // A long input goes through the vectorized scan: the index is still exact.
+        TinyModels.WriteAddConstant(_root, "wide", 0f, 1000);
+        _repository.Load("wide");
+        var values = new float[1000];
+        values[777] = float.NegativeInfinity;
+        error = Assert.Throws<ProntoException>(() => _service.Infer(new InferenceRequest { ModelName = "wide", Inputs = [new NamedTensor("x", Tensor.Create(values, 1, 1000))] }));
+        Assert.StartsWith("input 'x' element 777 is NaN or infinite", error.Message, StringComparison.Ordinal);
+
+        TinyModels.WriteAddConstant(_root, "lenient", 1f, 3);
+        TinyModels.AllowNonFinite(_root, "lenient");
+        _repository.Load("lenient");
+        var response = _service.Infer(new InferenceRequest { ModelName = "lenient", Inputs = [new NamedTensor("x", Tensor.Create(new[] { 1f, float.PositiveInfinity, 3f }, 1, 3))] });
+        Assert.Equal([2f, float.PositiveInfinity, 4f], response.Outputs[0].Tensor.ToArray<float>());
+    }
+
+    [Fact]
     public void A_missing_input_is_named()
     {
         var error = Assert.Throws<ProntoException>(() => _service.Infer(new InferenceRequest { ModelName = "adder", Inputs = [] }));

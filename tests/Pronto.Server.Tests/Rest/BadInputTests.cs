@@ -77,24 +77,21 @@ public sealed class BadInputTests(FraudServerFixture fixture) : IClassFixture<Fr
     }
 
     /// <summary>
-    /// Decided: the codec takes the strings "NaN"/"Infinity"/"-Infinity" for FP32 (the form responses use) and raw
-    /// features pass them to the engine as they are (the tree model routes them like missing values); only the
-    /// fields input, which users fill by hand, rejects non-finite numbers (above).
+    /// The codec reads the strings "NaN"/"Infinity"/"-Infinity" for FP32 (the form responses use), but a model
+    /// takes finite numbers unless its config sets pronto.allow_non_finite: the request is a 400 naming the element.
     /// </summary>
     [Theory]
-    [InlineData("\"NaN\"")]
-    [InlineData("\"Infinity\"")]
-    [InlineData("\"-Infinity\"")]
-    public async Task Non_finite_raw_features_pass_through_to_the_model(string value)
+    [InlineData("\"NaN\"", 0)]
+    [InlineData("\"Infinity\"", 2)]
+    [InlineData("\"-Infinity\"", 5)]
+    public async Task Non_finite_raw_features_are_rejected(string value, int position)
     {
-        var body = $$"""{"inputs":[{"name":"features","shape":[1,6],"datatype":"FP32","data":[{{value}},40,7,3,850,5]}]}""";
+        var values = new[] { "912.5", "40", "7", "3", "850", "5" };
+        values[position] = value;
+        var body = $$"""{"inputs":[{"name":"features","shape":[1,6],"datatype":"FP32","data":[{{string.Join(",", values)}}]}]}""";
         var (code, json) = await PostAsync(fixture.Http, Fraud, body);
-        Assert.Equal(HttpStatusCode.OK, code);
-        var output = json.GetProperty("outputs")[0];
-        Assert.Equal([1L, 2], Shape(output));
-        var p = Floats(output.GetProperty("data"));
-        Assert.All(p, v => Assert.True(float.IsFinite(v)));
-        Assert.Equal(1f, p[0] + p[1], 5);
+        Assert.Equal(HttpStatusCode.BadRequest, code);
+        Assert.Equal($"input 'features' element {position} is NaN or infinite; the model takes finite numbers (set parameter pronto.allow_non_finite to allow them)", json.GetProperty("error").GetString());
         await AssertStillServes();
     }
 
