@@ -77,7 +77,7 @@ internal static class OpenAiEndpoints
                 }
             }
 
-            await WriteAsync(context, StatusCodes.Status200OK, w => WriteEmbeddings(w, modelName, vectors, request.Base64, tokens));
+            await JsonResponse.WriteAsync(context, StatusCodes.Status200OK, w => WriteEmbeddings(w, modelName, vectors, request.Base64, tokens));
             context.RequestServices.GetRequiredService<ServerMetrics>().ObserveRequest(modelName, "openai", started);
         }
         catch (ProntoException e)
@@ -93,7 +93,7 @@ internal static class OpenAiEndpoints
             .Select(m => m.Name)
             .Distinct()
             .ToList();
-        return WriteAsync(context, StatusCodes.Status200OK, w =>
+        return JsonResponse.WriteAsync(context, StatusCodes.Status200OK, w =>
         {
             w.WriteStartObject();
             w.WriteString("object"u8, "list"u8);
@@ -239,7 +239,7 @@ internal static class OpenAiEndpoints
         w.WriteEndObject();
     }
 
-    private static Task WriteErrorAsync(HttpContext context, int status, string message, string? code) => WriteAsync(context, status, w =>
+    private static Task WriteErrorAsync(HttpContext context, int status, string message, string? code) => JsonResponse.WriteAsync(context, status, w =>
     {
         w.WriteStartObject();
         w.WriteStartObject("error"u8);
@@ -258,20 +258,6 @@ internal static class OpenAiEndpoints
         w.WriteEndObject();
         w.WriteEndObject();
     });
-
-    private static async Task WriteAsync(HttpContext context, int status, Action<Utf8JsonWriter> write)
-    {
-        var buffer = new ArrayBufferWriter<byte>(4096);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            write(writer);
-        }
-
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        context.Response.ContentLength = buffer.WrittenCount;
-        await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
-    }
 
     private sealed record EmbeddingRequest(string Model, string[] Inputs, bool Base64, int? Dimensions);
 }

@@ -47,7 +47,7 @@ internal static class RestEndpoints
         return Task.CompletedTask;
     }
 
-    private static Task ServerMetadata(HttpContext context) => WriteJsonAsync(context, ModelJson.WriteServerMetadata);
+    private static Task ServerMetadata(HttpContext context) => JsonResponse.WriteAsync(context, StatusCodes.Status200OK, ModelJson.WriteServerMetadata);
 
     private static Task ModelMetadata(HttpContext context, string model, string? version)
     {
@@ -55,7 +55,7 @@ internal static class RestEndpoints
         using var lease = repository.Acquire(model, version);
         var versions = repository.Index().Where(s => s.Name == model).ToList();
         var served = lease.Model;
-        return WriteJsonAsync(context, w => ModelJson.WriteModelMetadata(w, served, versions));
+        return JsonResponse.WriteAsync(context, StatusCodes.Status200OK, w => ModelJson.WriteModelMetadata(w, served, versions));
     }
 
     private static Task ModelReady(HttpContext context, string model, string? version)
@@ -78,7 +78,7 @@ internal static class RestEndpoints
     {
         using var lease = context.RequestServices.GetRequiredService<ModelRepository>().Acquire(model);
         var config = lease.Model.Config;
-        return WriteJsonAsync(context, w => ModelJson.WriteConfig(w, config));
+        return JsonResponse.WriteAsync(context, StatusCodes.Status200OK, w => ModelJson.WriteConfig(w, config));
     }
 
     private static Task Statistics(HttpContext context, string? model, string? version)
@@ -95,7 +95,7 @@ internal static class RestEndpoints
             models = version is null ? repository.ReadyModels().Where(m => m.Name == model).ToList() : [lease.Model];
         }
 
-        return WriteJsonAsync(context, w => ModelJson.WriteStatistics(w, models));
+        return JsonResponse.WriteAsync(context, StatusCodes.Status200OK, w => ModelJson.WriteStatistics(w, models));
     }
 
     private static async Task Infer(HttpContext context, string model, string? version)
@@ -148,7 +148,7 @@ internal static class RestEndpoints
         }
 
         var rows = repository.Index().Where(r => !readyOnly || r.State == ModelState.Ready).ToList();
-        await WriteJsonAsync(context, w => ModelJson.WriteIndex(w, rows));
+        await JsonResponse.WriteAsync(context, StatusCodes.Status200OK, w => ModelJson.WriteIndex(w, rows));
     }
 
     private static async Task Load(HttpContext context, string model)
@@ -166,18 +166,5 @@ internal static class RestEndpoints
         repository.Unload(model);
         context.Response.StatusCode = StatusCodes.Status200OK;
         return Task.CompletedTask;
-    }
-
-    private static async Task WriteJsonAsync(HttpContext context, Action<Utf8JsonWriter> write)
-    {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            write(writer);
-        }
-
-        context.Response.ContentType = "application/json";
-        context.Response.ContentLength = buffer.WrittenCount;
-        await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
     }
 }
