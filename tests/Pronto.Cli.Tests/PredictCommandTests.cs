@@ -108,6 +108,18 @@ public sealed class PredictCommandTests(BundledRepositoryFixture fixture) : IDis
         Assert.Contains("--bogus", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--http-port", "70000", "Pronto:HttpPort must be 0..65535.")]
+    [InlineData("--enable-repository-api", "true", "Pronto:AdminKeys needs at least one key when EnableRepositoryApi is true.")]
+    [InlineData("--host", "example.com", "Pronto:Host 'example.com' is not an IP address")]
+    public async Task Serve_with_invalid_settings_names_the_setting_and_exits_2(string flag, string value, string message)
+    {
+        var args = flag == "--enable-repository-api" ? new[] { "serve", flag, "-r", fixture.Root } : ["serve", flag, value, "-r", fixture.Root];
+        var (code, _, error) = await CliRunner.RunAsync(args);
+        Assert.Equal(2, code);
+        Assert.StartsWith("error: " + message, error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_missing_repository_is_not_found()
     {

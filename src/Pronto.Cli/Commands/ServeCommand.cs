@@ -25,7 +25,7 @@ internal static class ServeCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var repository = parse.GetValue(context.RepositoryOption);
-            await using var server = ProntoServer.Create([], options =>
+            await using var server = CreateServer(options =>
             {
                 options.ModelRepository = repository ?? options.ModelRepository;
                 options.Host = parse.GetValue(host) ?? options.Host;
@@ -35,7 +35,16 @@ internal static class ServeCommand
                 options.EnableRepositoryApi |= parse.GetValue(repositoryApi);
                 options.AdminKeys.AddRange(parse.GetValue(adminKeys) ?? []);
             });
-            await server.StartAsync(cancellationToken);
+            try
+            {
+                await server.StartAsync(cancellationToken);
+            }
+            catch (IOException e)
+            {
+                // Kestrel reports a taken port as an IOException: a user error, not a crash.
+                throw new Core.Errors.ProntoException(Core.Errors.ErrorCode.Unavailable, e.Message, e);
+            }
+
             await context.Output.WriteLineAsync($"pronto serving {server.Repository.Root}: REST {server.HttpUri} (docs {server.HttpUri}docs), gRPC {server.GrpcUri}");
             await server.ModelsLoaded;
             foreach (var row in server.Repository.Index())
@@ -48,5 +57,18 @@ internal static class ServeCommand
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary>Invalid settings (a port out of range, keys missing) are the user's to fix: exit 2 with the setting's name.</summary>
+    private static ProntoServer CreateServer(Action<ProntoServerOptions> configure)
+    {
+        try
+        {
+            return ProntoServer.Create([], configure);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            throw new Core.Errors.ProntoException(Core.Errors.ErrorCode.InvalidArgument, e.Message, e);
+        }
     }
 }
