@@ -32,6 +32,17 @@ internal static class ScalarFunctions
 
     private static void Execute(ProntoSqlFunctions functions, string function, IReadOnlyList<IDuckDBDataReader> readers, IDuckDBDataWriter writer, ulong rowCount)
     {
+        if (readers.Count > 0 && readers[0].DuckDBType == DuckDBType.SqlNull)
+        {
+            // A NULL literal model name: every row is NULL.
+            for (ulong row = 0; row < rowCount; row++)
+            {
+                writer.WriteNull(row);
+            }
+
+            return;
+        }
+
         if (readers.Count == 0 || readers[0].DuckDBType != DuckDBType.Varchar)
         {
             throw functions.Fail(function, null, ErrorCode.InvalidArgument, "the first argument must be a model name (VARCHAR)");
@@ -179,7 +190,7 @@ internal static class ScalarFunctions
             for (var k = 0; k < expected.Count; k++)
             {
                 var type = readers[k + 1].DuckDBType;
-                var ok = sql.Kind == SqlInputKind.Text ? type == DuckDBType.Varchar : IsNumeric(type);
+                var ok = type == DuckDBType.SqlNull || (sql.Kind == SqlInputKind.Text ? type == DuckDBType.Varchar : IsNumeric(type));
                 if (!ok)
                 {
                     throw new ProntoException(ErrorCode.InvalidArgument, string.Create(CultureInfo.InvariantCulture,
