@@ -127,6 +127,8 @@ internal sealed unsafe class EmbedFunction
 
         var names = new string?[rowCount];
         var distinct = new List<string>(1);
+        string? previous = null;
+        byte[] previousBytes = [];
         for (ulong row = 0; row < rowCount; row++)
         {
             if (!DuckDBNative.IsValid(modelValidity, row) || !DuckDBNative.IsValid(textValidity, row))
@@ -136,9 +138,15 @@ internal sealed unsafe class EmbedFunction
                 continue;
             }
 
-            var name = row > 0 && names[row - 1] is { } previous && DuckDBNative.ReadString(models, row).SequenceEqual(Encoding.UTF8.GetBytes(previous))
-                ? previous
-                : Encoding.UTF8.GetString(DuckDBNative.ReadString(models, row));
+            // The model name is nearly always the same on every row: decode it only when its bytes change.
+            var bytes = DuckDBNative.ReadString(models, row);
+            if (previous is null || !bytes.SequenceEqual(previousBytes))
+            {
+                previousBytes = bytes.ToArray();
+                previous = Encoding.UTF8.GetString(bytes);
+            }
+
+            var name = previous;
             names[row] = name;
             if (!distinct.Contains(name))
             {
