@@ -32,6 +32,10 @@ internal static class MiniLmModel
                 new TensorConfig { Name = "token_type_ids", DataType = DataType.Int64, Dims = [-1] },
             },
             Outputs = { new TensorConfig { Name = "last_hidden_state", DataType = DataType.FP32, Dims = [-1, 384] } },
+
+            // Measured here: batch 16 of short texts runs 2x faster per row than 64 (activations stay in cache),
+            // so offline work (SQL, batch jobs) splits at 16 and a dynamic batcher should prefer it.
+            DynamicBatching = new DynamicBatchingConfig { PreferredBatchSize = { 16 }, MaxQueueDelayMicroseconds = 1000 },
         };
         config.Parameters["pronto.prepare"] = "text";
         config.Parameters["pronto.text.vocab"] = "vocab.txt";

@@ -34,7 +34,7 @@ internal sealed class SqlModel
     {
         Name = model.Name;
         var config = model.Config;
-        MaxBatchSize = config.MaxBatchSize;
+        MaxBatchSize = config.PreferredRunSize;
         OutputName = InferenceService.DefaultOutputs(model)[0].Name;
         Labels = model.Processing.GetLabels(OutputName);
         _featureInput = "";
@@ -80,7 +80,7 @@ internal sealed class SqlModel
     /// <summary>The arguments after the model name, in order (fields in <c>pronto.fields.names</c> order).</summary>
     public IReadOnlyList<string> ArgumentNames { get; }
 
-    /// <summary>0: the model does not batch, a whole chunk goes in one run of shape [n, ...].</summary>
+    /// <summary>Rows per engine run (<see cref="Core.Configuration.ModelConfig.PreferredRunSize"/>); 0: the model does not batch, a whole chunk goes in one run of shape [n, ...].</summary>
     public int MaxBatchSize { get; }
 
     public string OutputName { get; }

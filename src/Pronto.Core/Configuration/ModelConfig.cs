@@ -40,6 +40,31 @@ public sealed class ModelConfig
     /// <summary>Free-form string parameters (<c>parameters { key: .. value { string_value: .. } }</c>); Pronto's own start with <c>pronto.</c>.</summary>
     public Dictionary<string, string> Parameters { get; init; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Rows per engine run for offline work (SQL chunks, batch jobs): the largest <c>preferred_batch_size</c> up to
+    /// <see cref="MaxBatchSize"/> when dynamic batching declares one (the size the model runs best at, which need
+    /// not be the largest it accepts), else <see cref="MaxBatchSize"/>; 0 when the model does not batch.
+    /// </summary>
+    public int PreferredRunSize
+    {
+        get
+        {
+            var best = 0;
+            if (DynamicBatching is { } batching)
+            {
+                foreach (var size in batching.PreferredBatchSize)
+                {
+                    if (size <= MaxBatchSize && size > best)
+                    {
+                        best = size;
+                    }
+                }
+            }
+
+            return best > 0 ? best : MaxBatchSize;
+        }
+    }
+
     /// <summary>Number of model instances asked for: the sum of the instance groups' counts, 1 if none.</summary>
     public int InstanceCount
     {

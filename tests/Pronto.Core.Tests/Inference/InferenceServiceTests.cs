@@ -70,6 +70,23 @@ public sealed class InferenceServiceTests : IDisposable
         Assert.Equal([2f, float.PositiveInfinity, 4f], response.Outputs[0].Tensor.ToArray<float>());
     }
 
+    [Theory]
+    [InlineData(64, null, 64)]
+    [InlineData(64, new[] { 8, 16 }, 16)]
+    [InlineData(32, new[] { 16, 128 }, 16)]
+    [InlineData(0, null, 0)]
+    public void The_preferred_run_size_is_the_largest_preferred_batch_size_within_the_maximum(int max, int[]? preferred, int expected)
+    {
+        var config = new Core.Configuration.ModelConfig { Name = "m", MaxBatchSize = max };
+        if (preferred is not null)
+        {
+            config.DynamicBatching = new Core.Configuration.DynamicBatchingConfig();
+            config.DynamicBatching.PreferredBatchSize.AddRange(preferred);
+        }
+
+        Assert.Equal(expected, config.PreferredRunSize);
+    }
+
     [Fact]
     public void A_missing_input_is_named()
     {
