@@ -17,6 +17,7 @@ public static class ProntoCli
             PredictCommand.Create(context),
             TrainCommand.Create(context),
             ServeCommand.Create(context),
+            BatchCommand.Create(context),
         };
 
         var parse = root.Parse(args);
