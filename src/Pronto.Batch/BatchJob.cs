@@ -234,6 +234,7 @@ public sealed class BatchJob
                 {
                     if (part >= 0)
                     {
+                        _progress.Queued(batch.Count);
                         await output.WriteAsync(new Work(part, batch, EndOfPart: true), ct);
                         batch = new List<InputRow>(batchSize);
                         _progress.SetInput(input.ConsumedBytes, totalBytes);
@@ -245,6 +246,7 @@ public sealed class BatchJob
                 batch.Add(row);
                 if (batch.Count == batchSize)
                 {
+                    _progress.Queued(batch.Count);
                     await output.WriteAsync(new Work(part, batch, EndOfPart: false), ct);
                     batch = new List<InputRow>(batchSize);
                     _progress.SetInput(input.ConsumedBytes, totalBytes);
@@ -253,6 +255,7 @@ public sealed class BatchJob
 
             if (part >= 0)
             {
+                _progress.Queued(batch.Count);
                 await output.WriteAsync(new Work(part, batch, EndOfPart: true), ct);
             }
 

@@ -7,6 +7,7 @@ public sealed class BatchProgress
     private long _errors;
     private long _inputBytes;
     private long _consumedBytes;
+    private long _queued;
 
     /// <summary>Input rows handled by this run (scored or failed).</summary>
     public long Rows => Volatile.Read(ref _rows);
@@ -22,6 +23,22 @@ public sealed class BatchProgress
             return total <= 0 ? 0 : Math.Clamp((double)Volatile.Read(ref _consumedBytes) / total, 0, 1);
         }
     }
+
+    /// <summary>
+    /// Estimated fraction of this run's work done, 0..1: rows handled over the rows this run will handle,
+    /// extrapolated from the rows read so far and the fraction of the input's bytes they took.
+    /// </summary>
+    public double Completion
+    {
+        get
+        {
+            var fraction = InputFraction;
+            var queued = Volatile.Read(ref _queued);
+            return fraction <= 0 || queued <= 0 ? 0 : Math.Clamp(Rows / (queued / fraction), 0, 1);
+        }
+    }
+
+    internal void Queued(long rows) => Interlocked.Add(ref _queued, rows);
 
     internal void Add(long rows, long errors)
     {

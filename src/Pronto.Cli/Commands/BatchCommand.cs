@@ -79,7 +79,7 @@ internal static class BatchCommand
         return ExitCodes.Success;
     }
 
-    /// <summary>A Spectre progress bar (rows/s, ETA from the input bytes read) on a terminal; a plain line every 10 s otherwise.</summary>
+    /// <summary>A Spectre progress bar (rows/s, ETA from the estimated completion) on a terminal; a plain line every 10 s otherwise.</summary>
     private static async Task ShowProgressAsync(CliContext context, Task job, BatchProgress progress)
     {
         var start = DateTime.UtcNow;
@@ -89,7 +89,7 @@ internal static class BatchCommand
             {
                 var seconds = (DateTime.UtcNow - start).TotalSeconds;
                 await context.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                    $"batch: {progress.Rows} rows, {progress.Errors} errors, {progress.Rows / Math.Max(seconds, 1e-9):F0} rows/s, {progress.InputFraction:P0} of the input read"));
+                    $"batch: {progress.Rows} rows, {progress.Errors} errors, {progress.Rows / Math.Max(seconds, 1e-9):F0} rows/s, ~{progress.Completion:P0} done"));
             }
 
             return;
@@ -103,7 +103,7 @@ internal static class BatchCommand
                 while (await Task.WhenAny(job, Task.Delay(TimeSpan.FromMilliseconds(250))) != job)
                 {
                     var seconds = (DateTime.UtcNow - start).TotalSeconds;
-                    task.Value = progress.InputFraction;
+                    task.Value = progress.Completion;
                     task.Description = string.Create(CultureInfo.InvariantCulture, $"{progress.Rows:N0} rows, {progress.Errors:N0} errors, {progress.Rows / Math.Max(seconds, 1e-9):N0} rows/s");
                 }
 
