@@ -218,11 +218,12 @@ public sealed class BatchJob
         {
             var partRows = _options.PartRows;
             var shard = _options.Shard;
-            var committed = checkpoint.Parts;
+            // A snapshot: the writer adds this run's commits to the checkpoint while the reader runs.
+            var committed = checkpoint.Parts.Keys.ToHashSet();
             bool Wanted(long n)
             {
                 var p = n / partRows;
-                return shard.Owns(p) && !committed.ContainsKey(p);
+                return shard.Owns(p) && !committed.Contains(p);
             }
 
             long part = -1;
