@@ -28,6 +28,14 @@ internal sealed class OutputLayout
         }
 
         Output = Path.GetFullPath(options.Output);
+        // Only the input folder's own files are read (not subfolders): a file output (and its errors file) there
+        // would become input, a folder output below it would not.
+        var inputFolder = Directory.Exists(options.Input) ? Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.Input)) : null;
+        if (inputFolder is not null && (IsFile ? Path.GetDirectoryName(Output) == inputFolder : Output == inputFolder))
+        {
+            ProntoErrors.InvalidArgument($"--output '{options.Output}' would write into the input folder '{options.Input}', whose files are the input; write it elsewhere or into a subfolder");
+        }
+
         WorkFolder = IsFile ? Output + ".parts" : Output;
         ErrorsFile = IsFile ? Output + ".errors.jsonl" : Path.Combine(Output, $"errors{Shard.Suffix}.jsonl");
         CheckpointFile = Path.Combine(WorkFolder, $"_checkpoint{Shard.Suffix}.jsonl");

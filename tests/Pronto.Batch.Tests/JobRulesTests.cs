@@ -50,4 +50,14 @@ public sealed class JobRulesTests(BundledRepositoryFixture fixture)
         var e = Assert.Throws<ProntoException>(() => Checkpoint.Load(path, "{\"job\":2}"));
         Assert.Equal(ErrorCode.InvalidArgument, e.Code);
     }
+
+    [Fact]
+    public async Task An_output_inside_the_input_folder_is_refused()
+    {
+        var dir = Temp();
+        WriteCsv(Path.Combine(dir, "in.csv"), Transactions(10));
+        var (code, _, error) = await CliAsync(fixture, "batch", "fraud", "--input", dir, "--output", Path.Combine(dir, "out.jsonl"));
+        Assert.Equal(ExitCodes.InvalidArgument, code);
+        Assert.Contains("would write into the input folder", error);
+    }
 }

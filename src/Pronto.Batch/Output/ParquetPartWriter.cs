@@ -16,6 +16,11 @@ internal sealed class ParquetPartWriter : IPartWriter
     private readonly int _rowGroupRows;
     private readonly List<object?[]> _rows = [];
     private ParquetWriter? _writer;
+    private long _bufferedValues;
+
+    // A row group also ends at this many buffered list values (16 MB of floats): 65,536 rows of 384-float
+    // embeddings would otherwise hold 100 MB.
+    private const long MaxBufferedValues = 4 << 20;
 
     public ParquetPartWriter(Stream stream, IReadOnlyList<Column> columns, int rowGroupRows)
     {
@@ -40,7 +45,16 @@ internal sealed class ParquetPartWriter : IPartWriter
     public async ValueTask WriteAsync(object?[] row, CancellationToken cancellationToken)
     {
         _rows.Add(row);
-        if (_rows.Count >= _rowGroupRows)
+        _bufferedValues += row.Length;
+        foreach (var value in row)
+        {
+            if (value is float[] list)
+            {
+                _bufferedValues += list.Length;
+            }
+        }
+
+        if (_rows.Count >= _rowGroupRows || _bufferedValues >= MaxBufferedValues)
         {
             await FlushAsync(cancellationToken);
         }
@@ -139,6 +153,7 @@ internal sealed class ParquetPartWriter : IPartWriter
         }
 
         _rows.Clear();
+        _bufferedValues = 0;
     }
 
     private ReadOnlyMemory<T?> Nullable<T>(int column)

@@ -313,8 +313,15 @@ public sealed class RowScorer
             return $"image file '{path}' does not exist";
         }
 
-        items.Add(File.ReadAllBytes(full));
-        return null;
+        try
+        {
+            items.Add(File.ReadAllBytes(full));
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"image file '{path}' cannot be read: {e.Message}";
+        }
     }
 
     private static int IndexOf(IReadOnlyList<Column> columns, string name)
