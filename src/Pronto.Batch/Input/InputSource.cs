@@ -69,6 +69,8 @@ public sealed class InputSource
             await using var reader = Open(Files[f], _bufferBytes);
             await reader.OpenAsync(cancellationToken);
             var map = MapColumns(reader.Columns);
+            // The usual case (one file, or files alike): the reader's rows are the job's rows as they are.
+            var same = map is null && reader.Columns.Select(c => c.Kind).SequenceEqual(Columns.Select(c => c.Kind));
             await foreach (var (values, error) in reader.ReadAsync(cancellationToken))
             {
                 var n = number++;
@@ -82,7 +84,7 @@ public sealed class InputSource
                     continue;
                 }
 
-                yield return error is not null ? new InputRow(n, f, [], error) : Remap(n, f, values!, map);
+                yield return error is not null ? new InputRow(n, f, [], error) : same ? new InputRow(n, f, values!) : Remap(n, f, values!, map);
             }
 
             before += new FileInfo(Files[f]).Length;
