@@ -12,6 +12,9 @@ public static class ExitCodes
     public const int Unavailable = 4;
     public const int Unsupported = 5;
 
+    /// <summary><c>pronto batch</c> stopped because failed rows exceeded --max-error-rate.</summary>
+    public const int TooManyErrors = 6;
+
     public static int From(ErrorCode code) => code switch
     {
         ErrorCode.InvalidArgument => InvalidArgument,

@@ -18,6 +18,7 @@ public static class ProntoCli
             TrainCommand.Create(context),
             ServeCommand.Create(context),
             SqlCommand.Create(context),
+            BatchCommand.Create(context),
         };
 
         var parse = root.Parse(args);

@@ -1,0 +1,474 @@
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Threading.Channels;
+using Parquet.Utils;
+using Pronto.Batch.Input;
+using Pronto.Batch.Output;
+using Pronto.Batch.Scoring;
+using Pronto.Core.Errors;
+using Pronto.Core.Inference;
+
+namespace Pronto.Batch;
+
+/// <summary>
+/// One <c>pronto batch</c> job: read -> score -> write, three tasks joined by bounded channels so reading,
+/// running the engine and writing overlap while memory stays bounded by <see cref="BatchOptions.BufferRows"/>.
+/// Rows are grouped into parts of <see cref="BatchOptions.PartRows"/> global row numbers; each part is written
+/// to a temporary name, flushed, renamed, then recorded in the checkpoint, so after a crash at any moment
+/// <c>--resume</c> skips exactly the recorded parts and redoes the rest, and the output equals an uninterrupted
+/// run's row for row.
+/// </summary>
+public sealed class BatchJob
+{
+    private readonly InferenceService _service;
+    private readonly BatchOptions _options;
+    private readonly BatchProgress _progress;
+    private readonly OutputLayout _layout;
+    private readonly TestHooks _hooks = TestHooks.FromEnvironment();
+
+    private BatchJob(InferenceService service, BatchOptions options, BatchProgress progress)
+    {
+        _service = service;
+        _options = options;
+        _progress = progress;
+        _layout = new OutputLayout(options);
+    }
+
+    public static Task<BatchResult> RunAsync(InferenceService service, BatchOptions options, BatchProgress? progress = null, CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        return new BatchJob(service, options, progress ?? new BatchProgress()).RunAsync(cancellationToken);
+    }
+
+    private async Task<BatchResult> RunAsync(CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
+        var layout = _layout;
+        if (!_options.Resume && layout.ExistingOutput() is { } existing)
+        {
+            ProntoErrors.InvalidArgument($"output '{existing}' already exists; pass --resume to finish that job, or remove it first");
+        }
+
+        if (layout.IsFile && _options.Resume && File.Exists(layout.Output) && !File.Exists(layout.CheckpointFile))
+        {
+            // Merged, renamed and cleaned up by an earlier run: nothing is left to do.
+            return Done(clock, cpuStart, alreadyComplete: true);
+        }
+
+        var input = await InputSource.OpenAsync(_options.Input, _options.ReadBufferBytes, cancellationToken);
+        var scorer = new RowScorer(_service, _options.Model, input, _options);
+        var batchSize = BatchSizeOf();
+        var job = JobLine(input, scorer, batchSize);
+        Directory.CreateDirectory(layout.WorkFolder);
+        var checkpoint = _options.Resume && Checkpoint.Exists(layout.CheckpointFile)
+            ? Checkpoint.Load(layout.CheckpointFile, job)
+            : Checkpoint.Create(layout.CheckpointFile, job);
+        if (checkpoint.Complete)
+        {
+            CleanUp(checkpoint);
+            return Done(clock, cpuStart, alreadyComplete: true);
+        }
+
+        var state = new RunState(checkpoint);
+        var totalBytes = input.TotalBytes;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var capacity = Math.Max(1, _options.BufferRows / batchSize);
+        var work = Channel.CreateBounded<Work>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
+        var scored = Channel.CreateBounded<Scored>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
+        Task[] tasks =
+        [
+            Guard(() => ReadAsync(input, checkpoint, batchSize, work.Writer, totalBytes, stop.Token), stop),
+            Guard(() => ScoreAsync(scorer, work.Reader, scored.Writer, stop.Token), stop),
+            Guard(() => WriteAsync(scorer.OutputColumns, scored.Reader, checkpoint, state, stop), stop),
+        ];
+        try
+        {
+            await Task.WhenAll(tasks);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // One stage failed and cancelled the others: surface its error, not their cancellations.
+            var cause = tasks.Where(t => t.IsFaulted).SelectMany(t => t.Exception!.InnerExceptions).FirstOrDefault(e => e is not OperationCanceledException);
+            if (cause is not null)
+            {
+                ExceptionDispatchInfo.Throw(cause);
+            }
+
+            if (!state.ErrorRateExceeded)
+            {
+                throw;
+            }
+
+            // The writer stopped the job for its error rate; what was committed stays committed.
+        }
+
+        if (!state.ErrorRateExceeded)
+        {
+            await FinishAsync(checkpoint, scorer.OutputColumns, cancellationToken);
+        }
+
+        return new BatchResult
+        {
+            Rows = state.Rows,
+            Written = state.Written,
+            Errors = state.Errors,
+            TotalRows = state.TotalRows,
+            TotalErrors = state.TotalErrors,
+            PartsWritten = state.Parts,
+            PartsSkipped = state.Skipped,
+            Elapsed = clock.Elapsed,
+            CpuTime = Process.GetCurrentProcess().TotalProcessorTime - cpuStart,
+            ErrorRateExceeded = state.ErrorRateExceeded,
+            Output = layout.Output,
+            ErrorsFile = layout.ErrorsFile,
+        };
+    }
+
+    /// <summary>Runs a pipeline stage; a stage that fails cancels the others, so no stage waits forever on a full channel.</summary>
+    private static async Task Guard(Func<Task> stage, CancellationTokenSource stop)
+    {
+        try
+        {
+            await Task.Run(stage);
+        }
+        catch
+        {
+            await stop.CancelAsync();
+            throw;
+        }
+    }
+
+    private BatchResult Done(Stopwatch clock, TimeSpan cpuStart, bool alreadyComplete) => new()
+    {
+        Elapsed = clock.Elapsed,
+        CpuTime = Process.GetCurrentProcess().TotalProcessorTime - cpuStart,
+        AlreadyComplete = alreadyComplete,
+        Output = _layout.Output,
+        ErrorsFile = _layout.ErrorsFile,
+    };
+
+    private int BatchSizeOf()
+    {
+        using var lease = _service.Repository.Acquire(_options.Model);
+        var max = lease.Model.Config.MaxBatchSize;
+        if (_options.BatchSize == 0)
+        {
+            // The size the model runs best at (its preferred batch size), not necessarily the largest it accepts.
+            var preferred = lease.Model.Config.PreferredRunSize;
+            return preferred > 0 ? preferred : 1;
+        }
+
+        if (max > 0 && _options.BatchSize > max)
+        {
+            ProntoErrors.InvalidArgument($"--batch-size {_options.BatchSize} exceeds model '{_options.Model}' max_batch_size {max}");
+        }
+
+        return max > 0 ? _options.BatchSize : 1;
+    }
+
+    /// <summary>The checkpoint's first line: everything that decides which rows land in which part, and how.</summary>
+    private string JobLine(InputSource input, RowScorer scorer, int batchSize)
+    {
+        using var lease = _service.Repository.Acquire(_options.Model);
+        var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("model", _options.Model);
+            json.WriteString("version", lease.Model.VersionText);
+            json.WriteStartArray("input");
+            foreach (var file in input.Files)
+            {
+                json.WriteStartObject();
+                json.WriteString("name", Path.GetFileName(file));
+                json.WriteNumber("bytes", new FileInfo(file).Length);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteStartArray("mapped");
+            foreach (var c in scorer.MappedColumns)
+            {
+                json.WriteStringValue(c);
+            }
+
+            json.WriteEndArray();
+            json.WriteStartArray("columns");
+            foreach (var c in scorer.OutputColumns)
+            {
+                json.WriteStringValue(c.Name + ":" + c.Kind);
+            }
+
+            json.WriteEndArray();
+            json.WriteNumber("partRows", _options.PartRows);
+            json.WriteNumber("batchSize", batchSize);
+            json.WriteString("shard", _options.Shard.ToString());
+            json.WriteString("format", _layout.Format);
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private async Task ReadAsync(InputSource input, Checkpoint checkpoint, int batchSize, ChannelWriter<Work> output, long totalBytes, CancellationToken ct)
+    {
+        try
+        {
+            var partRows = _options.PartRows;
+            var shard = _options.Shard;
+            // A snapshot: the writer adds this run's commits to the checkpoint while the reader runs.
+            var committed = checkpoint.Parts.Keys.ToHashSet();
+            bool Wanted(long n)
+            {
+                var p = n / partRows;
+                return shard.Owns(p) && !committed.Contains(p);
+            }
+
+            long part = -1;
+            var batch = new List<InputRow>(batchSize);
+            await foreach (var row in input.ReadAsync(Wanted, ct))
+            {
+                var p = row.Number / partRows;
+                if (p != part)
+                {
+                    if (part >= 0)
+                    {
+                        _progress.Queued(batch.Count);
+                        await output.WriteAsync(new Work(part, batch, EndOfPart: true), ct);
+                        batch = new List<InputRow>(batchSize);
+                        _progress.SetInput(input.ConsumedBytes, totalBytes);
+                    }
+
+                    part = p;
+                }
+
+                batch.Add(row);
+                if (batch.Count == batchSize)
+                {
+                    _progress.Queued(batch.Count);
+                    await output.WriteAsync(new Work(part, batch, EndOfPart: false), ct);
+                    batch = new List<InputRow>(batchSize);
+                    _progress.SetInput(input.ConsumedBytes, totalBytes);
+                }
+            }
+
+            if (part >= 0)
+            {
+                _progress.Queued(batch.Count);
+                await output.WriteAsync(new Work(part, batch, EndOfPart: true), ct);
+            }
+
+            _progress.SetInput(totalBytes, totalBytes);
+            output.Complete();
+        }
+        catch (Exception e)
+        {
+            output.Complete(e);
+            throw;
+        }
+    }
+
+    private static async Task ScoreAsync(RowScorer scorer, ChannelReader<Work> input, ChannelWriter<Scored> output, CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var work in input.ReadAllAsync(ct))
+            {
+                var rows = new List<object?[]>(work.Rows.Count);
+                var errors = new List<RowError>();
+                if (work.Rows.Count > 0)
+                {
+                    scorer.Score(work.Rows, rows, errors);
+                }
+
+                await output.WriteAsync(new Scored(work.Part, work.Rows.Count, rows, errors, work.EndOfPart), ct);
+            }
+
+            output.Complete();
+        }
+        catch (Exception e)
+        {
+            output.Complete(e);
+            throw;
+        }
+    }
+
+    private async Task WriteAsync(IReadOnlyList<Column> columns, ChannelReader<Scored> input, Checkpoint checkpoint, RunState state, CancellationTokenSource stop)
+    {
+        var ct = stop.Token;
+        IPartWriter? part = null;
+        Stream? errors = null;
+        Utf8JsonWriter? errorJson = null;
+        long current = -1, rows = 0, written = 0, failed = 0;
+        try
+        {
+            await foreach (var batch in input.ReadAllAsync(ct))
+            {
+                if (part is null)
+                {
+                    current = batch.Part;
+                    rows = written = failed = 0;
+                    part = OpenPart(columns, AtomicFile.TempOf(_layout.PartFile(current)));
+                    errors = new FileStream(AtomicFile.TempOf(_layout.PartErrorsFile(current)), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+                    errorJson = new Utf8JsonWriter(errors, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+                }
+
+                foreach (var row in batch.Output)
+                {
+                    await part.WriteAsync(row, ct);
+                }
+
+                foreach (var error in batch.Errors)
+                {
+                    WriteError(errorJson!, errors!, error);
+                }
+
+                rows += batch.InputRows;
+                written += batch.Output.Count;
+                failed += batch.Errors.Count;
+                _progress.Add(batch.InputRows, batch.Errors.Count);
+                if (!batch.EndOfPart)
+                {
+                    continue;
+                }
+
+                await part.CompleteAsync(ct);
+                await part.DisposeAsync();
+                part = null;
+                await errorJson!.DisposeAsync();
+                await errors!.DisposeAsync();
+                errors = null;
+                Commit(checkpoint, state, new PartEntry(current, rows, written, failed));
+                if (state.TotalErrors > _options.MaxErrorRate * state.TotalRows)
+                {
+                    state.ErrorRateExceeded = true;
+                    await stop.CancelAsync();
+                    ct.ThrowIfCancellationRequested();
+                }
+            }
+        }
+        finally
+        {
+            if (part is not null)
+            {
+                await part.DisposeAsync();
+            }
+
+            if (errors is not null)
+            {
+                await errors.DisposeAsync();
+            }
+        }
+    }
+
+    private IPartWriter OpenPart(IReadOnlyList<Column> columns, string temp)
+    {
+        var stream = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16);
+        return _layout.Format == "jsonl" ? new JsonlPartWriter(stream, columns) : new ParquetPartWriter(stream, columns, _options.RowGroupRows);
+    }
+
+    private static void WriteError(Utf8JsonWriter json, Stream stream, RowError error)
+    {
+        json.Reset();
+        json.WriteStartObject();
+        json.WriteNumber("row", error.Row);
+        json.WriteString("file", error.File);
+        json.WriteString("error", error.Error);
+        json.WriteEndObject();
+        json.Flush();
+        stream.WriteByte((byte)'\n');
+    }
+
+    /// <summary>The commit protocol: durable temp files -> rename -> checkpoint line. The line is the commit point.</summary>
+    private void Commit(Checkpoint checkpoint, RunState state, PartEntry entry)
+    {
+        state.Parts++;
+        _hooks.At("before-rename", state.Parts);
+        AtomicFile.Commit(AtomicFile.TempOf(_layout.PartErrorsFile(entry.Part)), _layout.PartErrorsFile(entry.Part));
+        AtomicFile.Commit(AtomicFile.TempOf(_layout.PartFile(entry.Part)), _layout.PartFile(entry.Part));
+        _hooks.At("before-checkpoint", state.Parts);
+        checkpoint.Commit(entry);
+        _hooks.At("after-checkpoint", state.Parts);
+        state.Rows += entry.Rows;
+        state.Written += entry.Written;
+        state.Errors += entry.Errors;
+        state.TotalRows += entry.Rows;
+        state.TotalErrors += entry.Errors;
+    }
+
+    /// <summary>Merges the errors (and, for a file output, the parts), then marks the job complete.</summary>
+    private async Task FinishAsync(Checkpoint checkpoint, IReadOnlyList<Column> columns, CancellationToken ct)
+    {
+        var parts = checkpoint.Parts.Values.OrderBy(p => p.Part).ToList();
+        var errorsTemp = AtomicFile.TempOf(_layout.ErrorsFile);
+        await using (var merged = new FileStream(errorsTemp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+        {
+            foreach (var part in parts)
+            {
+                await using var source = File.OpenRead(_layout.PartErrorsFile(part.Part));
+                await source.CopyToAsync(merged, ct);
+            }
+        }
+
+        AtomicFile.Commit(errorsTemp, _layout.ErrorsFile);
+        if (_layout.IsFile)
+        {
+            var temp = AtomicFile.TempOf(_layout.Output);
+            await using (var stream = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16))
+            {
+                var nonEmpty = parts.Where(p => p.Written > 0).Select(p => _layout.PartFile(p.Part)).ToList();
+                if (_layout.Format == "jsonl")
+                {
+                    foreach (var file in nonEmpty)
+                    {
+                        await using var source = File.OpenRead(file);
+                        await source.CopyToAsync(stream, ct);
+                    }
+                }
+                else if (nonEmpty.Count == 0)
+                {
+                    var empty = new ParquetPartWriter(stream, columns, 1);
+                    await empty.CompleteAsync(ct);
+                }
+                else
+                {
+                    await using var merger = new FileMerger(nonEmpty.Select(f => new FileInfo(f)));
+                    await merger.MergeFilesAsync(stream, null, ct);
+                }
+            }
+
+            AtomicFile.Commit(temp, _layout.Output);
+        }
+
+        checkpoint.MarkComplete();
+        CleanUp(checkpoint);
+    }
+
+    private void CleanUp(Checkpoint checkpoint)
+    {
+        if (_layout.IsFile && checkpoint.Complete)
+        {
+            Directory.Delete(_layout.WorkFolder, recursive: true);
+        }
+    }
+
+    private sealed record Work(long Part, List<InputRow> Rows, bool EndOfPart);
+
+    private sealed record Scored(long Part, int InputRows, List<object?[]> Output, List<RowError> Errors, bool EndOfPart);
+
+    private sealed class RunState(Checkpoint checkpoint)
+    {
+        public long Rows;
+        public long Written;
+        public long Errors;
+        public long TotalRows = checkpoint.Parts.Values.Sum(p => p.Rows);
+        public long TotalErrors = checkpoint.Parts.Values.Sum(p => p.Errors);
+        public int Parts;
+        public int Skipped = checkpoint.Parts.Count;
+        public bool ErrorRateExceeded;
+    }
+}

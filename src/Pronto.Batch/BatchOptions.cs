@@ -1,0 +1,74 @@
+using Pronto.Core.Errors;
+
+namespace Pronto.Batch;
+
+/// <summary>What one <c>pronto batch</c> job does. Validated once (<see cref="Validate"/>) with the option's name in each message.</summary>
+public sealed class BatchOptions
+{
+    /// <summary>Rows per output part: the unit of checkpointing and of sharding. Part boundaries are global row numbers.</summary>
+    public const int DefaultPartRows = 100_000;
+
+    /// <summary>Rows kept in flight between reader, scorer and writer: bounds memory whatever the input's size.</summary>
+    public const int DefaultBufferRows = 32_768;
+
+    public required string Model { get; init; }
+
+    public required string Input { get; init; }
+
+    public required string Output { get; init; }
+
+    /// <summary>The column holding the model's single raw input (text or image), when it is not named after it.</summary>
+    public string? Column { get; init; }
+
+    /// <summary>Model input (field, <c>text</c>, <c>image</c>) -> input column, from <c>--map file.json</c>.</summary>
+    public IReadOnlyDictionary<string, string> Map { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Input columns copied to the output; null keeps them all.</summary>
+    public IReadOnlyList<string>? KeepColumns { get; init; }
+
+    public Shard Shard { get; init; } = Shard.Whole;
+
+    public bool Resume { get; init; }
+
+    /// <summary>The job stops (non-zero exit) once failed rows exceed this fraction of the rows processed.</summary>
+    public double MaxErrorRate { get; init; } = 1.0;
+
+    /// <summary>Rows per engine run; 0 takes the model's max_batch_size.</summary>
+    public int BatchSize { get; init; }
+
+    public int PartRows { get; init; } = DefaultPartRows;
+
+    public int BufferRows { get; init; } = DefaultBufferRows;
+
+    /// <summary>Bytes of the file read buffer (tests set it tiny to prove streaming).</summary>
+    public int ReadBufferBytes { get; init; } = 1 << 16;
+
+    /// <summary>Rows per Parquet row group written.</summary>
+    public int RowGroupRows { get; init; } = 65_536;
+
+    /// <summary>parquet or jsonl for a folder output; a file output takes its extension's.</summary>
+    public string? Format { get; init; }
+
+    public void Validate()
+    {
+        if (MaxErrorRate is < 0 or > 1 || double.IsNaN(MaxErrorRate))
+        {
+            ProntoErrors.InvalidArgument($"--max-error-rate must be between 0 and 1, got {MaxErrorRate}");
+        }
+
+        if (BatchSize < 0)
+        {
+            ProntoErrors.InvalidArgument($"--batch-size must be positive, got {BatchSize}");
+        }
+
+        if (PartRows < 1)
+        {
+            ProntoErrors.InvalidArgument($"--part-rows must be positive, got {PartRows}");
+        }
+
+        if (BufferRows < 1 || ReadBufferBytes < 16 || RowGroupRows < 1)
+        {
+            ProntoErrors.InvalidArgument($"--buffer-rows, the read buffer and the row group size must be positive");
+        }
+    }
+}

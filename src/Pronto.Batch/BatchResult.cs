@@ -1,0 +1,39 @@
+namespace Pronto.Batch;
+
+/// <summary>How a job ended, and what it cost.</summary>
+public sealed record BatchResult
+{
+    /// <summary>Input rows this run handled (scored or failed); rows of parts committed by an earlier run are not counted.</summary>
+    public long Rows { get; init; }
+
+    public long Written { get; init; }
+
+    public long Errors { get; init; }
+
+    /// <summary>The whole job's rows and errors, earlier runs' committed parts included.</summary>
+    public long TotalRows { get; init; }
+
+    public long TotalErrors { get; init; }
+
+    public int PartsWritten { get; init; }
+
+    public int PartsSkipped { get; init; }
+
+    public TimeSpan Elapsed { get; init; }
+
+    /// <summary>CPU time of the whole process during the job (Process.TotalProcessorTime).</summary>
+    public TimeSpan CpuTime { get; init; }
+
+    public bool ErrorRateExceeded { get; init; }
+
+    /// <summary>True when <c>--resume</c> found the job already finished.</summary>
+    public bool AlreadyComplete { get; init; }
+
+    public required string Output { get; init; }
+
+    public required string ErrorsFile { get; init; }
+
+    public double RowsPerSecond => Elapsed.TotalSeconds > 0 ? Rows / Elapsed.TotalSeconds : 0;
+
+    public double CpuSecondsPerThousandRows => Rows > 0 ? CpuTime.TotalSeconds * 1000 / Rows : 0;
+}

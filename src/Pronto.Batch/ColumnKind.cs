@@ -1,0 +1,59 @@
+using System.Globalization;
+
+namespace Pronto.Batch;
+
+/// <summary>The value kinds a batch column holds. Input integers widen to Int64 and floats to Double.</summary>
+public enum ColumnKind
+{
+    String,
+    Int64,
+    Double,
+    Bool,
+    Binary,
+    Float,
+    FloatList,
+}
+
+/// <summary>A named, typed column of the input or the output.</summary>
+public sealed record Column(string Name, ColumnKind Kind);
+
+internal static class ColumnValues
+{
+    /// <summary>
+    /// Converts a value read from one file to the job's column kind (files of a folder may type a column
+    /// differently); false when it cannot be represented.
+    /// </summary>
+    public static bool TryCoerce(object? value, ColumnKind kind, out object? result)
+    {
+        result = value;
+        switch (value, kind)
+        {
+            case (null, _):
+            case (string, ColumnKind.String):
+            case (long, ColumnKind.Int64):
+            case (double, ColumnKind.Double):
+            case (bool, ColumnKind.Bool):
+            case (byte[], ColumnKind.Binary):
+                return true;
+            case (long l, ColumnKind.Double):
+                result = (double)l;
+                return true;
+            case (_, ColumnKind.String):
+                result = Text(value);
+                return true;
+            default:
+                result = null;
+                return false;
+        }
+    }
+
+    public static string Text(object value) => value switch
+    {
+        string s => s,
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        long l => l.ToString(CultureInfo.InvariantCulture),
+        bool b => b ? "true" : "false",
+        byte[] bytes => Convert.ToBase64String(bytes),
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+    };
+}

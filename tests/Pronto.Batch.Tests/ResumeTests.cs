@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using Pronto.Testing;
+using static Pronto.Batch.Tests.BatchTestData;
+
+namespace Pronto.Batch.Tests;
+
+/// <summary>
+/// Exactly-once resume: the built <c>pronto</c> is started as a child process and really killed (SIGKILL, by
+/// itself at a commit stage or by the test at an arbitrary moment); <c>--resume</c> then finishes and the output
+/// must equal an uninterrupted run's, byte for byte.
+/// </summary>
+[Collection(BundledCollection.Name)]
+public sealed class ResumeTests(BundledRepositoryFixture fixture)
+{
+    private const int KilledExitCode = 137;
+
+    [Theory]
+    [InlineData("before-rename:1", "out.jsonl")]
+    [InlineData("before-checkpoint:2", "out.jsonl")]
+    [InlineData("after-checkpoint:3", "out.parquet")]
+    [InlineData("before-checkpoint:4", "parts")]
+    public async Task Killed_at_a_commit_stage_then_resumed_equals_an_uninterrupted_run(string kill, string output)
+    {
+        var dir = Temp();
+        var input = WriteInputWithBadRows(dir, 3000);
+        string[] job = ["batch", "fraud", "--input", input, "--part-rows", "500", .. (output == "parts" ? new[] { "--format", "jsonl" } : [])];
+        var reference = await CliAsync(fixture, [.. job, "--output", Path.Combine(dir, "reference-" + output)]);
+        Assert.True(reference.Code == 0, reference.Error);
+
+        var target = Path.Combine(dir, output);
+        using (var child = StartChild([.. job, "--output", target], kill))
+        {
+            await child.WaitForExitAsync();
+            Assert.Equal(KilledExitCode, child.ExitCode);
+        }
+
+        Assert.False(File.Exists(target) && output != "parts");
+        var resumed = await CliAsync(fixture, [.. job, "--output", target, "--resume"]);
+        Assert.True(resumed.Code == 0, resumed.Error);
+        AssertSameOutput(Path.Combine(dir, "reference-" + output), target);
+    }
+
+    [Fact]
+    public async Task Killed_from_outside_mid_job_then_resumed_equals_an_uninterrupted_run()
+    {
+        var dir = Temp();
+        var input = WriteInputWithBadRows(dir, 150_000);
+        string[] job = ["batch", "fraud", "--input", input, "--part-rows", "2000"];
+        var reference = await CliAsync(fixture, [.. job, "--output", Path.Combine(dir, "reference.parquet")]);
+        Assert.True(reference.Code == 0, reference.Error);
+
+        var target = Path.Combine(dir, "out.parquet");
+        var checkpoint = Path.Combine(target + ".parts", "_checkpoint.jsonl");
+        using (var child = StartChild([.. job, "--output", target], kill: null))
+        {
+            // Kill once a few parts are committed: whatever the child is doing at that instant (reading,
+            // scoring, writing a part, renaming, appending to the checkpoint).
+            while (!child.HasExited && (!File.Exists(checkpoint) || File.ReadAllLines(checkpoint).Length < 4))
+            {
+                await Task.Delay(5);
+            }
+
+            child.Kill();
+            await child.WaitForExitAsync();
+            Assert.Equal(KilledExitCode, child.ExitCode);
+        }
+
+        // Only whole lines are commits (a kill mid-append could leave a torn one).
+        var committed = File.ReadAllText(checkpoint).Split('\n').SkipLast(1).Count(l => l.StartsWith("{\"part\":", StringComparison.Ordinal) && l.EndsWith('}'));
+        var resumed = await CliAsync(fixture, [.. job, "--output", target, "--resume"]);
+        Assert.True(resumed.Code == 0, resumed.Error);
+        Assert.True(committed >= 3, $"{committed} parts were committed before the kill");
+        Assert.Contains($"+ {committed} resumed", resumed.Output);
+        AssertSameOutput(Path.Combine(dir, "reference.parquet"), target);
+    }
+
+    private static string WriteInputWithBadRows(string dir, int count)
+    {
+        var path = Path.Combine(dir, "in.csv");
+        WriteCsv(path, Transactions(count, seed: 9));
+        var lines = File.ReadAllLines(path);
+        for (var i = 1; i < lines.Length; i += 997)
+        {
+            lines[i] = lines[i].Replace(",", ",x", StringComparison.Ordinal);
+        }
+
+        File.WriteAllLines(path, lines);
+        return path;
+    }
+
+    private static void AssertSameOutput(string expected, string actual)
+    {
+        if (Directory.Exists(expected))
+        {
+            var names = Directory.GetFiles(expected).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
+            Assert.Equal(names, Directory.GetFiles(actual).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray());
+            foreach (var name in names.Where(n => !n!.StartsWith('_')))
+            {
+                Assert.Equal(File.ReadAllBytes(Path.Combine(expected, name!)), File.ReadAllBytes(Path.Combine(actual, name!)));
+            }
+
+            return;
+        }
+
+        Assert.Equal(File.ReadAllBytes(expected), File.ReadAllBytes(actual));
+        Assert.Equal(File.ReadAllBytes(expected + ".errors.jsonl"), File.ReadAllBytes(actual + ".errors.jsonl"));
+        Assert.False(Directory.Exists(actual + ".parts"));
+    }
+
+    private Process StartChild(string[] args, string? kill)
+    {
+        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pronto.dll"));
+        start.ArgumentList.Add("-r");
+        start.ArgumentList.Add(fixture.Root);
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        if (kill is not null)
+        {
+            start.Environment[TestHooks.Variable] = kill;
+        }
+
+        var process = Process.Start(start)!;
+        // Drain the pipes so the child never blocks on a full one.
+        _ = process.StandardOutput.ReadToEndAsync();
+        _ = process.StandardError.ReadToEndAsync();
+        return process;
+    }
+}
