@@ -25,4 +25,7 @@ public sealed class ProntoException : Exception
     }
 
     public ErrorCode Code { get; }
+
+    /// <summary>Seconds after which a retry may succeed (an overloaded queue): HTTP's Retry-After.</summary>
+    public int? RetryAfterSeconds { get; init; }
 }

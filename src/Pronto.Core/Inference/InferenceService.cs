@@ -2,16 +2,68 @@ using System.Diagnostics;
 using Pronto.Core.Errors;
 using Pronto.Core.Processing;
 using Pronto.Core.Repository;
+using Pronto.Core.Scheduling;
 
 namespace Pronto.Core.Inference;
 
 /// <summary>
 /// The one inference path every front end calls: lease the model, prepare raw items if the model declares
-/// processing and the request sends them, validate, run, produce, apply the classification extension.
+/// processing and the request sends them, validate, run (directly, or through the model's dynamic batcher when
+/// its config has <c>dynamic_batching</c> and the caller uses <see cref="InferAsync"/>), produce, apply the
+/// classification extension.
 /// </summary>
-public sealed class InferenceService(ModelRepository repository)
+public sealed class InferenceService(ModelRepository repository, TimeProvider? timeProvider = null)
 {
     public ModelRepository Repository { get; } = repository;
+
+    /// <summary>The clock of the dynamic batchers (queue delays and timeouts); fake in tests.</summary>
+    public TimeProvider TimeProvider { get; } = timeProvider ?? TimeProvider.System;
+
+    /// <summary>
+    /// The serving path: a model with <c>dynamic_batching</c> queues the prepared, validated request for a
+    /// batched run (queue policy, priorities, cancellation while queued); any other runs now on this thread.
+    /// The response carries <c>queue_time_us</c> and <c>batch_size</c> parameters when batched.
+    /// </summary>
+    public async Task<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        using var lease = Repository.Acquire(request.ModelName, request.ModelVersion);
+        var model = lease.Model;
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            var batcher = model.GetBatcher(TimeProvider);
+            if (batcher is null)
+            {
+                return Infer(model, request, start, cancellationToken);
+            }
+
+            var (inputs, requested, engineOutputs) = PrepareRun(model, request);
+            var result = await batcher.EnqueueAsync(inputs, engineOutputs, request.Parameters, cancellationToken).ConfigureAwait(false);
+            var outputStart = Stopwatch.GetTimestamp();
+            var outputs = Produce(model, inputs, requested, engineOutputs, result.Outputs);
+            var end = Stopwatch.GetTimestamp();
+            var queueTicks = (long)(result.QueueTime.TotalSeconds * Stopwatch.Frequency);
+            model.Statistics.RecordRequest(RowsOf(model, inputs), end - start, queueTicks, result.InputTicks, result.InferTicks, result.OutputTicks + end - outputStart);
+            var parameters = new Dictionary<string, object>(2)
+            {
+                [QueueTimeParameter] = (long)(result.QueueTime.Ticks / TimeSpan.TicksPerMicrosecond),
+                [BatchSizeParameter] = (long)result.BatchSize,
+            };
+            return new InferenceResponse { ModelName = model.Name, ModelVersion = model.VersionText, Id = request.Id, Outputs = outputs, Parameters = parameters };
+        }
+        catch (Exception e)
+        {
+            model.Statistics.RecordFailure(ReasonOf(e), Stopwatch.GetTimestamp() - start);
+            throw;
+        }
+    }
+
+    /// <summary>Response parameter: microseconds the request waited in the dynamic batcher's queue.</summary>
+    public const string QueueTimeParameter = "queue_time_us";
+
+    /// <summary>Response parameter: rows in the engine execution the request ran in.</summary>
+    public const string BatchSizeParameter = "batch_size";
 
     public InferenceResponse Infer(InferenceRequest request, CancellationToken cancellationToken = default)
     {
@@ -30,6 +82,22 @@ public sealed class InferenceService(ModelRepository repository)
     }
 
     private static InferenceResponse Infer(ServedModel model, InferenceRequest request, long start, CancellationToken cancellationToken)
+    {
+        var (inputs, requested, engineOutputs) = PrepareRun(model, request);
+        var inferStart = Stopwatch.GetTimestamp();
+        var raw = model.Instance.Run(inputs, engineOutputs, cancellationToken);
+        var outputStart = Stopwatch.GetTimestamp();
+        var outputs = Produce(model, inputs, requested, engineOutputs, raw);
+        var end = Stopwatch.GetTimestamp();
+        model.Statistics.RecordSuccess(RowsOf(model, inputs), end - start, 0, inferStart - start, outputStart - inferStart, end - outputStart);
+        return new InferenceResponse { ModelName = model.Name, ModelVersion = model.VersionText, Id = request.Id, Outputs = outputs };
+    }
+
+    private static long RowsOf(ServedModel model, IReadOnlyList<NamedTensor> inputs) =>
+        model.Config.MaxBatchSize > 0 && inputs.Count > 0 && inputs[0].Tensor.Rank > 0 ? inputs[0].Tensor.Shape[0] : 1;
+
+    /// <summary>Prepare raw items, validate, and resolve the engine outputs the requested ones come from.</summary>
+    private static (IReadOnlyList<NamedTensor> Inputs, IReadOnlyList<RequestedOutput> Requested, List<string> EngineOutputs) PrepareRun(ServedModel model, InferenceRequest request)
     {
         var config = model.Config;
         var processing = model.Processing;
@@ -64,9 +132,14 @@ public sealed class InferenceService(ModelRepository repository)
             }
         }
 
-        var inferStart = Stopwatch.GetTimestamp();
-        var raw = model.Instance.Run(inputs, engineOutputs, cancellationToken);
-        var outputStart = Stopwatch.GetTimestamp();
+        return (inputs, requested, engineOutputs);
+    }
+
+    /// <summary>The requested outputs from the engine's raw ones (in <paramref name="engineOutputs"/> order): produced, classified.</summary>
+    private static NamedTensor[] Produce(ServedModel model, IReadOnlyList<NamedTensor> inputs, IReadOnlyList<RequestedOutput> requested, List<string> engineOutputs, IReadOnlyList<NamedTensor> raw)
+    {
+        var processing = model.Processing;
+        var producer = processing.Producer;
         var outputs = new NamedTensor[requested.Count];
         for (var i = 0; i < requested.Count; i++)
         {
@@ -89,10 +162,7 @@ public sealed class InferenceService(ModelRepository repository)
             outputs[i] = tensor;
         }
 
-        var end = Stopwatch.GetTimestamp();
-        var batch = config.MaxBatchSize > 0 && inputs.Count > 0 && inputs[0].Tensor.Rank > 0 ? inputs[0].Tensor.Shape[0] : 1;
-        model.Statistics.RecordSuccess(batch, end - start, 0, inferStart - start, outputStart - inferStart, end - outputStart);
-        return new InferenceResponse { ModelName = model.Name, ModelVersion = model.VersionText, Id = request.Id, Outputs = outputs };
+        return outputs;
     }
 
     /// <summary>How a failure counts in the statistics.</summary>

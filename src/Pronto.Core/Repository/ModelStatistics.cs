@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 
 namespace Pronto.Core.Repository;
@@ -25,6 +26,9 @@ public sealed class ModelStatistics
     private long _executionCount;
     private long _lastInferenceMs;
 
+    // One entry per batch size seen: executions are few and sizes bounded by max_batch_size, so a map is enough.
+    private readonly ConcurrentDictionary<long, BatchCounter> _batches = new();
+
     /// <summary>A consistent-enough copy for the stats endpoint and /metrics (each field read atomically).</summary>
     public ModelStatisticsSnapshot Snapshot() => new(
         Interlocked.Read(ref _lastInferenceMs),
@@ -43,6 +47,16 @@ public sealed class ModelStatistics
     /// </summary>
     public void RecordSuccess(long batchSize, long totalTicks, long queueTicks, long inputTicks, long inferTicks, long outputTicks)
     {
+        RecordRequest(batchSize, totalTicks, queueTicks, inputTicks, inferTicks, outputTicks);
+        RecordExecution(batchSize, inputTicks, inferTicks, outputTicks);
+    }
+
+    /// <summary>
+    /// Records one successful request of <paramref name="batchSize"/> rows without counting an engine execution:
+    /// under dynamic batching several requests share one execution, recorded once by <see cref="RecordExecution"/>.
+    /// </summary>
+    public void RecordRequest(long batchSize, long totalTicks, long queueTicks, long inputTicks, long inferTicks, long outputTicks)
+    {
         Interlocked.Increment(ref _successCount);
         Interlocked.Add(ref _successNs, ToNs(totalTicks));
         Interlocked.Increment(ref _queueCount);
@@ -54,8 +68,32 @@ public sealed class ModelStatistics
         Interlocked.Increment(ref _outputCount);
         Interlocked.Add(ref _outputNs, ToNs(outputTicks));
         Interlocked.Add(ref _inferenceCount, batchSize);
-        Interlocked.Increment(ref _executionCount);
         Interlocked.Exchange(ref _lastInferenceMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+    }
+
+    /// <summary>One engine execution of <paramref name="batchSize"/> rows (Triton's execution_count and batch_stats). Durations are Stopwatch ticks.</summary>
+    public void RecordExecution(long batchSize, long inputTicks, long inferTicks, long outputTicks)
+    {
+        Interlocked.Increment(ref _executionCount);
+        var counter = _batches.GetOrAdd(batchSize, static _ => new BatchCounter());
+        Interlocked.Increment(ref counter.Count);
+        Interlocked.Add(ref counter.InputNs, ToNs(inputTicks));
+        Interlocked.Add(ref counter.InferNs, ToNs(inferTicks));
+        Interlocked.Add(ref counter.OutputNs, ToNs(outputTicks));
+    }
+
+    /// <summary>Executions per batch size, smallest size first (Triton's <c>batch_stats</c>).</summary>
+    public IReadOnlyList<BatchStatistic> BatchStatistics()
+    {
+        var list = new List<BatchStatistic>(_batches.Count);
+        foreach (var (size, c) in _batches)
+        {
+            var count = Interlocked.Read(ref c.Count);
+            list.Add(new BatchStatistic(size, new(count, Interlocked.Read(ref c.InputNs)), new(count, Interlocked.Read(ref c.InferNs)), new(count, Interlocked.Read(ref c.OutputNs))));
+        }
+
+        list.Sort(static (a, b) => a.BatchSize.CompareTo(b.BatchSize));
+        return list;
     }
 
     /// <summary>Failed requests by <see cref="FailureReason"/> (Triton's <c>reason</c> label).</summary>
@@ -71,6 +109,17 @@ public sealed class ModelStatistics
     }
 
     private static long ToNs(long ticks) => (long)(ticks * (1_000_000_000.0 / Stopwatch.Frequency));
+}
+
+/// <summary>Executions of one batch size and their compute durations.</summary>
+public sealed record BatchStatistic(long BatchSize, DurationStatistic ComputeInput, DurationStatistic ComputeInfer, DurationStatistic ComputeOutput);
+
+internal sealed class BatchCounter
+{
+    public long Count;
+    public long InputNs;
+    public long InferNs;
+    public long OutputNs;
 }
 
 /// <summary>Why a request failed, as Triton's <c>nv_inference_request_failure</c> labels it.</summary>

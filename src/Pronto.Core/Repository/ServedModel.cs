@@ -1,6 +1,7 @@
 using Pronto.Core.Backends;
 using Pronto.Core.Configuration;
 using Pronto.Core.Processing;
+using Pronto.Core.Scheduling;
 
 namespace Pronto.Core.Repository;
 
@@ -14,6 +15,7 @@ public sealed class ServedModel
     private readonly Lock _gate = new();
     private int _leases;
     private bool _retired;
+    private DynamicBatcher? _batcher;
 
     internal ServedModel(string name, long version, ModelConfig config, string modelDirectory, IModelInstance instance, ModelProcessing processing)
     {
@@ -48,6 +50,29 @@ public sealed class ServedModel
     /// <summary>Requests now inside this version (leased): Triton's pending request count.</summary>
     public int InFlight => Volatile.Read(ref _leases);
 
+    /// <summary>
+    /// The version's dynamic batcher, made on first use, when its config has <c>dynamic_batching</c> and a batch
+    /// dimension; null otherwise. It is disposed with the engine instance, after the last lease.
+    /// </summary>
+    public DynamicBatcher? GetBatcher(TimeProvider time)
+    {
+        if (Config.DynamicBatching is null || Config.MaxBatchSize <= 0)
+        {
+            return null;
+        }
+
+        var batcher = Volatile.Read(ref _batcher);
+        if (batcher is not null)
+        {
+            return batcher;
+        }
+
+        lock (_gate)
+        {
+            return _batcher ??= new DynamicBatcher(Config, Instance, Statistics, time);
+        }
+    }
+
     internal bool TryAcquire()
     {
         lock (_gate)
@@ -73,8 +98,15 @@ public sealed class ServedModel
 
         if (dispose)
         {
-            Instance.Dispose();
+            DisposeEngine();
         }
+    }
+
+    private void DisposeEngine()
+    {
+        // Every request has left the batcher (each held a lease), so no run is in flight when it stops.
+        Volatile.Read(ref _batcher)?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        Instance.Dispose();
     }
 
     /// <summary>Stops new leases; the instance is disposed now if idle, else when the last lease ends. Returns true if disposed now.</summary>
@@ -94,7 +126,7 @@ public sealed class ServedModel
             }
         }
 
-        Instance.Dispose();
+        DisposeEngine();
         return true;
     }
 }

@@ -52,14 +52,14 @@ internal sealed class InferenceGrpcService(
     }
 
     /// <summary>Hot path: decode (raw inputs are views of the request), infer, encode (raw outputs wrap the tensors).</summary>
-    public override Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
+    public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
     {
         var started = Stopwatch.GetTimestamp();
         var inference = GrpcInferCodec.ReadRequest(request, options.MaxTensorElements);
-        var response = service.Infer(inference, context.CancellationToken);
+        var response = await service.InferAsync(inference, context.CancellationToken);
         var reply = GrpcInferCodec.WriteResponse(response);
         metrics.ObserveRequest(response.ModelName, "grpc", started);
-        return Task.FromResult(reply);
+        return reply;
     }
 
     public override Task<ModelConfigResponse> ModelConfig(ModelConfigRequest request, ServerCallContext context)

@@ -26,7 +26,16 @@ internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<Erro
         }
         catch (ProntoException e)
         {
-            await HttpErrors.WriteAsync(context, HttpErrors.StatusFor(e.Code), e.Message);
+            if (e.RetryAfterSeconds is { } seconds)
+            {
+                // An overloaded queue: tell the client when to come back (Triton answers 503 the same way).
+                await HttpErrors.WriteAsync(context, HttpErrors.StatusFor(e.Code), e.Message,
+                    response => response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                await HttpErrors.WriteAsync(context, HttpErrors.StatusFor(e.Code), e.Message);
+            }
         }
         catch (BadHttpRequestException e)
         {

@@ -150,6 +150,16 @@ internal static class ModelJson
             Duration(w, "compute_output"u8, s.ComputeOutput);
             w.WriteEndObject();
             w.WriteStartArray("batch_stats"u8);
+            foreach (var b in model.Statistics.BatchStatistics())
+            {
+                w.WriteStartObject();
+                w.WriteNumber("batch_size"u8, b.BatchSize);
+                Duration(w, "compute_input"u8, b.ComputeInput);
+                Duration(w, "compute_infer"u8, b.ComputeInfer);
+                Duration(w, "compute_output"u8, b.ComputeOutput);
+                w.WriteEndObject();
+            }
+
             w.WriteEndArray();
             w.WriteEndObject();
         }

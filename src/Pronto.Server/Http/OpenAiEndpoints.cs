@@ -62,7 +62,7 @@ internal static class OpenAiEndpoints
                 var chunk = request.Inputs.AsSpan(start, Math.Min(maxBatch, request.Inputs.Length - start)).ToArray();
                 var prepared = preparer.Prepare(Tensor.FromStrings(chunk));
                 tokens += CountTokens(prepared);
-                var response = service.Infer(new InferenceRequest { ModelName = modelName, Inputs = prepared, Outputs = [new RequestedOutput("embedding")] }, context.RequestAborted);
+                var response = await service.InferAsync(new InferenceRequest { ModelName = modelName, Inputs = prepared, Outputs = [new RequestedOutput("embedding")] }, context.RequestAborted);
                 var embedding = response.Outputs[0].Tensor;
                 var dim = (int)embedding.Shape[1];
                 if (request.Dimensions is { } wanted && wanted != dim)

@@ -98,6 +98,12 @@ internal static class RestEndpoints
         return JsonResponse.WriteAsync(context, StatusCodes.Status200OK, w => ModelJson.WriteStatistics(w, models));
     }
 
+    /// <summary>Microseconds the request waited in the dynamic batcher's queue (batched models only).</summary>
+    public const string QueueTimeHeader = "Pronto-Queue-Time-Us";
+
+    /// <summary>Rows in the engine execution the request ran in (batched models only).</summary>
+    public const string BatchSizeHeader = "Pronto-Batch-Size";
+
     private static async Task Infer(HttpContext context, string model, string? version)
     {
         var options = context.RequestServices.GetRequiredService<ProntoServerOptions>();
@@ -108,7 +114,13 @@ internal static class RestEndpoints
         using var body = await RequestBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted);
         var limits = new JsonLimits { MaxDepth = options.MaxJsonDepth, MaxTensorElements = options.MaxTensorElements };
         var parsed = InferenceJson.ReadRequest(body.Memory, body.JsonLength(context.Request), model, version, limits);
-        var response = service.Infer(parsed.Request, context.RequestAborted);
+        var response = await service.InferAsync(parsed.Request, context.RequestAborted);
+        if (response.Parameters.TryGetValue(InferenceService.QueueTimeParameter, out var queueTime)
+            && response.Parameters.TryGetValue(InferenceService.BatchSizeParameter, out var batchSize))
+        {
+            context.Response.Headers[QueueTimeHeader] = ((long)queueTime).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.Headers[BatchSizeHeader] = ((long)batchSize).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
 
         var binary = InferenceJson.BinaryOutputs(parsed, response);
         var buffer = new ArrayBufferWriter<byte>(4096);
