@@ -37,6 +37,8 @@ internal static class MiniLmModel
             // so offline work (SQL, batch jobs) splits at 16 and a dynamic batcher should prefer it.
             DynamicBatching = new DynamicBatchingConfig { PreferredBatchSize = { 16 }, MaxQueueDelayMicroseconds = 1000 },
         };
+        // A lone request runs at once; requests that arrive while a run is busy form the next batch.
+        config.Parameters["pronto.dynamic_batching.eager"] = "true";
         config.Parameters["pronto.prepare"] = "text";
         config.Parameters["pronto.text.vocab"] = "vocab.txt";
         config.Parameters["pronto.text.lowercase"] = "true";

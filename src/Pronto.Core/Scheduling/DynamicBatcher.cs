@@ -21,6 +21,13 @@ namespace Pronto.Core.Scheduling;
 /// </remarks>
 public sealed class DynamicBatcher : IAsyncDisposable
 {
+    /// <summary>
+    /// Config parameter (<c>"true"</c>): start a batch as soon as an instance is free instead of waiting up to
+    /// max_queue_delay for more requests. Batches then form from the requests that arrive while instances are
+    /// busy, so a lone request pays no queue delay and a loaded model still batches ("at most" the delay).
+    /// </summary>
+    public const string EagerKey = "pronto.dynamic_batching.eager";
+
     /// <summary>Waiting requests when <c>max_queue_size</c> is 0 (Triton: unbounded): memory stays bounded under any load.</summary>
     public const int DefaultQueueBound = 1024;
 
@@ -37,6 +44,9 @@ public sealed class DynamicBatcher : IAsyncDisposable
     private readonly int _maxBatch;
     private readonly int _largestPreferred;
     private readonly long _delayTicks;
+
+    // pronto.dynamic_batching.eager: a batch starts as soon as an instance is free, with whatever waits.
+    private readonly bool _eager;
     private readonly int _queueBound;
     private readonly int _defaultLevel;
     private readonly QueuePolicy _policy;
@@ -65,6 +75,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
         }
 
         _delayTicks = ToTimestamp(batching.MaxQueueDelayMicroseconds);
+        _eager = config.Parameters.TryGetValue(EagerKey, out var eager) && eager == "true";
         _policy = batching.DefaultQueuePolicy;
         _queueBound = _policy.MaxQueueSize > 0 ? _policy.MaxQueueSize : DefaultQueueBound;
         _preserveOrdering = batching.PreserveOrdering;
@@ -381,8 +392,9 @@ public sealed class DynamicBatcher : IAsyncDisposable
         {
             take = preferredCut > 0 ? preferredCut : candidates.Count;
         }
-        else if (now - oldest >= _delayTicks)
+        else if (_eager || now - oldest >= _delayTicks)
         {
+            // Form runs only while holding a free instance: eager batching never leaves it idle to wait.
             take = candidates.Count;
         }
 

@@ -20,7 +20,7 @@ public sealed class DynamicBatcherTests : IAsyncDisposable
     private readonly FakeInstance _engine = new();
     private DynamicBatcher? _batcher;
 
-    private DynamicBatcher Start(int maxBatch, long delayUs, Action<DynamicBatchingConfig>? configure = null, int instances = 1)
+    private DynamicBatcher Start(int maxBatch, long delayUs, Action<DynamicBatchingConfig>? configure = null, int instances = 1, bool eager = false)
     {
         var batching = new DynamicBatchingConfig { MaxQueueDelayMicroseconds = delayUs };
         configure?.Invoke(batching);
@@ -33,6 +33,11 @@ public sealed class DynamicBatcherTests : IAsyncDisposable
             DynamicBatching = batching,
             InstanceGroups = [new InstanceGroup(instances)],
         };
+        if (eager)
+        {
+            config.Parameters[DynamicBatcher.EagerKey] = "true";
+        }
+
         _batcher = new DynamicBatcher(config, _engine, new ModelStatistics(), _time);
         return _batcher;
     }
@@ -75,6 +80,28 @@ public sealed class DynamicBatcherTests : IAsyncDisposable
 
         Assert.Equal([(3L, 1f)], _engine.Runs);
         Assert.All(results, r => Assert.Equal(TimeSpan.FromMicroseconds(100), r.QueueTime));
+    }
+
+    [Fact]
+    public async Task Eager_batching_runs_a_lone_request_at_once_and_batches_what_arrives_during_the_run()
+    {
+        Start(maxBatch: 8, delayUs: 1_000_000, eager: true);
+        _engine.Gate(1);
+        var first = Enqueue(1, 1);
+
+        // No time passes: the free instance takes the lone request without waiting for the delay.
+        Assert.True(await _engine.Started.WaitAsync(Guard));
+        var later = new[] { Enqueue(1, 2), Enqueue(2, 3), Enqueue(1, 4) };
+        Assert.DoesNotContain(later, t => t.IsCompleted);
+
+        _engine.Gate(1).Release();
+        var firstValues = await Values(first);
+        Assert.Equal([2f, 2f], firstValues);
+        var results = await Task.WhenAll(later).WaitAsync(Guard);
+
+        Assert.Equal([(1L, 1f), (4L, 2f)], _engine.Runs);
+        Assert.All(results, r => Assert.Equal(4, r.BatchSize));
+        Assert.Equal([4f, 4f, 4f, 4f], results[1].Outputs[0].Tensor.ToArray<float>());
     }
 
     [Fact]
