@@ -11,7 +11,7 @@ dotnet build src/Pronto.Cli -c Release -v q -nologo > /dev/null
 dotnet build benchmarks/Pronto.LoadGen -c Release -v q -nologo > /dev/null
 cli=src/Pronto.Cli/bin/Release/net10.0/linux-x64/pronto.dll
 gen=benchmarks/Pronto.LoadGen/bin/Release/net10.0/linux-x64/Pronto.LoadGen.dll
-zoo=${PRONTO_MODEL_REPOSITORY:-${XDG_CACHE_HOME:-$HOME/.cache}/pronto/models-v2}
+zoo=${PRONTO_MODEL_REPOSITORY:-${XDG_CACHE_HOME:-$HOME/.cache}/pronto/models-v4}
 repo=$(mktemp -d /tmp/pronto-batching-XXXX)
 for model in minilm fraud; do
   cp -r "$zoo/$model" "$repo/${model}_off"

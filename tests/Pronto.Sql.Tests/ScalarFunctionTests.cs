@@ -103,16 +103,16 @@ public sealed class ScalarFunctionTests(BundledRepositoryFixture bundled)
     }
 
     [Fact]
-    public void AChunkLargerThanThePreferredBatchSizeSplitsIntoRuns()
+    public void AChunkLargerThanTheMaxBatchSizeSplitsIntoRuns()
     {
         using var sql = new SqlSession(bundled.Service);
         sql.Execute("CREATE TABLE texts AS SELECT 'ticket number ' || i AS text FROM range(200) t(i)");
 
         var count = sql.Scalar("SELECT count(pronto_embed('minilm', text)) FROM texts");
 
-        // One chunk of 200 rows; minilm prefers runs of 16 (dynamic_batching.preferred_batch_size): 12 x 16 + 8.
+        // One chunk of 200 rows; minilm runs at most 64 rows and declares no preferred size: 64 + 64 + 64 + 8.
         Assert.Equal(200L, count);
-        Assert.Equal(13, sql.Functions.ModelRuns);
+        Assert.Equal(4, sql.Functions.ModelRuns);
     }
 
     [Fact]
