@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Dynamic batching off vs on through `pronto serve` (REST JSON, closed loop): minilm short texts at
-# concurrency 32, fraud at concurrency 32. Two copies of each bundled model in a temporary repository,
+# concurrency 32, fraud at concurrency 32, a generated 19 MB MLP at concurrency 64. Two copies of each bundled model in a temporary repository,
 # one without dynamic_batching (<model>_off) and one with it (<model>_on).
 # Usage: benchmarks/batching.sh [requests=3000] [concurrency=32]
 set -euo pipefail
@@ -9,6 +9,7 @@ requests=${1:-3000}
 concurrency=${2:-32}
 dotnet build src/Pronto.Cli -c Release -v q -nologo > /dev/null
 dotnet build benchmarks/Pronto.LoadGen -c Release -v q -nologo > /dev/null
+dotnet build benchmarks/Pronto.ModelGen -c Release -v q -nologo > /dev/null
 cli=src/Pronto.Cli/bin/Release/net10.0/linux-x64/pronto.dll
 gen=benchmarks/Pronto.LoadGen/bin/Release/net10.0/linux-x64/Pronto.LoadGen.dll
 zoo=${PRONTO_MODEL_REPOSITORY:-${XDG_CACHE_HOME:-$HOME/.cache}/pronto/models-v4}
@@ -27,6 +28,12 @@ batched = text if 'dynamic_batching' in text else text + 'dynamic_batching {\n  
 open(on, 'w').write(batched.replace(f'name: "{model}"', f'name: "{model}_on"'))
 PY
 done
+# The recommender-sized MLP (FP32 256 -> 2048 -> 2048 -> 2, 19 MB of weights), same weights in both copies.
+for mode in off on; do
+  dotnet benchmarks/Pronto.ModelGen/bin/Release/net10.0/linux-x64/Pronto.ModelGen.dll "$repo" "mlp_$mode" > /dev/null
+  printf 'name: "mlp_%s"\nmax_batch_size: 64\n' "$mode" > "$repo/mlp_$mode/config.pbtxt"
+done
+printf 'dynamic_batching {\n  max_queue_delay_microseconds: 1000\n}\nparameters { key: "pronto.dynamic_batching.eager" value { string_value: "true" } }\n' >> "$repo/mlp_on/config.pbtxt"
 Logging__LogLevel__Default=Warning dotnet "$cli" serve --model-repository "$repo" --http-port 18100 --grpc-port 18101 > /tmp/pronto-bench-batching.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$repo"' EXIT
@@ -39,7 +46,11 @@ for model in minilm fraud; do
     dotnet "$gen" "http://127.0.0.1:18100/v2/models/${model}_${mode}/infer" "benchmarks/bodies/$model.json" "$requests" "$concurrency" 300 "${model}_${mode}"
   done
 done
+# The MLP at concurrency 64: a batch-1 run is bound by reading the 19 MB of weights; batching amortizes the read.
+for mode in off on; do
+  dotnet "$gen" "http://127.0.0.1:18100/v2/models/mlp_${mode}/infer" "benchmarks/bodies/mlp.json" "$((requests * 2))" 64 300 "mlp_${mode}"
+done
 echo
-for model in minilm fraud; do
+for model in minilm fraud mlp; do
   curl -s "localhost:18100/v2/models/${model}_on/stats" | python3 -c "import json,sys; s=json.load(sys.stdin)['model_stats'][0]; print(f\"${model}_on: inference_count {s['inference_count']}, execution_count {s['execution_count']}, mean queue {s['inference_stats']['queue']['ns']/max(1,s['inference_stats']['queue']['count'])/1000:.0f} us\")"
 done
