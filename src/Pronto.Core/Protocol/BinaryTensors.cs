@@ -9,12 +9,15 @@ namespace Pronto.Core.Protocol;
 /// The layout of the binary tensor extension: fixed-size tensors as their raw little-endian elements,
 /// BYTES tensors as a 4-byte little-endian length then the bytes, per element.
 /// </summary>
-internal static class BinaryTensors
+public static class BinaryTensors
 {
     private const int LengthPrefix = sizeof(uint);
 
-    /// <summary>Splits a binary BYTES tensor into its elements, each a slice of <paramref name="data"/> (no copy).</summary>
-    public static ReadOnlyMemory<byte>[] SplitStrings(string name, ReadOnlyMemory<byte> data, long count)
+    /// <summary>
+    /// Splits a binary BYTES tensor into its elements, each a slice of <paramref name="data"/> (no copy).
+    /// <paramref name="region"/> names where the bytes came from in messages, e.g. "within binary_data_size".
+    /// </summary>
+    public static ReadOnlyMemory<byte>[] SplitStrings(string name, ReadOnlyMemory<byte> data, long count, string region = "within binary_data_size")
     {
         // Each element takes at least its length prefix: check before allocating count slots.
         if (count > data.Length / LengthPrefix)
@@ -46,7 +49,7 @@ internal static class BinaryTensors
 
         if (offset != span.Length)
         {
-            ProntoErrors.InvalidArgument($"input '{name}': {span.Length - offset} bytes follow its {count} BYTES elements within binary_data_size");
+            ProntoErrors.InvalidArgument($"input '{name}': {span.Length - offset} bytes follow its {count} BYTES elements {region}");
         }
 
         return elements;
@@ -95,5 +98,21 @@ internal static class BinaryTensors
             writer.Advance(LengthPrefix);
             writer.Write(element.Span);
         }
+    }
+
+    /// <summary>Writes a BYTES <paramref name="tensor"/> in the binary layout into a new array of exactly <see cref="Size"/> bytes.</summary>
+    public static byte[] ToArray(Tensor tensor)
+    {
+        var buffer = new byte[Size(tensor)];
+        var offset = 0;
+        foreach (var element in tensor.Strings)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(offset), (uint)element.Length);
+            offset += LengthPrefix;
+            element.Span.CopyTo(buffer.AsSpan(offset));
+            offset += element.Length;
+        }
+
+        return buffer;
     }
 }

@@ -653,7 +653,7 @@ public static partial class InferenceJson
         }
     }
 
-    private static string FormatShape(IEnumerable<long> shape) => $"[{string.Join(",", shape)}]";
+    private static string FormatShape(long[] shape) => Shapes.Format(shape);
 
     private static IEnumerable<string> ValidDatatypeNames()
     {
@@ -733,38 +733,14 @@ public static partial class InferenceJson
                 ProntoErrors.InvalidArgument($"{Label}: unknown datatype '{Datatype}'; valid datatypes are {ValidDatatypes}");
             }
 
-            // A zero dimension makes the count 0 whatever the others are, so overflow only counts without one.
-            long count = 1;
-            var hasZero = false;
-            var overflows = false;
-            foreach (var dim in Shape)
-            {
-                if (dim < 0)
-                {
-                    ProntoErrors.InvalidArgument($"{Label}: shape {FormatShape(Shape)} has a negative dimension");
-                }
-
-                if (dim == 0)
-                {
-                    hasZero = true;
-                }
-                else if (count > long.MaxValue / dim)
-                {
-                    overflows = true;
-                }
-                else
-                {
-                    count *= dim;
-                }
-            }
-
-            if (overflows && !hasZero)
+            var count = Shapes.CountElements(Label, Shape);
+            if (count == long.MaxValue)
             {
                 ProntoErrors.InvalidArgument($"{Label}: shape {FormatShape(Shape)} has too many elements");
             }
 
             Type = type;
-            Count = hasZero ? 0 : count;
+            Count = count;
             _checked = true;
         }
 

@@ -136,40 +136,11 @@ internal static class GrpcInferCodec
 
     private static long CountElements(string name, long[] shape, long max)
     {
-        // A zero dimension makes the count 0 whatever the others are, so overflow only counts without one.
-        long count = 1;
-        var hasZero = false;
-        var overflows = false;
-        foreach (var dim in shape)
-        {
-            if (dim < 0)
-            {
-                ProntoErrors.InvalidArgument($"input '{name}': shape {GrpcTensorCodec.FormatShape(shape)} has a negative dimension");
-            }
-
-            if (dim == 0)
-            {
-                hasZero = true;
-            }
-            else if (count > long.MaxValue / dim)
-            {
-                overflows = true;
-            }
-            else
-            {
-                count *= dim;
-            }
-        }
-
-        if (hasZero)
-        {
-            return 0;
-        }
-
-        if (overflows || count > max)
+        var count = Shapes.CountElements($"input '{name}'", shape);
+        if (count > max)
         {
             ProntoErrors.InvalidArgument(
-                $"input '{name}': shape {GrpcTensorCodec.FormatShape(shape)} has more than {max} elements (Pronto:MaxTensorElements)");
+                $"input '{name}': shape {Shapes.Format(shape)} has more than {max} elements (Pronto:MaxTensorElements)");
         }
 
         return count;

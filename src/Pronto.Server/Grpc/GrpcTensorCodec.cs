@@ -1,7 +1,7 @@
-using System.Buffers.Binary;
 using Google.Protobuf;
 using Google.Protobuf.Collections;
 using Pronto.Core.Errors;
+using Pronto.Core.Protocol;
 using Pronto.Core.Tensors;
 using Pronto.Server.Grpc.Protocol;
 using DataType = Pronto.Core.Tensors.DataType;
@@ -19,8 +19,6 @@ namespace Pronto.Server.Grpc;
 /// </remarks>
 internal static class GrpcTensorCodec
 {
-    private const int LengthPrefix = sizeof(uint);
-
     /// <summary>
     /// Reads typed contents of <paramref name="type"/>: every element in the one field the type uses, as many as
     /// the shape needs (<paramref name="count"/>); values must fit the type (300 is no UINT8).
@@ -125,7 +123,7 @@ internal static class GrpcTensorCodec
         var data = raw.Memory;
         if (type == DataType.Bytes)
         {
-            return Tensor.FromStrings(SplitStrings(name, index, data, count), shape);
+            return Tensor.FromStrings(BinaryTensors.SplitStrings(name, data, count, $"in raw_input_contents[{index}]"), shape);
         }
 
         var size = type.ElementSize();
@@ -156,25 +154,8 @@ internal static class GrpcTensorCodec
             return UnsafeByteOperations.UnsafeWrap(tensor.Data);
         }
 
-        var strings = tensor.Strings;
-        long size = 0;
-        for (var i = 0; i < strings.Count; i++)
-        {
-            size += LengthPrefix + strings[i].Length;
-        }
-
-        var buffer = new byte[size];
-        var offset = 0;
-        for (var i = 0; i < strings.Count; i++)
-        {
-            var element = strings[i].Span;
-            BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(offset), (uint)element.Length);
-            offset += LengthPrefix;
-            element.CopyTo(buffer.AsSpan(offset));
-            offset += element.Length;
-        }
-
         // The array is new and never written again: wrapping it saves ByteString.CopyFrom's second copy.
+        var buffer = BinaryTensors.ToArray(tensor);
         return UnsafeByteOperations.UnsafeWrap(buffer);
     }
 
@@ -183,7 +164,7 @@ internal static class GrpcTensorCodec
         || c.Int64Contents.Count > 0 || c.UintContents.Count > 0 || c.Uint64Contents.Count > 0 || c.Fp32Contents.Count > 0
         || c.Fp64Contents.Count > 0 || c.BytesContents.Count > 0);
 
-    public static string FormatShape(long[] shape) => $"[{string.Join(",", shape)}]";
+    public static string FormatShape(long[] shape) => Shapes.Format(shape);
 
     private static readonly InferTensorContents EmptyContents = new();
 
@@ -242,42 +223,4 @@ internal static class GrpcTensorCodec
 
     private static T OutOfRange<T>(string name, DataType type, int index, long value) =>
         ProntoErrors.InvalidArgument<T>($"input '{name}': element {index} ({value}) does not fit {type.ToProtocolName()}");
-
-    private static ReadOnlyMemory<byte>[] SplitStrings(string name, int index, ReadOnlyMemory<byte> data, long count)
-    {
-        // Each element takes at least its length prefix: check before allocating count slots.
-        if (count > data.Length / LengthPrefix)
-        {
-            ProntoErrors.InvalidArgument(
-                $"input '{name}': {count} BYTES elements need at least {count * LengthPrefix} bytes (a 4-byte length each); raw_input_contents[{index}] has {data.Length}");
-        }
-
-        var elements = new ReadOnlyMemory<byte>[count];
-        var span = data.Span;
-        var offset = 0;
-        for (var i = 0; i < elements.Length; i++)
-        {
-            if (span.Length - offset < LengthPrefix)
-            {
-                ProntoErrors.InvalidArgument($"input '{name}': BYTES element {i} has no room for its 4-byte length ({span.Length - offset} bytes remain)");
-            }
-
-            var length = BinaryPrimitives.ReadUInt32LittleEndian(span[offset..]);
-            offset += LengthPrefix;
-            if (length > (uint)(span.Length - offset))
-            {
-                ProntoErrors.InvalidArgument($"input '{name}': BYTES element {i} declares {length} bytes but only {span.Length - offset} remain");
-            }
-
-            elements[i] = data.Slice(offset, (int)length);
-            offset += (int)length;
-        }
-
-        if (offset != span.Length)
-        {
-            ProntoErrors.InvalidArgument($"input '{name}': {span.Length - offset} bytes follow its {count} BYTES elements in raw_input_contents[{index}]");
-        }
-
-        return elements;
-    }
 }
