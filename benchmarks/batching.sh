@@ -33,7 +33,8 @@ for mode in off on; do
   dotnet benchmarks/Pronto.ModelGen/bin/Release/net10.0/linux-x64/Pronto.ModelGen.dll "$repo" "mlp_$mode" > /dev/null
   printf 'name: "mlp_%s"\nmax_batch_size: 64\n' "$mode" > "$repo/mlp_$mode/config.pbtxt"
 done
-printf 'dynamic_batching {\n  max_queue_delay_microseconds: 1000\n}\nparameters { key: "pronto.dynamic_batching.eager" value { string_value: "true" } }\n' >> "$repo/mlp_on/config.pbtxt"
+# Triton-style: cut at 32 rows, or after 4 ms. (Eager batching measured lower here: 7.3k vs 11.8k req/s.)
+printf 'dynamic_batching {\n  preferred_batch_size: [ 32 ]\n  max_queue_delay_microseconds: 4000\n}\n' >> "$repo/mlp_on/config.pbtxt"
 Logging__LogLevel__Default=Warning dotnet "$cli" serve --model-repository "$repo" --http-port 18100 --grpc-port 18101 > /tmp/pronto-bench-batching.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$repo"' EXIT
@@ -47,9 +48,16 @@ for model in minilm fraud; do
   done
 done
 # The MLP at concurrency 64: a batch-1 run is bound by reading the 19 MB of weights; batching amortizes the read.
-for mode in off on; do
-  dotnet "$gen" "http://127.0.0.1:18100/v2/models/mlp_${mode}/infer" "benchmarks/bodies/mlp.json" "$((requests * 2))" 64 300 "mlp_${mode}"
+# Off and on alternate three times (A B A B A B); the median of the pairs' ratios is the figure.
+ratios=()
+for pair in 1 2 3; do
+  off=$(dotnet "$gen" "http://127.0.0.1:18100/v2/models/mlp_off/infer" "benchmarks/bodies/mlp.json" "$((requests * 2))" 64 300 "mlp_off")
+  on=$(dotnet "$gen" "http://127.0.0.1:18100/v2/models/mlp_on/infer" "benchmarks/bodies/mlp.json" "$((requests * 2))" 64 300 "mlp_on")
+  printf '%s\n%s\n' "$off" "$on"
+  ratios+=("$(awk -F'|' -v a="$off" -v b="$on" 'BEGIN { split(a, x, "|"); split(b, y, "|"); printf "%.2f", y[10] / x[10] }')")
 done
+echo
+echo "mlp on/off throughput ratios: ${ratios[*]}; median $(printf '%s\n' "${ratios[@]}" | sort -n | sed -n 2p)"
 echo
 for model in minilm fraud mlp; do
   curl -s "localhost:18100/v2/models/${model}_on/stats" | python3 -c "import json,sys; s=json.load(sys.stdin)['model_stats'][0]; print(f\"${model}_on: inference_count {s['inference_count']}, execution_count {s['execution_count']}, mean queue {s['inference_stats']['queue']['ns']/max(1,s['inference_stats']['queue']['count'])/1000:.0f} us\")"
