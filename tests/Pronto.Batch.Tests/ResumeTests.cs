@@ -57,6 +57,7 @@ public sealed class ResumeTests(BundledRepositoryFixture fixture)
             // scoring, writing a part, renaming, appending to the checkpoint).
             while (!child.HasExited && (!File.Exists(checkpoint) || File.ReadAllLines(checkpoint).Length < 4))
             {
+                // Another process's file has no event to await: poll it (no time is asserted, only the order).
                 await Task.Delay(5);
             }
 
