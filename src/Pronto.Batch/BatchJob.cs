@@ -79,9 +79,13 @@ public sealed class BatchJob
         var capacity = Math.Max(1, _options.BufferRows / batchSize);
         var work = Channel.CreateBounded<Work>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
         var scored = Channel.CreateBounded<Scored>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
+        // The columnar fast path: one Parquet file in, Parquet out, a fields model fed from numeric columns.
+        var columnar = _options.Columnar && input.IsSingleParquet && _layout.Format == "parquet" && scorer.CanScoreColumns;
         Task[] tasks =
         [
-            Guard(() => ReadAsync(input, checkpoint, batchSize, work.Writer, totalBytes, stop.Token), stop),
+            columnar
+                ? Guard(() => ReadColumnsAsync(input, scorer.NeededColumns(), checkpoint, batchSize, work.Writer, totalBytes, stop.Token), stop)
+                : Guard(() => ReadAsync(input, checkpoint, batchSize, work.Writer, totalBytes, stop.Token), stop),
             Guard(() => ScoreAsync(scorer, work.Reader, scored.Writer, stop.Token), stop),
             Guard(() => WriteAsync(scorer.OutputColumns, scored.Reader, checkpoint, state, stop), stop),
         ];
@@ -123,6 +127,7 @@ public sealed class BatchJob
             Elapsed = clock.Elapsed,
             CpuTime = Process.GetCurrentProcess().TotalProcessorTime - cpuStart,
             ErrorRateExceeded = state.ErrorRateExceeded,
+            Columnar = columnar,
             Output = layout.Output,
             ErrorsFile = layout.ErrorsFile,
         };
@@ -272,12 +277,157 @@ public sealed class BatchJob
         }
     }
 
+    /// <summary>
+    /// <see cref="ReadAsync"/> for the columnar fast path: the same parts (global row numbers), the same skipped
+    /// parts and shards, batches of at most <paramref name="batchSize"/> rows that never span a row group.
+    /// </summary>
+    private async Task ReadColumnsAsync(InputSource input, bool[] needed, Checkpoint checkpoint, int batchSize, ChannelWriter<Work> output, long totalBytes, CancellationToken ct)
+    {
+        try
+        {
+            var partRows = _options.PartRows;
+            var shard = _options.Shard;
+            var committed = checkpoint.Parts.Keys.ToHashSet();
+            bool Wanted(long p) => shard.Owns(p) && !committed.Contains(p);
+            bool AnyWanted(long start, int rows)
+            {
+                for (var p = start / partRows; p <= (start + rows - 1) / partRows; p++)
+                {
+                    if (Wanted(p))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            }
+
+            // A part's last batch is known only when the next batch (or the end) comes: hold one back.
+            Work? pending = null;
+            async ValueTask SendAsync(Work next)
+            {
+                if (pending is not null)
+                {
+                    _progress.Queued(pending.Chunk!.Count);
+                    await output.WriteAsync(pending with { EndOfPart = pending.Part != next.Part }, ct);
+                    _progress.SetInput(input.ConsumedBytes, totalBytes);
+                }
+
+                pending = next;
+            }
+
+            // Batches are cut exactly where the row path cuts them (batchSize rows of a part, across row groups):
+            // the engine's float sums may depend on a batch's size, and the output must not.
+            var segments = new List<(ColumnGroup Group, int Offset, int Count)>();
+            var filled = 0;
+            long batchPart = -1;
+            async ValueTask EmitAsync()
+            {
+                if (filled > 0)
+                {
+                    await SendAsync(new Work(batchPart, [], false, Join(segments, filled)));
+                }
+
+                segments.Clear();
+                filled = 0;
+            }
+
+            await foreach (var group in input.ReadColumnsAsync(needed, AnyWanted, ct))
+            {
+                var r = 0;
+                while (r < group.Rows)
+                {
+                    var p = (group.Start + r) / partRows;
+                    var end = (int)Math.Min(group.Rows, ((p + 1) * partRows) - group.Start);
+                    if (!Wanted(p))
+                    {
+                        r = end;
+                        continue;
+                    }
+
+                    if (p != batchPart)
+                    {
+                        await EmitAsync();
+                        batchPart = p;
+                    }
+
+                    while (r < end)
+                    {
+                        var take = Math.Min(batchSize - filled, end - r);
+                        segments.Add((group, r, take));
+                        filled += take;
+                        r += take;
+                        if (filled == batchSize)
+                        {
+                            await EmitAsync();
+                        }
+                    }
+                }
+            }
+
+            await EmitAsync();
+            if (pending is not null)
+            {
+                _progress.Queued(pending.Chunk!.Count);
+                await output.WriteAsync(pending with { EndOfPart = true }, ct);
+            }
+
+            _progress.SetInput(totalBytes, totalBytes);
+            output.Complete();
+        }
+        catch (Exception e)
+        {
+            output.Complete(e);
+            throw;
+        }
+    }
+
+    /// <summary>One batch's segments as a chunk: the row group's own arrays when it is one segment, else a copy of the read columns.</summary>
+    private static ColumnChunk Join(List<(ColumnGroup Group, int Offset, int Count)> segments, int count)
+    {
+        var (first, offset, _) = segments[0];
+        var firstRow = first.Start + offset;
+        if (segments.Count == 1)
+        {
+            return new ColumnChunk(first.Columns, offset, count, firstRow);
+        }
+
+        var columns = new Array?[first.Columns.Length];
+        for (var c = 0; c < columns.Length; c++)
+        {
+            if (first.Columns[c] is not { } source)
+            {
+                continue;
+            }
+
+            var joined = Array.CreateInstance(source.GetType().GetElementType()!, count);
+            var at = 0;
+            foreach (var (group, from, n) in segments)
+            {
+                Array.Copy(group.Columns[c]!, from, joined, at, n);
+                at += n;
+            }
+
+            columns[c] = joined;
+        }
+
+        return new ColumnChunk(columns, 0, count, firstRow);
+    }
+
     private static async Task ScoreAsync(RowScorer scorer, ChannelReader<Work> input, ChannelWriter<Scored> output, CancellationToken ct)
     {
         try
         {
             await foreach (var work in input.ReadAllAsync(ct))
             {
+                if (work.Chunk is { } chunk)
+                {
+                    var chunkErrors = new List<RowError>();
+                    var columns = scorer.ScoreColumns(chunk, chunkErrors);
+                    await output.WriteAsync(new Scored(work.Part, chunk.Count, [], chunkErrors, work.EndOfPart, columns), ct);
+                    continue;
+                }
+
                 var rows = new List<object?[]>(work.Rows.Count);
                 var errors = new List<RowError>();
                 if (work.Rows.Count > 0)
@@ -317,6 +467,11 @@ public sealed class BatchJob
                     errorJson = new Utf8JsonWriter(errors, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
                 }
 
+                if (batch.Columns is { } scoredColumns)
+                {
+                    await ((ParquetPartWriter)part).WriteColumnsAsync(scoredColumns, ct);
+                }
+
                 foreach (var row in batch.Output)
                 {
                     await part.WriteAsync(row, ct);
@@ -328,7 +483,7 @@ public sealed class BatchJob
                 }
 
                 rows += batch.InputRows;
-                written += batch.Output.Count;
+                written += batch.Output.Count + (batch.Columns?.Count ?? 0);
                 failed += batch.Errors.Count;
                 _progress.Add(batch.InputRows, batch.Errors.Count);
                 if (!batch.EndOfPart)
@@ -456,9 +611,10 @@ public sealed class BatchJob
         }
     }
 
-    private sealed record Work(long Part, List<InputRow> Rows, bool EndOfPart);
+    /// <summary>A batch of one part: input rows (the row path) or a <see cref="ColumnChunk"/> (the columnar fast path).</summary>
+    private sealed record Work(long Part, List<InputRow> Rows, bool EndOfPart, ColumnChunk? Chunk = null);
 
-    private sealed record Scored(long Part, int InputRows, List<object?[]> Output, List<RowError> Errors, bool EndOfPart);
+    private sealed record Scored(long Part, int InputRows, List<object?[]> Output, List<RowError> Errors, bool EndOfPart, ScoredColumns? Columns = null);
 
     private sealed class RunState(Checkpoint checkpoint)
     {

@@ -92,6 +92,26 @@ public sealed class InputSource
         }
     }
 
+    /// <summary>True when the columnar fast path can read this input: a single Parquet file.</summary>
+    internal bool IsSingleParquet => Files.Count == 1 && FormatOf(Files[0]) == "parquet";
+
+    /// <summary>
+    /// The columnar fast path (<see cref="IsSingleParquet"/> only): row groups as typed column arrays, reading
+    /// only the <paramref name="needed"/> columns and only groups <paramref name="wanted"/> accepts.
+    /// </summary>
+    internal async IAsyncEnumerable<ColumnGroup> ReadColumnsAsync(bool[] needed, Func<long, int, bool> wanted, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var reader = new ParquetRowReader(Files[0], _bufferBytes);
+        await reader.OpenAsync(cancellationToken);
+        await foreach (var group in reader.ReadColumnsAsync(needed, wanted, cancellationToken))
+        {
+            Volatile.Write(ref _consumed, reader.Position);
+            yield return group;
+        }
+
+        Volatile.Write(ref _consumed, new FileInfo(Files[0]).Length);
+    }
+
     private InputRow Remap(long number, int file, object?[] values, int[]? map)
     {
         var row = new object?[Columns.Count];

@@ -63,6 +63,100 @@ internal sealed class ParquetRowReader(string path, int bufferBytes) : IRowReade
         }
     }
 
+    /// <summary>
+    /// The columnar fast path: each row group's <paramref name="needed"/> columns as typed arrays of the job's
+    /// kinds (long?[], double?[], bool?[], string?[], byte[]?[]; null for a column not needed), no per-cell boxing.
+    /// A row group none of whose rows <paramref name="wanted"/> (first row, row count) accepts is not decoded.
+    /// </summary>
+    public async IAsyncEnumerable<ColumnGroup> ReadColumnsAsync(bool[] needed, Func<long, int, bool> wanted, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        long start = 0;
+        for (var g = 0; g < _reader!.RowGroupCount; g++)
+        {
+            using var group = _reader.OpenRowGroupReader(g);
+            var rows = checked((int)group.RowCount);
+            var columns = new Array?[_fields.Length];
+            if (wanted(start, rows))
+            {
+                for (var c = 0; c < _fields.Length; c++)
+                {
+                    if (needed[c])
+                    {
+                        columns[c] = await ReadTypedAsync(group, _fields[c], rows, cancellationToken);
+                    }
+                }
+            }
+
+            yield return new ColumnGroup(start, rows, columns);
+            start += rows;
+        }
+    }
+
+    private static async Task<Array> ReadTypedAsync(ParquetRowGroupReader group, DataField field, int rows, CancellationToken ct)
+    {
+        var type = field.ClrType;
+        if (type == typeof(string) || type == typeof(ReadOnlyMemory<char>))
+        {
+            var values = new string?[rows];
+            await group.ReadAsync(field, values.AsMemory(), null, ct);
+            return values;
+        }
+
+        if (type == typeof(byte[]) || type == typeof(ReadOnlyMemory<byte>))
+        {
+            var values = new byte[]?[rows];
+            await group.ReadAsync(field, values.AsMemory(), null, ct);
+            return values;
+        }
+
+        return type switch
+        {
+            _ when type == typeof(long) => await ReadTypedAsync<long, long>(group, field, rows, v => v, ct),
+            _ when type == typeof(int) => await ReadTypedAsync<int, long>(group, field, rows, v => v, ct),
+            _ when type == typeof(short) => await ReadTypedAsync<short, long>(group, field, rows, v => v, ct),
+            _ when type == typeof(sbyte) => await ReadTypedAsync<sbyte, long>(group, field, rows, v => v, ct),
+            _ when type == typeof(byte) => await ReadTypedAsync<byte, long>(group, field, rows, v => v, ct),
+            _ when type == typeof(ushort) => await ReadTypedAsync<ushort, long>(group, field, rows, v => v, ct),
+            _ when type == typeof(uint) => await ReadTypedAsync<uint, long>(group, field, rows, v => v, ct),
+            _ when type == typeof(double) => await ReadTypedAsync<double, double>(group, field, rows, v => v, ct),
+            _ when type == typeof(float) => await ReadTypedAsync<float, double>(group, field, rows, v => v, ct),
+            _ => await ReadTypedAsync<bool, bool>(group, field, rows, v => v, ct),
+        };
+    }
+
+    private static async Task<Array> ReadTypedAsync<T, TOut>(ParquetRowGroupReader group, DataField field, int rows, Func<T, TOut> convert, CancellationToken ct)
+        where T : struct
+        where TOut : struct
+    {
+        var result = new TOut?[rows];
+        if (field.IsNullable)
+        {
+            if (typeof(T) == typeof(TOut))
+            {
+                await group.ReadAsync(field, ((T?[])(object)result).AsMemory(), null, ct);
+                return result;
+            }
+
+            var values = new T?[rows];
+            await group.ReadAsync(field, values.AsMemory(), null, ct);
+            for (var i = 0; i < rows; i++)
+            {
+                result[i] = values[i] is { } v ? convert(v) : null;
+            }
+        }
+        else
+        {
+            var values = new T[rows];
+            await group.ReadAsync(field, values.AsMemory(), null, ct);
+            for (var i = 0; i < rows; i++)
+            {
+                result[i] = convert(values[i]);
+            }
+        }
+
+        return result;
+    }
+
     private static async Task<object?[]> ReadColumnAsync(ParquetRowGroupReader group, DataField field, int rows, CancellationToken ct)
     {
         var type = field.ClrType;

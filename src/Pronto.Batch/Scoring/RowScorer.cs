@@ -34,6 +34,7 @@ public sealed class RowScorer
     private readonly IReadOnlyList<string>? _labels;
     private readonly IReadOnlyList<string> _files;
     private readonly bool _classify;
+    private readonly ColumnKind[] _kinds;
 
     public RowScorer(InferenceService service, string model, InputSource input, BatchOptions options)
     {
@@ -41,6 +42,7 @@ public sealed class RowScorer
         _model = model;
         _files = input.Files;
         var columns = input.Columns;
+        _kinds = [.. columns.Select(c => c.Kind)];
         using var lease = service.Repository.Acquire(model);
         var served = lease.Model;
         var preparer = served.Processing.Preparer;
@@ -124,6 +126,206 @@ public sealed class RowScorer
 
     /// <summary>The input columns the model reads, in the order of its fields (or the one text / image column).</summary>
     public IReadOnlyList<string> MappedColumns { get; }
+
+    /// <summary>
+    /// Whether <see cref="ScoreColumns"/> can score this job: a fields model whose mapped columns are all
+    /// numeric (Int64, Double, Bool); string columns need parsing and take the row path.
+    /// </summary>
+    public bool CanScoreColumns => _kind == Kind.Fields && _sources.All(s => _kinds[s] is ColumnKind.Int64 or ColumnKind.Double or ColumnKind.Bool);
+
+    /// <summary>Per input column: whether the columnar path reads it (mapped or kept).</summary>
+    public bool[] NeededColumns()
+    {
+        var needed = new bool[_kinds.Length];
+        foreach (var s in _sources)
+        {
+            needed[s] = true;
+        }
+
+        foreach (var k in _keep)
+        {
+            needed[k] = true;
+        }
+
+        return needed;
+    }
+
+    /// <summary>
+    /// The columnar fast path of <see cref="Score"/>: the same rows, errors (same messages) and values, built
+    /// straight from typed column arrays; the good rows' output comes back column-wise.
+    /// </summary>
+    internal ScoredColumns ScoreColumns(ColumnChunk chunk, List<RowError> errors)
+    {
+        var width = _sources.Length;
+        var count = chunk.Count;
+        var features = new float[count * width];
+        var good = new int[count];
+        var n = 0;
+        var file = Path.GetFileName(_files[0]);
+        for (var r = 0; r < count; r++)
+        {
+            var at = chunk.Offset + r;
+            var error = MapColumns(chunk.Columns, at, features.AsSpan(n * width, width));
+            if (error is not null)
+            {
+                errors.Add(new RowError(chunk.FirstRow + r, file, error));
+                continue;
+            }
+
+            good[n++] = at;
+        }
+
+        Array.Resize(ref good, n);
+        var kept = new Array?[_keep.Length];
+        for (var k = 0; k < kept.Length; k++)
+        {
+            kept[k] = chunk.Columns[_keep[k]];
+        }
+
+        if (n == 0)
+        {
+            return ScoredColumns.Empty(kept);
+        }
+
+        if (features.Length != n * width)
+        {
+            Array.Resize(ref features, n * width);
+        }
+
+        try
+        {
+            return Produce(kept, good, Run(features, null, 0, n));
+        }
+        catch (Exception e) when (e is ProntoException or InvalidOperationException or ArgumentException)
+        {
+            if (n == 1)
+            {
+                errors.Add(new RowError(chunk.FirstRow + (good[0] - chunk.Offset), file, e.Message));
+                return ScoredColumns.Empty(kept);
+            }
+        }
+
+        // The batch failed: score each row alone, so one bad row costs only itself (as Score does).
+        var failed = new List<RowError>();
+        var rows = new List<int>(n);
+        var results = new List<float[]>(n);
+        for (var i = 0; i < n; i++)
+        {
+            try
+            {
+                results.Add(Run(features, null, i, 1).Span<float>().ToArray());
+                rows.Add(good[i]);
+            }
+            catch (Exception e) when (e is ProntoException or InvalidOperationException or ArgumentException)
+            {
+                failed.Add(new RowError(chunk.FirstRow + (good[i] - chunk.Offset), file, e.Message));
+            }
+        }
+
+        errors.AddRange(failed);
+        errors.Sort((a, b) => a.Row.CompareTo(b.Row));
+        if (rows.Count == 0)
+        {
+            return ScoredColumns.Empty(kept);
+        }
+
+        var per = results[0].Length;
+        var flat = new float[rows.Count * per];
+        for (var i = 0; i < results.Count; i++)
+        {
+            results[i].CopyTo(flat, i * per);
+        }
+
+        return Produce(kept, [.. rows], Tensor.Create(flat, rows.Count, per));
+    }
+
+    private ScoredColumns Produce(Array?[] kept, int[] rows, Tensor result)
+    {
+        var values = result.Span<float>();
+        var count = rows.Length;
+        var per = values.Length / count;
+        var scores = values.ToArray();
+        if (!_classify)
+        {
+            return new ScoredColumns(kept, rows, null, null, scores, per);
+        }
+
+        var labels = new string[count];
+        var probability = new float[count];
+        for (var i = 0; i < count; i++)
+        {
+            var row = values.Slice(i * per, per);
+            var best = 0;
+            for (var c = 1; c < row.Length; c++)
+            {
+                if (row[c] > row[best])
+                {
+                    best = c;
+                }
+            }
+
+            labels[i] = _labels is not null && best < _labels.Count ? _labels[best] : best.ToString(CultureInfo.InvariantCulture);
+            probability[i] = row[best];
+        }
+
+        return new ScoredColumns(kept, rows, labels, probability, scores, per);
+    }
+
+    /// <summary><see cref="MapFields"/> for one row of typed columns: the same conversions and the same messages.</summary>
+    private string? MapColumns(Array?[] columns, int at, Span<float> destination)
+    {
+        for (var i = 0; i < _sources.Length; i++)
+        {
+            var source = _sources[i];
+            double number;
+            switch (_kinds[source])
+            {
+                case ColumnKind.Int64:
+                    {
+                        if (((long?[])columns[source]!)[at] is not { } l)
+                        {
+                            return $"column '{_sourceNames[i]}' is empty";
+                        }
+
+                        number = l;
+                        break;
+                    }
+
+                case ColumnKind.Double:
+                    {
+                        if (((double?[])columns[source]!)[at] is not { } d)
+                        {
+                            return $"column '{_sourceNames[i]}' is empty";
+                        }
+
+                        number = d;
+                        break;
+                    }
+
+                default:
+                    {
+                        if (((bool?[])columns[source]!)[at] is not { } b)
+                        {
+                            return $"column '{_sourceNames[i]}' is empty";
+                        }
+
+                        number = b ? 1 : 0;
+                        break;
+                    }
+            }
+
+            var single = (float)number;
+            if (!float.IsFinite(single))
+            {
+                object value = _kinds[source] == ColumnKind.Int64 ? (long)number : number;
+                return $"column '{_sourceNames[i]}': '{ColumnValues.Text(value)}' is not a finite FP32 number";
+            }
+
+            destination[i] = single;
+        }
+
+        return null;
+    }
 
     /// <summary>Scores <paramref name="rows"/>: the output rows of the good ones in input order, and the errors.</summary>
     public void Score(IReadOnlyList<InputRow> rows, List<object?[]> output, List<RowError> errors)
