@@ -27,17 +27,7 @@ public sealed class ResumeTests(BundledRepositoryFixture fixture)
         var reference = await CliAsync(fixture, [.. job, "--output", Path.Combine(dir, "reference-" + output)]);
         Assert.True(reference.Code == 0, reference.Error);
 
-        var target = Path.Combine(dir, output);
-        using (var child = StartChild([.. job, "--output", target], kill))
-        {
-            await child.WaitForExitAsync();
-            Assert.Equal(KilledExitCode, child.ExitCode);
-        }
-
-        Assert.False(File.Exists(target) && output != "parts");
-        var resumed = await CliAsync(fixture, [.. job, "--output", target, "--resume"]);
-        Assert.True(resumed.Code == 0, resumed.Error);
-        AssertSameOutput(Path.Combine(dir, "reference-" + output), target);
+        await KillResumeAndCompareAsync(dir, job, kill, output);
     }
 
     [Theory]
@@ -54,6 +44,12 @@ public sealed class ResumeTests(BundledRepositoryFixture fixture)
         var reference = await BatchJob.RunAsync(fixture.Service, new BatchOptions { Model = "fraud", Input = input, Output = Path.Combine(dir, "reference-" + output), PartRows = 500, Columnar = false });
         Assert.False(reference.Columnar);
 
+        await KillResumeAndCompareAsync(dir, job, kill, output);
+    }
+
+    /// <summary>Runs the job in a child that dies at the <paramref name="kill"/> hook, resumes it, and compares with reference-OUTPUT.</summary>
+    private async Task KillResumeAndCompareAsync(string dir, string[] job, string kill, string output)
+    {
         var target = Path.Combine(dir, output);
         using (var child = StartChild([.. job, "--output", target], kill))
         {
