@@ -1,4 +1,5 @@
 using Pronto.Core.Tensors;
+using Pronto.Models.Fraud;
 using Pronto.Models.Onnx;
 
 namespace Pronto.Testing;
@@ -50,7 +51,7 @@ public static class TinyModels
         var graph = new GraphProto { Name = name };
         graph.Input.Add(OnnxModelEditor.TensorValue("x", TensorProto.Types.DataType.Float, "batch", (long)layers[0]));
         graph.Output.Add(OnnxModelEditor.TensorValue("y", TensorProto.Types.DataType.Float, "batch", (long)layers[^1]));
-        var state = seed;
+        var random = new SplitMix64(seed);
         var current = "x";
         for (var i = 0; i + 1 < layers.Length; i++)
         {
@@ -59,12 +60,7 @@ public static class TinyModels
             var scale = 1f / MathF.Sqrt(fanIn);
             for (var k = 0; k < weights.Length; k++)
             {
-                // SplitMix64: fixed across .NET versions, unlike System.Random.
-                state += 0x9E3779B97F4A7C15UL;
-                var z = (state ^ (state >> 30)) * 0xBF58476D1CE4E5B9UL;
-                z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-                z ^= z >> 31;
-                weights[k] = (((z >> 40) / (float)(1UL << 24)) - 0.5f) * 2f * scale;
+                weights[k] = random.NextSignedSingle() * scale;
             }
 
             graph.Initializer.Add(OnnxModelEditor.FloatTensor($"w{i}", [fanIn, fanOut], weights));

@@ -25,6 +25,9 @@ internal sealed class SplitMix64(ulong seed)
     /// <summary>Uniform double in [0, 1).</summary>
     public double NextDouble() => (NextUInt64() >> 11) * UnitScale;
 
+    /// <summary>Uniform float in [-1, 1), on a grid of 2^-23 (the top 24 bits of a draw).</summary>
+    public float NextSignedSingle() => (((NextUInt64() >> 40) / (float)(1UL << 24)) - 0.5f) * 2f;
+
     /// <summary>Uniform integer in [minInclusive, maxExclusive).</summary>
     public int NextInt(int minInclusive, int maxExclusive) =>
         minInclusive + (int)(NextDouble() * (maxExclusive - minInclusive));
