@@ -47,23 +47,32 @@ echo "| request | concurrency | requests | errors | p50 us | p90 us | p99 us | m
 echo "|---|---|---|---|---|---|---|---|---|"
 # Off and on alternate three times (A B A B A B) per model; the median of the pairs' throughput ratios is the figure.
 medians=()
-# pairs MODEL CONCURRENCY REQUESTS [BODY=MODEL.json] [JSON_LENGTH: the body is a binary-extension request]
+# run MODEL LABEL LOADGEN_OPTIONS...: one load generator run on core 1, its table row on stdout.
+run() {
+  local model=$1 label=$2
+  shift 2
+  taskset -c 1 dotnet "$gen" --url http://127.0.0.1:18100 --grpc-url http://127.0.0.1:18101 --model "$model" --label "$model $label" \
+    --warmup 300 "$@"
+}
+# pairs MODEL LABEL LOADGEN_OPTIONS...: MODEL_off and MODEL_on, three times each, and the on/off throughput ratios.
 pairs() {
-  local model=$1 concurrency=$2 count=$3 body=${4:-$1.json} jsonLength=${5:-0} ratios=() off on
+  local model=$1 label=$2 ratios=() off on
+  shift 2
   for pair in 1 2 3; do
-    off=$(taskset -c 1 dotnet "$gen" "http://127.0.0.1:18100/v2/models/${model}_off/infer" "benchmarks/bodies/$body" "$count" "$concurrency" 300 "${model}_off $body" "$jsonLength")
-    on=$(taskset -c 1 dotnet "$gen" "http://127.0.0.1:18100/v2/models/${model}_on/infer" "benchmarks/bodies/$body" "$count" "$concurrency" 300 "${model}_on $body" "$jsonLength")
+    off=$(run "${model}_off" "$label" "$@")
+    on=$(run "${model}_on" "$label" "$@")
     printf '%s\n%s\n' "$off" "$on"
     ratios+=("$(awk -v a="$off" -v b="$on" 'BEGIN { split(a, x, "|"); split(b, y, "|"); printf "%.2f", y[10] / x[10] }')")
   done
-  medians+=("$model ($body) on/off throughput ratios: ${ratios[*]}; median $(printf '%s\n' "${ratios[@]}" | sort -n | sed -n 2p)")
+  medians+=("$model ($label) on/off throughput ratios: ${ratios[*]}; median $(printf '%s\n' "${ratios[@]}" | sort -n | sed -n 2p)")
 }
-pairs minilm "$concurrency" "$requests"
-pairs fraud "$concurrency" "$requests"
 # The MLP at concurrency 64: a batch-1 run is bound by reading the 19 MB of weights; batching amortizes the read.
-pairs mlp 64 "$((requests * 2))"
+mlp=(--body benchmarks/bodies/mlp.json --concurrency 64 --requests "$((requests * 2))")
+pairs minilm minilm.json --body benchmarks/bodies/minilm.json --concurrency "$concurrency" --requests "$requests"
+pairs fraud fraud.json --body benchmarks/bodies/fraud.json --concurrency "$concurrency" --requests "$requests"
+pairs mlp mlp.json "${mlp[@]}"
 # The same over the binary tensor extension (HTTP binary): 1 KiB of raw FP32 after a short JSON header.
-pairs mlp 64 "$((requests * 2))" mlp.bin "$(cat benchmarks/bodies/mlp.bin.json-length)"
+pairs mlp "mlp.json binary" "${mlp[@]}" --transport binary
 echo
 printf '%s\n' "${medians[@]}"
 echo
