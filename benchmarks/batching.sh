@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Dynamic batching off vs on through `pronto serve` (REST JSON, closed loop): minilm short texts at
-# concurrency 32, fraud at concurrency 32, a generated 19 MB MLP at concurrency 64. Two copies of each bundled model in a temporary repository,
-# one without dynamic_batching (<model>_off) and one with it (<model>_on).
-# Usage: benchmarks/batching.sh [requests=3000] [concurrency=32]
+# Dynamic batching off vs on through `pronto serve`. Closed loop: minilm short texts and fraud at concurrency 32 over
+# REST JSON, a generated 19 MB MLP at concurrency 64 over REST JSON and HTTP binary; minilm and the MLP again over gRPC.
+# Open loop: the MLP at a fixed Poisson rate (latency from the scheduled send). Two copies of each model in a temporary
+# repository, one without dynamic_batching (<model>_off) and one with it (<model>_on). Every 100th answer is checked
+# against an in-process run of the same request (a mismatch counts in the errors column).
+# Usage: benchmarks/batching.sh [requests=3000] [concurrency=32] [poisson-rate=5000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 requests=${1:-3000}
 concurrency=${2:-32}
+# Between the MLP's saturation throughput without batching and with it, so that off falls behind and on keeps up.
+rate=${3:-5000}
 dotnet build src/Pronto.Cli -c Release -v q -nologo > /dev/null
 dotnet build benchmarks/Pronto.LoadGen -c Release -v q -nologo > /dev/null
 dotnet build benchmarks/Pronto.ModelGen -c Release -v q -nologo > /dev/null
@@ -45,25 +49,45 @@ until curl -sf localhost:18100/v2/health/ready > /dev/null; do sleep 0.5; done
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); server on core 0 (1 intra-op thread), load generator on core 1"
 echo "| request | concurrency | requests | errors | p50 us | p90 us | p99 us | max us | req/s |"
 echo "|---|---|---|---|---|---|---|---|---|"
-# Off and on alternate three times (A B A B A B) per model; the median of the pairs' throughput ratios is the figure.
+# Off and on alternate three times (A B A B A B) per model and transport; the medians of the pairs' ratios are the figures.
 medians=()
-# pairs MODEL CONCURRENCY REQUESTS [BODY=MODEL.json] [JSON_LENGTH: the body is a binary-extension request]
-pairs() {
-  local model=$1 concurrency=$2 count=$3 body=${4:-$1.json} jsonLength=${5:-0} ratios=() off on
-  for pair in 1 2 3; do
-    off=$(taskset -c 1 dotnet "$gen" "http://127.0.0.1:18100/v2/models/${model}_off/infer" "benchmarks/bodies/$body" "$count" "$concurrency" 300 "${model}_off $body" "$jsonLength")
-    on=$(taskset -c 1 dotnet "$gen" "http://127.0.0.1:18100/v2/models/${model}_on/infer" "benchmarks/bodies/$body" "$count" "$concurrency" 300 "${model}_on $body" "$jsonLength")
-    printf '%s\n%s\n' "$off" "$on"
-    ratios+=("$(awk -v a="$off" -v b="$on" 'BEGIN { split(a, x, "|"); split(b, y, "|"); printf "%.2f", y[10] / x[10] }')")
-  done
-  medians+=("$model ($body) on/off throughput ratios: ${ratios[*]}; median $(printf '%s\n' "${ratios[@]}" | sort -n | sed -n 2p)")
+# run MODEL LABEL LOADGEN_OPTIONS...: one load generator run on core 1, its table row on stdout.
+run() {
+  local model=$1 label=$2
+  shift 2
+  taskset -c 1 dotnet "$gen" --url http://127.0.0.1:18100 --grpc-url http://127.0.0.1:18101 --model "$model" --label "$model $label" \
+    --warmup 300 --check-repository "$repo" --check-every 100 "$@"
 }
-pairs minilm "$concurrency" "$requests"
-pairs fraud "$concurrency" "$requests"
+# ratio ROW_A ROW_B COLUMN: column A / column B of two table rows (8: p99 us, 10: req/s).
+ratio() { awk -v a="$1" -v b="$2" -v c="$3" 'BEGIN { split(a, x, "|"); split(b, y, "|"); printf "%.2f", x[c] / y[c] }'; }
+median() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+# pairs MODEL LABEL LOADGEN_OPTIONS...: MODEL_off and MODEL_on, three times each; the on/off ratios of req/s (in an open
+# loop: the achieved rate) and of p99.
+pairs() {
+  local model=$1 label=$2 throughput=() p99=() off on
+  shift 2
+  for pair in 1 2 3; do
+    off=$(run "${model}_off" "$label" "$@")
+    on=$(run "${model}_on" "$label" "$@")
+    printf '%s\n%s\n' "$off" "$on"
+    throughput+=("$(ratio "$on" "$off" 10)")
+    p99+=("$(ratio "$on" "$off" 8)")
+  done
+  medians+=("$model ($label) on/off throughput ratios: ${throughput[*]}; median $(median "${throughput[@]}"); p99 ratios: ${p99[*]}; median $(median "${p99[@]}")")
+}
+minilm=(--body benchmarks/bodies/minilm.json --concurrency "$concurrency" --requests "$requests")
 # The MLP at concurrency 64: a batch-1 run is bound by reading the 19 MB of weights; batching amortizes the read.
-pairs mlp 64 "$((requests * 2))"
+mlp=(--body benchmarks/bodies/mlp.json --concurrency 64 --requests "$((requests * 2))")
+pairs minilm minilm.json "${minilm[@]}"
+pairs fraud fraud.json --body benchmarks/bodies/fraud.json --concurrency "$concurrency" --requests "$requests"
+pairs mlp mlp.json "${mlp[@]}"
 # The same over the binary tensor extension (HTTP binary): 1 KiB of raw FP32 after a short JSON header.
-pairs mlp 64 "$((requests * 2))" mlp.bin "$(cat benchmarks/bodies/mlp.bin.json-length)"
+pairs mlp "mlp.json binary" "${mlp[@]}" --transport binary
+# gRPC (raw_input_contents) on the server's second port.
+pairs minilm "minilm.json grpc" "${minilm[@]}" --transport grpc
+pairs mlp "mlp.json grpc" "${mlp[@]}" --transport grpc
+# Open loop over REST JSON: Poisson arrivals at $rate/s whatever is outstanding, latency from each scheduled send.
+pairs mlp "mlp.json poisson" --body benchmarks/bodies/mlp.json --rate "$rate" --requests "$((requests * 2))"
 echo
 printf '%s\n' "${medians[@]}"
 echo

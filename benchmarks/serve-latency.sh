@@ -18,5 +18,6 @@ echo "| request | concurrency | requests | errors | p50 us | p90 us | p99 us | m
 echo "|---|---|---|---|---|---|---|---|---|"
 for body in fraud fraud-features minilm; do
   model=${body%%-*}
-  taskset -c 1 dotnet "$gen" "http://127.0.0.1:18000/v2/models/$model/infer" "benchmarks/bodies/$body.json" "$requests" 1 200 "$body"
+  taskset -c 1 dotnet "$gen" --url http://127.0.0.1:18000 --model "$model" --body "benchmarks/bodies/$body.json" \
+    --requests "$requests" --concurrency 1 --warmup 200 --label "$body"
 done

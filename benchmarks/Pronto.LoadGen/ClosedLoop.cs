@@ -1,25 +1,24 @@
 using System.Diagnostics;
-using System.Net.Http.Headers;
 
 namespace Pronto.LoadGen;
 
 /// <summary>
-/// Closed loop: <c>concurrency</c> workers each send the next request as soon as the previous answer arrives.
-/// Warm-up requests are sent first and not counted. A non-2xx answer counts as an error.
+/// Closed loop: <c>concurrency</c> workers each send the next request as soon as their previous answer arrives,
+/// so the server is never offered more than <c>concurrency</c> requests at once. Latency is counted from each send.
 /// </summary>
 public static class ClosedLoop
 {
-    public static async Task<LoadResult> RunAsync(HttpClient client, Uri url, byte[] body, string contentType, int requests, int concurrency, int warmup)
+    /// <summary>Sends <paramref name="requests"/> requests from <paramref name="concurrency"/> workers.</summary>
+    /// <param name="check">Compares a sample of the responses with a direct run; null for none.</param>
+    public static async Task<LoadResult> RunAsync(
+        IInferenceTransport transport, int requests, int concurrency, ResponseCheck? check = null, CancellationToken cancellationToken = default)
     {
-        for (var i = 0; i < warmup; i++)
-        {
-            await SendAsync(client, url, body, contentType);
-        }
-
-        var latencies = new double[requests];
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentOutOfRangeException.ThrowIfLessThan(requests, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(concurrency, 1);
+        var recorder = new LoadRecorder(transport, check, requests, cancellationToken);
         var next = -1;
-        var errors = 0;
-        var total = Stopwatch.StartNew();
+        var start = Stopwatch.GetTimestamp();
         var workers = new Task[concurrency];
         for (var w = 0; w < concurrency; w++)
         {
@@ -28,29 +27,22 @@ public static class ClosedLoop
                 int index;
                 while ((index = Interlocked.Increment(ref next)) < requests)
                 {
-                    var start = Stopwatch.GetTimestamp();
-                    var ok = await SendAsync(client, url, body, contentType);
-                    latencies[index] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-                    if (!ok)
-                    {
-                        Interlocked.Increment(ref errors);
-                    }
+                    await recorder.SendAsync(index, Stopwatch.GetTimestamp()).ConfigureAwait(false);
                 }
-            });
+            }, cancellationToken);
         }
 
-        await Task.WhenAll(workers);
-        total.Stop();
-        Array.Sort(latencies);
-        return new LoadResult(requests, errors, total.Elapsed.TotalSeconds, latencies);
+        await Task.WhenAll(workers).ConfigureAwait(false);
+        return recorder.Finish(Stopwatch.GetElapsedTime(start));
     }
 
-    private static async Task<bool> SendAsync(HttpClient client, Uri url, byte[] body, string contentType)
+    /// <summary>Sends <paramref name="requests"/> requests one after another, results not counted: JIT, connections, server caches.</summary>
+    public static async Task WarmUpAsync(IInferenceTransport transport, int requests, CancellationToken cancellationToken = default)
     {
-        using var content = new ByteArrayContent(body);
-        content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
-        using var response = await client.PostAsync(url, content);
-        await response.Content.ReadAsByteArrayAsync();
-        return response.IsSuccessStatusCode;
+        ArgumentNullException.ThrowIfNull(transport);
+        for (var i = 0; i < requests; i++)
+        {
+            await transport.SendAsync(decode: false, cancellationToken).ConfigureAwait(false);
+        }
     }
 }
