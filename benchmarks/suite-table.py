@@ -30,6 +30,11 @@ def best_throughput(rows):
     return max((r for r in rows if r["mode"] == "throughput"), key=lambda r: r["rows_per_second"])
 
 
+def number(value):
+    """Thousands separated and whole from 100 up, one decimal below."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
 class Side:
     """One side of a figure in one pair: the number compared, and a short description for the A or B column."""
 
@@ -42,7 +47,7 @@ def pronto(field, unit, extra=None):
         run = load_run(folder, stem, pair)
         errors = run["errors"] + run["mismatches"]
         value = run[field]
-        text = f"{value:,.0f} {unit}" if value >= 100 else f"{value:.1f} {unit}"
+        text = f"{number(value)} {unit}"
         if extra:
             text += extra(run)
         return Side(value, text, errors)
@@ -59,12 +64,12 @@ def req_per_s(run):
 
 def raw_best(folder, stem, pair):
     row = best_throughput(raw_rows(folder, stem, pair))
-    return Side(row["rows_per_second"], f"{row['rows_per_second']:,.1f} rows/s, batch {row['batch']}")
+    return Side(row["rows_per_second"], f"{number(row['rows_per_second'])} rows/s, batch {row['batch']}")
 
 
 def raw_p50(folder, stem, pair):
     row = raw_rows(folder, stem, pair)[0]
-    return Side(row["p50_us"], f"{row['p50_us']:,.1f} us")
+    return Side(row["p50_us"], f"{number(row['p50_us'])} us")
 
 
 def model_gflops(folder, stem, pair):
