@@ -74,11 +74,11 @@ start_server() {
   printf -v "$var" %s $!
 }
 
-# wait_ready PID LOG CURL_ARGS...: until the request succeeds; fails with the server's log if it died first (a port
-# taken meanwhile, a bad model), so a run never measures somebody else's server.
+# wait_ready PID PORT LOG CURL_ARGS...: until the request succeeds; fails with the server's log if it died first (a
+# bad model, a port taken meanwhile) or if PORT is not PID's, so a run never measures somebody else's server.
 wait_ready() {
-  local pid=$1 log=$2
-  shift 2
+  local pid=$1 port=$2 log=$3
+  shift 3
   until curl -sf -o /dev/null "$@"; do
     if ! kill -0 "$pid" 2> /dev/null; then
       echo "the server (pid $pid) exited before it was ready:" >&2
@@ -87,6 +87,10 @@ wait_ready() {
     fi
     sleep 0.5
   done
+  if ! ss -ltnpH "sport = :$port" | grep -q "pid=$pid,"; then
+    echo "port $port answers, but not from the server started here (pid $pid): $(ss -ltnpH "sport = :$port")" >&2
+    exit 1
+  fi
 }
 
 stop_server() {
@@ -130,7 +134,7 @@ section() {
 http_port=$(free_port)
 grpc_port=$(free_port)
 start_server pronto "$results/pronto-serve.log" dotnet "$cli" serve --model-repository "$repo" --http-port "$http_port" --grpc-port "$grpc_port"
-wait_ready "$pronto" "$results/pronto-serve.log" "http://127.0.0.1:$http_port/v2/health/ready"
+wait_ready "$pronto" "$http_port" "$results/pronto-serve.log" "http://127.0.0.1:$http_port/v2/health/ready"
 echo "pronto serve pid $pronto on core 0 (1 intra-op thread), HTTP $http_port, gRPC $grpc_port; load generator on core 1"
 
 # 1. Saturated throughput: enough requests in flight to keep the server's one core busy (resnet18 has no dynamic
@@ -176,7 +180,7 @@ done
 section "4. fraud concurrency 64 HTTP JSON, Pronto / naive endpoint"
 naive_port=$(free_port)
 start_server naive_pid "$results/naive.log" dotnet "$naive" --model "$zoo/fraud/1/model.onnx" --name fraud --port "$naive_port"
-wait_ready "$naive_pid" "$results/naive.log" -X POST -H 'Content-Type: application/json' \
+wait_ready "$naive_pid" "$naive_port" "$results/naive.log" -X POST -H 'Content-Type: application/json' \
   --data-binary @benchmarks/bodies/fraud-features.json "http://127.0.0.1:$naive_port/v2/models/fraud/infer"
 for pair in $(seq "$pairs"); do
   pronto_load "f4-fraud-pronto-$pair" "fraud-features pronto" --model fraud --body benchmarks/bodies/fraud-features.json \
