@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-quick}
 case $mode in
-  # requests per Pronto run and seconds per raw ORT batch size; the second value of each pair is for resnet18.
+  # *_requests: requests per load run (resnet18 ~17 ms each at one thread); *_seconds: per raw ORT batch size.
   quick) pairs=1 resnet_requests=40 minilm_requests=1500 raw_seconds=2 p50_requests=2000 resnet_p50_requests=40
          identity_requests=20000 fraud64_requests=20000 gflops_seconds=2 ;;
   full)  pairs=5 resnet_requests=400 minilm_requests=8000 raw_seconds=6 p50_requests=10000 resnet_p50_requests=200
