@@ -33,13 +33,15 @@ internal static class LoadCommand
     private static readonly Option<FileInfo?> JsonOut = new("--json-out") { Description = "Append each run as one JSON object per line to this file." };
     private static readonly Option<DirectoryInfo?> CheckRepository = new("--check-repository") { Description = "A model repository: run the request once in-process and compare sampled responses with it." };
     private static readonly Option<int> CheckEvery = new("--check-every") { Description = "With --check-repository: check request 0, k, 2k, ...", DefaultValueFactory = _ => 100 };
+    private static readonly Option<int?> ServerPid = new("--server-pid") { Description = "The server's process id on this machine: report its CPU time per request over each measured run (Linux /proc)." };
+    private static readonly Option<bool> ServerStats = new("--server-stats") { Description = "Read the model's statistics before and after each measured run: rows per engine run (the batches the server formed)." };
 
     public static async Task<int> RunAsync(string[] args)
     {
         var root = new RootCommand("Load generator for the Open Inference Protocol v2 (REST JSON, REST binary, gRPC).")
         {
             Url, GrpcUrl, Model, Body, Transport, Requests, Concurrency, Sweep, Rate, RateSweep, P99Bound, Duration, Seed, Warmup,
-            Label, JsonOut, CheckRepository, CheckEvery,
+            Label, JsonOut, CheckRepository, CheckEvery, ServerPid, ServerStats,
         };
         root.SetAction((parse, cancellationToken) => RunAsync(parse, cancellationToken));
 
@@ -79,6 +81,7 @@ internal static class LoadCommand
         Require(parse.GetValue(Duration) is null or > 0, "--duration must be positive");
         Require(parse.GetValue(Warmup) >= 0, "--warmup must not be negative");
         Require(parse.GetValue(CheckEvery) > 0, "--check-every must be positive");
+        Require(parse.GetValue(ServerPid) is not { } pid || Directory.Exists($"/proc/{pid}"), "--server-pid: no such process (or no /proc)");
         Require(parse.GetValue(Sweep) is not { } sweep || sweep.All(c => c > 0), "--sweep takes positive concurrencies");
         Require(parse.GetValue(RateSweep) is not { } rates || rates.All(r => r > 0), "--rate-sweep takes positive rates");
     }
@@ -142,6 +145,9 @@ internal static class LoadCommand
             ? ResponseCheck.FromRepository(repository.FullName, request, parse.GetValue(CheckEvery))
             : null;
         var runs = new Runs(parse, model, transport.Name, parse.GetValue(Label) ?? Path.GetFileNameWithoutExtension(body.Name));
+        using var probe = new ServerProbe(
+            parse.GetValue(ServerPid),
+            parse.GetValue(ServerStats) ? new Uri(parse.GetValue(Url)!, $"v2/models/{Uri.EscapeDataString(model)}/stats") : null);
 
         await ClosedLoop.WarmUpAsync(transport, parse.GetValue(Warmup), cancellationToken);
         var rates = parse.GetValue(RateSweep) is { Length: > 0 } rateSweep ? rateSweep : parse.GetValue(Rate) is { } single ? [single] : null;
@@ -150,7 +156,9 @@ internal static class LoadCommand
             var requests = parse.GetValue(Requests);
             foreach (var concurrency in parse.GetValue(Sweep) is { Length: > 0 } sweep ? sweep : [parse.GetValue(Concurrency) ?? 1])
             {
-                runs.Report(concurrency, null, await ClosedLoop.RunAsync(transport, requests, concurrency, check, cancellationToken));
+                await probe.StartAsync(cancellationToken);
+                var result = await ClosedLoop.RunAsync(transport, requests, concurrency, check, cancellationToken);
+                runs.Report(concurrency, null, result, probe.Enabled ? await probe.StopAsync(cancellationToken) : null);
             }
 
             return runs.ExitCode;
@@ -161,8 +169,9 @@ internal static class LoadCommand
         foreach (var rate in rates)
         {
             var requests = parse.GetValue(Duration) is { } seconds ? (int)Math.Ceiling(rate * seconds) : parse.GetValue(Requests);
+            await probe.StartAsync(cancellationToken);
             var result = await OpenLoop.RunAsync(transport, rate, requests, parse.GetValue(Seed), check, cancellationToken);
-            runs.Report(null, rate, result);
+            runs.Report(null, rate, result, probe.Enabled ? await probe.StopAsync(cancellationToken) : null);
             if (bound is { } limit)
             {
                 if (result.Errors > 0 || result.Percentile(99) > limit)
@@ -191,9 +200,9 @@ internal static class LoadCommand
 
         public int ExitCode { get; private set; }
 
-        public void Report(int? concurrency, double? rate, LoadResult result)
+        public void Report(int? concurrency, double? rate, LoadResult result, ServerObservation? server)
         {
-            var report = new LoadReport(label, model, transport, concurrency, rate, result);
+            var report = new LoadReport(label, model, transport, concurrency, rate, result) { Server = server };
             Console.WriteLine(report.MarkdownRow());
             if (_jsonOut is not null)
             {
@@ -210,6 +219,16 @@ internal static class LoadCommand
             {
                 Console.Error.WriteLine($"{label}: checked {result.Checked} responses against the direct run, {result.Mismatches} mismatches"
                     + (result.FirstMismatch is null ? "" : $"; first: {result.FirstMismatch}"));
+            }
+
+            if (server?.CpuUsPerRequest(result.Requests) is { } cpu)
+            {
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{label}: server CPU {cpu:F1} us per request ({server.CpuSource})"));
+            }
+
+            if (server?.MeanBatch is { } batch)
+            {
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{label}: server ran {server.Inferences} rows in {server.Executions} engine runs, {batch:F2} a run"));
             }
 
             if (result.SendLagP99Us is { } lag)

@@ -14,6 +14,9 @@ namespace Pronto.LoadGen;
 /// <param name="Result">What the run measured.</param>
 public sealed record LoadReport(string Label, string Model, string Transport, int? Concurrency, double? TargetRate, LoadResult Result)
 {
+    /// <summary>What the server did during the run (<c>--server-pid</c>, <c>--server-stats</c>); null when not read.</summary>
+    public ServerObservation? Server { get; init; }
+
     /// <summary>The header of <see cref="MarkdownRow"/>'s table, with its separator line.</summary>
     public const string MarkdownHeader = """
         | request | concurrency | requests | errors | p50 us | p90 us | p99 us | max us | req/s |
@@ -32,7 +35,10 @@ public sealed record LoadReport(string Label, string Model, string Transport, in
             $"| {Label} | {load} | {r.Requests} | {r.Errors} | {r.Percentile(50):F0} | {r.Percentile(90):F0} | {r.Percentile(99):F0} | {r.MaxUs:F0} | {r.Throughput:F0} |");
     }
 
-    /// <summary>The run as one JSON object on one line (snake_case names, latencies in microseconds).</summary>
+    /// <summary>
+    /// The run as one JSON object on one line (snake_case names, latencies in microseconds); with
+    /// <see cref="Server"/>, its <c>server_*</c> fields too.
+    /// </summary>
     public string JsonLine()
     {
         using var stream = new MemoryStream();
@@ -59,6 +65,15 @@ public sealed record LoadReport(string Label, string Model, string Transport, in
             json.WriteNumber("checked", r.Checked);
             json.WriteNumber("mismatches", r.Mismatches);
             json.WriteString("first_mismatch", r.FirstMismatch);
+            if (Server is { } server)
+            {
+                WriteNumberOrNull(json, "server_cpu_us_per_request", server.CpuUsPerRequest(r.Requests));
+                json.WriteString("server_cpu_source", server.CpuSource);
+                WriteNumberOrNull(json, "server_inferences", server.Inferences);
+                WriteNumberOrNull(json, "server_executions", server.Executions);
+                WriteNumberOrNull(json, "server_mean_batch", server.MeanBatch);
+            }
+
             json.WriteEndObject();
         }
 

@@ -113,5 +113,43 @@ public sealed class LoadGenTests(ServerFixture fixture)
         Assert.StartsWith("NotFound: ", result.FirstError);
     }
 
+    [Fact]
+    public void Proc_stat_times_are_read_after_the_command_name()
+    {
+        // comm may hold spaces and parentheses; utime and stime are fields 14 and 15.
+        const string Stat = "4242 (a) (b c) S 1 4242 4242 0 -1 4194560 900 0 0 0 1234 56 0 0 20 0 23 0 1047309 3133440 390";
+
+        Assert.Equal(1290, ServerCpu.ParseStatTicks(Stat));
+        Assert.Equal(2871203, ServerCpu.ParseSchedstat("2871203 1500 17\n"));
+    }
+
+    [Fact]
+    public void Server_cpu_is_the_threads_exact_sum_unless_one_exited()
+    {
+        var before = new ServerCpuSample(100, new Dictionary<int, long> { [1] = 5_000_000, [2] = 1_000_000 });
+        var grown = new ServerCpuSample(103, new Dictionary<int, long> { [1] = 25_000_000, [2] = 1_500_000, [3] = 4_000_000 });
+        var shrunk = new ServerCpuSample(103, new Dictionary<int, long> { [1] = 25_000_000 });
+
+        Assert.Equal((0.0245, "schedstat"), ServerCpu.Between(before, grown));
+        Assert.Equal((0.03, "stat"), ServerCpu.Between(before, shrunk));
+    }
+
+    /// <summary>The probe reads this process (the server runs in it) and the model's statistics around a run.</summary>
+    [Fact]
+    public async Task The_server_probe_counts_the_runs_rows_and_reads_cpu_time()
+    {
+        var json = Encoding.UTF8.GetBytes(BinaryOutputBody);
+        using var transport = new HttpJsonTransport(fixture.Server.HttpUri, "fraud", json);
+        using var probe = new ServerProbe(Environment.ProcessId, new Uri(fixture.Server.HttpUri, "v2/models/fraud/stats"));
+
+        await probe.StartAsync();
+        await ClosedLoop.RunAsync(transport, requests: 6, concurrency: 2);
+        var observed = await probe.StopAsync();
+
+        Assert.Equal((6L, 6L, 1.0), (observed.Inferences, observed.Executions, observed.MeanBatch));
+        Assert.Contains(observed.CpuSource, new[] { "schedstat", "stat" });
+        Assert.True(observed.CpuSeconds >= 0);
+    }
+
     private static NamedTensor Output(string name, Tensor tensor) => new(name, tensor);
 }
