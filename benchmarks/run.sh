@@ -14,7 +14,7 @@ case $mode in
   # *_requests: requests per load run (resnet18 ~17 ms each at one thread); *_seconds: per raw ORT batch size.
   quick) pairs=1 resnet_requests=40 minilm_requests=1500 raw_seconds=2 p50_requests=2000 resnet_p50_requests=40
          identity_requests=20000 fraud64_requests=20000 gflops_seconds=2 ;;
-  full)  pairs=5 resnet_requests=400 minilm_requests=8000 raw_seconds=6 p50_requests=10000 resnet_p50_requests=200
+  full)  pairs=5 resnet_requests=400 minilm_requests=8000 raw_seconds=4 p50_requests=10000 resnet_p50_requests=200
          identity_requests=150000 fraud64_requests=100000 gflops_seconds=5 ;;
   *) echo "usage: benchmarks/run.sh [quick|full]" >&2; exit 2 ;;
 esac
@@ -138,17 +138,18 @@ wait_ready "$pronto" "$http_port" "$results/pronto-serve.log" "http://127.0.0.1:
 echo "pronto serve pid $pronto on core 0 (1 intra-op thread), HTTP $http_port, gRPC $grpc_port; load generator on core 1"
 
 # 1. Saturated throughput: enough requests in flight to keep the server's one core busy (resnet18 has no dynamic
-# batching, so 4 is plenty; minilm's eager batcher forms batches from 32), against raw ORT's best of batch 1, 8, 32.
-section "1. saturated throughput, Pronto HTTP binary / raw ORT (1 thread, best batch)"
+# batching, so 4 is plenty; minilm's eager batcher forms batches from 32), against raw ORT at the batch size nearest
+# the mean batch Pronto ran (same batch sizes; the table names raw ORT's best batch beside it).
+section "1. saturated throughput, Pronto HTTP binary / raw ORT (1 thread, Pronto's batch size)"
 for pair in $(seq "$pairs"); do
   pronto_load "f1-resnet18-pronto-$pair" "resnet18 binary" --model resnet18 --body benchmarks/bodies/resnet18.json \
     --transport binary --concurrency 4 --requests "$resnet_requests" --warmup 4
-  raw_ort "f1-resnet18-raw-$pair" 0 throughput --model resnet18 --batch 1,8,32 --threads 1 --seconds "$raw_seconds"
+  raw_ort "f1-resnet18-raw-$pair" 0 throughput --model resnet18 --batch 1,2,4,8,16,32 --threads 1 --seconds "$raw_seconds"
 done
 for pair in $(seq "$pairs"); do
   pronto_load "f1-minilm-pronto-$pair" "minilm binary" --model minilm --body benchmarks/bodies/minilm.json \
     --transport binary --concurrency 32 --requests "$minilm_requests" --warmup 100
-  raw_ort "f1-minilm-raw-$pair" 0 throughput --model minilm --batch 1,8,32 --threads 1 --seconds "$raw_seconds"
+  raw_ort "f1-minilm-raw-$pair" 0 throughput --model minilm --batch 1,2,4,8,16,32 --threads 1 --seconds "$raw_seconds"
 done
 
 # 2 and 5. One request at a time: Pronto's p50 over HTTP binary minus raw ORT's p50 at batch 1; for resnet18 also the
@@ -175,19 +176,29 @@ for pair in $(seq "$pairs"); do
   done
 done
 
-# 4. fraud at 64 in flight over HTTP JSON, the same body to Pronto and to the hand-written endpoint (both on core 0,
-# one intra-op thread; the idle one waits meanwhile).
+# 4. fraud at 64 in flight over HTTP JSON, the same body to Pronto and to the hand-written endpoint, all on core 0
+# (the idle ones wait meanwhile): the endpoint once with one intra-op thread like Pronto, once at ONNX Runtime's
+# defaults as its author would leave it (a thread per core, spinning).
 section "4. fraud concurrency 64 HTTP JSON, Pronto / naive endpoint"
 naive_port=$(free_port)
 start_server naive_pid "$results/naive.log" dotnet "$naive" --model "$zoo/fraud/1/model.onnx" --name fraud --port "$naive_port"
 wait_ready "$naive_pid" "$naive_port" "$results/naive.log" -X POST -H 'Content-Type: application/json' \
   --data-binary @benchmarks/bodies/fraud-features.json "http://127.0.0.1:$naive_port/v2/models/fraud/infer"
+naive_default_port=$(free_port)
+start_server naive_default_pid "$results/naive-default.log" env -u IntraOpThreads dotnet "$naive" --model "$zoo/fraud/1/model.onnx" \
+  --name fraud --port "$naive_default_port"
+wait_ready "$naive_default_pid" "$naive_default_port" "$results/naive-default.log" -X POST -H 'Content-Type: application/json' \
+  --data-binary @benchmarks/bodies/fraud-features.json "http://127.0.0.1:$naive_default_port/v2/models/fraud/infer"
 for pair in $(seq "$pairs"); do
   pronto_load "f4-fraud-pronto-$pair" "fraud-features pronto" --model fraud --body benchmarks/bodies/fraud-features.json \
     --concurrency 64 --requests "$fraud64_requests" --warmup 200
   load "f4-fraud-naive-$pair" "fraud-features naive" --url "http://127.0.0.1:$naive_port" --server-pid "$naive_pid" \
     --model fraud --body benchmarks/bodies/fraud-features.json --concurrency 64 --requests "$fraud64_requests" --warmup 200
+  load "f4-fraud-naive-default-$pair" "fraud-features naive, default threads" --url "http://127.0.0.1:$naive_default_port" \
+    --server-pid "$naive_default_pid" --model fraud --body benchmarks/bodies/fraud-features.json --concurrency 64 \
+    --requests "$fraud64_requests" --warmup 200
 done
+stop_server "$naive_default_pid"
 stop_server "$naive_pid"
 stop_server "$pronto"
 

@@ -9,6 +9,7 @@ Pronto.RawBench (an array of rows). Each figure is computed per pair (A and B of
 after the other), then summarized as the median over pairs and its spread (min-max).
 """
 import json
+import math
 import os
 import statistics
 import sys
@@ -62,9 +63,17 @@ def req_per_s(run):
     return f", {run['throughput']:,.0f} req/s"
 
 
-def raw_best(folder, stem, pair):
-    row = best_throughput(raw_rows(folder, stem, pair))
-    return Side(row["rows_per_second"], f"{number(row['rows_per_second'])} rows/s, batch {row['batch']}")
+def raw_at_pronto_batch(pronto_stem):
+    """Raw ORT at the measured batch size nearest (in ratio) to the mean batch Pronto ran in the same pair: the same
+    batch sizes, as the issue asks; the best batch is named beside it."""
+    def read(folder, stem, pair):
+        rows = [r for r in raw_rows(folder, stem, pair) if r["mode"] == "throughput"]
+        batch = load_run(folder, pronto_stem, pair).get("server_mean_batch") or 1
+        row = min(rows, key=lambda r: abs(math.log(r["batch"] / batch)))
+        best = best_throughput(rows)
+        return Side(row["rows_per_second"], f"{number(row['rows_per_second'])} rows/s at batch {row['batch']} "
+                    f"(best: {number(best['rows_per_second'])} at batch {best['batch']})")
+    return read
 
 
 def raw_p50(folder, stem, pair):
@@ -97,9 +106,9 @@ def a_only(a, _):
 # figure, (A reader, A stem), (B reader, B stem) or None, combine, how the value prints, target as (op, bound) or None
 FIGURES = [
     ("1. saturated throughput resnet18, Pronto HTTP binary c4 / raw ORT 1 thread",
-     (pronto("throughput", "req/s", mean_batch), "f1-resnet18-pronto"), (raw_best, "f1-resnet18-raw"), ratio, "{:.2f}", (">=", 0.95)),
+     (pronto("throughput", "req/s", mean_batch), "f1-resnet18-pronto"), (raw_at_pronto_batch("f1-resnet18-pronto"), "f1-resnet18-raw"), ratio, "{:.2f}", (">=", 0.95)),
     ("1. saturated throughput minilm, Pronto HTTP binary c32 / raw ORT 1 thread",
-     (pronto("throughput", "req/s", mean_batch), "f1-minilm-pronto"), (raw_best, "f1-minilm-raw"), ratio, "{:.2f}", (">=", 0.95)),
+     (pronto("throughput", "req/s", mean_batch), "f1-minilm-pronto"), (raw_at_pronto_batch("f1-minilm-pronto"), "f1-minilm-raw"), ratio, "{:.2f}", (">=", 0.95)),
     ("2. p50 fraud c1, Pronto HTTP binary - raw ORT batch 1 (us)",
      (pronto("p50_us", "us"), "f2-fraud-pronto"), (raw_p50, "f2-fraud-raw"), difference, "{:.0f}", ("<=", 100)),
     ("2. p50 resnet18 c1, Pronto HTTP binary - raw ORT batch 1 (us)",
@@ -110,8 +119,10 @@ FIGURES = [
      (pronto("server_cpu_us_per_request", "us", req_per_s), "f3-identity-binary"), None, a_only, "{:.1f}", ("<=", 30)),
     ("3. server CPU per request, identity c16, gRPC (us)",
      (pronto("server_cpu_us_per_request", "us", req_per_s), "f3-identity-grpc"), None, a_only, "{:.1f}", ("<=", 20)),
-    ("4. fraud c64 HTTP JSON throughput, Pronto / naive endpoint",
+    ("4. fraud c64 HTTP JSON throughput, Pronto / naive endpoint at 1 intra-op thread",
      (pronto("throughput", "req/s"), "f4-fraud-pronto"), (pronto("throughput", "req/s"), "f4-fraud-naive"), ratio, "{:.2f}", (">=", 3)),
+    ("4. fraud c64 HTTP JSON throughput, Pronto / naive endpoint at ORT's default threads",
+     (pronto("throughput", "req/s"), "f4-fraud-pronto"), (pronto("throughput", "req/s"), "f4-fraud-naive-default"), ratio, "{:.2f}", (">=", 3)),
     ("4. fraud c64 HTTP JSON p99, Pronto (B: naive) (us)",
      (pronto("p99_us", "us"), "f4-fraud-pronto"), (pronto("p99_us", "us"), "f4-fraud-naive"), a_only, "{:.0f}", ("<=", 5000)),
     ("5. resnet18 c1 p50, Pronto HTTP JSON / HTTP binary",

@@ -80,6 +80,42 @@ public static class TinyModels
     }
 
     /// <summary>
+    /// Writes a chain of <paramref name="layers"/> 3 x 3 convolutions (padding 1, bias, ReLU) over FP32
+    /// [batch, channels, size, size] -> the same shape, with deterministic weights scaled by 1/sqrt(fan-in): the
+    /// convolution kernel of the benchmarks' FP32 peak, 2 x channels^2 x 9 x size^2 FLOPs per layer and sample.
+    /// </summary>
+    public static string WriteConvChain(string repository, string name, int channels, int size, int layers, ulong seed = 42)
+    {
+        var path = Path.Combine(repository, name, "1", "model.onnx");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var graph = new GraphProto { Name = name };
+        graph.Input.Add(OnnxModelEditor.TensorValue("x", TensorProto.Types.DataType.Float, "batch", (long)channels, (long)size, (long)size));
+        graph.Output.Add(OnnxModelEditor.TensorValue("y", TensorProto.Types.DataType.Float, "batch", (long)channels, (long)size, (long)size));
+        var random = new SplitMix64(seed);
+        var current = "x";
+        var kernel = new AttributeProto { Name = "kernel_shape", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 3, 3 } };
+        var pads = new AttributeProto { Name = "pads", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 1, 1, 1, 1 } };
+        for (var i = 0; i < layers; i++)
+        {
+            var weights = new float[channels * channels * 9];
+            var scale = 1f / MathF.Sqrt(channels * 9);
+            for (var k = 0; k < weights.Length; k++)
+            {
+                weights[k] = random.NextSignedSingle() * scale;
+            }
+
+            graph.Initializer.Add(OnnxModelEditor.FloatTensor($"w{i}", [channels, channels, 3, 3], weights));
+            graph.Initializer.Add(OnnxModelEditor.FloatTensor($"b{i}", [channels], new float[channels]));
+            graph.Node.Add(OnnxModelEditor.Node("Conv", $"conv{i}", [current, $"w{i}", $"b{i}"], [$"c{i}"], kernel, pads));
+            current = i + 1 == layers ? "y" : $"h{i}";
+            graph.Node.Add(OnnxModelEditor.Node("Relu", $"relu{i}", [$"c{i}"], [current]));
+        }
+
+        Save(graph, path);
+        return path;
+    }
+
+    /// <summary>
     /// Writes a config.pbtxt that only sets <c>pronto.allow_non_finite</c> (inputs and outputs are still derived
     /// from the graph), for models whose tests send NaN or infinities on purpose.
     /// </summary>
