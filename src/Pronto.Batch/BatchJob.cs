@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Threading.Channels;
-using Parquet.Utils;
 using Pronto.Batch.Input;
 using Pronto.Batch.Output;
 using Pronto.Batch.Scoring;
@@ -591,8 +590,7 @@ public sealed class BatchJob
                 }
                 else
                 {
-                    await using var merger = new FileMerger(nonEmpty.Select(f => new FileInfo(f)));
-                    await merger.MergeFilesAsync(stream, null, ct);
+                    await ParquetConcatenation.ConcatenateAsync(nonEmpty, stream, ct);
                 }
             }
 
