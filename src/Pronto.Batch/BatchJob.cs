@@ -77,7 +77,7 @@ public sealed class BatchJob
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var capacity = Math.Max(1, _options.BufferRows / batchSize);
         var work = Channel.CreateBounded<Work>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
-        var scored = Channel.CreateBounded<Scored>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
+        var scored = Channel.CreateBounded<Task<Scored>>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
         // The columnar fast path: one Parquet file in, Parquet out, a fields model fed from numeric columns.
         var columnar = _options.Columnar && input.IsSingleParquet && _layout.Format == "parquet" && scorer.CanScoreColumns;
         Task[] tasks =
@@ -85,7 +85,7 @@ public sealed class BatchJob
             columnar
                 ? Guard(() => ReadColumnsAsync(input, scorer.NeededColumns(), checkpoint, batchSize, work.Writer, totalBytes, stop.Token), stop)
                 : Guard(() => ReadAsync(input, checkpoint, batchSize, work.Writer, totalBytes, stop.Token), stop),
-            Guard(() => ScoreAsync(scorer, work.Reader, scored.Writer, stop.Token), stop),
+            Guard(() => ScoreAsync(scorer, work.Reader, scored.Writer, capacity, stop), stop),
             Guard(() => WriteAsync(scorer.OutputColumns, scored.Reader, checkpoint, state, stop), stop),
         ];
         try
@@ -413,40 +413,93 @@ public sealed class BatchJob
         return new ColumnChunk(columns, 0, count, firstRow);
     }
 
-    private static async Task ScoreAsync(RowScorer scorer, ChannelReader<Work> input, ChannelWriter<Scored> output, CancellationToken ct)
+    /// <summary>
+    /// Hands each batch to one of <see cref="BatchOptions.ConcurrentRuns"/> scorer threads and passes its result,
+    /// a task, to the writer in input order: batches are scored in parallel, written in sequence.
+    /// </summary>
+    private Task ScoreAsync(RowScorer scorer, ChannelReader<Work> input, ChannelWriter<Task<Scored>> output, int capacity, CancellationTokenSource stop)
+    {
+        var ct = stop.Token;
+        var runs = Math.Max(1, _options.ConcurrentRuns);
+        var queue = Channel.CreateBounded<(Work Work, TaskCompletionSource<Scored> Done)>(new BoundedChannelOptions(capacity) { SingleWriter = true, SingleReader = runs == 1 });
+        var scorers = new Task[runs + 1];
+        for (var i = 0; i < runs; i++)
+        {
+            // Engine runs block their thread for the whole batch: dedicated threads, so the pool stays free for reading and writing.
+            scorers[i] = Task.Factory.StartNew(() => ScoreLoop(scorer, queue.Reader, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+
+        scorers[runs] = DispatchAsync(input, queue.Writer, output, ct);
+        return Task.WhenAll(scorers);
+    }
+
+    private static async Task DispatchAsync(ChannelReader<Work> input, ChannelWriter<(Work, TaskCompletionSource<Scored>)> queue, ChannelWriter<Task<Scored>> output, CancellationToken ct)
     {
         try
         {
             await foreach (var work in input.ReadAllAsync(ct))
             {
-                if (work.Chunk is { } chunk)
-                {
-                    var chunkErrors = new List<RowError>();
-                    var columns = scorer.ScoreColumns(chunk, chunkErrors);
-                    await output.WriteAsync(new Scored(work.Part, chunk.Count, [], chunkErrors, work.EndOfPart, columns), ct);
-                    continue;
-                }
-
-                var rows = new List<object?[]>(work.Rows.Count);
-                var errors = new List<RowError>();
-                if (work.Rows.Count > 0)
-                {
-                    scorer.Score(work.Rows, rows, errors);
-                }
-
-                await output.WriteAsync(new Scored(work.Part, work.Rows.Count, rows, errors, work.EndOfPart), ct);
+                var done = new TaskCompletionSource<Scored>(TaskCreationOptions.RunContinuationsAsynchronously);
+                await queue.WriteAsync((work, done), ct);
+                await output.WriteAsync(done.Task, ct);
             }
 
+            queue.Complete();
             output.Complete();
         }
         catch (Exception e)
         {
+            queue.Complete(e);
             output.Complete(e);
             throw;
         }
     }
 
-    private async Task WriteAsync(IReadOnlyList<Column> columns, ChannelReader<Scored> input, Checkpoint checkpoint, RunState state, CancellationTokenSource stop)
+    private static void ScoreLoop(RowScorer scorer, ChannelReader<(Work Work, TaskCompletionSource<Scored> Done)> queue, CancellationToken ct)
+    {
+        while (WaitToRead(queue, ct))
+        {
+            while (queue.TryRead(out var item))
+            {
+                try
+                {
+                    item.Done.SetResult(Score(scorer, item.Work));
+                }
+                catch (Exception e)
+                {
+                    item.Done.TrySetException(e);
+                    throw;
+                }
+            }
+        }
+    }
+
+    private static bool WaitToRead<T>(ChannelReader<T> reader, CancellationToken ct)
+    {
+        var wait = reader.WaitToReadAsync(ct);
+        return wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
+    }
+
+    private static Scored Score(RowScorer scorer, Work work)
+    {
+        if (work.Chunk is { } chunk)
+        {
+            var chunkErrors = new List<RowError>();
+            var columns = scorer.ScoreColumns(chunk, chunkErrors);
+            return new Scored(work.Part, chunk.Count, [], chunkErrors, work.EndOfPart, columns);
+        }
+
+        var rows = new List<object?[]>(work.Rows.Count);
+        var errors = new List<RowError>();
+        if (work.Rows.Count > 0)
+        {
+            scorer.Score(work.Rows, rows, errors);
+        }
+
+        return new Scored(work.Part, work.Rows.Count, rows, errors, work.EndOfPart);
+    }
+
+    private async Task WriteAsync(IReadOnlyList<Column> columns, ChannelReader<Task<Scored>> input, Checkpoint checkpoint, RunState state, CancellationTokenSource stop)
     {
         var ct = stop.Token;
         IPartWriter? part = null;
@@ -455,8 +508,9 @@ public sealed class BatchJob
         long current = -1, rows = 0, written = 0, failed = 0;
         try
         {
-            await foreach (var batch in input.ReadAllAsync(ct))
+            await foreach (var next in input.ReadAllAsync(ct))
             {
+                var batch = await next.WaitAsync(ct);
                 if (part is null)
                 {
                     current = batch.Part;
