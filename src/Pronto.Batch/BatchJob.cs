@@ -334,6 +334,8 @@ public sealed class BatchJob
             await foreach (var group in input.ReadColumnsAsync(needed, AnyWanted, ct))
             {
                 var r = 0;
+                // Each segment holds a reference to its group; the reader's own goes once the group is cut.
+                using var cut = new GroupReference(group);
                 while (r < group.Rows)
                 {
                     var p = (group.Start + r) / partRows;
@@ -353,6 +355,7 @@ public sealed class BatchJob
                     while (r < end)
                     {
                         var take = Math.Min(batchSize - filled, end - r);
+                        group.Retain();
                         segments.Add((group, r, take));
                         filled += take;
                         r += take;
@@ -381,17 +384,19 @@ public sealed class BatchJob
         }
     }
 
-    /// <summary>One batch's segments as a chunk: the row group's own arrays when it is one segment, else a copy of the read columns.</summary>
+    /// <summary>
+    /// One batch's segments as a chunk: the row group itself when it is one segment (the segment's reference passes
+    /// to the chunk), else a group of its own holding a copy of the read columns (the segments' references released).
+    /// </summary>
     private static ColumnChunk Join(List<(ColumnGroup Group, int Offset, int Count)> segments, int count)
     {
         var (first, offset, _) = segments[0];
-        var firstRow = first.Start + offset;
         if (segments.Count == 1)
         {
-            return new ColumnChunk(first.Columns, offset, count, firstRow);
+            return new ColumnChunk(first, offset, count);
         }
 
-        var columns = new Array?[first.Columns.Length];
+        var columns = new ColumnData?[first.Columns.Length];
         for (var c = 0; c < columns.Length; c++)
         {
             if (first.Columns[c] is not { } source)
@@ -399,18 +404,35 @@ public sealed class BatchJob
                 continue;
             }
 
-            var joined = Array.CreateInstance(source.GetType().GetElementType()!, count);
+            var nullable = false;
+            foreach (var (group, _, _) in segments)
+            {
+                nullable |= group.Columns[c]!.Nulls is not null;
+            }
+
+            var joined = ColumnData.Rent(source.Kind, count, nullable);
             var at = 0;
             foreach (var (group, from, n) in segments)
             {
-                Array.Copy(group.Columns[c]!, from, joined, at, n);
+                group.Columns[c]!.CopyTo(from, joined, at, n);
                 at += n;
             }
 
             columns[c] = joined;
         }
 
-        return new ColumnChunk(columns, 0, count, firstRow);
+        foreach (var (group, _, _) in segments)
+        {
+            group.Release();
+        }
+
+        return new ColumnChunk(new ColumnGroup(first.Start + offset, count, columns), 0, count);
+    }
+
+    /// <summary>Releases a group's reference at the end of a scope.</summary>
+    private readonly struct GroupReference(ColumnGroup group) : IDisposable
+    {
+        public void Dispose() => group.Release();
     }
 
     /// <summary>
@@ -457,13 +479,14 @@ public sealed class BatchJob
 
     private static void ScoreLoop(RowScorer scorer, ChannelReader<(Work Work, TaskCompletionSource<Scored> Done)> queue, CancellationToken ct)
     {
+        var buffer = new FeatureBuffer();
         while (WaitToRead(queue, ct))
         {
             while (queue.TryRead(out var item))
             {
                 try
                 {
-                    item.Done.SetResult(Score(scorer, item.Work));
+                    item.Done.SetResult(Score(scorer, item.Work, buffer));
                 }
                 catch (Exception e)
                 {
@@ -480,12 +503,12 @@ public sealed class BatchJob
         return wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
     }
 
-    private static Scored Score(RowScorer scorer, Work work)
+    private static Scored Score(RowScorer scorer, Work work, FeatureBuffer buffer)
     {
         if (work.Chunk is { } chunk)
         {
             var chunkErrors = new List<RowError>();
-            var columns = scorer.ScoreColumns(chunk, chunkErrors);
+            var columns = scorer.ScoreColumns(chunk, chunkErrors, buffer);
             return new Scored(work.Part, chunk.Count, [], chunkErrors, work.EndOfPart, columns);
         }
 
@@ -522,7 +545,9 @@ public sealed class BatchJob
 
                 if (batch.Columns is { } scoredColumns)
                 {
+                    // The writer copies what it keeps: the batch's row group may go back to the pool.
                     await ((ParquetPartWriter)part).WriteColumnsAsync(scoredColumns, ct);
+                    scoredColumns.Chunk.Group.Release();
                 }
 
                 foreach (var row in batch.Output)
