@@ -51,7 +51,7 @@ internal static class BatchCommand
                 BatchSize = parse.GetValue(batchSize),
                 PartRows = parse.GetValue(partRows),
                 BufferRows = parse.GetValue(bufferRows),
-                ConcurrentRuns = parse.GetValue(runs) is > 0 and var n ? n : Environment.ProcessorCount,
+                ConcurrentRuns = parse.GetValue(runs) is var n && n != 0 ? n : Environment.ProcessorCount,
                 Format = parse.GetValue(format),
             };
             return RunAsync(context, parse.GetValue(context.RepositoryOption), options, ct);
