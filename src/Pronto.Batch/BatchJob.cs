@@ -87,6 +87,7 @@ public sealed class BatchJob
                 : Guard(() => ReadAsync(input, checkpoint, batchSize, work.Writer, totalBytes, stop.Token), stop),
             Guard(() => ScoreAsync(scorer, work.Reader, scored.Writer, capacity, stop), stop),
             Guard(() => WriteAsync(scorer.OutputColumns, scored.Reader, checkpoint, state, stop), stop),
+            Guard(() => columnar ? ParquetPartWriter.WarmUpAsync(scorer.OutputColumns, scorer.Classifies, stop.Token) : Task.CompletedTask, stop),
         ];
         try
         {

@@ -47,6 +47,31 @@ internal sealed partial class ParquetPartWriter
         }
     }
 
+    /// <summary>
+    /// Writes one row of <paramref name="columns"/> through the columnar path to memory and drops it, so the
+    /// encoders (ours and Parquet.Net's, ~0.1 CPU-s of JIT and type loading) are compiled while the job's first
+    /// row group is still being read, on the core that is idle then, not at the first real row group, which would
+    /// stall the scorers behind the writer.
+    /// </summary>
+    public static async Task WarmUpAsync(IReadOnlyList<Column> columns, bool classify, CancellationToken cancellationToken)
+    {
+        var kept = new ColumnData?[columns.Count - (classify ? 3 : 1)];
+        for (var c = 0; c < kept.Length; c++)
+        {
+            kept[c] = ColumnData.Rent(columns[c].Kind, 1, nullable: false);
+        }
+
+        var group = new ColumnGroup(0, 1, kept);
+        var batch = new ScoredColumns(new ColumnChunk(group, 0, 1), kept, null, 1, classify ? ["warm-up"] : null, classify ? [0f] : null, [0f], 1);
+        await using (var writer = new ParquetPartWriter(new MemoryStream(), columns, 1))
+        {
+            await writer.WriteColumnsAsync(batch, cancellationToken);
+            await writer.CompleteAsync(cancellationToken);
+        }
+
+        group.Release();
+    }
+
     private async ValueTask FlushColumnsAsync(CancellationToken ct)
     {
         using var group = _writer!.CreateRowGroup();

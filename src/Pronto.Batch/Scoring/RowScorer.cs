@@ -124,6 +124,9 @@ public sealed class RowScorer
     /// <summary>The kept input columns, then the <c>predicted_*</c> columns.</summary>
     public IReadOnlyList<Column> OutputColumns { get; }
 
+    /// <summary>Whether the output has label and probability columns besides the scores (a classifier), or only an embedding.</summary>
+    public bool Classifies => _classify;
+
     /// <summary>The input columns the model reads, in the order of its fields (or the one text / image column).</summary>
     public IReadOnlyList<string> MappedColumns { get; }
 
