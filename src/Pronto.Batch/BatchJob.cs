@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Threading.Channels;
-using Parquet.Utils;
 using Pronto.Batch.Input;
 using Pronto.Batch.Output;
 using Pronto.Batch.Scoring;
@@ -78,7 +77,7 @@ public sealed class BatchJob
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var capacity = Math.Max(1, _options.BufferRows / batchSize);
         var work = Channel.CreateBounded<Work>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
-        var scored = Channel.CreateBounded<Scored>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
+        var scored = Channel.CreateBounded<Task<Scored>>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
         // The columnar fast path: one Parquet file in, Parquet out, a fields model fed from numeric columns.
         var columnar = _options.Columnar && input.IsSingleParquet && _layout.Format == "parquet" && scorer.CanScoreColumns;
         Task[] tasks =
@@ -86,8 +85,9 @@ public sealed class BatchJob
             columnar
                 ? Guard(() => ReadColumnsAsync(input, scorer.NeededColumns(), checkpoint, batchSize, work.Writer, totalBytes, stop.Token), stop)
                 : Guard(() => ReadAsync(input, checkpoint, batchSize, work.Writer, totalBytes, stop.Token), stop),
-            Guard(() => ScoreAsync(scorer, work.Reader, scored.Writer, stop.Token), stop),
+            Guard(() => ScoreAsync(scorer, work.Reader, scored.Writer, capacity, stop), stop),
             Guard(() => WriteAsync(scorer.OutputColumns, scored.Reader, checkpoint, state, stop), stop),
+            Guard(() => columnar ? ParquetPartWriter.WarmUpAsync(scorer.OutputColumns, scorer.Classifies, stop.Token) : Task.CompletedTask, stop),
         ];
         try
         {
@@ -335,6 +335,8 @@ public sealed class BatchJob
             await foreach (var group in input.ReadColumnsAsync(needed, AnyWanted, ct))
             {
                 var r = 0;
+                // Each segment holds a reference to its group; the reader's own goes once the group is cut.
+                using var cut = new GroupReference(group);
                 while (r < group.Rows)
                 {
                     var p = (group.Start + r) / partRows;
@@ -354,6 +356,7 @@ public sealed class BatchJob
                     while (r < end)
                     {
                         var take = Math.Min(batchSize - filled, end - r);
+                        group.Retain();
                         segments.Add((group, r, take));
                         filled += take;
                         r += take;
@@ -382,17 +385,19 @@ public sealed class BatchJob
         }
     }
 
-    /// <summary>One batch's segments as a chunk: the row group's own arrays when it is one segment, else a copy of the read columns.</summary>
+    /// <summary>
+    /// One batch's segments as a chunk: the row group itself when it is one segment (the segment's reference passes
+    /// to the chunk), else a group of its own holding a copy of the read columns (the segments' references released).
+    /// </summary>
     private static ColumnChunk Join(List<(ColumnGroup Group, int Offset, int Count)> segments, int count)
     {
         var (first, offset, _) = segments[0];
-        var firstRow = first.Start + offset;
         if (segments.Count == 1)
         {
-            return new ColumnChunk(first.Columns, offset, count, firstRow);
+            return new ColumnChunk(first, offset, count);
         }
 
-        var columns = new Array?[first.Columns.Length];
+        var columns = new ColumnData?[first.Columns.Length];
         for (var c = 0; c < columns.Length; c++)
         {
             if (first.Columns[c] is not { } source)
@@ -400,54 +405,125 @@ public sealed class BatchJob
                 continue;
             }
 
-            var joined = Array.CreateInstance(source.GetType().GetElementType()!, count);
+            var nullable = false;
+            foreach (var (group, _, _) in segments)
+            {
+                nullable |= group.Columns[c]!.Nulls is not null;
+            }
+
+            var joined = ColumnData.Rent(source.Kind, count, nullable);
             var at = 0;
             foreach (var (group, from, n) in segments)
             {
-                Array.Copy(group.Columns[c]!, from, joined, at, n);
+                group.Columns[c]!.CopyTo(from, joined, at, n);
                 at += n;
             }
 
             columns[c] = joined;
         }
 
-        return new ColumnChunk(columns, 0, count, firstRow);
+        foreach (var (group, _, _) in segments)
+        {
+            group.Release();
+        }
+
+        return new ColumnChunk(new ColumnGroup(first.Start + offset, count, columns), 0, count);
     }
 
-    private static async Task ScoreAsync(RowScorer scorer, ChannelReader<Work> input, ChannelWriter<Scored> output, CancellationToken ct)
+    /// <summary>Releases a group's reference at the end of a scope.</summary>
+    private readonly struct GroupReference(ColumnGroup group) : IDisposable
+    {
+        public void Dispose() => group.Release();
+    }
+
+    /// <summary>
+    /// Hands each batch to one of <see cref="BatchOptions.ConcurrentRuns"/> scorer threads and passes its result,
+    /// a task, to the writer in input order: batches are scored in parallel, written in sequence.
+    /// </summary>
+    private Task ScoreAsync(RowScorer scorer, ChannelReader<Work> input, ChannelWriter<Task<Scored>> output, int capacity, CancellationTokenSource stop)
+    {
+        var ct = stop.Token;
+        var runs = Math.Max(1, _options.ConcurrentRuns);
+        var queue = Channel.CreateBounded<(Work Work, TaskCompletionSource<Scored> Done)>(new BoundedChannelOptions(capacity) { SingleWriter = true, SingleReader = runs == 1 });
+        var scorers = new Task[runs + 1];
+        for (var i = 0; i < runs; i++)
+        {
+            // Engine runs block their thread for the whole batch: dedicated threads, so the pool stays free for reading and writing.
+            scorers[i] = Task.Factory.StartNew(() => ScoreLoop(scorer, queue.Reader, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+
+        scorers[runs] = DispatchAsync(input, queue.Writer, output, ct);
+        return Task.WhenAll(scorers);
+    }
+
+    private static async Task DispatchAsync(ChannelReader<Work> input, ChannelWriter<(Work, TaskCompletionSource<Scored>)> queue, ChannelWriter<Task<Scored>> output, CancellationToken ct)
     {
         try
         {
             await foreach (var work in input.ReadAllAsync(ct))
             {
-                if (work.Chunk is { } chunk)
-                {
-                    var chunkErrors = new List<RowError>();
-                    var columns = scorer.ScoreColumns(chunk, chunkErrors);
-                    await output.WriteAsync(new Scored(work.Part, chunk.Count, [], chunkErrors, work.EndOfPart, columns), ct);
-                    continue;
-                }
-
-                var rows = new List<object?[]>(work.Rows.Count);
-                var errors = new List<RowError>();
-                if (work.Rows.Count > 0)
-                {
-                    scorer.Score(work.Rows, rows, errors);
-                }
-
-                await output.WriteAsync(new Scored(work.Part, work.Rows.Count, rows, errors, work.EndOfPart), ct);
+                var done = new TaskCompletionSource<Scored>(TaskCreationOptions.RunContinuationsAsynchronously);
+                await queue.WriteAsync((work, done), ct);
+                await output.WriteAsync(done.Task, ct);
             }
 
+            queue.Complete();
             output.Complete();
         }
         catch (Exception e)
         {
+            queue.Complete(e);
             output.Complete(e);
             throw;
         }
     }
 
-    private async Task WriteAsync(IReadOnlyList<Column> columns, ChannelReader<Scored> input, Checkpoint checkpoint, RunState state, CancellationTokenSource stop)
+    private static void ScoreLoop(RowScorer scorer, ChannelReader<(Work Work, TaskCompletionSource<Scored> Done)> queue, CancellationToken ct)
+    {
+        var buffer = new FeatureBuffer();
+        while (WaitToRead(queue, ct))
+        {
+            while (queue.TryRead(out var item))
+            {
+                try
+                {
+                    item.Done.SetResult(Score(scorer, item.Work, buffer));
+                }
+                catch (Exception e)
+                {
+                    item.Done.TrySetException(e);
+                    throw;
+                }
+            }
+        }
+    }
+
+    private static bool WaitToRead<T>(ChannelReader<T> reader, CancellationToken ct)
+    {
+        var wait = reader.WaitToReadAsync(ct);
+        return wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
+    }
+
+    private static Scored Score(RowScorer scorer, Work work, FeatureBuffer buffer)
+    {
+        if (work.Chunk is { } chunk)
+        {
+            var chunkErrors = new List<RowError>();
+            var columns = scorer.ScoreColumns(chunk, chunkErrors, buffer);
+            return new Scored(work.Part, chunk.Count, [], chunkErrors, work.EndOfPart, columns);
+        }
+
+        var rows = new List<object?[]>(work.Rows.Count);
+        var errors = new List<RowError>();
+        if (work.Rows.Count > 0)
+        {
+            scorer.Score(work.Rows, rows, errors);
+        }
+
+        return new Scored(work.Part, work.Rows.Count, rows, errors, work.EndOfPart);
+    }
+
+    private async Task WriteAsync(IReadOnlyList<Column> columns, ChannelReader<Task<Scored>> input, Checkpoint checkpoint, RunState state, CancellationTokenSource stop)
     {
         var ct = stop.Token;
         IPartWriter? part = null;
@@ -456,8 +532,9 @@ public sealed class BatchJob
         long current = -1, rows = 0, written = 0, failed = 0;
         try
         {
-            await foreach (var batch in input.ReadAllAsync(ct))
+            await foreach (var next in input.ReadAllAsync(ct))
             {
+                var batch = await next.WaitAsync(ct);
                 if (part is null)
                 {
                     current = batch.Part;
@@ -469,7 +546,9 @@ public sealed class BatchJob
 
                 if (batch.Columns is { } scoredColumns)
                 {
+                    // The writer copies what it keeps: the batch's row group may go back to the pool.
                     await ((ParquetPartWriter)part).WriteColumnsAsync(scoredColumns, ct);
+                    scoredColumns.Chunk.Group.Release();
                 }
 
                 foreach (var row in batch.Output)
@@ -591,8 +670,7 @@ public sealed class BatchJob
                 }
                 else
                 {
-                    await using var merger = new FileMerger(nonEmpty.Select(f => new FileInfo(f)));
-                    await merger.MergeFilesAsync(stream, null, ct);
+                    await ParquetConcatenation.ConcatenateAsync(nonEmpty, stream, ct);
                 }
             }
 

@@ -47,7 +47,7 @@ internal sealed class CliContext(TextWriter output, TextWriter error)
     /// Opens the repository at <paramref name="path"/>, or the bundled default one (prepared on first use)
     /// when no path is given. Models are not loaded yet.
     /// </summary>
-    public ModelRepository OpenRepository(string? path)
+    public ModelRepository OpenRepository(string? path, OnnxBackendOptions? onnx = null)
     {
         var root = path ?? ZooPaths.DefaultRepository();
         if (path is null)
@@ -59,7 +59,7 @@ internal sealed class CliContext(TextWriter output, TextWriter error)
             throw new Core.Errors.ProntoException(Core.Errors.ErrorCode.NotFound, $"model repository '{root}' does not exist");
         }
 
-        return new ModelRepository(root, [new OnnxBackend(new OnnxBackendOptions())]);
+        return new ModelRepository(root, [new OnnxBackend(onnx ?? new OnnxBackendOptions())]);
     }
 
     public static InferenceService Service(ModelRepository repository) => new(repository);

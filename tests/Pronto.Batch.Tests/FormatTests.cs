@@ -9,7 +9,7 @@ using static Pronto.Batch.Tests.BatchTestData;
 namespace Pronto.Batch.Tests;
 
 [Collection(BundledCollection.Name)]
-public sealed class FormatTests(BundledRepositoryFixture fixture)
+public sealed class FormatTests(BatchRepositoryFixture fixture)
 {
     [Fact]
     public async Task Csv_in_jsonl_out_scores_every_row_and_lists_bad_rows_with_their_numbers()

@@ -6,7 +6,7 @@ using static Pronto.Batch.Tests.BatchTestData;
 namespace Pronto.Batch.Tests;
 
 [Collection(BundledCollection.Name)]
-public sealed class JobRulesTests(BundledRepositoryFixture fixture)
+public sealed class JobRulesTests(BatchRepositoryFixture fixture)
 {
     [Fact]
     public async Task Resume_refuses_a_checkpoint_of_another_job()

@@ -10,7 +10,7 @@ namespace Pronto.Batch.Tests;
 /// must equal an uninterrupted run's, byte for byte.
 /// </summary>
 [Collection(BundledCollection.Name)]
-public sealed class ResumeTests(BundledRepositoryFixture fixture)
+public sealed class ResumeTests(BatchRepositoryFixture fixture)
 {
     private const int KilledExitCode = 137;
 

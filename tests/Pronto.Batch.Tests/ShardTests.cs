@@ -5,7 +5,7 @@ using static Pronto.Batch.Tests.BatchTestData;
 namespace Pronto.Batch.Tests;
 
 [Collection(BundledCollection.Name)]
-public sealed class ShardTests(BundledRepositoryFixture fixture)
+public sealed class ShardTests(BatchRepositoryFixture fixture)
 {
     [Fact]
     public async Task Shards_sharing_a_folder_cover_the_input_exactly_once_in_order()

@@ -9,13 +9,19 @@ namespace Pronto.Testing;
 /// The bundled repository (minilm, resnet18, fraud), prepared once in the default cache and loaded once per
 /// test collection: preparation trains fraud and unpacks two package models, too slow to repeat per test.
 /// </summary>
-public sealed class BundledRepositoryFixture : IDisposable
+public class BundledRepositoryFixture : IDisposable
 {
     public BundledRepositoryFixture()
+        : this(new OnnxBackendOptions())
+    {
+    }
+
+    /// <summary>With these ONNX Runtime settings; the first backend of a process sets its thread pool for the whole process.</summary>
+    protected BundledRepositoryFixture(OnnxBackendOptions options)
     {
         Root = ZooPaths.DefaultRepository();
         BundledRepository.Ensure(Root);
-        Repository = new ModelRepository(Root, [new OnnxBackend()]);
+        Repository = new ModelRepository(Root, [new OnnxBackend(options)]);
         foreach (var name in BundledRepository.ModelNames)
         {
             Repository.Load(name);
@@ -30,5 +36,9 @@ public sealed class BundledRepositoryFixture : IDisposable
 
     public InferenceService Service { get; }
 
-    public void Dispose() => Repository.Dispose();
+    public void Dispose()
+    {
+        Repository.Dispose();
+        GC.SuppressFinalize(this);
+    }
 }

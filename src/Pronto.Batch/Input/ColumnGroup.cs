@@ -2,9 +2,44 @@ namespace Pronto.Batch.Input;
 
 /// <summary>
 /// One Parquet row group of the columnar fast path: its first global row number, its row count, and per input
-/// column a typed array (long?[], double?[], bool?[], string?[], byte[]?[]) or null for a column not read.
+/// column its <see cref="ColumnData"/> (null for a column not read). The column arrays are pooled: every holder
+/// of the group (the reader while it cuts batches, each batch until the writer has copied it) keeps one
+/// reference, and the last <see cref="Release"/> returns the arrays. A group dropped on a failure is simply
+/// collected with its arrays.
 /// </summary>
-internal sealed record ColumnGroup(long Start, int Rows, Array?[] Columns);
+internal sealed class ColumnGroup(long start, int rows, ColumnData?[] columns)
+{
+    private int _references = 1;
 
-/// <summary>Rows [<see cref="Offset"/>, Offset + Count) of a <see cref="ColumnGroup"/>'s columns: one batch of one part.</summary>
-internal sealed record ColumnChunk(Array?[] Columns, int Offset, int Count, long FirstRow);
+    public long Start { get; } = start;
+
+    public int Rows { get; } = rows;
+
+    public ColumnData?[] Columns { get; } = columns;
+
+    public void Retain() => Interlocked.Increment(ref _references);
+
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _references) != 0)
+        {
+            return;
+        }
+
+        foreach (var column in Columns)
+        {
+            column?.Return();
+        }
+    }
+}
+
+/// <summary>
+/// Rows [<see cref="Offset"/>, Offset + Count) of a <see cref="ColumnGroup"/>'s columns: one batch of one part.
+/// The batch holds one reference to <see cref="Group"/>, released once the writer has copied what it keeps.
+/// </summary>
+internal sealed record ColumnChunk(ColumnGroup Group, int Offset, int Count)
+{
+    public ColumnData?[] Columns => Group.Columns;
+
+    public long FirstRow => Group.Start + Offset;
+}

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using Parquet;
 using Parquet.Schema;
@@ -64,25 +66,32 @@ internal sealed class ParquetRowReader(string path, int bufferBytes) : IRowReade
     }
 
     /// <summary>
-    /// The columnar fast path: each row group's <paramref name="needed"/> columns as typed arrays of the job's
-    /// kinds (long?[], double?[], bool?[], string?[], byte[]?[]; null for a column not needed), no per-cell boxing.
-    /// A row group none of whose rows <paramref name="wanted"/> (first row, row count) accepts is not decoded.
+    /// The columnar fast path: each row group's <paramref name="needed"/> columns as <see cref="ColumnData"/> of the
+    /// job's kinds (null for a column not needed), decoded straight into pooled arrays: no per-cell boxing, no
+    /// nullable structs. A row group none of whose rows <paramref name="wanted"/> (first row, row count) accepts is
+    /// not decoded. The caller releases each group (<see cref="ColumnGroup.Release"/>).
     /// </summary>
     public async IAsyncEnumerable<ColumnGroup> ReadColumnsAsync(bool[] needed, Func<long, int, bool> wanted, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         long start = 0;
+        var levels = Array.Empty<int>();
         for (var g = 0; g < _reader!.RowGroupCount; g++)
         {
             using var group = _reader.OpenRowGroupReader(g);
             var rows = checked((int)group.RowCount);
-            var columns = new Array?[_fields.Length];
+            var columns = new ColumnData?[_fields.Length];
             if (wanted(start, rows))
             {
+                if (levels.Length < rows)
+                {
+                    levels = new int[rows];
+                }
+
                 for (var c = 0; c < _fields.Length; c++)
                 {
                     if (needed[c])
                     {
-                        columns[c] = await ReadTypedAsync(group, _fields[c], rows, cancellationToken);
+                        columns[c] = await ReadColumnDataAsync(group, _fields[c], _columns[c].Kind, rows, levels, cancellationToken);
                     }
                 }
             }
@@ -92,69 +101,122 @@ internal sealed class ParquetRowReader(string path, int bufferBytes) : IRowReade
         }
     }
 
-    private static async Task<Array> ReadTypedAsync(ParquetRowGroupReader group, DataField field, int rows, CancellationToken ct)
+    private static async Task<ColumnData> ReadColumnDataAsync(ParquetRowGroupReader group, DataField field, ColumnKind kind, int rows, int[] levels, CancellationToken ct)
     {
         var type = field.ClrType;
-        if (type == typeof(string) || type == typeof(ReadOnlyMemory<char>))
+        if (kind is ColumnKind.String or ColumnKind.Binary)
         {
-            var values = new string?[rows];
-            await group.ReadAsync(field, values.AsMemory(), null, ct);
-            return values;
-        }
+            var column = ColumnData.Rent(kind, rows, nullable: false);
+            if (kind == ColumnKind.String)
+            {
+                await group.ReadAsync(field, ((string?[])column.Values).AsMemory(0, rows), null, ct);
+            }
+            else
+            {
+                await group.ReadAsync(field, ((byte[]?[])column.Values).AsMemory(0, rows), null, ct);
+            }
 
-        if (type == typeof(byte[]) || type == typeof(ReadOnlyMemory<byte>))
-        {
-            var values = new byte[]?[rows];
-            await group.ReadAsync(field, values.AsMemory(), null, ct);
-            return values;
+            return column;
         }
 
         return type switch
         {
-            _ when type == typeof(long) => await ReadTypedAsync<long, long>(group, field, rows, v => v, ct),
-            _ when type == typeof(int) => await ReadTypedAsync<int, long>(group, field, rows, v => v, ct),
-            _ when type == typeof(short) => await ReadTypedAsync<short, long>(group, field, rows, v => v, ct),
-            _ when type == typeof(sbyte) => await ReadTypedAsync<sbyte, long>(group, field, rows, v => v, ct),
-            _ when type == typeof(byte) => await ReadTypedAsync<byte, long>(group, field, rows, v => v, ct),
-            _ when type == typeof(ushort) => await ReadTypedAsync<ushort, long>(group, field, rows, v => v, ct),
-            _ when type == typeof(uint) => await ReadTypedAsync<uint, long>(group, field, rows, v => v, ct),
-            _ when type == typeof(double) => await ReadTypedAsync<double, double>(group, field, rows, v => v, ct),
-            _ when type == typeof(float) => await ReadTypedAsync<float, double>(group, field, rows, v => v, ct),
-            _ => await ReadTypedAsync<bool, bool>(group, field, rows, v => v, ct),
+            _ when type == typeof(long) => await ReadNumbersAsync<long, long>(group, field, kind, rows, levels, ct),
+            _ when type == typeof(int) => await ReadNumbersAsync<int, long>(group, field, kind, rows, levels, ct),
+            _ when type == typeof(short) => await ReadNumbersAsync<short, long>(group, field, kind, rows, levels, ct),
+            _ when type == typeof(sbyte) => await ReadNumbersAsync<sbyte, long>(group, field, kind, rows, levels, ct),
+            _ when type == typeof(byte) => await ReadNumbersAsync<byte, long>(group, field, kind, rows, levels, ct),
+            _ when type == typeof(ushort) => await ReadNumbersAsync<ushort, long>(group, field, kind, rows, levels, ct),
+            _ when type == typeof(uint) => await ReadNumbersAsync<uint, long>(group, field, kind, rows, levels, ct),
+            _ when type == typeof(double) => await ReadNumbersAsync<double, double>(group, field, kind, rows, levels, ct),
+            _ when type == typeof(float) => await ReadNumbersAsync<float, double>(group, field, kind, rows, levels, ct),
+            _ => await ReadBoolsAsync(group, field, rows, levels, ct),
         };
     }
 
-    private static async Task<Array> ReadTypedAsync<T, TOut>(ParquetRowGroupReader group, DataField field, int rows, Func<T, TOut> convert, CancellationToken ct)
-        where T : struct
-        where TOut : struct
+    /// <summary>A numeric column: the present values as stored (packed), widened to the job's type and spread to their rows.</summary>
+    private static async Task<ColumnData> ReadNumbersAsync<T, TOut>(ParquetRowGroupReader group, DataField field, ColumnKind kind, int rows, int[] levels, CancellationToken ct)
+        where T : unmanaged, INumberBase<T>
+        where TOut : unmanaged, INumberBase<TOut>
     {
-        var result = new TOut?[rows];
-        if (field.IsNullable)
+        var nullable = field.MaxDefinitionLevel > 0;
+        if (typeof(T) == typeof(TOut))
         {
-            if (typeof(T) == typeof(TOut))
+            // Stored as the job's type (int64, double): decoded in place.
+            var values = ArrayPool<T>.Shared.Rent(rows);
+            await group.ReadRawAsync(field, values.AsMemory(0, rows), LevelsOf(levels, rows, nullable), null, ct);
+            var nulls = nullable ? Nulls(levels.AsSpan(0, rows), field.MaxDefinitionLevel) : null;
+            if (nulls is not null)
             {
-                await group.ReadAsync(field, ((T?[])(object)result).AsMemory(), null, ct);
-                return result;
+                Spread(values, nulls, rows);
             }
 
-            var values = new T?[rows];
-            await group.ReadAsync(field, values.AsMemory(), null, ct);
-            for (var i = 0; i < rows; i++)
-            {
-                result[i] = values[i] is { } v ? convert(v) : null;
-            }
-        }
-        else
-        {
-            var values = new T[rows];
-            await group.ReadAsync(field, values.AsMemory(), null, ct);
-            for (var i = 0; i < rows; i++)
-            {
-                result[i] = convert(values[i]);
-            }
+            return new ColumnData(kind, values, nulls);
         }
 
-        return result;
+        var stored = ArrayPool<T>.Shared.Rent(rows);
+        try
+        {
+            await group.ReadRawAsync(field, stored.AsMemory(0, rows), LevelsOf(levels, rows, nullable), null, ct);
+            var nulls = nullable ? Nulls(levels.AsSpan(0, rows), field.MaxDefinitionLevel) : null;
+            var values = ArrayPool<TOut>.Shared.Rent(rows);
+            var v = 0;
+            for (var r = 0; r < rows; r++)
+            {
+                values[r] = nulls is not null && nulls[r] ? TOut.Zero : TOut.CreateTruncating(stored[v++]);
+            }
+
+            return new ColumnData(kind, values, nulls);
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(stored);
+        }
+    }
+
+    private static async Task<ColumnData> ReadBoolsAsync(ParquetRowGroupReader group, DataField field, int rows, int[] levels, CancellationToken ct)
+    {
+        var nullable = field.MaxDefinitionLevel > 0;
+        var values = ArrayPool<bool>.Shared.Rent(rows);
+        await group.ReadRawAsync(field, values.AsMemory(0, rows), LevelsOf(levels, rows, nullable), null, ct);
+        var nulls = nullable ? Nulls(levels.AsSpan(0, rows), field.MaxDefinitionLevel) : null;
+        if (nulls is not null)
+        {
+            Spread(values, nulls, rows);
+        }
+
+        return new ColumnData(ColumnKind.Bool, values, nulls);
+    }
+
+    /// <summary>The definition levels buffer for a nullable column, none for a required one.</summary>
+    /// <remarks>Not <c>nullable ? levels.AsMemory() : null</c>: that null converts to an empty Memory, which is not "none".</remarks>
+    private static Memory<int>? LevelsOf(int[] levels, int rows, bool nullable) => nullable ? levels.AsMemory(0, rows) : (Memory<int>?)null;
+
+    /// <summary>Which rows are null, from the definition levels; null (and nothing rented) when none is.</summary>
+    private static bool[]? Nulls(ReadOnlySpan<int> levels, int defined)
+    {
+        if (levels.IndexOfAnyExcept(defined) < 0)
+        {
+            return null;
+        }
+
+        var nulls = ArrayPool<bool>.Shared.Rent(levels.Length);
+        for (var r = 0; r < levels.Length; r++)
+        {
+            nulls[r] = levels[r] != defined;
+        }
+
+        return nulls;
+    }
+
+    /// <summary>Moves the packed present values at the front of <paramref name="values"/> to their rows (from the end, so none is overwritten before it moves); null rows get the default.</summary>
+    private static void Spread<T>(T[] values, bool[] nulls, int rows)
+    {
+        var v = rows - nulls.AsSpan(0, rows).Count(true) - 1;
+        for (var r = rows - 1; r >= 0; r--)
+        {
+            values[r] = nulls[r] ? default! : values[v--];
+        }
     }
 
     private static async Task<object?[]> ReadColumnAsync(ParquetRowGroupReader group, DataField field, int rows, CancellationToken ct)

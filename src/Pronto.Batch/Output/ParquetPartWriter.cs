@@ -8,7 +8,7 @@ namespace Pronto.Batch.Output;
 /// Parquet with one row group per <c>rowGroupRows</c> rows, so memory stays bounded by a row group. Kept
 /// columns are nullable (string, int64, double, bool, binary); <c>predicted_*</c> lists are list&lt;float&gt;.
 /// </summary>
-internal sealed class ParquetPartWriter : IPartWriter
+internal sealed partial class ParquetPartWriter : IPartWriter
 {
     private readonly Stream _stream;
     private readonly IReadOnlyList<Column> _columns;
@@ -18,8 +18,6 @@ internal sealed class ParquetPartWriter : IPartWriter
     private readonly List<object?[]> _rows = [];
     private ParquetWriter? _writer;
     private long _bufferedValues;
-    private readonly List<(ScoredColumns Batch, int From, int Count)> _segments = [];
-    private int _segmentRows;
 
     // A row group also ends at this many buffered list values (16 MB of floats): 65,536 rows of 384-float
     // embeddings would otherwise hold 100 MB.
@@ -63,134 +61,10 @@ internal sealed class ParquetPartWriter : IPartWriter
         }
     }
 
-    /// <summary>
-    /// The columnar fast path's <see cref="WriteAsync(object?[], CancellationToken)"/>: the same row groups (a
-    /// group ends where the row path's would: at rowGroupRows rows or MaxBufferedValues values), the same
-    /// column calls, so the file is the one the row path writes.
-    /// </summary>
-    public async ValueTask WriteColumnsAsync(ScoredColumns batch, CancellationToken cancellationToken)
-    {
-        if (batch.Count == 0)
-        {
-            return;
-        }
-
-        // Every row holds one value per column plus its list's Per floats, as WriteAsync counts them.
-        var perRow = (long)_columns.Count + batch.Per;
-        var groupRows = (int)Math.Min(_rowGroupRows, (MaxBufferedValues + perRow - 1) / perRow);
-        var from = 0;
-        while (from < batch.Count)
-        {
-            var take = Math.Min(batch.Count - from, groupRows - _segmentRows);
-            _segments.Add((batch, from, take));
-            _segmentRows += take;
-            from += take;
-            if (_segmentRows >= groupRows)
-            {
-                await FlushAsync(cancellationToken);
-            }
-        }
-    }
-
-    private async ValueTask FlushColumnsAsync(CancellationToken ct)
-    {
-        using var group = _writer!.CreateRowGroup();
-        var n = _segmentRows;
-        var kept = _columns.Count - (_segments[0].Batch.Labels is null ? 1 : 3);
-        for (var c = 0; c < kept; c++)
-        {
-            switch (_columns[c].Kind)
-            {
-                case ColumnKind.String:
-                    await group.WriteAsync((DataField)_fields[c], Gather<string>(c));
-                    break;
-                case ColumnKind.Binary:
-                    await group.WriteAsync((DataField)_fields[c], Gather<byte[]>(c));
-                    break;
-                case ColumnKind.Int64:
-                    await group.WriteAsync((DataField)_fields[c], (ReadOnlyMemory<long?>)Gather<long?>(c), null, null, ct);
-                    break;
-                case ColumnKind.Double:
-                    await group.WriteAsync((DataField)_fields[c], (ReadOnlyMemory<double?>)Gather<double?>(c), null, null, ct);
-                    break;
-                default:
-                    await group.WriteAsync((DataField)_fields[c], (ReadOnlyMemory<bool?>)Gather<bool?>(c), null, null, ct);
-                    break;
-            }
-        }
-
-        var c2 = kept;
-        if (_segments[0].Batch.Labels is not null)
-        {
-            var labels = new string?[n];
-            var best = new float[n];
-            var at = 0;
-            foreach (var (batch, from, count) in _segments)
-            {
-                Array.Copy(batch.Labels!, from, labels, at, count);
-                Array.Copy(batch.Probability!, from, best, at, count);
-                at += count;
-            }
-
-            await group.WriteAsync((DataField)_fields[c2], labels);
-            await group.WriteAsync((DataField)_fields[c2 + 1], (ReadOnlyMemory<float>)best, null, null, ct);
-            c2 += 2;
-        }
-
-        {
-            var total = 0;
-            foreach (var (batch, _, count) in _segments)
-            {
-                total += count * batch.Per;
-            }
-
-            var values = new float[total];
-            var levels = new int[total];
-            var at = 0;
-            foreach (var (batch, from, count) in _segments)
-            {
-                var length = count * batch.Per;
-                Array.Copy(batch.Scores, from * batch.Per, values, at, length);
-                for (var i = 0; i < length; i++)
-                {
-                    // Repetition level 0 starts a row's list, 1 continues it.
-                    levels[at + i] = i % batch.Per == 0 ? 0 : 1;
-                }
-
-                at += length;
-            }
-
-            var item = (DataField)((ListField)_fields[c2]).Item;
-            var defined = new int[total];
-            Array.Fill(defined, item.MaxDefinitionLevel);
-            await group.WriteAllPartsAsync(item, (ReadOnlyMemory<float>)values, definitionValues: defined, repetitionLevels: levels, cancellationToken: ct);
-        }
-
-        _segments.Clear();
-        _segmentRows = 0;
-    }
-
-    private T[] Gather<T>(int column)
-    {
-        var values = new T[_segmentRows];
-        var at = 0;
-        foreach (var (batch, from, count) in _segments)
-        {
-            var source = (T[])batch.Kept[column]!;
-            var rows = batch.Rows;
-            for (var i = 0; i < count; i++)
-            {
-                values[at++] = source[rows[from + i]];
-            }
-        }
-
-        return values;
-    }
-
     private async ValueTask FlushAsync(CancellationToken ct)
     {
         _writer ??= await ParquetWriter.CreateAsync(_schema, _stream, null, false, ct);
-        if (_segmentRows > 0)
+        if (_columnRows > 0)
         {
             await FlushColumnsAsync(ct);
         }
@@ -317,6 +191,8 @@ internal sealed class ParquetPartWriter : IPartWriter
             await _writer.DisposeAsync();
         }
 
+        _buffers?.Return();
+        _buffers = null;
         await _stream.DisposeAsync();
     }
 }

@@ -124,6 +124,9 @@ public sealed class RowScorer
     /// <summary>The kept input columns, then the <c>predicted_*</c> columns.</summary>
     public IReadOnlyList<Column> OutputColumns { get; }
 
+    /// <summary>Whether the output has label and probability columns besides the scores (a classifier), or only an embedding.</summary>
+    public bool Classifies => _classify;
+
     /// <summary>The input columns the model reads, in the order of its fields (or the one text / image column).</summary>
     public IReadOnlyList<string> MappedColumns { get; }
 
@@ -152,31 +155,96 @@ public sealed class RowScorer
 
     /// <summary>
     /// The columnar fast path of <see cref="Score"/>: the same rows, errors (same messages) and values, built
-    /// straight from typed column arrays; the good rows' output comes back column-wise.
+    /// column by column from typed arrays into <paramref name="buffer"/> (one per scorer thread, reused for every
+    /// batch); the good rows' output comes back column-wise.
     /// </summary>
-    internal ScoredColumns ScoreColumns(ColumnChunk chunk, List<RowError> errors)
+    internal ScoredColumns ScoreColumns(ColumnChunk chunk, List<RowError> errors, FeatureBuffer buffer)
     {
         var width = _sources.Length;
         var count = chunk.Count;
-        var features = new float[count * width];
-        var good = new int[count];
-        var n = 0;
-        var file = Path.GetFileName(_files[0]);
-        for (var r = 0; r < count; r++)
+        var offset = chunk.Offset;
+        var features = buffer.Floats(count * width);
+        bool[]? bad = null;
+        for (var i = 0; i < width; i++)
         {
-            var at = chunk.Offset + r;
-            var error = MapColumns(chunk.Columns, at, features.AsSpan(n * width, width));
-            if (error is not null)
+            var column = chunk.Columns[_sources[i]]!;
+            switch (column.Kind)
             {
-                errors.Add(new RowError(chunk.FirstRow + r, file, error));
-                continue;
+                case ColumnKind.Double:
+                    {
+                        var values = ((double[])column.Values).AsSpan(offset, count);
+                        for (var r = 0; r < values.Length; r++)
+                        {
+                            var single = (float)values[r];
+                            features[(r * width) + i] = single;
+                            if (!float.IsFinite(single))
+                            {
+                                bad ??= new bool[count];
+                                bad[r] = true;
+                            }
+                        }
+
+                        break;
+                    }
+
+                case ColumnKind.Int64:
+                    {
+                        // Every int64 is a finite FP32 (rounded), as in MapFields.
+                        var values = ((long[])column.Values).AsSpan(offset, count);
+                        for (var r = 0; r < values.Length; r++)
+                        {
+                            features[(r * width) + i] = values[r];
+                        }
+
+                        break;
+                    }
+
+                default:
+                    {
+                        var values = ((bool[])column.Values).AsSpan(offset, count);
+                        for (var r = 0; r < values.Length; r++)
+                        {
+                            features[(r * width) + i] = values[r] ? 1 : 0;
+                        }
+
+                        break;
+                    }
             }
 
-            good[n++] = at;
+            if (column.Nulls is { } nulls && nulls.AsSpan(offset, count).Contains(true))
+            {
+                bad ??= new bool[count];
+                for (var r = 0; r < count; r++)
+                {
+                    bad[r] |= nulls[offset + r];
+                }
+            }
         }
 
-        Array.Resize(ref good, n);
-        var kept = new Array?[_keep.Length];
+        var file = Path.GetFileName(_files[0]);
+        int[]? good = null;
+        var n = count;
+        if (bad is not null)
+        {
+            // Drop the bad rows (each with the message MapFields gives it) and close up the good rows' features.
+            good = new int[count];
+            n = 0;
+            for (var r = 0; r < count; r++)
+            {
+                if (bad[r])
+                {
+                    errors.Add(new RowError(chunk.FirstRow + r, file, MapColumns(chunk.Columns, offset + r)!));
+                    continue;
+                }
+
+                features.Slice(r * width, width).CopyTo(features.Slice(n * width, width));
+                good[n++] = offset + r;
+            }
+
+            Array.Resize(ref good, n);
+        }
+
+        var kept = new ColumnData?[_keep.Length];
         for (var k = 0; k < kept.Length; k++)
         {
             kept[k] = chunk.Columns[_keep[k]];
@@ -184,41 +252,39 @@ public sealed class RowScorer
 
         if (n == 0)
         {
-            return ScoredColumns.Empty(kept);
-        }
-
-        if (features.Length != n * width)
-        {
-            Array.Resize(ref features, n * width);
+            return ScoredColumns.Empty(chunk, kept);
         }
 
         try
         {
-            return Produce(kept, good, Run(features, null, 0, n));
+            var input = _fields!.FromRows(buffer.Bytes(n * width), n);
+            return Produce(chunk, kept, good, n, Infer(input));
         }
         catch (Exception e) when (e is ProntoException or InvalidOperationException or ArgumentException)
         {
             if (n == 1)
             {
-                errors.Add(new RowError(chunk.FirstRow + (good[0] - chunk.Offset), file, e.Message));
-                return ScoredColumns.Empty(kept);
+                errors.Add(new RowError(chunk.FirstRow + ((good?[0] ?? offset) - offset), file, e.Message));
+                return ScoredColumns.Empty(chunk, kept);
             }
         }
 
         // The batch failed: score each row alone, so one bad row costs only itself (as Score does).
+        var all = features[..(n * width)].ToArray();
         var failed = new List<RowError>();
         var rows = new List<int>(n);
         var results = new List<float[]>(n);
         for (var i = 0; i < n; i++)
         {
+            var row = good?[i] ?? offset + i;
             try
             {
-                results.Add(Run(features, null, i, 1).Span<float>().ToArray());
-                rows.Add(good[i]);
+                results.Add(Run(all, null, i, 1).Span<float>().ToArray());
+                rows.Add(row);
             }
             catch (Exception e) when (e is ProntoException or InvalidOperationException or ArgumentException)
             {
-                failed.Add(new RowError(chunk.FirstRow + (good[i] - chunk.Offset), file, e.Message));
+                failed.Add(new RowError(chunk.FirstRow + (row - offset), file, e.Message));
             }
         }
 
@@ -226,7 +292,7 @@ public sealed class RowScorer
         errors.Sort((a, b) => a.Row.CompareTo(b.Row));
         if (rows.Count == 0)
         {
-            return ScoredColumns.Empty(kept);
+            return ScoredColumns.Empty(chunk, kept);
         }
 
         var per = results[0].Length;
@@ -236,18 +302,18 @@ public sealed class RowScorer
             results[i].CopyTo(flat, i * per);
         }
 
-        return Produce(kept, [.. rows], Tensor.Create(flat, rows.Count, per));
+        return Produce(chunk, kept, [.. rows], rows.Count, Tensor.Create(flat, rows.Count, per));
     }
 
-    private ScoredColumns Produce(Array?[] kept, int[] rows, Tensor result)
+    /// <param name="rows">The good rows' indexes in the chunk's columns; null when they are all the chunk's rows.</param>
+    private ScoredColumns Produce(ColumnChunk chunk, ColumnData?[] kept, int[]? rows, int count, Tensor result)
     {
         var values = result.Span<float>();
-        var count = rows.Length;
         var per = values.Length / count;
         var scores = values.ToArray();
         if (!_classify)
         {
-            return new ScoredColumns(kept, rows, null, null, scores, per);
+            return new ScoredColumns(chunk, kept, rows, count, null, null, scores, per);
         }
 
         var labels = new string[count];
@@ -268,60 +334,24 @@ public sealed class RowScorer
             probability[i] = row[best];
         }
 
-        return new ScoredColumns(kept, rows, labels, probability, scores, per);
+        return new ScoredColumns(chunk, kept, rows, count, labels, probability, scores, per);
     }
 
-    /// <summary><see cref="MapFields"/> for one row of typed columns: the same conversions and the same messages.</summary>
-    private string? MapColumns(Array?[] columns, int at, Span<float> destination)
+    /// <summary><see cref="MapFields"/>'s message for one row of typed columns (the first bad field), or null when the row is good.</summary>
+    private string? MapColumns(ColumnData?[] columns, int at)
     {
         for (var i = 0; i < _sources.Length; i++)
         {
-            var source = _sources[i];
-            double number;
-            switch (_kinds[source])
+            var column = columns[_sources[i]]!;
+            if (column.IsNull(at))
             {
-                case ColumnKind.Int64:
-                    {
-                        if (((long?[])columns[source]!)[at] is not { } l)
-                        {
-                            return $"column '{_sourceNames[i]}' is empty";
-                        }
-
-                        number = l;
-                        break;
-                    }
-
-                case ColumnKind.Double:
-                    {
-                        if (((double?[])columns[source]!)[at] is not { } d)
-                        {
-                            return $"column '{_sourceNames[i]}' is empty";
-                        }
-
-                        number = d;
-                        break;
-                    }
-
-                default:
-                    {
-                        if (((bool?[])columns[source]!)[at] is not { } b)
-                        {
-                            return $"column '{_sourceNames[i]}' is empty";
-                        }
-
-                        number = b ? 1 : 0;
-                        break;
-                    }
+                return $"column '{_sourceNames[i]}' is empty";
             }
 
-            var single = (float)number;
-            if (!float.IsFinite(single))
+            if (column.Kind == ColumnKind.Double && !float.IsFinite((float)((double[])column.Values)[at]))
             {
-                object value = _kinds[source] == ColumnKind.Int64 ? (long)number : number;
-                return $"column '{_sourceNames[i]}': '{ColumnValues.Text(value)}' is not a finite FP32 number";
+                return $"column '{_sourceNames[i]}': '{ColumnValues.Text(((double[])column.Values)[at])}' is not a finite FP32 number";
             }
-
-            destination[i] = single;
         }
 
         return null;
@@ -402,9 +432,11 @@ public sealed class RowScorer
             input = new NamedTensor(_kind == Kind.Text ? "text" : "image", Tensor.FromStrings(slice, count));
         }
 
-        var response = _service.Infer(new InferenceRequest { ModelName = _model, Inputs = [input] });
-        return response.Outputs[0].Tensor;
+        return Infer(input);
     }
+
+    private Tensor Infer(NamedTensor input) =>
+        _service.Infer(new InferenceRequest { ModelName = _model, Inputs = [input] }).Outputs[0].Tensor;
 
     private void Emit(List<InputRow> good, int offset, int count, Tensor result, List<object?[]> output)
     {

@@ -1,15 +1,23 @@
+using Pronto.Batch.Input;
+
 namespace Pronto.Batch.Scoring;
 
 /// <summary>
-/// The columnar fast path's scored batch: the kept input columns (typed arrays shared with the row group) and
-/// the indexes of the good rows in them, then the <c>predicted_*</c> values of those rows: labels and best
-/// probabilities (classification only) and the flat scores, <see cref="Per"/> floats a row.
+/// The columnar fast path's scored batch: its <see cref="Chunk"/> (whose group reference the writer releases once
+/// it has copied the batch), the kept input columns and which of their rows were good, then the <c>predicted_*</c>
+/// values of those rows: labels and best probabilities (classification only) and the flat scores, <see cref="Per"/>
+/// floats a row.
 /// </summary>
-internal sealed class ScoredColumns(Array?[] kept, int[] rows, string[]? labels, float[]? probability, float[] scores, int per)
+internal sealed class ScoredColumns(ColumnChunk chunk, ColumnData?[] kept, int[]? rows, int count, string[]? labels, float[]? probability, float[] scores, int per)
 {
-    public Array?[] Kept { get; } = kept;
+    public ColumnChunk Chunk { get; } = chunk;
 
-    public int[] Rows { get; } = rows;
+    public ColumnData?[] Kept { get; } = kept;
+
+    /// <summary>The good rows' indexes in the kept columns; null when every row of the chunk is good.</summary>
+    public int[]? Rows { get; } = rows;
+
+    public int Count { get; } = count;
 
     public string[]? Labels { get; } = labels;
 
@@ -19,7 +27,8 @@ internal sealed class ScoredColumns(Array?[] kept, int[] rows, string[]? labels,
 
     public int Per { get; } = per;
 
-    public int Count => Rows.Length;
+    /// <summary>The index in the kept columns of good row <paramref name="i"/>.</summary>
+    public int Row(int i) => Rows is { } rows ? rows[i] : Chunk.Offset + i;
 
-    public static ScoredColumns Empty(Array?[] kept) => new(kept, [], null, null, [], 0);
+    public static ScoredColumns Empty(ColumnChunk chunk, ColumnData?[] kept) => new(chunk, kept, [], 0, null, null, [], 0);
 }

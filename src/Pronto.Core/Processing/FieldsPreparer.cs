@@ -63,6 +63,13 @@ public sealed class FieldsPreparer : IInputPreparer
     public NamedTensor FromRows(float[] featureMatrix, int rows) =>
         new(_input, Tensor.Create(featureMatrix, rows, _names.Length));
 
+    /// <summary>
+    /// <see cref="FromRows(float[], int)"/> over little-endian FP32 bytes, kept, not copied: a caller that reuses
+    /// one buffer for every batch keeps it unchanged until the inference that reads it has returned.
+    /// </summary>
+    public NamedTensor FromRows(ReadOnlyMemory<byte> featureBytes, int rows) =>
+        new(_input, Tensor.FromBytes(DataType.FP32, featureBytes, rows, _names.Length));
+
     private void ParseRow(ReadOnlySpan<byte> json, Span<float> row, int rowIndex)
     {
         var seen = new bool[_names.Length];
