@@ -21,7 +21,8 @@ public sealed class InferenceService(ModelRepository repository, TimeProvider? t
 
     /// <summary>
     /// The serving path: a model with <c>dynamic_batching</c> queues the prepared, validated request for a
-    /// batched run (queue policy, priorities, cancellation while queued); any other runs now on this thread.
+    /// batched run (queue policy, priorities, cancellation while queued); any other runs on this thread once one of its
+    /// <c>instance_group</c> instances is free (<see cref="ServedModel.InstanceSlots"/>), waiting cancellably until then.
     /// The response carries <c>queue_time_us</c> and <c>batch_size</c> parameters when batched.
     /// </summary>
     public async Task<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default)
@@ -33,12 +34,23 @@ public sealed class InferenceService(ModelRepository repository, TimeProvider? t
         try
         {
             var batcher = model.GetBatcher(TimeProvider);
+            var (inputs, requested, engineOutputs) = PrepareRun(model, request);
             if (batcher is null)
             {
-                return Infer(model, request, start, cancellationToken);
+                // The instance's turn (queue time in the statistics); preparation above overlaps with other runs.
+                var slots = model.InstanceSlots;
+                var queueStart = Stopwatch.GetTimestamp();
+                await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    return Run(model, request, start, Stopwatch.GetTimestamp() - queueStart, (inputs, requested, engineOutputs), cancellationToken);
+                }
+                finally
+                {
+                    slots.Release();
+                }
             }
 
-            var (inputs, requested, engineOutputs) = PrepareRun(model, request);
             var result = await batcher.EnqueueAsync(inputs, engineOutputs, request.Parameters, cancellationToken).ConfigureAwait(false);
             var outputStart = Stopwatch.GetTimestamp();
             var outputs = Produce(model, inputs, requested, engineOutputs, result.Outputs);
@@ -81,15 +93,19 @@ public sealed class InferenceService(ModelRepository repository, TimeProvider? t
         }
     }
 
-    private static InferenceResponse Infer(ServedModel model, InferenceRequest request, long start, CancellationToken cancellationToken)
+    private static InferenceResponse Infer(ServedModel model, InferenceRequest request, long start, CancellationToken cancellationToken) =>
+        Run(model, request, start, 0, PrepareRun(model, request), cancellationToken);
+
+    /// <summary>Runs a prepared request on the engine now and produces its outputs; <paramref name="queueTicks"/> were spent waiting for the instance.</summary>
+    private static InferenceResponse Run(ServedModel model, InferenceRequest request, long start, long queueTicks, (IReadOnlyList<NamedTensor> Inputs, IReadOnlyList<RequestedOutput> Requested, List<string> EngineOutputs) prepared, CancellationToken cancellationToken)
     {
-        var (inputs, requested, engineOutputs) = PrepareRun(model, request);
+        var (inputs, requested, engineOutputs) = prepared;
         var inferStart = Stopwatch.GetTimestamp();
         var raw = model.Instance.Run(inputs, engineOutputs, cancellationToken);
         var outputStart = Stopwatch.GetTimestamp();
         var outputs = Produce(model, inputs, requested, engineOutputs, raw);
         var end = Stopwatch.GetTimestamp();
-        model.Statistics.RecordSuccess(RowsOf(model, inputs), end - start, 0, inferStart - start, outputStart - inferStart, end - outputStart);
+        model.Statistics.RecordSuccess(RowsOf(model, inputs), end - start, queueTicks, inferStart - start - queueTicks, outputStart - inferStart, end - outputStart);
         return new InferenceResponse { ModelName = model.Name, ModelVersion = model.VersionText, Id = request.Id, Outputs = outputs };
     }
 

@@ -26,6 +26,7 @@ public sealed class ServedModel
         ModelDirectory = modelDirectory;
         Instance = instance;
         Processing = processing;
+        InstanceSlots = new SemaphoreSlim(config.InstanceCount, config.InstanceCount);
     }
 
     public string Name { get; }
@@ -43,6 +44,13 @@ public sealed class ServedModel
     public IModelInstance Instance { get; }
 
     public ModelProcessing Processing { get; }
+
+    /// <summary>
+    /// Engine runs of this version on the serving path when it has no dynamic batcher: <c>instance_group</c>'s count
+    /// at once (1 when none), as Triton's default scheduler gives each instance one request at a time. Other requests
+    /// wait here, asynchronously, instead of time-slicing the cores between runs that each want them all.
+    /// </summary>
+    internal SemaphoreSlim InstanceSlots { get; }
 
     /// <summary>Request counts and durations of this version (Triton's statistics extension).</summary>
     public ModelStatistics Statistics { get; } = new();
