@@ -137,18 +137,20 @@ start_server pronto "$results/pronto-serve.log" dotnet "$cli" serve --model-repo
 wait_ready "$pronto" "$http_port" "$results/pronto-serve.log" "http://127.0.0.1:$http_port/v2/health/ready"
 echo "pronto serve pid $pronto on core 0 (1 intra-op thread), HTTP $http_port, gRPC $grpc_port; load generator on core 1"
 
+# Warm-ups are long enough (40 resnet18 images, 500 minilm texts) for the server's hot methods to reach tier 1 (JIT
+# work on the same core) before the clock starts.
 # 1. Saturated throughput: enough requests in flight to keep the server's one core busy (resnet18 has no dynamic
 # batching, so 4 is plenty; minilm's eager batcher forms batches from 32), against raw ORT at the batch size nearest
 # the mean batch Pronto ran (same batch sizes; the table names raw ORT's best batch beside it).
 section "1. saturated throughput, Pronto HTTP binary / raw ORT (1 thread, Pronto's batch size)"
 for pair in $(seq "$pairs"); do
   pronto_load "f1-resnet18-pronto-$pair" "resnet18 binary" --model resnet18 --body benchmarks/bodies/resnet18.json \
-    --transport binary --concurrency 4 --requests "$resnet_requests" --warmup 4
+    --transport binary --concurrency 4 --requests "$resnet_requests" --warmup 40
   raw_ort "f1-resnet18-raw-$pair" 0 throughput --model resnet18 --batch 1,2,4,8,16,32 --threads 1 --seconds "$raw_seconds"
 done
 for pair in $(seq "$pairs"); do
   pronto_load "f1-minilm-pronto-$pair" "minilm binary" --model minilm --body benchmarks/bodies/minilm.json \
-    --transport binary --concurrency 32 --requests "$minilm_requests" --warmup 100
+    --transport binary --concurrency 32 --requests "$minilm_requests" --warmup 500
   raw_ort "f1-minilm-raw-$pair" 0 throughput --model minilm --batch 1,2,4,8,16,32 --threads 1 --seconds "$raw_seconds"
 done
 
@@ -161,9 +163,9 @@ for pair in $(seq "$pairs"); do
     --transport binary --concurrency 1 --requests "$p50_requests" --warmup 200
   raw_ort "f2-resnet18-raw-$pair" 0 latency --model resnet18 --batch 1 --threads 1 --runs "$resnet_p50_requests"
   pronto_load "f2-resnet18-pronto-$pair" "resnet18 binary" --model resnet18 --body benchmarks/bodies/resnet18.json \
-    --transport binary --concurrency 1 --requests "$resnet_p50_requests" --warmup 4
+    --transport binary --concurrency 1 --requests "$resnet_p50_requests" --warmup 40
   pronto_load "f5-resnet18-json-$pair" "resnet18 json" --model resnet18 --body benchmarks/bodies/resnet18.json \
-    --transport json --concurrency 1 --requests "$resnet_p50_requests" --warmup 4
+    --transport json --concurrency 1 --requests "$resnet_p50_requests" --warmup 40
 done
 
 # 3. The server's own cost: the zero-compute identity model at a saturating closed loop (16 in flight, so the thread

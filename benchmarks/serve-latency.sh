@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Latency of single requests at concurrency 1 through `pronto serve` (REST JSON), server pinned to core 0,
-# load generator to core 1. Usage: benchmarks/serve-latency.sh [requests=2000]
+# load generator to core 1; 2,000 warm-up requests first (tier-1 JIT on the same core). Usage: benchmarks/serve-latency.sh [requests=2000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 requests=${1:-2000}
@@ -19,5 +19,5 @@ echo "|---|---|---|---|---|---|---|---|---|"
 for body in fraud fraud-features minilm; do
   model=${body%%-*}
   taskset -c 1 dotnet "$gen" --url http://127.0.0.1:18000 --model "$model" --body "benchmarks/bodies/$body.json" \
-    --requests "$requests" --concurrency 1 --warmup 200 --label "$body"
+    --requests "$requests" --concurrency 1 --warmup 2000 --label "$body"
 done
