@@ -50,9 +50,12 @@ internal sealed class ColumnData(ColumnKind kind, Array values, bool[]? nulls)
         }
     }
 
-    public void Return()
+    public void Return() => ReturnToPool(Values);
+
+    /// <summary>Gives an array of one of the job's kinds back to its shared pool (references cleared).</summary>
+    public static void ReturnToPool(Array values)
     {
-        switch (Values)
+        switch (values)
         {
             case long[] longs:
                 ArrayPool<long>.Shared.Return(longs);
@@ -69,11 +72,6 @@ internal sealed class ColumnData(ColumnKind kind, Array values, bool[]? nulls)
             case byte[]?[] bytes:
                 ArrayPool<byte[]?>.Shared.Return(bytes, clearArray: true);
                 break;
-        }
-
-        if (Nulls is not null)
-        {
-            ArrayPool<bool>.Shared.Return(Nulls);
         }
     }
 }

@@ -288,25 +288,7 @@ internal sealed partial class ParquetPartWriter
 
         public void Return()
         {
-            switch (Values)
-            {
-                case long[] longs:
-                    ArrayPool<long>.Shared.Return(longs);
-                    break;
-                case double[] doubles:
-                    ArrayPool<double>.Shared.Return(doubles);
-                    break;
-                case bool[] bools:
-                    ArrayPool<bool>.Shared.Return(bools);
-                    break;
-                case string?[] strings:
-                    ArrayPool<string?>.Shared.Return(strings, clearArray: true);
-                    break;
-                case byte[]?[] bytes:
-                    ArrayPool<byte[]?>.Shared.Return(bytes, clearArray: true);
-                    break;
-            }
-
+            ColumnData.ReturnToPool(Values);
             if (Levels.Length > 0)
             {
                 ArrayPool<int>.Shared.Return(Levels);
