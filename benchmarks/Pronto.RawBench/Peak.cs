@@ -36,8 +36,8 @@ internal static class Peak
     private static Row Kernel(OnnxBackend backend, string repository, string name, int rows, double seconds)
     {
         using var model = new RawModel(backend, repository, name);
-        var row = RawBench.Measure.Throughput(model, rows, backend.IntraOpThreads, seconds);
-        Console.Error.WriteLine($"peak kernel {name}: {row.WithFlops(FlopCounter.Count(model.FilePath).Total).GflopPerSecond:F0} GFLOP/s");
-        return row.WithFlops(FlopCounter.Count(model.FilePath).Total) with { Mode = "peak" };
+        var row = RawBench.Measure.Throughput(model, rows, backend.IntraOpThreads, seconds).WithFlops(FlopCounter.Count(model.FilePath).Total) with { Mode = "peak" };
+        Console.Error.WriteLine($"peak kernel {name}: {row.GflopPerSecond:F0} GFLOP/s");
+        return row;
     }
 }
