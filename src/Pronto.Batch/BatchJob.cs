@@ -46,6 +46,7 @@ public sealed class BatchJob
     {
         var clock = Stopwatch.StartNew();
         var cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
+        var jitStart = System.Runtime.JitInfo.GetCompilationTime();
         var layout = _layout;
         if (!_options.Resume && layout.ExistingOutput() is { } existing)
         {
@@ -126,6 +127,7 @@ public sealed class BatchJob
             PartsSkipped = state.Skipped,
             Elapsed = clock.Elapsed,
             CpuTime = Process.GetCurrentProcess().TotalProcessorTime - cpuStart,
+            JitTime = System.Runtime.JitInfo.GetCompilationTime() - jitStart,
             ErrorRateExceeded = state.ErrorRateExceeded,
             Columnar = columnar,
             Output = layout.Output,

@@ -24,6 +24,9 @@ public sealed record BatchResult
     /// <summary>CPU time of the whole process during the job (Process.TotalProcessorTime).</summary>
     public TimeSpan CpuTime { get; init; }
 
+    /// <summary>Time the JIT compiler spent during the job, on all threads (System.Runtime.JitInfo): part of <see cref="CpuTime"/>.</summary>
+    public TimeSpan JitTime { get; init; }
+
     public bool ErrorRateExceeded { get; init; }
 
     /// <summary>True when <c>--resume</c> found the job already finished.</summary>

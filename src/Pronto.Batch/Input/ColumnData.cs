@@ -72,6 +72,9 @@ internal sealed class ColumnData(ColumnKind kind, Array values, bool[]? nulls)
             case byte[]?[] bytes:
                 ArrayPool<byte[]?>.Shared.Return(bytes, clearArray: true);
                 break;
+            case float[] floats:
+                ArrayPool<float>.Shared.Return(floats);
+                break;
         }
     }
 }
