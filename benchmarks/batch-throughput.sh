@@ -3,6 +3,8 @@
 # run, both pinned to the same cores. Raw ORT is measured in both thread layouts `pronto batch` can use (one batch
 # at a time on an intra-op pool of all the cores, and one single-threaded batch per core at once, which is what
 # `pronto batch` does by default), at three batch sizes each: its best is the baseline. Spinning off everywhere.
+# fraud also runs as deployed for batch work (docs/batch.md, JIT): `dotnet publish -p:PublishReadyToRun=true` and
+# DOTNET_TieredPGO=0, which cut the job's JIT work (the job's summary prints its JIT seconds).
 # Usage: benchmarks/batch-throughput.sh [fraud_rows=1000000] [texts=20000]    (CORES=0-1 to choose the cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,15 +17,18 @@ cli=src/Pronto.Cli/bin/Release/net10.0/linux-x64/pronto.dll
 bench=benchmarks/Pronto.BatchBench/bin/Release/net10.0/linux-x64/Pronto.BatchBench.dll
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+dotnet publish src/Pronto.Cli -c Release -p:PublishReadyToRun=true -o "$work/r2r" -v q -nologo > /dev/null
+deployed="env DOTNET_TieredPGO=0 $work/r2r/pronto"
 dotnet "$bench" gen-fraud "$work/transactions.parquet" "$rows"
 dotnet "$bench" gen-text "$work/tickets.jsonl" "$texts"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); pinned to cores $cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 ncores=$(taskset -c "$cores" nproc)
-echo "| model | input -> output | rows | raw ORT best: batch x runs | raw ORT rows/s | raw ORT, 1 run at a time | pronto batch rows/s | ratio | ratio to 1 run at a time | CPU-s / 1,000 rows: pronto batch (raw ORT best) |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| model | input -> output | rows | raw ORT best: batch x runs | raw ORT rows/s | raw ORT, 1 run at a time | pronto batch rows/s | ratio | ratio to 1 run at a time | CPU-s / 1,000 rows: pronto batch (raw ORT best) | JIT s |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
+# run PRONTO MODEL INPUT OUTPUT ROWS SHAPE ARGS...: PRONTO is the command line that starts pronto.
 run() {
-  local model=$1 input=$2 output=$3 n=$4 shape=$5; shift 5
+  local pronto=$1 model=$2 input=$3 output=$4 n=$5 shape=$6; shift 6
   local one many best shape_best one_rate rawcpu summary rate cpu
   # "raw MODEL best: batch B x R runs, C CPU-s per 1,000 rows, N rows/s": one run at a time, then one single-threaded run per core.
   one=$(taskset -c "$cores" dotnet "$bench" raw "$model" "$n" 1 | grep best)
@@ -37,11 +42,15 @@ run() {
     shape_best=$(echo "$one" | sed -E 's/.*batch ([0-9]+ x [0-9]+) runs.*/\1/')
     rawcpu=$(echo "$one" | sed -E 's/.*runs, ([0-9.]+) CPU-s.*/\1/')
   fi
-  summary=$(taskset -c "$cores" dotnet "$cli" batch "$model" --input "$input" --output "$output" "$@" | grep '^wall')
+  rm -rf "$output"
+  summary=$(taskset -c "$cores" $pronto batch "$model" --input "$input" --output "$output" "$@" | grep '^wall')
   rate=$(echo "$summary" | sed -E 's/.*s, ([0-9]+) rows\/s.*/\1/')
   cpu=$(echo "$summary" | sed -E 's/.*rows\/s, ([0-9.]+) CPU-s.*/\1/')
-  echo "| $model | $shape | $n | $shape_best | $best | $one_rate | $rate | $(awk "BEGIN { printf \"%.2f\", $rate / $best }") | $(awk "BEGIN { printf \"%.2f\", $rate / $one_rate }") | $cpu ($rawcpu) |"
+  jit=$(echo "$summary" | sed -E 's/.*JIT ([0-9.]+) s.*/\1/')
+  echo "| $model | $shape | $n | $shape_best | $best | $one_rate | $rate | $(awk "BEGIN { printf \"%.2f\", $rate / $best }") | $(awk "BEGIN { printf \"%.2f\", $rate / $one_rate }") | $cpu ($rawcpu) | $jit |"
 }
-run fraud "$work/transactions.parquet" "$work/fraud-scored.parquet" "$rows" "Parquet -> Parquet (all columns kept)"
-run fraud "$work/transactions.parquet" "$work/fraud-ids" "$rows" "Parquet -> Parquet parts (--keep-columns id)" --keep-columns id
-run minilm "$work/tickets.jsonl" "$work/embeddings.parquet" "$texts" "JSONL -> Parquet (--column text)" --column text
+run "dotnet $cli" fraud "$work/transactions.parquet" "$work/fraud-scored.parquet" "$rows" "Parquet -> Parquet (all columns kept)"
+run "$deployed" fraud "$work/transactions.parquet" "$work/fraud-scored.parquet" "$rows" "Parquet -> Parquet (all columns kept), ReadyToRun + TieredPGO=0"
+run "dotnet $cli" fraud "$work/transactions.parquet" "$work/fraud-ids" "$rows" "Parquet -> Parquet parts (--keep-columns id)" --keep-columns id
+run "$deployed" fraud "$work/transactions.parquet" "$work/fraud-ids" "$rows" "Parquet -> Parquet parts (--keep-columns id), ReadyToRun + TieredPGO=0" --keep-columns id
+run "dotnet $cli" minilm "$work/tickets.jsonl" "$work/embeddings.parquet" "$texts" "JSONL -> Parquet (--column text)" --column text
