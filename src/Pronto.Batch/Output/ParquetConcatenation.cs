@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 
 namespace Pronto.Batch.Output;
 
@@ -11,7 +12,7 @@ namespace Pronto.Batch.Output;
 /// pages, page indexes, bloom filter) moved by where that file's data landed. Parquet.Net's FileMerger decodes
 /// and re-encodes every row group instead, which cost as much CPU as encoding the parts did.
 /// </summary>
-internal static class ParquetConcatenation
+internal static partial class ParquetConcatenation
 {
     private static ReadOnlySpan<byte> Magic => "PAR1"u8;
 
@@ -49,7 +50,8 @@ internal static class ParquetConcatenation
                 var footer = await ReadFooterAsync(source, file, cancellationToken);
                 var dataLength = source.Length - 8 - footer.Length - Magic.Length;
                 source.Position = Magic.Length;
-                for (var left = dataLength; left > 0;)
+                var left = await CopyInKernelAsync(source, destination, dataLength, cancellationToken);
+                for (; left > 0;)
                 {
                     var n = await source.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), cancellationToken);
                     if (n == 0)
@@ -81,6 +83,47 @@ internal static class ParquetConcatenation
         ThriftCompact.WriteInt32LittleEndian(output, output.WrittenCount);
         output.Write(Magic);
         await destination.WriteAsync(output.WrittenMemory, cancellationToken);
+    }
+
+    /// <summary>
+    /// Copies <paramref name="length"/> bytes from <paramref name="source"/>'s position to the end of
+    /// <paramref name="destination"/> with copy_file_range (Linux): the kernel copies page cache to page cache, or
+    /// shares the blocks on file systems with reflinks (XFS, Btrfs), instead of a read and a write through a buffer.
+    /// Returns what is left to copy the ordinary way (all of it where the call is not available).
+    /// </summary>
+    private static async Task<long> CopyInKernelAsync(FileStream source, Stream destination, long length, CancellationToken ct)
+    {
+        if (!OperatingSystem.IsLinux() || destination is not FileStream target)
+        {
+            return length;
+        }
+
+        await target.FlushAsync(ct);
+        var input = source.Position;
+        var output = target.Position;
+        var left = length;
+        while (left > 0)
+        {
+            ct.ThrowIfCancellationRequested();
+            var copied = Native.CopyFileRange(source.SafeFileHandle, ref input, target.SafeFileHandle, ref output, (nuint)Math.Min(left, 1L << 30), 0);
+            if (copied <= 0)
+            {
+                // Not supported here (an old kernel, across file systems, a special file): the caller copies the rest.
+                break;
+            }
+
+            left -= copied;
+        }
+
+        source.Position = input;
+        target.Position = output;
+        return left;
+    }
+
+    private static partial class Native
+    {
+        [LibraryImport("libc", EntryPoint = "copy_file_range", SetLastError = true)]
+        public static partial nint CopyFileRange(SafeHandle input, ref long inputOffset, SafeHandle output, ref long outputOffset, nuint length, uint flags);
     }
 
     private static async Task<byte[]> ReadFooterAsync(FileStream source, string file, CancellationToken ct)
