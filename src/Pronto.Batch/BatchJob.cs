@@ -47,6 +47,7 @@ public sealed class BatchJob
         var clock = Stopwatch.StartNew();
         var cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
         var jitStart = System.Runtime.JitInfo.GetCompilationTime();
+        var jitMethods = System.Runtime.JitInfo.GetCompiledMethodCount();
         var layout = _layout;
         if (!_options.Resume && layout.ExistingOutput() is { } existing)
         {
@@ -128,6 +129,7 @@ public sealed class BatchJob
             Elapsed = clock.Elapsed,
             CpuTime = Process.GetCurrentProcess().TotalProcessorTime - cpuStart,
             JitTime = System.Runtime.JitInfo.GetCompilationTime() - jitStart,
+            JitMethods = System.Runtime.JitInfo.GetCompiledMethodCount() - jitMethods,
             ErrorRateExceeded = state.ErrorRateExceeded,
             Columnar = columnar,
             Output = layout.Output,

@@ -27,6 +27,9 @@ public sealed record BatchResult
     /// <summary>Time the JIT compiler spent during the job, on all threads (System.Runtime.JitInfo): part of <see cref="CpuTime"/>.</summary>
     public TimeSpan JitTime { get; init; }
 
+    /// <summary>Methods the JIT compiler compiled during the job (each tier of a method counts).</summary>
+    public long JitMethods { get; init; }
+
     public bool ErrorRateExceeded { get; init; }
 
     /// <summary>True when <c>--resume</c> found the job already finished.</summary>
