@@ -304,42 +304,12 @@ internal sealed class HandWrittenParquet
         }
 
         /// <summary>A list of <paramref name="count"/> structs, each written by <paramref name="element"/>.</summary>
-        public Thrift List(short id, int count, Func<Thrift, int, Thrift> element)
-        {
-            Field(id, 9);
-            Header(12, count);
-            for (var i = 0; i < count; i++)
-            {
-                var index = i;
-                Nested(t => element(t, index));
-            }
+        public Thrift List(short id, int count, Func<Thrift, int, Thrift> element) =>
+            List(id, 12, [.. Enumerable.Range(0, count)], i => Nested(t => element(t, i)));
 
-            return this;
-        }
+        public Thrift ListBinary(short id, IReadOnlyList<string> values) => List(id, 8, values, v => Element(v));
 
-        public Thrift ListBinary(short id, IReadOnlyList<string> values)
-        {
-            Field(id, 9);
-            Header(8, values.Count);
-            foreach (var value in values)
-            {
-                Element(value);
-            }
-
-            return this;
-        }
-
-        public Thrift ListI32(short id, IReadOnlyList<int> values)
-        {
-            Field(id, 9);
-            Header(5, values.Count);
-            foreach (var value in values)
-            {
-                Zigzag(value);
-            }
-
-            return this;
-        }
+        public Thrift ListI32(short id, IReadOnlyList<int> values) => List(id, 5, values, v => Zigzag(v));
 
         public Thrift Stop()
         {
@@ -358,17 +328,25 @@ internal sealed class HandWrittenParquet
             return this;
         }
 
-        private void Header(byte type, int count)
+        private Thrift List<T>(short id, byte elementType, IReadOnlyList<T> items, Action<T> element)
         {
-            if (count < 15)
+            Field(id, 9);
+            if (items.Count < 15)
             {
-                _bytes.Add((byte)((count << 4) | type));
+                _bytes.Add((byte)((items.Count << 4) | elementType));
             }
             else
             {
-                _bytes.Add((byte)(0xF0 | type));
-                _bytes.AddRange(Varint((uint)count));
+                _bytes.Add((byte)(0xF0 | elementType));
+                _bytes.AddRange(Varint((uint)items.Count));
             }
+
+            foreach (var item in items)
+            {
+                element(item);
+            }
+
+            return this;
         }
 
         private Thrift Field(short id, byte type)

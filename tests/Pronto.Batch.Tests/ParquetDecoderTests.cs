@@ -64,17 +64,23 @@ public sealed class ParquetDecoderTests
         }
     }
 
+    /// <summary>
+    /// Snappy and uncompressed chunks are decoded here (all but the string column), gzip and zstd ones fall back to
+    /// Parquet.Net: either way the same columns as Parquet.Net's path, and the values written.
+    /// </summary>
     [Theory]
-    [InlineData(CompressionMethod.Snappy)]
-    [InlineData(CompressionMethod.None)]
-    public async Task Parquet_net_files_decode_as_parquet_net_reads_them(CompressionMethod compression)
+    [InlineData(CompressionMethod.Snappy, true)]
+    [InlineData(CompressionMethod.None, true)]
+    [InlineData(CompressionMethod.Gzip, false)]
+    [InlineData(CompressionMethod.Zstd, false)]
+    public async Task Parquet_net_files_read_as_parquet_net_reads_them(CompressionMethod compression, bool decodedHere)
     {
         var path = Path.Combine(Temp(), "kinds.parquet");
         await WriteKindsAsync(path, compression);
         var (columns, expected, viaParquetNet) = await ReadAsync(path, decodePages: false);
         var (_, actual, decoded) = await ReadAsync(path, decodePages: true);
         Assert.Equal(0, viaParquetNet);
-        Assert.Equal((columns.Count - 1) * GroupSizes.Length, decoded);
+        Assert.Equal(decodedHere ? (columns.Count - 1) * GroupSizes.Length : 0, decoded);
         AssertSameColumns(columns, expected, actual);
 
         // Exact values, not only agreement: the last group starts at row 1001.
@@ -253,20 +259,6 @@ public sealed class ParquetDecoderTests
         ColumnKind.Double => 0.0,
         _ => false,
     };
-
-    [Theory]
-    [InlineData(CompressionMethod.Gzip)]
-    [InlineData(CompressionMethod.Zstd)]
-    public async Task Other_codecs_fall_back_to_parquet_net(CompressionMethod compression)
-    {
-        var path = Path.Combine(Temp(), "kinds.parquet");
-        await WriteKindsAsync(path, compression);
-        var (columns, expected, _) = await ReadAsync(path, decodePages: false);
-        var (_, actual, decoded) = await ReadAsync(path, decodePages: true);
-        Assert.Equal(0, decoded);
-        AssertSameColumns(columns, expected, actual);
-        Release(expected, actual);
-    }
 
     [Fact]
     public async Task A_corrupt_page_is_invalid_data_naming_the_column()

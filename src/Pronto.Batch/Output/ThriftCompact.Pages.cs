@@ -27,14 +27,8 @@ internal ref partial struct ThriftCompact
                 case (3, I32):
                     header.CompressedSize = ReadInt32();
                     break;
-                case (5, Struct):
-                    ReadDataPageHeader(ref header);
-                    break;
-                case (7, Struct):
-                    ReadDictionaryPageHeader(ref header);
-                    break;
-                case (8, Struct):
-                    ReadDataPageHeaderV2(ref header);
+                case (5 or 7 or 8, Struct):
+                    ReadTypedHeader(field, ref header);
                     break;
                 default:
                     Skip(type);
@@ -52,82 +46,39 @@ internal ref partial struct ThriftCompact
         return header;
     }
 
-    /// <summary>DataPageHeader: 1 num_values, 2 encoding, 3 definition_level_encoding, 4 repetition_level_encoding.</summary>
-    private void ReadDataPageHeader(ref PageHeader header)
+    /// <summary>
+    /// The header of the page's type, field <paramref name="which"/> of PageHeader: 5 DataPageHeader {1 num_values,
+    /// 2 encoding, 3 definition_level_encoding}, 7 DictionaryPageHeader {1 num_values, 2 encoding}, 8
+    /// DataPageHeaderV2 {1 num_values, 2 num_nulls, 4 encoding, 5 definition_levels_byte_length,
+    /// 6 repetition_levels_byte_length, 7 is_compressed (default true)}.
+    /// </summary>
+    private void ReadTypedHeader(short which, ref PageHeader header)
     {
         short id = 0;
         while (ReadFieldHeader(id) is var (type, field) && type != Stop)
         {
-            switch (field, type)
+            switch (which, field, type)
             {
-                case (1, I32):
+                case (_, 1, I32):
                     header.NumValues = ReadInt32();
                     break;
-                case (2, I32):
+                case (5 or 7, 2, I32):
+                case (8, 4, I32):
                     header.Encoding = ReadInt32();
                     break;
-                case (3, I32):
+                case (5, 3, I32):
                     header.DefinitionEncoding = ReadInt32();
                     break;
-                default:
-                    Skip(type);
-                    break;
-            }
-
-            id = field;
-        }
-    }
-
-    /// <summary>DictionaryPageHeader: 1 num_values, 2 encoding, 3 is_sorted.</summary>
-    private void ReadDictionaryPageHeader(ref PageHeader header)
-    {
-        short id = 0;
-        while (ReadFieldHeader(id) is var (type, field) && type != Stop)
-        {
-            switch (field, type)
-            {
-                case (1, I32):
-                    header.NumValues = ReadInt32();
-                    break;
-                case (2, I32):
-                    header.Encoding = ReadInt32();
-                    break;
-                default:
-                    Skip(type);
-                    break;
-            }
-
-            id = field;
-        }
-    }
-
-    /// <summary>
-    /// DataPageHeaderV2: 1 num_values, 2 num_nulls, 3 num_rows, 4 encoding, 5 definition_levels_byte_length,
-    /// 6 repetition_levels_byte_length, 7 is_compressed (default true).
-    /// </summary>
-    private void ReadDataPageHeaderV2(ref PageHeader header)
-    {
-        short id = 0;
-        while (ReadFieldHeader(id) is var (type, field) && type != Stop)
-        {
-            switch (field, type)
-            {
-                case (1, I32):
-                    header.NumValues = ReadInt32();
-                    break;
-                case (2, I32):
+                case (8, 2, I32):
                     header.NumNulls = ReadInt32();
                     break;
-                case (4, I32):
-                    header.Encoding = ReadInt32();
-                    break;
-                case (5, I32):
+                case (8, 5, I32):
                     header.DefinitionBytes = ReadInt32();
                     break;
-                case (6, I32):
+                case (8, 6, I32):
                     header.RepetitionBytes = ReadInt32();
                     break;
-                case (7, BoolTrue or BoolFalse):
+                case (8, 7, BoolTrue or BoolFalse):
                     // A struct field's bool is its header's type: nothing follows.
                     header.IsCompressed = type == BoolTrue;
                     break;
