@@ -33,11 +33,25 @@ internal sealed class ColumnData(ColumnKind kind, Array values, bool[]? nulls)
         _ => ArrayPool<byte[]?>.Shared.Rent(rows),
     }, nullable && kind is ColumnKind.Int64 or ColumnKind.Double or ColumnKind.Bool ? RentNulls(rows) : null);
 
-    private static bool[] RentNulls(int rows)
+    /// <summary>A rented null mask of <paramref name="rows"/> rows, none null yet.</summary>
+    public static bool[] RentNulls(int rows)
     {
         var nulls = ArrayPool<bool>.Shared.Rent(rows);
         Array.Clear(nulls, 0, rows);
         return nulls;
+    }
+
+    /// <summary>
+    /// Moves the packed present values at the front of <paramref name="values"/> to their rows (from the end, so
+    /// none is overwritten before it moves); null rows get the default.
+    /// </summary>
+    public static void Spread<T>(Span<T> values, ReadOnlySpan<bool> nulls)
+    {
+        var v = values.Length - nulls.Count(true) - 1;
+        for (var r = values.Length - 1; r >= 0; r--)
+        {
+            values[r] = nulls[r] ? default! : values[v--];
+        }
     }
 
     /// <summary>Copies rows [from, from + count) of this column to row <paramref name="at"/> of <paramref name="destination"/>.</summary>

@@ -8,18 +8,30 @@ namespace Pronto.Batch.Input;
 
 /// <summary>
 /// Parquet, one row group in memory at a time. Flat columns are read (integers as Int64, floating point as
-/// Double, strings, booleans, binary); nested and repeated columns are not input columns.
+/// Double, strings, booleans, binary); nested and repeated columns are not input columns. The columnar fast path
+/// decodes the common numeric and boolean column chunks itself (<see cref="ParquetColumnDecoder"/>, unless
+/// <paramref name="decodePages"/> is false: tests compare it with Parquet.Net's) and reads the others through Parquet.Net.
 /// </summary>
-internal sealed class ParquetRowReader(string path, int bufferBytes) : IRowReader
+internal sealed class ParquetRowReader(string path, int bufferBytes, bool decodePages = true) : IRowReader
 {
     private FileStream? _stream;
     private ParquetReader? _reader;
+    private ParquetColumnDecoder? _decoder;
     private DataField[] _fields = [];
     private Column[] _columns = [];
+    private int[] _levels = [];
+    private long _columnarPosition;
 
     public IReadOnlyList<Column> Columns => _columns;
 
-    public long Position => _stream?.Position ?? 0;
+    /// <summary>
+    /// Bytes read so far: the stream's position on the row path; on the columnar path, which reads chunks by offset
+    /// (its own decoder not through the stream), the end of the last row group passed.
+    /// </summary>
+    public long Position => _columnarPosition > 0 ? _columnarPosition : _stream?.Position ?? 0;
+
+    /// <summary>Column chunks the columnar path decoded itself rather than through Parquet.Net.</summary>
+    public int DecodedChunks => _decoder?.DecodedChunks ?? 0;
 
     public async Task OpenAsync(CancellationToken cancellationToken)
     {
@@ -73,8 +85,12 @@ internal sealed class ParquetRowReader(string path, int bufferBytes) : IRowReade
     /// </summary>
     public async IAsyncEnumerable<ColumnGroup> ReadColumnsAsync(bool[] needed, Func<long, int, bool> wanted, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        if (decodePages)
+        {
+            _decoder ??= new ParquetColumnDecoder(path);
+        }
+
         long start = 0;
-        var levels = Array.Empty<int>();
         for (var g = 0; g < _reader!.RowGroupCount; g++)
         {
             using var group = _reader.OpenRowGroupReader(g);
@@ -82,27 +98,48 @@ internal sealed class ParquetRowReader(string path, int bufferBytes) : IRowReade
             var columns = new ColumnData?[_fields.Length];
             if (wanted(start, rows))
             {
-                if (levels.Length < rows)
-                {
-                    levels = new int[rows];
-                }
-
                 for (var c = 0; c < _fields.Length; c++)
                 {
                     if (needed[c])
                     {
-                        columns[c] = await ReadColumnDataAsync(group, _fields[c], _columns[c].Kind, rows, levels, cancellationToken);
+                        var field = _fields[c];
+                        var kind = _columns[c].Kind;
+                        columns[c] = _decoder?.TryDecode(field, group.GetMetadata(field), kind, rows)
+                            ?? await ReadColumnDataAsync(group, field, kind, rows, cancellationToken);
                     }
                 }
             }
 
+            _columnarPosition = Math.Max(_columnarPosition, EndOf(group.RowGroup));
             yield return new ColumnGroup(start, rows, columns);
             start += rows;
         }
     }
 
-    private static async Task<ColumnData> ReadColumnDataAsync(ParquetRowGroupReader group, DataField field, ColumnKind kind, int rows, int[] levels, CancellationToken ct)
+    /// <summary>Where a row group's last column chunk ends in the file.</summary>
+    private static long EndOf(Parquet.Meta.RowGroup group)
     {
+        long end = 0;
+        foreach (var chunk in group.Columns)
+        {
+            if (chunk.MetaData is { } meta)
+            {
+                end = Math.Max(end, ParquetColumnDecoder.StartOf(meta) + meta.TotalCompressedSize);
+            }
+        }
+
+        return end;
+    }
+
+    /// <summary>A column chunk through Parquet.Net: strings and binary, and the chunks <see cref="ParquetColumnDecoder"/> leaves.</summary>
+    private async Task<ColumnData> ReadColumnDataAsync(ParquetRowGroupReader group, DataField field, ColumnKind kind, int rows, CancellationToken ct)
+    {
+        if (field.MaxDefinitionLevel > 0 && _levels.Length < rows)
+        {
+            _levels = new int[rows];
+        }
+
+        var levels = _levels;
         var type = field.ClrType;
         if (kind is ColumnKind.String or ColumnKind.Binary)
         {
@@ -148,7 +185,7 @@ internal sealed class ParquetRowReader(string path, int bufferBytes) : IRowReade
             var nulls = nullable ? Nulls(levels.AsSpan(0, rows), field.MaxDefinitionLevel) : null;
             if (nulls is not null)
             {
-                Spread(values, nulls, rows);
+                ColumnData.Spread(values.AsSpan(0, rows), nulls.AsSpan(0, rows));
             }
 
             return new ColumnData(kind, values, nulls);
@@ -182,7 +219,7 @@ internal sealed class ParquetRowReader(string path, int bufferBytes) : IRowReade
         var nulls = nullable ? Nulls(levels.AsSpan(0, rows), field.MaxDefinitionLevel) : null;
         if (nulls is not null)
         {
-            Spread(values, nulls, rows);
+            ColumnData.Spread(values.AsSpan(0, rows), nulls.AsSpan(0, rows));
         }
 
         return new ColumnData(ColumnKind.Bool, values, nulls);
@@ -207,16 +244,6 @@ internal sealed class ParquetRowReader(string path, int bufferBytes) : IRowReade
         }
 
         return nulls;
-    }
-
-    /// <summary>Moves the packed present values at the front of <paramref name="values"/> to their rows (from the end, so none is overwritten before it moves); null rows get the default.</summary>
-    private static void Spread<T>(T[] values, bool[] nulls, int rows)
-    {
-        var v = rows - nulls.AsSpan(0, rows).Count(true) - 1;
-        for (var r = rows - 1; r >= 0; r--)
-        {
-            values[r] = nulls[r] ? default! : values[v--];
-        }
     }
 
     private static async Task<object?[]> ReadColumnAsync(ParquetRowGroupReader group, DataField field, int rows, CancellationToken ct)
@@ -290,6 +317,7 @@ internal sealed class ParquetRowReader(string path, int bufferBytes) : IRowReade
 
     public async ValueTask DisposeAsync()
     {
+        _decoder?.Dispose();
         if (_reader is not null)
         {
             await _reader.DisposeAsync();
