@@ -39,6 +39,9 @@ internal static class MiniLmModel
         };
         // A lone request runs at once; requests that arrive while a run is busy form the next batch.
         config.Parameters["pronto.dynamic_batching.eager"] = "true";
+        // Batch jobs and SQL run one single-threaded batch per core; there 16 and 32 beat 64 (20,000 short texts on
+        // 2 cores: 1,194 / 1,179 / 1,125 rows/s; pronto batch 1,128 rows/s at 32 against 1,058 at 64).
+        config.Parameters[ModelConfig.RunSizeKey] = "32";
         config.Parameters["pronto.prepare"] = "text";
         config.Parameters["pronto.text.vocab"] = "vocab.txt";
         config.Parameters["pronto.text.lowercase"] = "true";

@@ -40,15 +40,28 @@ public sealed class ModelConfig
     /// <summary>Free-form string parameters (<c>parameters { key: .. value { string_value: .. } }</c>); Pronto's own start with <c>pronto.</c>.</summary>
     public Dictionary<string, string> Parameters { get; init; } = new(StringComparer.Ordinal);
 
+    /// <summary>Parameter naming the rows per engine run for offline work (<see cref="PreferredRunSize"/>).</summary>
+    public const string RunSizeKey = "pronto.batch.run_size";
+
     /// <summary>
-    /// Rows per engine run for offline work (SQL chunks, batch jobs): the largest <c>preferred_batch_size</c> up to
-    /// <see cref="MaxBatchSize"/> when dynamic batching declares one (the size the model runs best at, which need
-    /// not be the largest it accepts), else <see cref="MaxBatchSize"/>; 0 when the model does not batch.
+    /// Rows per engine run for offline work (SQL chunks, batch jobs): the <c>pronto.batch.run_size</c> parameter when
+    /// it is a size from 1 to <see cref="MaxBatchSize"/> (offline work runs one single-threaded batch per core, where
+    /// smaller batches can do better than under serving's one multi-threaded run), else the largest
+    /// <c>preferred_batch_size</c> up to <see cref="MaxBatchSize"/> when dynamic batching declares one (the size the
+    /// model runs best at, which need not be the largest it accepts), else <see cref="MaxBatchSize"/>; 0 when the
+    /// model does not batch.
     /// </summary>
     public int PreferredRunSize
     {
         get
         {
+            if (MaxBatchSize > 0 && Parameters.TryGetValue(RunSizeKey, out var text)
+                && int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var runSize)
+                && runSize >= 1 && runSize <= MaxBatchSize)
+            {
+                return runSize;
+            }
+
             var best = 0;
             if (DynamicBatching is { } batching)
             {

@@ -87,6 +87,21 @@ public sealed class InferenceServiceTests : IDisposable
         Assert.Equal(expected, config.PreferredRunSize);
     }
 
+    [Theory]
+    [InlineData(64, "32", 32)]
+    [InlineData(64, "64", 64)]
+    [InlineData(64, "65", 16)] // beyond max_batch_size: ignored, the preferred size holds
+    [InlineData(64, "0", 16)]
+    [InlineData(64, "x", 16)]
+    [InlineData(0, "8", 0)] // a model that does not batch runs one row at a time whatever the parameter
+    public void The_batch_run_size_parameter_sets_the_offline_run_size_within_the_maximum(int max, string value, int expected)
+    {
+        var config = new Core.Configuration.ModelConfig { Name = "m", MaxBatchSize = max, DynamicBatching = new Core.Configuration.DynamicBatchingConfig() };
+        config.DynamicBatching.PreferredBatchSize.Add(16);
+        config.Parameters[Core.Configuration.ModelConfig.RunSizeKey] = value;
+        Assert.Equal(expected, config.PreferredRunSize);
+    }
+
     [Fact]
     public void A_missing_input_is_named()
     {
