@@ -3,8 +3,8 @@
 # run, both pinned to the same cores. Raw ORT is measured in both thread layouts `pronto batch` can use (one batch
 # at a time on an intra-op pool of all the cores, and one single-threaded batch per core at once, which is what
 # `pronto batch` does by default), at three batch sizes each: its best is the baseline. Spinning off everywhere.
-# fraud also runs as deployed for batch work (docs/batch.md, JIT): `dotnet publish -p:PublishReadyToRun=true` and
-# DOTNET_TieredPGO=0, which cut the job's JIT work (the job's summary prints its JIT seconds).
+# Each model also runs as deployed for batch work (docs/batch.md, JIT): `dotnet publish -p:PublishReadyToRun=true`
+# and DOTNET_TieredCompilation=0, which cut the job's JIT work (the job's summary prints its JIT seconds).
 # Usage: benchmarks/batch-throughput.sh [fraud_rows=1000000] [texts=20000]    (CORES=0-1 to choose the cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ bench=benchmarks/Pronto.BatchBench/bin/Release/net10.0/linux-x64/Pronto.BatchBen
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 dotnet publish src/Pronto.Cli -c Release -p:PublishReadyToRun=true -o "$work/r2r" -v q -nologo > /dev/null
-deployed="env DOTNET_TieredPGO=0 $work/r2r/pronto"
+deployed="env DOTNET_TieredCompilation=0 $work/r2r/pronto"
 dotnet "$bench" gen-fraud "$work/transactions.parquet" "$rows"
 dotnet "$bench" gen-text "$work/tickets.jsonl" "$texts"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); pinned to cores $cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -50,7 +50,8 @@ run() {
   echo "| $model | $shape | $n | $shape_best | $best | $one_rate | $rate | $(awk "BEGIN { printf \"%.2f\", $rate / $best }") | $(awk "BEGIN { printf \"%.2f\", $rate / $one_rate }") | $cpu ($rawcpu) | $jit |"
 }
 run "dotnet $cli" fraud "$work/transactions.parquet" "$work/fraud-scored.parquet" "$rows" "Parquet -> Parquet (all columns kept)"
-run "$deployed" fraud "$work/transactions.parquet" "$work/fraud-scored.parquet" "$rows" "Parquet -> Parquet (all columns kept), ReadyToRun + TieredPGO=0"
+run "$deployed" fraud "$work/transactions.parquet" "$work/fraud-scored.parquet" "$rows" "Parquet -> Parquet (all columns kept), ReadyToRun, no tiering"
 run "dotnet $cli" fraud "$work/transactions.parquet" "$work/fraud-ids" "$rows" "Parquet -> Parquet parts (--keep-columns id)" --keep-columns id
-run "$deployed" fraud "$work/transactions.parquet" "$work/fraud-ids" "$rows" "Parquet -> Parquet parts (--keep-columns id), ReadyToRun + TieredPGO=0" --keep-columns id
+run "$deployed" fraud "$work/transactions.parquet" "$work/fraud-ids" "$rows" "Parquet -> Parquet parts (--keep-columns id), ReadyToRun, no tiering" --keep-columns id
 run "dotnet $cli" minilm "$work/tickets.jsonl" "$work/embeddings.parquet" "$texts" "JSONL -> Parquet (--column text)" --column text
+run "$deployed" minilm "$work/tickets.jsonl" "$work/embeddings.parquet" "$texts" "JSONL -> Parquet (--column text), ReadyToRun, no tiering" --column text
