@@ -42,7 +42,7 @@ run() {
     shape_best=$(echo "$one" | sed -E 's/.*batch ([0-9]+ x [0-9]+) runs.*/\1/')
     rawcpu=$(echo "$one" | sed -E 's/.*runs, ([0-9.]+) CPU-s.*/\1/')
   fi
-  rm -rf "$output"
+  rm -rf "$output" "$output".*
   summary=$(taskset -c "$cores" $pronto batch "$model" --input "$input" --output "$output" "$@" | grep '^wall')
   rate=$(echo "$summary" | sed -E 's/.*s, ([0-9]+) rows\/s.*/\1/')
   cpu=$(echo "$summary" | sed -E 's/.*rows\/s, ([0-9.]+) CPU-s.*/\1/')
