@@ -136,6 +136,14 @@ public sealed class ParquetWriterTests
     }
 
     [Fact]
+    public async Task An_empty_list_is_refused()
+    {
+        await using var writer = new ParquetPartWriter(new MemoryStream(), Columns, 100);
+        var error = await Assert.ThrowsAsync<InvalidDataException>(async () => await writer.WriteAsync(Row(0, 3, false, 0), CancellationToken.None));
+        Assert.Equal("a list column needs at least one value a row", error.Message);
+    }
+
+    [Fact]
     public async Task A_list_of_another_length_is_refused_with_the_lengths()
     {
         await using var writer = new ParquetPartWriter(new MemoryStream(), Columns, 100);

@@ -78,6 +78,12 @@ internal sealed class ColumnBuffer
 {
     public ColumnBuffer(ColumnKind kind, int rows, int per)
     {
+        if (kind == ColumnKind.FloatList && per < 1)
+        {
+            // The encoder writes one repetition level per value; an empty list would need one per row.
+            throw new InvalidDataException("a list column needs at least one value a row");
+        }
+
         Kind = kind;
         Per = per;
         Values = kind switch
