@@ -219,6 +219,27 @@ public sealed class ParquetDecoderTests
             }
         }
 
+        // The row path reads the same chunks through the same decoder: its boxed rows are the columnar values.
+        await using var rowReader = new ParquetRowReader(path, 1 << 16);
+        await rowReader.OpenAsync(CancellationToken.None);
+        var rowIndex = 0;
+        var group = 0;
+        await foreach (var (row, _) in rowReader.ReadAsync(CancellationToken.None))
+        {
+            if (rowIndex == actual[group].Rows)
+            {
+                (group, rowIndex) = (group + 1, 0);
+            }
+
+            for (var c = 0; c < columns.Length; c++)
+            {
+                Assert.Equal(actual[group].Columns[c]!.Box(rowIndex), row![c]);
+            }
+
+            rowIndex++;
+        }
+
+        Assert.Equal((layouts.Length - 1, actual[^1].Rows), (group, rowIndex));
         return (names, expected, actual);
     }
 

@@ -23,6 +23,15 @@ internal sealed class ColumnData(ColumnKind kind, Array values, bool[]? nulls)
         _ => Nulls is { } nulls && nulls[row],
     };
 
+    /// <summary>Row <paramref name="row"/>'s value boxed as the row path holds it (long, double, bool, string, byte[]), null for a null.</summary>
+    public object? Box(int row) => IsNull(row) ? null : Values switch
+    {
+        long[] longs => longs[row],
+        double[] doubles => doubles[row],
+        bool[] bools => bools[row],
+        _ => Values.GetValue(row),
+    };
+
     /// <summary>A rented column of <paramref name="rows"/> rows of <paramref name="kind"/>, no row null yet.</summary>
     public static ColumnData Rent(ColumnKind kind, int rows, bool nullable) => new(kind, kind switch
     {

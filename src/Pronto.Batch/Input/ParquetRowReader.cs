@@ -8,9 +8,9 @@ namespace Pronto.Batch.Input;
 
 /// <summary>
 /// Parquet, one row group in memory at a time. Flat columns are read (integers as Int64, floating point as
-/// Double, strings, booleans, binary); nested and repeated columns are not input columns. The columnar fast path
-/// decodes the common numeric and boolean column chunks itself (<see cref="ParquetColumnDecoder"/>, unless
-/// <paramref name="decodePages"/> is false: tests compare it with Parquet.Net's) and reads the others through Parquet.Net.
+/// Double, strings, booleans, binary); nested and repeated columns are not input columns. Both paths decode the
+/// common numeric and boolean column chunks with <see cref="ParquetColumnDecoder"/> (unless
+/// <paramref name="decodePages"/> is false: tests compare it with Parquet.Net's) and read the others through Parquet.Net.
 /// </summary>
 internal sealed class ParquetRowReader(string path, int bufferBytes, bool decodePages = true) : IRowReader
 {
@@ -52,27 +52,48 @@ internal sealed class ParquetRowReader(string path, int bufferBytes, bool decode
         _columns = [.. columns];
     }
 
+    /// <summary>
+    /// The row path: every row group's columns read as the columnar path reads them (<see cref="ReadColumnData"/>),
+    /// then boxed row by row (integers as long, floating point as double, booleans, strings, byte arrays; null for
+    /// a null).
+    /// </summary>
     public async IAsyncEnumerable<(object?[]? Values, string? Error)> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        var columns = new ColumnData[_fields.Length];
         for (var g = 0; g < _reader!.RowGroupCount; g++)
         {
-            using var group = _reader.OpenRowGroupReader(g);
-            var rows = checked((int)group.RowCount);
-            var columns = new object?[_fields.Length][];
-            for (var c = 0; c < _fields.Length; c++)
+            object?[][] rows;
+            using (var group = _reader.OpenRowGroupReader(g))
             {
-                columns[c] = await ReadColumnAsync(group, _fields[c], rows, cancellationToken);
-            }
-
-            for (var r = 0; r < rows; r++)
-            {
-                var values = new object?[_fields.Length];
-                for (var c = 0; c < values.Length; c++)
+                var count = checked((int)group.RowCount);
+                for (var c = 0; c < _fields.Length; c++)
                 {
-                    values[c] = columns[c][r];
+                    columns[c] = await ReadColumnData(group, c, count, cancellationToken);
                 }
 
-                yield return (values, null);
+                rows = new object?[count][];
+                for (var r = 0; r < count; r++)
+                {
+                    var values = new object?[_fields.Length];
+                    for (var c = 0; c < values.Length; c++)
+                    {
+                        values[c] = columns[c].Box(r);
+                    }
+
+                    rows[r] = values;
+                }
+
+                foreach (var column in columns)
+                {
+                    column.Return();
+                }
+
+                Advance(group.RowGroup);
+            }
+
+            foreach (var row in rows)
+            {
+                yield return (row, null);
             }
         }
     }
@@ -85,11 +106,6 @@ internal sealed class ParquetRowReader(string path, int bufferBytes, bool decode
     /// </summary>
     public async IAsyncEnumerable<ColumnGroup> ReadColumnsAsync(bool[] needed, Func<long, int, bool> wanted, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        if (decodePages)
-        {
-            _decoder ??= new ParquetColumnDecoder(path);
-        }
-
         long start = 0;
         for (var g = 0; g < _reader!.RowGroupCount; g++)
         {
@@ -102,19 +118,34 @@ internal sealed class ParquetRowReader(string path, int bufferBytes, bool decode
                 {
                     if (needed[c])
                     {
-                        var field = _fields[c];
-                        var kind = _columns[c].Kind;
-                        columns[c] = _decoder?.TryDecode(field, group.GetMetadata(field), kind, rows)
-                            ?? await ReadColumnDataAsync(group, field, kind, rows, cancellationToken);
+                        columns[c] = await ReadColumnData(group, c, rows, cancellationToken);
                     }
                 }
             }
 
-            _columnarPosition = Math.Max(_columnarPosition, EndOf(group.RowGroup));
+            Advance(group.RowGroup);
             yield return new ColumnGroup(start, rows, columns);
             start += rows;
         }
     }
+
+    /// <summary>Column <paramref name="c"/> of a row group: decoded by <see cref="ParquetColumnDecoder"/> when it can, else through Parquet.Net.</summary>
+    private ValueTask<ColumnData> ReadColumnData(ParquetRowGroupReader group, int c, int rows, CancellationToken ct)
+    {
+        if (decodePages)
+        {
+            _decoder ??= new ParquetColumnDecoder(path);
+        }
+
+        var field = _fields[c];
+        var kind = _columns[c].Kind;
+        return _decoder?.TryDecode(field, group.GetMetadata(field), kind, rows) is { } decoded
+            ? ValueTask.FromResult(decoded)
+            : new ValueTask<ColumnData>(ReadColumnDataAsync(group, field, kind, rows, ct));
+    }
+
+    /// <summary>Progress: the end of the row group just read (the decoder reads chunks by offset, not through the stream).</summary>
+    private void Advance(Parquet.Meta.RowGroup group) => _columnarPosition = Math.Max(_columnarPosition, EndOf(group));
 
     /// <summary>Where a row group's last column chunk ends in the file.</summary>
     private static long EndOf(Parquet.Meta.RowGroup group)
@@ -244,64 +275,6 @@ internal sealed class ParquetRowReader(string path, int bufferBytes, bool decode
         }
 
         return nulls;
-    }
-
-    private static async Task<object?[]> ReadColumnAsync(ParquetRowGroupReader group, DataField field, int rows, CancellationToken ct)
-    {
-        var type = field.ClrType;
-        if (type == typeof(string) || type == typeof(ReadOnlyMemory<char>))
-        {
-            var values = new string?[rows];
-            await group.ReadAsync(field, values.AsMemory(), null, ct);
-            return [.. values];
-        }
-
-        if (type == typeof(byte[]) || type == typeof(ReadOnlyMemory<byte>))
-        {
-            var values = new byte[]?[rows];
-            await group.ReadAsync(field, values.AsMemory(), null, ct);
-            return [.. values];
-        }
-
-        return type switch
-        {
-            _ when type == typeof(long) => await ReadAsync<long>(group, field, rows, v => v, ct),
-            _ when type == typeof(int) => await ReadAsync<int>(group, field, rows, v => (long)v, ct),
-            _ when type == typeof(short) => await ReadAsync<short>(group, field, rows, v => (long)v, ct),
-            _ when type == typeof(sbyte) => await ReadAsync<sbyte>(group, field, rows, v => (long)v, ct),
-            _ when type == typeof(byte) => await ReadAsync<byte>(group, field, rows, v => (long)v, ct),
-            _ when type == typeof(ushort) => await ReadAsync<ushort>(group, field, rows, v => (long)v, ct),
-            _ when type == typeof(uint) => await ReadAsync<uint>(group, field, rows, v => (long)v, ct),
-            _ when type == typeof(double) => await ReadAsync<double>(group, field, rows, v => v, ct),
-            _ when type == typeof(float) => await ReadAsync<float>(group, field, rows, v => (double)v, ct),
-            _ => await ReadAsync<bool>(group, field, rows, v => v, ct),
-        };
-    }
-
-    private static async Task<object?[]> ReadAsync<T>(ParquetRowGroupReader group, DataField field, int rows, Func<T, object> box, CancellationToken ct)
-        where T : struct
-    {
-        var result = new object?[rows];
-        if (field.IsNullable)
-        {
-            var values = new T?[rows];
-            await group.ReadAsync(field, values.AsMemory(), null, ct);
-            for (var i = 0; i < rows; i++)
-            {
-                result[i] = values[i] is { } v ? box(v) : null;
-            }
-        }
-        else
-        {
-            var values = new T[rows];
-            await group.ReadAsync(field, values.AsMemory(), null, ct);
-            for (var i = 0; i < rows; i++)
-            {
-                result[i] = box(values[i]);
-            }
-        }
-
-        return result;
     }
 
     private static ColumnKind? KindOf(Type type) => type switch
