@@ -14,8 +14,12 @@ public enum ColumnKind
     FloatList,
 }
 
-/// <summary>A named, typed column of the input or the output.</summary>
-public sealed record Column(string Name, ColumnKind Kind);
+/// <summary>
+/// A named, typed column of the input or the output. <paramref name="Single"/>: a <see cref="ColumnKind.Double"/>
+/// column that its one Parquet input file stores as 32-bit FLOAT; a Parquet output keeps it FLOAT (its values are
+/// floats widened, so narrowing them back is exact).
+/// </summary>
+public sealed record Column(string Name, ColumnKind Kind, bool Single = false);
 
 internal static class ColumnValues
 {

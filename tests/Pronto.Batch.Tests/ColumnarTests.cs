@@ -102,6 +102,33 @@ public sealed class ColumnarTests(BatchRepositoryFixture fixture)
     }
 
     [Fact]
+    public async Task Kept_float_columns_stay_float_in_the_output_and_doubles_stay_double()
+    {
+        var dir = Temp();
+        var input = Path.Combine(dir, "in.parquet");
+        await WriteMixedParquetAsync(input, 600, 250);
+        foreach (var columnar in new[] { true, false })
+        {
+            var output = Path.Combine(dir, $"out-{columnar}.parquet");
+            var result = await RunAsync(input, output, columnar);
+            Assert.Equal(columnar, result.Columnar);
+            await using var stream = File.OpenRead(output);
+            await using var reader = await ParquetReader.CreateAsync(stream);
+            var types = reader.Schema.GetDataFields().ToDictionary(f => f.Path.ToString(), f => f.ClrType);
+            Assert.Equal(typeof(float), types["customer_avg_amount"]); // FLOAT in the input
+            Assert.Equal(typeof(double), types["amount"]); // DOUBLE in the input
+            Assert.Equal(typeof(long), types["txn_last_hour"]); // INT32 in the input: integers are int64
+            using var group = reader.OpenRowGroupReader(0);
+            var avg = new float?[group.RowCount];
+            await group.ReadAsync(reader.Schema.GetDataFields().First(f => f.Name == "customer_avg_amount"), avg.AsMemory(), null, CancellationToken.None);
+            var written = Transactions(600, seed: 11);
+            var errors = ReadJsonl(output + ".errors.jsonl").Select(e => e.GetProperty("row").GetInt64()).ToHashSet();
+            var expected = written.Select((t, i) => (t, i)).Where(x => !errors.Contains(x.i)).Select(x => (float?)x.t.CustomerAvgAmount).Take(avg.Length);
+            Assert.Equal(expected, avg);
+        }
+    }
+
+    [Fact]
     public async Task A_kept_nullable_bool_column_reads_back_equal_row_for_row()
     {
         var dir = Temp();

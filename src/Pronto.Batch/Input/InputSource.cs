@@ -56,7 +56,9 @@ public sealed class InputSource
 
         await using var first = Open(files[0], bufferBytes);
         await first.OpenAsync(cancellationToken);
-        return new InputSource(files, first.Columns, bufferBytes);
+        // Another file of a folder may store a FLOAT column of the first as DOUBLE: outputs keep doubles then.
+        var columns = files.Length == 1 ? first.Columns : [.. first.Columns.Select(c => c with { Single = false })];
+        return new InputSource(files, columns, bufferBytes);
     }
 
     /// <summary>Every row in order; <paramref name="wanted"/> says (by row number) which rows need their values.</summary>

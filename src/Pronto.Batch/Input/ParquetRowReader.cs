@@ -44,7 +44,7 @@ internal sealed class ParquetRowReader(string path, int bufferBytes, bool decode
             if (field is DataField data && !data.IsArray && KindOf(data.ClrType) is { } kind)
             {
                 fields.Add(data);
-                columns.Add(new Column(data.Name, kind));
+                columns.Add(new Column(data.Name, kind, Single: data.ClrType == typeof(float)));
             }
         }
 

@@ -8,7 +8,8 @@ namespace Pronto.Batch.Output;
 
 /// <summary>
 /// Pronto's own Parquet encoder for batch outputs: the few layouts a part holds, written straight from the row
-/// group's buffers. Kept columns are OPTIONAL (INT64, DOUBLE, BOOLEAN, BYTE_ARRAY as UTF8 string or binary),
+/// group's buffers. Kept columns are OPTIONAL (INT64, DOUBLE, FLOAT for a <see cref="Column.Single"/> column,
+/// BOOLEAN, BYTE_ARRAY as UTF8 string or binary),
 /// <c>predicted_probability</c> is a REQUIRED FLOAT and the score and embedding lists are a 3-level LIST of REQUIRED
 /// FLOAT. One data page (v1, SNAPPY) per column chunk; values PLAIN, levels RLE / bit-packed; a string column
 /// with few distinct values of a row group (labels) is dictionary-encoded. No statistics.
@@ -68,7 +69,7 @@ internal sealed class ParquetFileWriter(Stream stream, IReadOnlyList<Column> col
         var chunks = new Chunk[columns.Count];
         for (var c = 0; c < chunks.Length; c++)
         {
-            chunks[c] = WriteChunk(buffer.Columns[c], rows);
+            chunks[c] = WriteChunk(buffer.Columns[c], columns[c].Single, rows);
         }
 
         await stream.WriteAsync(_group.WrittenMemory, cancellationToken);
@@ -96,7 +97,7 @@ internal sealed class ParquetFileWriter(Stream stream, IReadOnlyList<Column> col
         await stream.FlushAsync(cancellationToken);
     }
 
-    private Chunk WriteChunk(ColumnBuffer column, int rows)
+    private Chunk WriteChunk(ColumnBuffer column, bool single, int rows)
     {
         var start = _position + _group.WrittenCount;
         var (uncompressed, compressed) = (0L, 0L);
@@ -107,6 +108,10 @@ internal sealed class ParquetFileWriter(Stream stream, IReadOnlyList<Column> col
             case ColumnKind.Int64:
                 DefinitionLevels(column.Levels.AsSpan(0, rows), column.Present == rows);
                 _page.Write(MemoryMarshal.AsBytes(((long[])column.Values).AsSpan(0, column.Present)));
+                break;
+            case ColumnKind.Double when single:
+                DefinitionLevels(column.Levels.AsSpan(0, rows), column.Present == rows);
+                PlainSingles(((double[])column.Values).AsSpan(0, column.Present));
                 break;
             case ColumnKind.Double:
                 DefinitionLevels(column.Levels.AsSpan(0, rows), column.Present == rows);
@@ -260,6 +265,18 @@ internal sealed class ParquetFileWriter(Stream stream, IReadOnlyList<Column> col
         BinaryPrimitives.WriteInt32LittleEndian(span, length);
         Encoding.UTF8.GetBytes(text, span[4..]);
         _page.Advance(4 + length);
+    }
+
+    /// <summary>FLOAT values of a <see cref="Column.Single"/> column (floats the reader widened: exact).</summary>
+    private void PlainSingles(ReadOnlySpan<double> values)
+    {
+        var floats = MemoryMarshal.Cast<byte, float>(_page.GetSpan(values.Length * sizeof(float)))[..values.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            floats[i] = (float)values[i];
+        }
+
+        _page.Advance(values.Length * sizeof(float));
     }
 
     private void PlainBooleans(ReadOnlySpan<bool> values)
@@ -508,7 +525,7 @@ internal sealed class ParquetFileWriter(Stream stream, IReadOnlyList<Column> col
         }
 
         thrift.Begin();
-        thrift.I32(1, PhysicalType(column.Kind));
+        thrift.I32(1, PhysicalType(column));
         thrift.I32(3, column.Kind == ColumnKind.Float ? Required : Optional);
         thrift.String(4, column.Name);
         if (column.Kind == ColumnKind.String)
@@ -528,7 +545,7 @@ internal sealed class ParquetFileWriter(Stream stream, IReadOnlyList<Column> col
         thrift.Begin();
         thrift.I64(2, chunk.Start);
         thrift.Struct(3);
-        thrift.I32(1, PhysicalType(column.Kind));
+        thrift.I32(1, PhysicalType(column));
         var dictionary = chunk.DictionaryPage is not null;
         thrift.List(2, ThriftCompact.I32, dictionary ? 3 : 2);
         thrift.I32Element(EncodingPlain);
@@ -565,10 +582,10 @@ internal sealed class ParquetFileWriter(Stream stream, IReadOnlyList<Column> col
         thrift.End();
     }
 
-    private static int PhysicalType(ColumnKind kind) => kind switch
+    private static int PhysicalType(Column column) => column.Kind switch
     {
         ColumnKind.Int64 => TypeInt64,
-        ColumnKind.Double => TypeDouble,
+        ColumnKind.Double => column.Single ? TypeFloat : TypeDouble,
         ColumnKind.Bool => TypeBoolean,
         ColumnKind.Float or ColumnKind.FloatList => TypeFloat,
         _ => TypeByteArray,
