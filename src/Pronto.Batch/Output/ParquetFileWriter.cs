@@ -16,7 +16,8 @@ namespace Pronto.Batch.Output;
 /// </summary>
 internal sealed class ParquetFileWriter(Stream stream, IReadOnlyList<Column> columns)
 {
-    private static ReadOnlySpan<byte> Magic => "PAR1"u8;
+    /// <summary>The 4 bytes a Parquet file starts and ends with.</summary>
+    public static ReadOnlySpan<byte> Magic => "PAR1"u8;
 
     // Thrift enums of parquet.thrift.
     private const int TypeBoolean = 0;
@@ -87,7 +88,7 @@ internal sealed class ParquetFileWriter(Stream stream, IReadOnlyList<Column> col
         }
 
         var footerStart = _group.WrittenCount;
-        WriteFooter(new ThriftWriter(_group));
+        WriteFooter(_thrift ??= new ThriftWriter(_group));
         var length = _group.WrittenCount - footerStart;
         BinaryPrimitives.WriteInt32LittleEndian(_group.GetSpan(4), length);
         _group.Advance(4);
@@ -401,19 +402,7 @@ internal sealed class ParquetFileWriter(Stream stream, IReadOnlyList<Column> col
 
     private static int BitWidth(int max) => Math.Max(1, 32 - int.LeadingZeroCount(max));
 
-    private void Varint(uint value)
-    {
-        var span = _page.GetSpan(5);
-        var n = 0;
-        while (value >= 0x80)
-        {
-            span[n++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        span[n++] = (byte)value;
-        _page.Advance(n);
-    }
+    private void Varint(uint value) => ThriftCompact.WriteVarint(_page, value);
 
     /// <summary>Compresses the page buffer into the row group after its header; returns the sizes with the header.</summary>
     private (long Uncompressed, long Compressed) WritePage(int type, int values, int encoding)

@@ -178,18 +178,20 @@ internal ref partial struct ThriftCompact(ReadOnlySpan<byte> data)
 
     private static long ZigZag(ulong value) => (long)(value >> 1) ^ -(long)(value & 1);
 
-    public static void WriteInteger(ArrayBufferWriter<byte> output, long value)
+    public static void WriteInteger(ArrayBufferWriter<byte> output, long value) => WriteVarint(output, (ulong)((value << 1) ^ (value >> 63)));
+
+    /// <summary>An unsigned LEB128 varint: Thrift's lengths and sizes, Parquet's RLE / bit-packed run headers.</summary>
+    public static void WriteVarint(ArrayBufferWriter<byte> output, ulong value)
     {
-        var zigzag = (ulong)((value << 1) ^ (value >> 63));
         var span = output.GetSpan(10);
         var n = 0;
-        while (zigzag >= 0x80)
+        while (value >= 0x80)
         {
-            span[n++] = (byte)(zigzag | 0x80);
-            zigzag >>= 7;
+            span[n++] = (byte)(value | 0x80);
+            value >>= 7;
         }
 
-        span[n++] = (byte)zigzag;
+        span[n++] = (byte)value;
         output.Advance(n);
     }
 
@@ -202,17 +204,7 @@ internal ref partial struct ThriftCompact(ReadOnlySpan<byte> data)
         }
 
         output.Write([(byte)(0xF0 | elementType)]);
-        var span = output.GetSpan(5);
-        var n = 0;
-        var value = (uint)count;
-        while (value >= 0x80)
-        {
-            span[n++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        span[n++] = (byte)value;
-        output.Advance(n);
+        WriteVarint(output, (uint)count);
     }
 
     public static void WriteInt32LittleEndian(ArrayBufferWriter<byte> output, int value)

@@ -46,7 +46,7 @@ internal sealed class ThriftWriter(ArrayBufferWriter<byte> output)
     public void StringElement(string value)
     {
         var length = Encoding.UTF8.GetByteCount(value);
-        Varint((uint)length);
+        ThriftCompact.WriteVarint(Output, (uint)length);
         Output.Advance(Encoding.UTF8.GetBytes(value, Output.GetSpan(length)));
     }
 
@@ -84,19 +84,5 @@ internal sealed class ThriftWriter(ArrayBufferWriter<byte> output)
         }
 
         _last = id;
-    }
-
-    private void Varint(uint value)
-    {
-        var span = Output.GetSpan(5);
-        var n = 0;
-        while (value >= 0x80)
-        {
-            span[n++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        span[n++] = (byte)value;
-        Output.Advance(n);
     }
 }
