@@ -6,34 +6,55 @@ namespace Pronto.Batch;
 /// Crash points for the resume tests: <c>PRONTO_BATCH_TEST_KILL=stage:n</c> kills this process with SIGKILL
 /// (no finally blocks, no flushing) at <c>stage</c> of the n-th part it commits. Stages: <c>before-rename</c>
 /// (part written to its temporary name), <c>before-checkpoint</c> (part renamed, not yet recorded),
-/// <c>after-checkpoint</c> (recorded). Unset in production; reading it costs one lookup per job.
+/// <c>after-checkpoint</c> (recorded). <c>PRONTO_BATCH_TEST_PAUSE=stage:n</c> instead stops the writer there for
+/// good, after printing <see cref="PausedLine"/> to standard error, while the reader and scorers go on until their
+/// channels fill: the test kills the process from outside at a known commit count, whatever its other threads do.
+/// Unset in production; reading them costs two lookups per job.
 /// </summary>
 internal sealed class TestHooks
 {
-    public const string Variable = "PRONTO_BATCH_TEST_KILL";
+    public const string KillVariable = "PRONTO_BATCH_TEST_KILL";
 
-    private readonly string? _stage;
-    private readonly int _part;
+    public const string PauseVariable = "PRONTO_BATCH_TEST_PAUSE";
 
-    private TestHooks(string? stage, int part)
+    /// <summary>What a paused writer prints (then its stage and part) on a line of its own.</summary>
+    public const string PausedLine = "pronto-test-hook: paused at ";
+
+    private readonly Point _kill;
+    private readonly Point _pause;
+
+    private TestHooks(Point kill, Point pause)
     {
-        _stage = stage;
-        _part = part;
+        _kill = kill;
+        _pause = pause;
     }
 
-    public static TestHooks FromEnvironment()
-    {
-        var value = Environment.GetEnvironmentVariable(Variable);
-        var colon = value?.IndexOf(':', StringComparison.Ordinal) ?? -1;
-        return colon > 0 && int.TryParse(value.AsSpan(colon + 1), out var n) ? new TestHooks(value![..colon], n) : new TestHooks(null, 0);
-    }
+    public static TestHooks FromEnvironment() => new(Point.Parse(Environment.GetEnvironmentVariable(KillVariable)), Point.Parse(Environment.GetEnvironmentVariable(PauseVariable)));
 
     public void At(string stage, int partsCommittedThisRun)
     {
-        if (_stage == stage && _part == partsCommittedThisRun)
+        if (_kill.Is(stage, partsCommittedThisRun))
         {
             Process.GetCurrentProcess().Kill();
             Thread.Sleep(Timeout.Infinite);
         }
+
+        if (_pause.Is(stage, partsCommittedThisRun))
+        {
+            Console.Error.WriteLine($"{PausedLine}{stage}:{partsCommittedThisRun}");
+            Console.Error.Flush();
+            Thread.Sleep(Timeout.Infinite);
+        }
+    }
+
+    private readonly record struct Point(string? Stage, int Part)
+    {
+        public static Point Parse(string? value)
+        {
+            var colon = value?.IndexOf(':', StringComparison.Ordinal) ?? -1;
+            return colon > 0 && int.TryParse(value.AsSpan(colon + 1), out var n) ? new Point(value![..colon], n) : default;
+        }
+
+        public bool Is(string stage, int part) => Stage == stage && Part == part;
     }
 }

@@ -51,8 +51,10 @@ public sealed class ProntoServer : IAsyncDisposable
     /// <summary>
     /// Builds a server from configuration (appsettings.json, environment, <paramref name="args"/>, section
     /// <c>Pronto</c>), then <paramref name="configure"/>. Invalid options fail here with the option's name.
+    /// <paramref name="services"/> runs after Pronto's own registrations, so a host or test can replace one (tests
+    /// register a fake <see cref="TimeProvider"/>: the clock of the dynamic batchers).
     /// </summary>
-    public static ProntoServer Create(string[] args, Action<ProntoServerOptions>? configure = null, Action<ILoggingBuilder>? logging = null)
+    public static ProntoServer Create(string[] args, Action<ProntoServerOptions>? configure = null, Action<ILoggingBuilder>? logging = null, Action<IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ApplicationName = typeof(ProntoServer).Assembly.GetName().Name });
         var options = builder.Configuration.GetSection(ProntoServerOptions.Section).Get<ProntoServerOptions>() ?? new ProntoServerOptions();
@@ -96,12 +98,14 @@ public sealed class ProntoServer : IAsyncDisposable
 
             return new ModelRepository(root, [provider.GetRequiredService<OnnxBackend>()], provider.GetRequiredService<ILogger<ModelRepository>>());
         });
-        builder.Services.AddSingleton(provider => new InferenceService(provider.GetRequiredService<ModelRepository>()));
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(provider => new InferenceService(provider.GetRequiredService<ModelRepository>(), provider.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<ServerState>();
         builder.Services.AddSingleton<ServerMetrics>();
         builder.Services.AddSingleton<ApiKeys>();
         builder.Services.AddProntoGrpc(options);
         builder.Services.AddOpenApi();
+        services?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.UseMiddleware<ErrorMiddleware>();

@@ -51,10 +51,10 @@ public sealed class ResumeTests(BatchRepositoryFixture fixture)
     private async Task KillResumeAndCompareAsync(string dir, string[] job, string kill, string output)
     {
         var target = Path.Combine(dir, output);
-        using (var child = StartChild([.. job, "--output", target], kill))
+        using (var child = StartChild([.. job, "--output", target], (TestHooks.KillVariable, kill)))
         {
-            await child.WaitForExitAsync();
-            Assert.Equal(KilledExitCode, child.ExitCode);
+            await child.Process.WaitForExitAsync();
+            Assert.Equal(KilledExitCode, child.Process.ExitCode);
         }
 
         Assert.False(File.Exists(target) && output != "parts");
@@ -69,11 +69,11 @@ public sealed class ResumeTests(BatchRepositoryFixture fixture)
     public async Task Killed_from_outside_mid_job_then_resumed_equals_an_uninterrupted_run(string format)
     {
         var dir = Temp();
-        var input = WriteInputWithBadRows(dir, 150_000);
+        var input = WriteInputWithBadRows(dir, 40_000);
         if (format == "parquet")
         {
             input = Path.Combine(dir, "in.parquet");
-            await ColumnarTests.WriteMixedParquetAsync(input, 150_000, 16_384);
+            await ColumnarTests.WriteMixedParquetAsync(input, 40_000, 16_384);
         }
 
         string[] job = ["batch", "fraud", "--input", input, "--part-rows", "2000"];
@@ -82,27 +82,20 @@ public sealed class ResumeTests(BatchRepositoryFixture fixture)
 
         var target = Path.Combine(dir, "out.parquet");
         var checkpoint = Path.Combine(target + ".parts", "_checkpoint.jsonl");
-        using (var child = StartChild([.. job, "--output", target], kill: null))
+        using (var child = StartChild([.. job, "--output", target], hook: (TestHooks.PauseVariable, "after-checkpoint:4")))
         {
-            // Kill once a few parts are committed: whatever the child is doing at that instant (reading,
-            // scoring, writing a part, renaming, appending to the checkpoint).
-            while (!child.HasExited && (!File.Exists(checkpoint) || File.ReadAllLines(checkpoint).Length < 4))
-            {
-                // Another process's file has no event to await: poll it (no time is asserted, only the order).
-                await Task.Delay(5);
-            }
-
-            child.Kill();
-            await child.WaitForExitAsync();
-            Assert.Equal(KilledExitCode, child.ExitCode);
+            // The child's writer stops after its 4th commit and says so; its reader and scorers run on. The kill
+            // comes from outside at that known commit count, whatever the other threads are doing at that instant.
+            Assert.Equal(TestHooks.PausedLine + "after-checkpoint:4", await child.Paused);
+            child.Process.Kill();
+            await child.Process.WaitForExitAsync();
+            Assert.Equal(KilledExitCode, child.Process.ExitCode);
         }
 
-        // Only whole lines are commits (a kill mid-append could leave a torn one).
-        var committed = File.ReadAllText(checkpoint).Split('\n').SkipLast(1).Count(l => l.StartsWith("{\"part\":", StringComparison.Ordinal) && l.EndsWith('}'));
+        Assert.Equal(4, File.ReadAllLines(checkpoint).Count(l => l.StartsWith("{\"part\":", StringComparison.Ordinal) && l.EndsWith('}')));
         var resumed = await CliAsync(fixture, [.. job, "--output", target, "--resume"]);
         Assert.True(resumed.Code == 0, resumed.Error);
-        Assert.True(committed >= 3, $"{committed} parts were committed before the kill");
-        Assert.Contains($"+ {committed} resumed", resumed.Output);
+        Assert.Contains("+ 4 resumed", resumed.Output);
         AssertSameOutput(Path.Combine(dir, "reference.parquet"), target);
     }
 
@@ -139,7 +132,7 @@ public sealed class ResumeTests(BatchRepositoryFixture fixture)
         Assert.False(Directory.Exists(actual + ".parts"));
     }
 
-    private Process StartChild(string[] args, string? kill)
+    private Child StartChild(string[] args, (string Variable, string Value)? hook)
     {
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pronto.dll"));
@@ -150,15 +143,46 @@ public sealed class ResumeTests(BatchRepositoryFixture fixture)
             start.ArgumentList.Add(a);
         }
 
-        if (kill is not null)
+        if (hook is { } h)
         {
-            start.Environment[TestHooks.Variable] = kill;
+            start.Environment[h.Variable] = h.Value;
         }
 
-        var process = Process.Start(start)!;
-        // Drain the pipes so the child never blocks on a full one.
-        _ = process.StandardOutput.ReadToEndAsync();
-        _ = process.StandardError.ReadToEndAsync();
-        return process;
+        return new Child(Process.Start(start)!);
+    }
+
+    /// <summary>
+    /// A child <c>pronto</c> whose pipes are drained (so it never blocks on a full one); <see cref="Paused"/> completes
+    /// with the test hook's line when its writer pauses, or with null when it exits without pausing.
+    /// </summary>
+    private sealed class Child : IDisposable
+    {
+        private readonly TaskCompletionSource<string?> _paused = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Child(Process process)
+        {
+            Process = process;
+            _ = process.StandardOutput.ReadToEndAsync();
+            _ = WatchErrorsAsync();
+        }
+
+        public Process Process { get; }
+
+        public Task<string?> Paused => _paused.Task;
+
+        public void Dispose() => Process.Dispose();
+
+        private async Task WatchErrorsAsync()
+        {
+            while (await Process.StandardError.ReadLineAsync() is { } line)
+            {
+                if (line.StartsWith(TestHooks.PausedLine, StringComparison.Ordinal))
+                {
+                    _paused.TrySetResult(line);
+                }
+            }
+
+            _paused.TrySetResult(null);
+        }
     }
 }

@@ -14,21 +14,25 @@ public sealed class BatchedMinilmTests(BundledRepositoryFixture fixture)
     [Fact]
     public async Task Texts_padded_into_one_batch_equal_unbatched_runs()
     {
-        // A repository of its own: its batcher runs on fake time.
-        using var repository = new ModelRepository(fixture.Root, [new OnnxBackend()]);
+        // A repository of its own over the bundled minilm files, with eager batching off: the bundled config starts a
+        // batch as soon as an instance is free, so which requests share a batch would depend on the scheduler. Here a
+        // batch forms only when the fake clock passes the queue delay, after all three requests are queued.
+        var root = QueuedMinilm();
+        using var cleanup = new TempDirectory(root);
+        using var repository = new ModelRepository(root, [new OnnxBackend()]);
         repository.Load("minilm");
         var time = new FakeTimeProvider();
         var service = new InferenceService(repository, time);
         string[] texts = ["short", "a considerably longer sentence that pads the others in the batch", "medium length text here"];
 
         var tasks = texts.Select(t => service.InferAsync(Request(t))).ToArray();
-        time.Advance(TimeSpan.FromMilliseconds(1));
+        time.Advance(TimeSpan.FromSeconds(1));
         var batched = await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(60));
 
         for (var i = 0; i < texts.Length; i++)
         {
             Assert.Equal(3L, batched[i].Parameters[InferenceService.BatchSizeParameter]);
-            var single = service.Infer(Request(texts[i])).Outputs[0].Tensor.ToArray<float>();
+            var single = fixture.Service.Infer(Request(texts[i])).Outputs[0].Tensor.ToArray<float>();
             var together = batched[i].Outputs[0].Tensor.ToArray<float>();
             Assert.Equal(single.Length, together.Length);
             for (var d = 0; d < single.Length; d++)
@@ -36,6 +40,33 @@ public sealed class BatchedMinilmTests(BundledRepositoryFixture fixture)
                 Assert.Equal(single[d], together[d], 1e-4f);
             }
         }
+    }
+
+    // A temporary repository: the bundled minilm's files (the 90 MB model.onnx linked, not copied) with a config that
+    // waits up to 1 s of queue delay and is not eager.
+    private string QueuedMinilm()
+    {
+        var root = Directory.CreateTempSubdirectory("pronto-minilm-queued-").FullName;
+        var source = Path.Combine(fixture.Root, "minilm");
+        var target = Directory.CreateDirectory(Path.Combine(root, "minilm")).FullName;
+        File.CreateSymbolicLink(Path.Combine(Directory.CreateDirectory(Path.Combine(target, "1")).FullName, "model.onnx"), Path.Combine(source, "1", "model.onnx"));
+        File.Copy(Path.Combine(source, "vocab.txt"), Path.Combine(target, "vocab.txt"));
+        var config = File.ReadAllText(Path.Combine(source, "config.pbtxt"));
+        var eager = """
+            key: "pronto.dynamic_batching.eager"
+              value: { string_value: "true" }
+            """.ReplaceLineEndings("\n");
+        Assert.Contains(eager, config, StringComparison.Ordinal);
+        Assert.Contains("max_queue_delay_microseconds: 1000\n", config, StringComparison.Ordinal);
+        config = config.Replace(eager, eager.Replace("\"true\"", "\"false\"", StringComparison.Ordinal), StringComparison.Ordinal)
+            .Replace("max_queue_delay_microseconds: 1000\n", "max_queue_delay_microseconds: 1000000\n", StringComparison.Ordinal);
+        File.WriteAllText(Path.Combine(target, "config.pbtxt"), config);
+        return root;
+    }
+
+    private sealed class TempDirectory(string path) : IDisposable
+    {
+        public void Dispose() => Directory.Delete(path, recursive: true);
     }
 
     private static InferenceRequest Request(string text) =>

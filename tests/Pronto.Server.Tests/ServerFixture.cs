@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Pronto.Models;
 using Pronto.Server;
 
@@ -28,15 +29,21 @@ public sealed class ServerFixture : IAsyncLifetime
         await Server.DisposeAsync();
     }
 
-    /// <summary>Starts a server on free ports with <paramref name="configure"/> applied, and waits for its models.</summary>
-    public static async Task<ProntoServer> StartAsync(Action<ProntoServerOptions> configure)
+    /// <summary>
+    /// Starts a server on free ports with <paramref name="configure"/> applied, and waits for its models; with
+    /// <paramref name="time"/>, its dynamic batchers run on that clock (a fake one in tests).
+    /// </summary>
+    public static async Task<ProntoServer> StartAsync(Action<ProntoServerOptions> configure, TimeProvider? time = null)
     {
-        var server = ProntoServer.Create([], options =>
-        {
-            options.HttpPort = 0;
-            options.GrpcPort = 0;
-            configure(options);
-        });
+        var server = ProntoServer.Create(
+            [],
+            options =>
+            {
+                options.HttpPort = 0;
+                options.GrpcPort = 0;
+                configure(options);
+            },
+            services: time is null ? null : s => s.AddSingleton(time));
         await server.StartAsync();
         await server.ModelsLoaded;
         return server;

@@ -143,15 +143,14 @@ public sealed class FraudModelTests(FraudModelFixture fixture) : IClassFixture<F
     }
 
     [Fact]
-    public void Training_AtDefaults_IsFastAndWritesTheArtefacts()
+    public void Training_AtDefaults_WritesTheArtefacts()
     {
         var report = _fixture.Report;
         Assert.Equal(42, report.Seed);
         Assert.Equal(60_000, report.TrainRows);
         Assert.Equal(20_000, report.TestRows);
 
-        // Budget is ~20 s on 2 cores; it takes about a second here.
-        Assert.InRange(report.TrainSeconds, 0, 20);
+        // Training time is measured, not asserted (a test never asserts a time): `pronto train` prints it.
         Assert.Equal(Path.Combine(_fixture.Directory, "1", "model.onnx"), report.ModelPath);
         Assert.True(File.Exists(report.ModelPath));
     }

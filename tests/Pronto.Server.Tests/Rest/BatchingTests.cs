@@ -1,7 +1,10 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Pronto.Core.Scheduling;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Pronto.Core.Inference;
+using Pronto.Core.Tensors;
 using Pronto.Testing;
 
 namespace Pronto.Server.Tests.Rest;
@@ -11,6 +14,8 @@ public sealed class BatchingTests : IAsyncLifetime
 {
     private const string Body = """{"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","data":[1,2,3]}]}""";
     private readonly string _root = Directory.CreateTempSubdirectory("pronto-rest-batching-").FullName;
+    // The batchers' clock: queue delays and queue times move only when a test advances it.
+    private readonly FakeTimeProvider _time = new();
     private ProntoServer _server = null!;
     private HttpClient _http = null!;
 
@@ -19,7 +24,7 @@ public sealed class BatchingTests : IAsyncLifetime
         // "slow" holds one request in its queue for 100 s (its delay); "fast" batches with no delay.
         Write("slow", "dynamic_batching { max_queue_delay_microseconds: 100000000 default_queue_policy { max_queue_size: 1 } }");
         Write("fast", "dynamic_batching { }");
-        _server = await ServerFixture.StartAsync(options => options.ModelRepository = _root);
+        _server = await ServerFixture.StartAsync(options => options.ModelRepository = _root, _time);
         _http = new HttpClient { BaseAddress = _server.HttpUri };
     }
 
@@ -39,19 +44,14 @@ public sealed class BatchingTests : IAsyncLifetime
     [Fact]
     public async Task A_full_queue_answers_503_with_retry_after()
     {
+        // The first request enters the queue in-process: InferAsync has queued it when it returns (no wait for the
+        // HTTP path to reach the batcher), and on the fake clock its 100 s delay never passes.
         using var cts = new CancellationTokenSource();
-        var waiting = _http.PostAsync("/v2/models/slow/infer", Json(), cts.Token);
-        DynamicBatcher batcher;
+        var service = _server.Services.GetRequiredService<InferenceService>();
+        var waiting = service.InferAsync(new InferenceRequest { ModelName = "slow", Inputs = [new NamedTensor("x", Tensor.Create(new float[] { 1, 2, 3 }, 1, 3))] }, cts.Token);
         using (var lease = _server.Repository.Acquire("slow"))
         {
-            batcher = lease.Model.GetBatcher(TimeProvider.System)!;
-        }
-
-        // Not a sleep: yields until the first request is in the queue (the server is in this process).
-        var guard = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (batcher.QueueLength < 1 && DateTime.UtcNow < guard)
-        {
-            await Task.Yield();
+            Assert.Equal(1, lease.Model.GetBatcher(_time)!.QueueLength);
         }
 
         using var rejected = await _http.PostAsync("/v2/models/slow/infer", Json());
@@ -59,11 +59,15 @@ public sealed class BatchingTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.ServiceUnavailable, rejected.StatusCode);
         Assert.Equal(TimeSpan.FromSeconds(1), rejected.Headers.RetryAfter?.Delta);
         using var error = JsonDocument.Parse(await rejected.Content.ReadAsStringAsync());
-        Assert.Contains("exceeds maximum queue size", error.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal("inference request for model 'slow' exceeds maximum queue size (1)", error.RootElement.GetProperty("error").GetString());
 
-        // The client that gives up leaves the queue.
+        // The caller that gives up leaves the queue.
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        using (var lease = _server.Repository.Acquire("slow"))
+        {
+            Assert.Equal(0, lease.Model.GetBatcher(_time)!.QueueLength);
+        }
     }
 
     [Fact]
@@ -73,7 +77,8 @@ public sealed class BatchingTests : IAsyncLifetime
 
         response.EnsureSuccessStatusCode();
         Assert.Equal("1", Assert.Single(response.Headers.GetValues("Pronto-Batch-Size")));
-        Assert.True(long.Parse(Assert.Single(response.Headers.GetValues("Pronto-Queue-Time-Us")), System.Globalization.CultureInfo.InvariantCulture) >= 0);
+        // The fake clock did not move while the request waited: exactly 0 us in the queue.
+        Assert.Equal("0", Assert.Single(response.Headers.GetValues("Pronto-Queue-Time-Us")));
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal(1, json.RootElement.GetProperty("parameters").GetProperty("batch_size").GetInt64());
         Assert.Equal([2f, 3f, 4f], json.RootElement.GetProperty("outputs")[0].GetProperty("data").EnumerateArray().Select(e => e.GetSingle()));
