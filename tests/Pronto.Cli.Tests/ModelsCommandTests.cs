@@ -15,9 +15,9 @@ public sealed class ModelsCommandTests(BundledRepositoryFixture fixture) : IDisp
         var rows = output.Split('\n').Where(l => l.StartsWith("│ ", StringComparison.Ordinal)).ToList();
         Assert.Equal(4, rows.Count);
         Assert.StartsWith("│ Name", rows[0], StringComparison.Ordinal);
-        Assert.Contains("│ fraud    │ 1        │ READY │ fields (a JSON object of named numeric fields); or raw: features FP32 [-1,6]", rows[1], StringComparison.Ordinal);
-        Assert.StartsWith("│ minilm   │ 1        │ READY │ text (UTF-8 text)", rows[2], StringComparison.Ordinal);
-        Assert.StartsWith("│ resnet18 │ 1        │ READY │ image (encoded image", rows[3], StringComparison.Ordinal);
+        Assert.Contains("│ fraud    │ 1        │ READY │ fields BYTES [-1,1] (a JSON object of named numeric fields); or raw: features FP32 [-1,6]", rows[1], StringComparison.Ordinal);
+        Assert.StartsWith("│ minilm   │ 1        │ READY │ text BYTES [-1,1] (UTF-8 text); or raw: input_ids INT64 [-1,-1], ", rows[2], StringComparison.Ordinal);
+        Assert.StartsWith("│ resnet18 │ 1        │ READY │ image BYTES [-1,1] (encoded image", rows[3], StringComparison.Ordinal);
     }
 
     [Fact]
@@ -39,7 +39,7 @@ public sealed class ModelsCommandTests(BundledRepositoryFixture fixture) : IDisp
         Assert.Equal(0, code);
         var lines = output.Split('\n');
         Assert.Equal("fraud version 1: READY", lines[0]);
-        Assert.Equal("inputs:  fields (a JSON object of named numeric fields); or raw: features FP32 [-1,6]", lines[1]);
+        Assert.Equal("inputs:  fields BYTES [-1,1] (a JSON object of named numeric fields); or raw: features FP32 [-1,6]", lines[1]);
         Assert.Equal("outputs: probabilities FP32 [-1,2]", lines[2]);
         Assert.Contains("max_batch_size: 4096", output, StringComparison.Ordinal);
         Assert.Contains("label_filename: \"labels.txt\"", output, StringComparison.Ordinal);

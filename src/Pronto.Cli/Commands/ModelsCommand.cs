@@ -87,18 +87,15 @@ internal static class ModelsCommand
         return ExitCodes.Success;
     }
 
-    /// <summary>Inputs and outputs as a user sends them: the processing input (text, image, fields) first when there is one.</summary>
-    internal static (string Inputs, string Outputs) DescribeTensors(ServedModel model)
-    {
-        var config = model.Config;
-        var raw = string.Join(", ", config.Inputs.Select(t => $"{t.Name} {InputValidator.Describe(config, t)}"));
-        var inputs = model.Processing.Preparer is { } p ? $"{p.InputName} ({p.ItemDescription}); or raw: {raw}" : raw;
-        var outputs = string.Join(", ", config.Outputs.Select(t => $"{t.Name} {InputValidator.Describe(config, t)}"));
-        if (model.Processing.Producer is { } producer && producer.OutputName != producer.SourceOutput)
-        {
-            outputs = $"{producer.OutputName} (from {producer.SourceOutput}); " + outputs;
-        }
+    /// <summary>The model metadata's inputs and outputs (<see cref="ModelSignature"/>): the processing ones first, then "or raw:" the engine's.</summary>
+    internal static (string Inputs, string Outputs) DescribeTensors(ServedModel model) =>
+        (Describe(model.Signature.Inputs, "or raw: "), Describe(model.Signature.Outputs, "also: "));
 
-        return (inputs, outputs);
+    private static string Describe(IReadOnlyList<TensorSignature> tensors, string engineLead)
+    {
+        var processing = tensors.Where(t => t.Description is not null).Select(t => $"{t} ({t.Description})");
+        var engine = string.Join(", ", tensors.Where(t => t.Description is null));
+        var first = string.Join(", ", processing);
+        return first.Length == 0 ? engine : engine.Length == 0 ? first : $"{first}; {engineLead}{engine}";
     }
 }

@@ -41,7 +41,7 @@ public sealed class ModelConfig
     public Dictionary<string, string> Parameters { get; init; } = new(StringComparer.Ordinal);
 
     /// <summary>Parameter naming the rows per engine run for offline work (<see cref="PreferredRunSize"/>).</summary>
-    public const string RunSizeKey = "pronto.batch.run_size";
+    public const string RunSizeKey = ProntoParameters.BatchRunSize;
 
     /// <summary>
     /// Rows per engine run for offline work (SQL chunks, batch jobs): the <c>pronto.batch.run_size</c> parameter when

@@ -7,8 +7,9 @@ namespace Pronto.Core.Configuration;
 
 /// <summary>
 /// Reads and writes Triton's <c>config.pbtxt</c> (protobuf text format) for the part of the schema that
-/// <see cref="ModelConfig"/> holds. Fields outside that part are parsed and ignored, because real Triton
-/// configs carry many (<c>optimization</c>, <c>model_warmup</c>, <c>sequence_batching</c>, ...).
+/// <see cref="ModelConfig"/> holds. Other fields of Triton's schema are parsed and ignored, because real Triton
+/// configs carry many (<c>optimization</c>, <c>model_warmup</c>, <c>sequence_batching</c>, ...); a field the
+/// schema does not have, and a <c>pronto.*</c> parameter Pronto does not know, is an error (<see cref="ModelConfigSchema"/>).
 /// </summary>
 public static class ModelConfigText
 {
@@ -17,13 +18,18 @@ public static class ModelConfigText
     private static readonly string[] InstanceKinds = ["KIND_AUTO", "KIND_GPU", "KIND_CPU", "KIND_MODEL"];
 
     /// <summary>Parses <paramref name="text"/>; <paramref name="defaultName"/> names the model when the config does not.</summary>
-    /// <exception cref="ProntoException">InvalidArgument, with line and column, for syntax errors and bad values.</exception>
-    public static ModelConfig Parse(string text, string defaultName)
+    /// <exception cref="ProntoException">InvalidArgument, with line and column, for syntax errors, unknown fields and bad values.</exception>
+    public static ModelConfig Parse(string text, string defaultName) => Parse(text, defaultName, Source);
+
+    /// <summary>As <see cref="Parse(string, string)"/>, with errors naming <paramref name="source"/> (the file's path).</summary>
+    public static ModelConfig Parse(string text, string defaultName, string source)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(defaultName);
+        ArgumentNullException.ThrowIfNull(source);
 
-        var fields = TextFormatReader.Read(text, Source);
+        var fields = TextFormatReader.Read(text, source);
+        ModelConfigSchema.ModelConfig.Check(fields);
         var config = new ModelConfig { Name = defaultName };
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var f in fields)
@@ -442,6 +448,7 @@ public static class ModelConfigText
             {
                 Singular(seen, f);
                 key = GetString(f);
+                CheckProntoKey(f, key);
             }
             else if (f.Name == "value")
             {
@@ -458,6 +465,16 @@ public static class ModelConfigText
         }
 
         into[key] = value;
+    }
+
+    /// <summary>Keys under <c>pronto.</c> are Pronto's own, so an unknown one is a typo; other keys belong to backends and stay free.</summary>
+    private static void CheckProntoKey(TextField f, string key)
+    {
+        if (key.StartsWith(ProntoParameters.Prefix, StringComparison.Ordinal) && !ProntoParameters.IsKnown(key))
+        {
+            var hint = ModelConfigSchema.Closest(key, ProntoParameters.Known) is { } near ? $" (did you mean '{near}'?)" : string.Empty;
+            throw ValueError(f, $"unknown Pronto parameter '{key}'{hint}; Pronto's parameters are {string.Join(", ", ProntoParameters.Known)}");
+        }
     }
 
     private static void Singular(HashSet<string> seen, TextField f)
@@ -606,10 +623,10 @@ public static class ModelConfigText
     };
 
     private static ProntoException ValueError(TextField f, string message) =>
-        TextFormatReader.Error(Source, f.ValueLine, f.ValueColumn, message);
+        TextFormatReader.Error(f.Source, f.ValueLine, f.ValueColumn, message);
 
     private static ProntoException NameError(TextField f, string message) =>
-        TextFormatReader.Error(Source, f.Line, f.Column, message);
+        TextFormatReader.Error(f.Source, f.Line, f.Column, message);
 
     private static void FormatTensors(StringBuilder w, string field, List<TensorConfig> tensors)
     {

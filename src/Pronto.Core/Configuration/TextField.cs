@@ -22,8 +22,9 @@ internal enum TextValueKind
 /// </summary>
 internal sealed class TextField
 {
-    public TextField(string name, int line, int column, bool inList, TextValueKind kind, string scalar, IReadOnlyList<TextField> fields, int valueLine, int valueColumn)
+    public TextField(string source, string name, int line, int column, bool inList, TextValueKind kind, string scalar, IReadOnlyList<TextField> fields, int valueLine, int valueColumn)
     {
+        Source = source;
         Name = name;
         Line = line;
         Column = column;
@@ -34,6 +35,9 @@ internal sealed class TextField
         ValueLine = valueLine;
         ValueColumn = valueColumn;
     }
+
+    /// <summary>The file the field was read from, named in error messages.</summary>
+    public string Source { get; }
 
     public string Name { get; }
 

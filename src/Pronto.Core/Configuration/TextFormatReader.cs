@@ -164,7 +164,7 @@ internal sealed class TextFormatReader
         var closer = open.IsSymbol('<') ? '>' : '}';
         Advance();
         var fields = ReadFields(closer, open, depth + 1);
-        return new TextField(name.Text, name.Line, name.Column, inList, TextValueKind.Message, string.Empty, fields, open.Line, open.Column);
+        return new TextField(_source, name.Text, name.Line, name.Column, inList, TextValueKind.Message, string.Empty, fields, open.Line, open.Column);
     }
 
     private TextField ReadScalar(Token name, bool inList)
@@ -204,7 +204,7 @@ internal sealed class TextFormatReader
                 throw Error(_source, value.Line, value.Column, $"expected a value for '{name.Text}', found {Describe(value)}");
         }
 
-        return new TextField(name.Text, name.Line, name.Column, inList, kind, text, [], value.Line, value.Column);
+        return new TextField(_source, name.Text, name.Line, name.Column, inList, kind, text, [], value.Line, value.Column);
     }
 
     private static string Describe(Token token) => token.Kind switch

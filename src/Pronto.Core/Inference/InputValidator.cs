@@ -18,7 +18,7 @@ public static class InputValidator
     /// Config parameter that lets NaN and infinities through to the model (<c>"true"</c>): some models read NaN
     /// as "missing". Off by default, since a NaN that slips in silently turns into a confident wrong answer.
     /// </summary>
-    public const string AllowNonFiniteKey = "pronto.allow_non_finite";
+    public const string AllowNonFiniteKey = ProntoParameters.AllowNonFinite;
 
     public static void Validate(ModelConfig config, IReadOnlyList<NamedTensor> inputs)
     {

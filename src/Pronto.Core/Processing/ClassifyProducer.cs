@@ -1,3 +1,4 @@
+using Pronto.Core.Configuration;
 using Pronto.Core.Errors;
 using Pronto.Core.Inference;
 using Pronto.Core.Tensors;
@@ -14,9 +15,10 @@ internal sealed class ClassifyProducer : IOutputProducer
 {
     private readonly string _activation;
 
-    private ClassifyProducer(string source, string activation, IReadOnlyList<string>? labels)
+    private ClassifyProducer(string source, long[] dims, string activation, IReadOnlyList<string>? labels)
     {
         SourceOutput = source;
+        Dims = dims;
         _activation = activation;
         Labels = labels;
     }
@@ -25,12 +27,14 @@ internal sealed class ClassifyProducer : IOutputProducer
 
     public string SourceOutput { get; }
 
+    public IReadOnlyList<long> Dims { get; }
+
     public IReadOnlyList<string>? Labels { get; }
 
     public static ClassifyProducer Create(ProcessingParameters p, IReadOnlyDictionary<string, IReadOnlyList<string>> labels)
     {
-        var output = p.Output(p.Get("pronto.classify.output") ?? p.Config.Outputs[0].Name);
-        var activation = p.Get("pronto.classify.activation") ?? "none";
+        var output = p.Output(p.Get(ProntoParameters.ClassifyOutput) ?? p.Config.Outputs[0].Name);
+        var activation = p.Get(ProntoParameters.ClassifyActivation) ?? "none";
         if (activation is not ("none" or "softmax" or "sigmoid"))
         {
             ProntoErrors.InvalidArgument($"model '{p.Config.Name}': pronto.classify.activation must be none, softmax or sigmoid, got '{activation}'");
@@ -42,7 +46,8 @@ internal sealed class ClassifyProducer : IOutputProducer
         }
 
         labels.TryGetValue(output.Name, out var l);
-        return new ClassifyProducer(output.Name, activation, l);
+        var dims = p.RowDims(output, item => ProcessingParameters.Elements(item) is 1 && l is { Count: 2 } ? 2 : ProcessingParameters.Elements(item));
+        return new ClassifyProducer(output.Name, dims, activation, l);
     }
 
     public NamedTensor Produce(IReadOnlyList<NamedTensor> modelInputs, NamedTensor rawOutput)

@@ -1,3 +1,4 @@
+using Pronto.Core.Configuration;
 using Pronto.Core.Errors;
 using Pronto.Core.Inference;
 using Pronto.Core.Tensors;
@@ -16,9 +17,10 @@ internal sealed class EmbeddingProducer : IOutputProducer
     private readonly bool _normalize;
     private readonly string _maskInput;
 
-    private EmbeddingProducer(string source, string pooling, bool normalize, string maskInput)
+    private EmbeddingProducer(string source, long[] dims, string pooling, bool normalize, string maskInput)
     {
         SourceOutput = source;
+        Dims = dims;
         _pooling = pooling;
         _normalize = normalize;
         _maskInput = maskInput;
@@ -28,12 +30,14 @@ internal sealed class EmbeddingProducer : IOutputProducer
 
     public string SourceOutput { get; }
 
+    public IReadOnlyList<long> Dims { get; }
+
     public IReadOnlyList<string>? Labels => null;
 
     public static EmbeddingProducer Create(ProcessingParameters p)
     {
-        var output = p.Output(p.Get("pronto.embedding.output") ?? p.Config.Outputs[0].Name);
-        var pooling = p.Get("pronto.embedding.pooling") ?? "mean";
+        var output = p.Output(p.Get(ProntoParameters.EmbeddingOutput) ?? p.Config.Outputs[0].Name);
+        var pooling = p.Get(ProntoParameters.EmbeddingPooling) ?? "mean";
         if (pooling is not ("mean" or "cls" or "none"))
         {
             ProntoErrors.InvalidArgument($"model '{p.Config.Name}': pronto.embedding.pooling must be mean, cls or none, got '{pooling}'");
@@ -44,7 +48,11 @@ internal sealed class EmbeddingProducer : IOutputProducer
             ProntoErrors.InvalidArgument($"model '{p.Config.Name}': embedding output '{output.Name}' must be FP32");
         }
 
-        return new EmbeddingProducer(output.Name, pooling, p.GetBool("pronto.embedding.normalize", true), p.Get("pronto.embedding.mask_input") ?? "attention_mask");
+        // The default mask input need not exist (the mean then covers every token); a named one must.
+        var mask = p.Get(ProntoParameters.EmbeddingMaskInput) is { } named ? p.Input(named).Name : "attention_mask";
+        // Pooling keeps each token vector's width; none flattens the row.
+        var dims = p.RowDims(output, item => pooling == "none" ? ProcessingParameters.Elements(item) : item.Length > 0 ? item[^1] : -1);
+        return new EmbeddingProducer(output.Name, dims, pooling, p.GetBool(ProntoParameters.EmbeddingNormalize, true), mask);
     }
 
     public NamedTensor Produce(IReadOnlyList<NamedTensor> modelInputs, NamedTensor rawOutput)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Pronto.Core.Configuration;
 using Pronto.Core.Errors;
 using Pronto.Core.Inference;
 using Pronto.Core.Tensors;
@@ -36,8 +37,8 @@ public sealed class FieldsPreparer : IInputPreparer
 
     internal static FieldsPreparer Create(ProcessingParameters p)
     {
-        var input = p.Input(p.Get("pronto.fields.input") ?? p.Config.Inputs[0].Name);
-        var names = p.Require("pronto.fields.names").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var input = p.Input(p.Get(ProntoParameters.FieldsInput) ?? p.Config.Inputs[0].Name);
+        var names = p.Require(ProntoParameters.FieldsNames).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         var width = input.Dims.Length > 0 ? input.Dims[^1] : -1;
         if (input.DataType != DataType.FP32 || (width > 0 && width != names.Length))
         {

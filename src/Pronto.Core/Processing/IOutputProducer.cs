@@ -14,6 +14,9 @@ public interface IOutputProducer
     /// <summary>The raw model output it reads.</summary>
     string SourceOutput { get; }
 
+    /// <summary>The produced output's dims as config.pbtxt writes them: without the batch dimension when the model batches, -1 where variable.</summary>
+    IReadOnlyList<long> Dims { get; }
+
     /// <summary>Class labels of the produced output, when it holds class scores.</summary>
     IReadOnlyList<string>? Labels { get; }
 

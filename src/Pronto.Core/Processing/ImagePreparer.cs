@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Pronto.Core.Configuration;
 using Pronto.Core.Errors;
 using Pronto.Core.Inference;
 using Pronto.Core.Tensors;
@@ -43,7 +44,7 @@ internal sealed class ImagePreparer : IInputPreparer
 
     public static ImagePreparer Create(ProcessingParameters p, string modelDirectory)
     {
-        var input = p.Input(p.Get("pronto.image.input") ?? p.Config.Inputs[0].Name);
+        var input = p.Input(p.Get(ProntoParameters.ImageInput) ?? p.Config.Inputs[0].Name);
         var dims = input.Dims;
 
         // NCHW: the last two dims are height and width; with max_batch_size 0 the first dim is the batch.
@@ -53,17 +54,17 @@ internal sealed class ImagePreparer : IInputPreparer
             ProntoErrors.InvalidArgument($"model '{p.Config.Name}': image preparation needs an FP32 NCHW input with 3 channels; '{input.Name}' is {input.DataType.ToProtocolName()} [{string.Join(",", dims)}]");
         }
 
-        var height = (int)(dims[^2] > 0 ? dims[^2] : p.GetInt("pronto.image.height", 224));
-        var width = (int)(dims[^1] > 0 ? dims[^1] : p.GetInt("pronto.image.width", 224));
-        var mean = p.GetFloats("pronto.image.mean") ?? [0f, 0f, 0f];
-        var std = p.GetFloats("pronto.image.std") ?? [1f, 1f, 1f];
+        var height = Side(p, ProntoParameters.ImageHeight, dims[^2], input.Name);
+        var width = Side(p, ProntoParameters.ImageWidth, dims[^1], input.Name);
+        var mean = p.GetFloats(ProntoParameters.ImageMean) ?? [0f, 0f, 0f];
+        var std = p.GetFloats(ProntoParameters.ImageStd) ?? [1f, 1f, 1f];
         if (mean.Length != 3 || std.Length != 3 || Array.Exists(std, s => s == 0f))
         {
             ProntoErrors.InvalidArgument($"model '{p.Config.Name}': pronto.image.mean and pronto.image.std need three values each, std non-zero");
         }
 
         float[]? meanImage = null;
-        if (p.Get("pronto.image.mean_file") is { } meanFile)
+        if (p.Get(ProntoParameters.ImageMeanFile) is { } meanFile)
         {
             var bytes = File.ReadAllBytes(ModelProcessing.ResolveFile(p.Config, modelDirectory, meanFile));
             if (bytes.Length != 3 * width * height * sizeof(float))
@@ -74,15 +75,36 @@ internal sealed class ImagePreparer : IInputPreparer
             meanImage = MemoryMarshal.Cast<byte, float>(bytes).ToArray();
         }
 
-        var resize = p.Get("pronto.image.resize") ?? "crop";
-        var order = p.Get("pronto.image.channel_order") ?? "RGB";
+        var resize = p.Get(ProntoParameters.ImageResize) ?? "crop";
+        var order = p.Get(ProntoParameters.ImageChannelOrder) ?? "RGB";
         if (resize is not ("crop" or "stretch") || order is not ("RGB" or "BGR"))
         {
             ProntoErrors.InvalidArgument($"model '{p.Config.Name}': pronto.image.resize is crop or stretch, pronto.image.channel_order RGB or BGR");
         }
 
-        var scale = p.GetFloats("pronto.image.scale") is [var s] ? s : 1f;
+        var scale = p.GetFloats(ProntoParameters.ImageScale) switch
+        {
+            null => 1f,
+            [var s] => s,
+            _ => ProntoErrors.InvalidArgument<float>($"model '{p.Config.Name}': config parameter '{ProntoParameters.ImageScale}' must be one number, got '{p.Get(ProntoParameters.ImageScale)}'"),
+        };
         return new ImagePreparer(input.Name, width, height, resize == "crop", order == "BGR", scale, mean, std, meanImage);
+    }
+
+    /// <summary>A fixed dimension of the input is the size; a variable one takes the parameter (224 by default), which must not contradict a fixed one.</summary>
+    private static int Side(ProcessingParameters p, string key, long dim, string inputName)
+    {
+        if (dim <= 0)
+        {
+            return p.GetInt(key, 224);
+        }
+
+        if (p.Get(key) is not null && p.GetInt(key, 0) != dim)
+        {
+            ProntoErrors.InvalidArgument($"model '{p.Config.Name}': config parameter '{key}' is {p.Get(key)}, but input '{inputName}' fixes it at {dim}");
+        }
+
+        return (int)dim;
     }
 
     public IReadOnlyList<NamedTensor> Prepare(Tensor items)

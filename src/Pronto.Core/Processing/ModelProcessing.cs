@@ -11,8 +11,8 @@ namespace Pronto.Core.Processing;
 /// </summary>
 public sealed class ModelProcessing
 {
-    public const string PrepareKey = "pronto.prepare";
-    public const string ProduceKey = "pronto.produce";
+    public const string PrepareKey = ProntoParameters.Prepare;
+    public const string ProduceKey = ProntoParameters.Produce;
 
     private readonly Dictionary<string, IReadOnlyList<string>> _labels;
 

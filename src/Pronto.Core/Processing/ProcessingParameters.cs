@@ -63,6 +63,37 @@ internal sealed class ProcessingParameters(ModelConfig config)
         return values;
     }
 
+    /// <summary>
+    /// The dims of an output made of <paramref name="width"/> values per row of <paramref name="source"/>: [width] when
+    /// the model batches, else [rows, width] with the rows the source's first dim holds.
+    /// </summary>
+    public long[] RowDims(TensorConfig source, Func<ReadOnlySpan<long>, long> width)
+    {
+        if (Config.MaxBatchSize > 0 || source.Dims.Length == 0)
+        {
+            return [width(source.Dims)];
+        }
+
+        return [source.Dims[0], width(source.Dims.AsSpan(1))];
+    }
+
+    /// <summary>Elements of a tensor of <paramref name="dims"/>: -1 when a dim is variable.</summary>
+    public static long Elements(ReadOnlySpan<long> dims)
+    {
+        long n = 1;
+        foreach (var d in dims)
+        {
+            if (d < 0)
+            {
+                return -1;
+            }
+
+            n *= d;
+        }
+
+        return n;
+    }
+
     public TensorConfig Input(string name) =>
         Config.Inputs.Find(t => t.Name == name)
         ?? ProntoErrors.InvalidArgument<TensorConfig>($"model '{Config.Name}': its processing names input '{name}', which the model does not have");

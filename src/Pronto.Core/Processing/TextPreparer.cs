@@ -1,5 +1,6 @@
 using System.Text;
 using Microsoft.ML.Tokenizers;
+using Pronto.Core.Configuration;
 using Pronto.Core.Errors;
 using Pronto.Core.Inference;
 using Pronto.Core.Tensors;
@@ -35,18 +36,19 @@ public sealed class TextPreparer : IInputPreparer
 
     internal static TextPreparer Create(ProcessingParameters p, string modelDirectory)
     {
-        var vocab = ModelProcessing.ResolveFile(p.Config, modelDirectory, p.Get("pronto.text.vocab") ?? "vocab.txt");
-        var tokenizer = BertTokenizer.Create(vocab, new BertOptions { LowerCaseBeforeTokenization = p.GetBool("pronto.text.lowercase", true) });
-        var ids = p.Input(p.Get("pronto.text.ids_input") ?? "input_ids");
-        var mask = p.Input(p.Get("pronto.text.mask_input") ?? "attention_mask");
-        var typeName = p.Get("pronto.text.type_input") ?? "token_type_ids";
-        var type = p.Config.Inputs.Find(t => t.Name == typeName);
+        var vocab = ModelProcessing.ResolveFile(p.Config, modelDirectory, p.Get(ProntoParameters.TextVocab) ?? "vocab.txt");
+        var tokenizer = BertTokenizer.Create(vocab, new BertOptions { LowerCaseBeforeTokenization = p.GetBool(ProntoParameters.TextLowercase, true) });
+        var ids = p.Input(p.Get(ProntoParameters.TextIdsInput) ?? "input_ids");
+        var mask = p.Input(p.Get(ProntoParameters.TextMaskInput) ?? "attention_mask");
+        // The type input is optional by default (some BERT exports drop it), required when named.
+        var typeName = p.Get(ProntoParameters.TextTypeInput);
+        var type = typeName is null ? p.Config.Inputs.Find(t => t.Name == "token_type_ids") : p.Input(typeName);
         if (ids.DataType is not (DataType.Int64 or DataType.Int32) || mask.DataType != ids.DataType || (type is not null && type.DataType != ids.DataType))
         {
             ProntoErrors.InvalidArgument($"model '{p.Config.Name}': text preparation needs INT64 or INT32 id, mask and type inputs of one type");
         }
 
-        return new TextPreparer(tokenizer, p.GetInt("pronto.text.max_tokens", 256), ids.Name, mask.Name, type?.Name, ids.DataType);
+        return new TextPreparer(tokenizer, p.GetInt(ProntoParameters.TextMaxTokens, 256), ids.Name, mask.Name, type?.Name, ids.DataType);
     }
 
     /// <summary>Token ids of one text, [CLS] ... [SEP], at most max_tokens long.</summary>

@@ -343,7 +343,7 @@ public sealed partial class ModelRepository : IDisposable
         {
             var versions = ListVersions(dir);
             var configPath = Path.Combine(dir, ConfigFileName);
-            var config = File.Exists(configPath) ? ModelConfigText.Parse(File.ReadAllText(configPath), name) : null;
+            var config = File.Exists(configPath) ? ModelConfigText.Parse(File.ReadAllText(configPath), name, configPath) : null;
             if (config is not null && config.Name != name)
             {
                 ProntoErrors.InvalidArgument($"config.pbtxt names the model '{config.Name}', but its folder is '{name}'");
@@ -364,6 +364,7 @@ public sealed partial class ModelRepository : IDisposable
                 config = Complete(config, backend.DeriveConfig(name, Path.Combine(versions[selected[^1]], fileName)));
             }
 
+            ProntoParameters.Validate(config);
             var processing = ModelProcessing.Create(config, dir);
             lock (_gate)
             {

@@ -1,5 +1,6 @@
 using Pronto.Core.Backends;
 using Pronto.Core.Configuration;
+using Pronto.Core.Inference;
 using Pronto.Core.Processing;
 using Pronto.Core.Scheduling;
 
@@ -26,6 +27,7 @@ public sealed class ServedModel
         ModelDirectory = modelDirectory;
         Instance = instance;
         Processing = processing;
+        Signature = ModelSignature.Create(config, processing);
         InstanceSlots = new SemaphoreSlim(config.InstanceCount, config.InstanceCount);
     }
 
@@ -44,6 +46,9 @@ public sealed class ServedModel
     public IModelInstance Instance { get; }
 
     public ModelProcessing Processing { get; }
+
+    /// <summary>The inputs and outputs model metadata lists (REST, gRPC, the CLI).</summary>
+    public ModelSignature Signature { get; }
 
     /// <summary>
     /// Engine runs of this version on the serving path when it has no dynamic batcher: <c>instance_group</c>'s count

@@ -26,7 +26,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
     /// max_queue_delay for more requests. Batches then form from the requests that arrive while instances are
     /// busy, so a lone request pays no queue delay and a loaded model still batches ("at most" the delay).
     /// </summary>
-    public const string EagerKey = "pronto.dynamic_batching.eager";
+    public const string EagerKey = ProntoParameters.DynamicBatchingEager;
 
     /// <summary>Waiting requests when <c>max_queue_size</c> is 0 (Triton: unbounded): memory stays bounded under any load.</summary>
     public const int DefaultQueueBound = 1024;

@@ -1,4 +1,5 @@
 using Pronto.Core.Configuration;
+using Pronto.Core.Inference;
 using Pronto.Core.Repository;
 using Pronto.Core.Tensors;
 using Pronto.Server.Grpc.Protocol;
@@ -21,7 +22,7 @@ internal static class GrpcModelMessages
         return response;
     }
 
-    /// <summary>Shapes carry the batch dimension as -1, as REST's metadata does.</summary>
+    /// <summary>From the model's <see cref="ModelSignature"/>, as REST's metadata; shapes carry the batch dimension as -1.</summary>
     public static ModelMetadataResponse ModelMetadata(ServedModel model, IReadOnlyList<ModelVersionStatus> versions)
     {
         var config = model.Config;
@@ -34,8 +35,8 @@ internal static class GrpcModelMessages
             }
         }
 
-        AddTensors(response.Inputs, config, config.Inputs);
-        AddTensors(response.Outputs, config, config.Outputs);
+        AddTensors(response.Inputs, model.Signature.Inputs);
+        AddTensors(response.Outputs, model.Signature.Outputs);
         return response;
     }
 
@@ -160,17 +161,12 @@ internal static class GrpcModelMessages
 
     private static StatisticDuration Duration(DurationStatistic d) => new() { Count = (ulong)d.Count, Ns = (ulong)d.Ns };
 
-    private static void AddTensors(Google.Protobuf.Collections.RepeatedField<ModelMetadataResponse.Types.TensorMetadata> target, ModelConfig config, List<TensorConfig> tensors)
+    private static void AddTensors(Google.Protobuf.Collections.RepeatedField<ModelMetadataResponse.Types.TensorMetadata> target, IReadOnlyList<TensorSignature> tensors)
     {
         foreach (var t in tensors)
         {
             var tensor = new ModelMetadataResponse.Types.TensorMetadata { Name = t.Name, Datatype = t.DataType.ToProtocolName() };
-            if (config.MaxBatchSize > 0)
-            {
-                tensor.Shape.Add(-1);
-            }
-
-            tensor.Shape.Add(t.Dims);
+            tensor.Shape.Add(t.Shape);
             target.Add(tensor);
         }
     }

@@ -24,7 +24,10 @@ internal static class ModelJson
         w.WriteEndObject();
     }
 
-    /// <summary><c>{"name","versions","platform","inputs":[{"name","datatype","shape"}],"outputs":[...]}</c>; shapes carry the batch dimension as -1.</summary>
+    /// <summary>
+    /// <c>{"name","versions","platform","inputs":[{"name","datatype","shape"}],"outputs":[...]}</c> from the model's
+    /// <see cref="ModelSignature"/>: processing tensors first, then the engine's; shapes carry the batch dimension as -1.
+    /// </summary>
     public static void WriteModelMetadata(Utf8JsonWriter w, ServedModel model, IReadOnlyList<ModelVersionStatus> versions)
     {
         var config = model.Config;
@@ -41,8 +44,8 @@ internal static class ModelJson
 
         w.WriteEndArray();
         w.WriteString("platform"u8, config.Platform);
-        WriteTensors(w, "inputs"u8, config, config.Inputs);
-        WriteTensors(w, "outputs"u8, config, config.Outputs);
+        WriteTensors(w, "inputs"u8, model.Signature.Inputs);
+        WriteTensors(w, "outputs"u8, model.Signature.Outputs);
         w.WriteEndObject();
     }
 
@@ -197,7 +200,7 @@ internal static class ModelJson
         w.WriteEndObject();
     }
 
-    private static void WriteTensors(Utf8JsonWriter w, ReadOnlySpan<byte> name, ModelConfig config, List<TensorConfig> tensors)
+    private static void WriteTensors(Utf8JsonWriter w, ReadOnlySpan<byte> name, IReadOnlyList<TensorSignature> tensors)
     {
         w.WriteStartArray(name);
         foreach (var t in tensors)
@@ -206,12 +209,7 @@ internal static class ModelJson
             w.WriteString("name"u8, t.Name);
             w.WriteString("datatype"u8, t.DataType.ToProtocolName());
             w.WriteStartArray("shape"u8);
-            if (config.MaxBatchSize > 0)
-            {
-                w.WriteNumberValue(-1);
-            }
-
-            foreach (var d in t.Dims)
+            foreach (var d in t.Shape)
             {
                 w.WriteNumberValue(d);
             }

@@ -8,7 +8,7 @@ namespace Pronto.Core.Tests.Configuration;
 public sealed class ModelConfigTextTests
 {
     private const string FullTritonConfig = """
-        # A Triton config with every field Pronto reads, plus blocks it must skip.
+        # A Triton config with every field Pronto reads, plus Triton blocks it must skip.
         name: "resnet50"
         platform: "onnxruntime_onnx"
         backend: "onnxruntime"
@@ -92,7 +92,7 @@ public sealed class ModelConfigTextTests
         ]
         sequence_batching < max_sequence_idle_microseconds: 5000000 >
         model_transaction_policy { decoupled: False }
-        parameters { key: "pronto.threads" value: { string_value: "4" } }
+        parameters { key: "intra_op_thread_count" value: { string_value: "4" } }
         parameters: {
           key: "mode"
           value: { string_value: "fast" }
@@ -100,7 +100,7 @@ public sealed class ModelConfigTextTests
         """;
 
     [Fact]
-    public void Parse_FullTritonConfig_ReadsEveryFieldAndSkipsUnknownBlocks()
+    public void Parse_FullTritonConfig_ReadsEveryFieldAndSkipsTheBlocksProntoDoesNotImplement()
     {
         var c = ModelConfigText.Parse(FullTritonConfig, "ignored");
 
@@ -149,7 +149,7 @@ public sealed class ModelConfigTextTests
         Assert.Equal(64, db.DefaultQueuePolicy.MaxQueueSize);
 
         Assert.Equal(2, c.Parameters.Count);
-        Assert.Equal("4", c.Parameters["pronto.threads"]);
+        Assert.Equal("4", c.Parameters["intra_op_thread_count"]);
         Assert.Equal("fast", c.Parameters["mode"]);
     }
 
@@ -418,7 +418,7 @@ public sealed class ModelConfigTextTests
                     MaxQueueSize = 128,
                 },
             },
-            Parameters = { ["pronto.threads"] = "4", ["quote\"key"] = "line\nvalue", ["empty"] = string.Empty },
+            Parameters = { ["pronto.text.max_tokens"] = "4", ["intra_op_thread_count"] = "2", ["quote\"key"] = "line\nvalue", ["empty"] = string.Empty },
         };
 
         var copy = ModelConfigText.Parse(ModelConfigText.Format(original), "other");

@@ -31,12 +31,20 @@ public sealed class GrpcMetadataTests(ServerFixture fixture) : IDisposable
         Assert.Equal("fraud", metadata.Name);
         Assert.Equal(["1"], metadata.Versions);
         Assert.Equal("onnxruntime_onnx", metadata.Platform);
-        var input = Assert.Single(metadata.Inputs);
-        Assert.Equal(("features", "FP32"), (input.Name, input.Datatype));
-        Assert.Equal([-1L, 6L], input.Shape);
+        Assert.Equal(["features FP32 [-1,6]", "fields BYTES [-1,1]"], Tensors(metadata.Inputs));
         var output = Assert.Single(metadata.Outputs);
         Assert.Equal(("probabilities", "FP32"), (output.Name, output.Datatype));
         Assert.Equal([-1L, 2L], output.Shape);
+    }
+
+    [Theory]
+    [InlineData("minilm", "input_ids INT64 [-1,-1]|attention_mask INT64 [-1,-1]|token_type_ids INT64 [-1,-1]|text BYTES [-1,1]", "last_hidden_state FP32 [-1,-1,384]|embedding FP32 [-1,384]")]
+    [InlineData("resnet18", "Input247 FP32 [-1,3,224,224]|image BYTES [-1,1]", "Pooling395_Output_0 FP32 [-1,512,1,1]|embedding FP32 [-1,512]")]
+    public async Task Model_metadata_lists_the_bytes_input_of_a_model_with_processing_as_rest_does(string model, string inputs, string outputs)
+    {
+        var metadata = await _grpc.Client.ModelMetadataAsync(new ModelMetadataRequest { Name = model });
+        Assert.Equal(inputs.Split('|'), Tensors(metadata.Inputs));
+        Assert.Equal(outputs.Split('|'), Tensors(metadata.Outputs));
     }
 
     [Fact]
@@ -92,4 +100,7 @@ public sealed class GrpcMetadataTests(ServerFixture fixture) : IDisposable
     }
 
     public void Dispose() => _grpc.Dispose();
+
+    private static List<string> Tensors(IEnumerable<ModelMetadataResponse.Types.TensorMetadata> tensors) =>
+        [.. tensors.Select(t => $"{t.Name} {t.Datatype} [{string.Join(",", t.Shape)}]")];
 }

@@ -43,10 +43,7 @@ public sealed class EndpointTests(ServerFixture fixture)
         Assert.Equal("fraud", body.GetProperty("name").GetString());
         Assert.Equal(["1"], body.GetProperty("versions").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal("onnxruntime_onnx", body.GetProperty("platform").GetString());
-        var input = Assert.Single(body.GetProperty("inputs").EnumerateArray());
-        Assert.Equal("features", input.GetProperty("name").GetString());
-        Assert.Equal("FP32", input.GetProperty("datatype").GetString());
-        Assert.Equal([-1L, 6], Shape(input));
+        Assert.Equal(["features FP32 [-1,6]", "fields BYTES [-1,1]"], Tensors(body.GetProperty("inputs")));
         var output = Assert.Single(body.GetProperty("outputs").EnumerateArray());
         Assert.Equal("probabilities", output.GetProperty("name").GetString());
         Assert.Equal("FP32", output.GetProperty("datatype").GetString());
@@ -54,17 +51,46 @@ public sealed class EndpointTests(ServerFixture fixture)
     }
 
     [Fact]
-    public async Task Model_metadata_of_minilm_lists_its_three_token_inputs()
+    public async Task Model_metadata_of_minilm_lists_its_three_token_inputs_and_its_bytes_text_input()
     {
         var (status, body) = await GetAsync(Http, "/v2/models/minilm");
         Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Equal(["input_ids", "attention_mask", "token_type_ids"], body.GetProperty("inputs").EnumerateArray().Select(i => i.GetProperty("name").GetString()));
-        Assert.All(body.GetProperty("inputs").EnumerateArray(), i =>
-        {
-            Assert.Equal("INT64", i.GetProperty("datatype").GetString());
-            Assert.Equal([-1L, -1], Shape(i));
-        });
+        Assert.Equal(
+            ["input_ids INT64 [-1,-1]", "attention_mask INT64 [-1,-1]", "token_type_ids INT64 [-1,-1]", "text BYTES [-1,1]"],
+            Tensors(body.GetProperty("inputs")));
+        Assert.Equal(["last_hidden_state FP32 [-1,-1,384]", "embedding FP32 [-1,384]"], Tensors(body.GetProperty("outputs")));
     }
+
+    [Fact]
+    public async Task Model_metadata_of_resnet18_lists_its_bytes_image_input_and_its_embedding()
+    {
+        var (status, body) = await GetAsync(Http, "/v2/models/resnet18");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(["Input247 FP32 [-1,3,224,224]", "image BYTES [-1,1]"], Tensors(body.GetProperty("inputs")));
+        Assert.Equal(["Pooling395_Output_0 FP32 [-1,512,1,1]", "embedding FP32 [-1,512]"], Tensors(body.GetProperty("outputs")));
+    }
+
+    [Fact]
+    public async Task The_inputs_metadata_lists_are_accepted_by_infer()
+    {
+        // The advertised BYTES input with its advertised [n, 1] shape, then the raw tensors: both forms infer.
+        var (status, body) = await PostAsync(Http, "/v2/models/minilm/infer",
+            """{"inputs":[{"name":"text","datatype":"BYTES","shape":[2,1],"data":["hello","world"]}]}""");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("embedding FP32 [2,384]", Assert.Single(Tensors(body.GetProperty("outputs"))));
+
+        (status, body) = await PostAsync(Http, "/v2/models/minilm/infer", """
+            {"inputs":[
+              {"name":"input_ids","datatype":"INT64","shape":[1,3],"data":[101,7592,102]},
+              {"name":"attention_mask","datatype":"INT64","shape":[1,3],"data":[1,1,1]},
+              {"name":"token_type_ids","datatype":"INT64","shape":[1,3],"data":[0,0,0]}]}
+            """);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("embedding FP32 [1,384]", Assert.Single(Tensors(body.GetProperty("outputs"))));
+    }
+
+    private static List<string> Tensors(JsonElement tensors) =>
+        [.. tensors.EnumerateArray().Select(t => $"{t.GetProperty("name").GetString()} {t.GetProperty("datatype").GetString()} [{string.Join(",", Shape(t))}]")];
 
     [Theory]
     [InlineData("/v2/models/fraud/infer")]
