@@ -116,11 +116,11 @@ public static class TinyModels
     }
 
     /// <summary>
-    /// Writes a config.pbtxt that only sets <c>pronto.allow_non_finite</c> (inputs and outputs are still derived
-    /// from the graph), for models whose tests send NaN or infinities on purpose.
+    /// Writes a config.pbtxt that only sets <c>pronto.reject_non_finite</c> (inputs and outputs are still derived
+    /// from the graph), for tests of the refusal of NaN and infinities.
     /// </summary>
-    public static void AllowNonFinite(string repository, string name) =>
-        File.WriteAllText(Path.Combine(repository, name, "config.pbtxt"), "parameters { key: \"pronto.allow_non_finite\" value { string_value: \"true\" } }\n");
+    public static void RejectNonFinite(string repository, string name) =>
+        File.WriteAllText(Path.Combine(repository, name, "config.pbtxt"), "parameters { key: \"pronto.reject_non_finite\" value { string_value: \"true\" } }\n");
 
     /// <summary>
     /// Operator models shaped like ONNX's node tests, each with an input the zero-filled implicit warm-up makes
