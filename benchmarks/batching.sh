@@ -16,7 +16,7 @@ dotnet build benchmarks/Pronto.LoadGen -c Release -v q -nologo > /dev/null
 dotnet build benchmarks/Pronto.ModelGen -c Release -v q -nologo > /dev/null
 cli=src/Pronto.Cli/bin/Release/net10.0/linux-x64/pronto.dll
 gen=benchmarks/Pronto.LoadGen/bin/Release/net10.0/linux-x64/Pronto.LoadGen.dll
-zoo=${PRONTO_MODEL_REPOSITORY:-${XDG_CACHE_HOME:-$HOME/.cache}/pronto/models-v5}
+zoo=${PRONTO_MODEL_REPOSITORY:-${XDG_CACHE_HOME:-$HOME/.cache}/pronto/models-v6}
 repo=$(mktemp -d /tmp/pronto-batching-XXXX)
 for model in minilm fraud; do
   cp -r "$zoo/$model" "$repo/${model}_off"

@@ -47,7 +47,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # The bundled zoo (prepared on first use) plus the zero-compute identity model (FP32 [batch, 16], max_batch_size 64).
-zoo=${PRONTO_MODEL_REPOSITORY:-${XDG_CACHE_HOME:-$HOME/.cache}/pronto/models-v5}
+zoo=${PRONTO_MODEL_REPOSITORY:-${XDG_CACHE_HOME:-$HOME/.cache}/pronto/models-v6}
 [[ -d $zoo/resnet18 ]] || dotnet "$cli" models list > /dev/null
 for model in fraud minilm resnet18; do
   ln -s "$zoo/$model" "$repo/$model"

@@ -1,4 +1,5 @@
 using Pronto.Core.Configuration;
+using Pronto.Core.Inference;
 using Pronto.Core.Tensors;
 using Pronto.Models.Fraud;
 
@@ -34,6 +35,9 @@ internal static class FraudModel
         config.Parameters["pronto.produce"] = "classify";
         config.Parameters["pronto.classify.output"] = "probabilities";
         config.Parameters["pronto.classify.activation"] = "none";
+
+        // A NaN feature takes a fixed branch of every tree: a confident answer to a question nobody asked.
+        config.Parameters[InputValidator.RejectNonFiniteKey] = "true";
         return config;
     }
 }

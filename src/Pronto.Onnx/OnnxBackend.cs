@@ -63,9 +63,20 @@ public sealed partial class OnnxBackend : IModelBackend
             var instance = new OnnxModelInstance(session, options, config);
             session = null;
             options = null;
-            for (var i = 0; i < _options.WarmupRuns; i++)
+
+            // Samples the config gives (model_warmup) replace the implicit warm-up; the repository runs them.
+            if (config.ModelWarmup.Count == 0)
             {
-                instance.WarmUp(cancellationToken);
+                try
+                {
+                    WarmUp(instance, config, cancellationToken);
+                }
+                catch
+                {
+                    // Cancelled: the instance is nobody's yet.
+                    instance.Dispose();
+                    throw;
+                }
             }
 
             return instance;
@@ -74,6 +85,27 @@ public sealed partial class OnnxBackend : IModelBackend
         {
             session?.Dispose();
             options?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The implicit warm-up: zero-filled inputs are not valid for every model (Resize scales of 0, a Reshape to a
+    /// shape of zeros, Mod by zero), so a failure is only a warning and the model stays READY, as in Triton, whose
+    /// only warm-up is the config's model_warmup samples. The first request then pays for lazy initialisation.
+    /// </summary>
+    private void WarmUp(OnnxModelInstance instance, ModelConfig config, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < _options.WarmupRuns; i++)
+        {
+            try
+            {
+                instance.WarmUp(cancellationToken);
+            }
+            catch (ProntoException e)
+            {
+                LogImplicitWarmupFailed(_logger, config.Name, e.Message);
+                return;
+            }
         }
     }
 
@@ -244,6 +276,10 @@ public sealed partial class OnnxBackend : IModelBackend
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning,
         Message = "ONNX Runtime's environment was created before Pronto's backend, without shared thread pools; each session gets its own pool of {Threads} threads.")]
     private static partial void LogNoSharedPool(ILogger logger, int threads);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning,
+        Message = "Model {Model}: the implicit zero-filled warm-up failed ({Reason}); the model is READY and its first request pays for lazy initialisation. Give config.pbtxt model_warmup samples with valid inputs to warm it up.")]
+    private static partial void LogImplicitWarmupFailed(ILogger logger, string model, string reason);
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning,
         Message = "CUDA was asked for, but device {Device} cannot be used ({Reason}). Running on CPU.")]

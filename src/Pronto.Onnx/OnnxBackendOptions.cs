@@ -23,7 +23,10 @@ public sealed class OnnxBackendOptions
 
     public int CudaDeviceId { get; set; }
 
-    /// <summary>Runs at load with zero-filled inputs, so the first request does not pay for lazy initialisation.</summary>
+    /// <summary>
+    /// Runs at load with zero-filled inputs, so the first request does not pay for lazy initialisation; skipped for a
+    /// model whose config.pbtxt gives model_warmup samples. A failed run is a warning: the model is still READY.
+    /// </summary>
     public int WarmupRuns { get; set; } = 1;
 
     /// <summary>max_batch_size given to a model whose config is derived and whose tensors all have a dynamic leading axis.</summary>

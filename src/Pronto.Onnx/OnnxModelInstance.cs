@@ -78,7 +78,7 @@ internal sealed class OnnxModelInstance : IModelInstance
         }
     }
 
-    /// <summary>One run on zero-filled inputs (1 for every dynamic axis), so lazy initialisation is paid at load.</summary>
+    /// <summary>One run on zero-filled inputs (1 for every dynamic axis), so lazy initialisation is paid at load; OnnxBackend.WarmUp says what a failure means.</summary>
     public void WarmUp(CancellationToken cancellationToken)
     {
         var inputs = new List<NamedTensor>(_session.InputMetadata.Count);

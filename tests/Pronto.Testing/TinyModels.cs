@@ -116,11 +116,54 @@ public static class TinyModels
     }
 
     /// <summary>
-    /// Writes a config.pbtxt that only sets <c>pronto.allow_non_finite</c> (inputs and outputs are still derived
-    /// from the graph), for models whose tests send NaN or infinities on purpose.
+    /// Writes a config.pbtxt that only sets <c>pronto.reject_non_finite</c> (inputs and outputs are still derived
+    /// from the graph), for tests of the refusal of NaN and infinities.
     /// </summary>
-    public static void AllowNonFinite(string repository, string name) =>
-        File.WriteAllText(Path.Combine(repository, name, "config.pbtxt"), "parameters { key: \"pronto.allow_non_finite\" value { string_value: \"true\" } }\n");
+    public static void RejectNonFinite(string repository, string name) =>
+        File.WriteAllText(Path.Combine(repository, name, "config.pbtxt"), "parameters { key: \"pronto.reject_non_finite\" value { string_value: \"true\" } }\n");
+
+    /// <summary>
+    /// Operator models shaped like ONNX's node tests, each with an input the zero-filled implicit warm-up makes
+    /// invalid: <c>y = Resize(x, scales)</c> (nearest) over FP32 x [1,1,2,2] and scales FP32 [4]; ONNX Runtime
+    /// refuses a scale of 0.
+    /// </summary>
+    public static string WriteResize(string repository, string name) => Write(repository, name, graph =>
+    {
+        graph.Input.Add(OnnxModelEditor.TensorValue("x", TensorProto.Types.DataType.Float, 1L, 1L, 2L, 2L));
+        graph.Input.Add(OnnxModelEditor.TensorValue("scales", TensorProto.Types.DataType.Float, 4L));
+        graph.Output.Add(OnnxModelEditor.TensorValue("y", TensorProto.Types.DataType.Float, 1L, 1L, "height", "width"));
+        var mode = new AttributeProto { Name = "mode", Type = AttributeProto.Types.AttributeType.String, S = Google.Protobuf.ByteString.CopyFromUtf8("nearest") };
+        graph.Node.Add(OnnxModelEditor.Node("Resize", "resize", ["x", "", "scales"], ["y"], mode));
+    });
+
+    /// <summary>
+    /// <c>y = Reshape(x, shape)</c> over FP32 x [2,3] and INT64 shape [rank]: the warm-up's shape [0] copies
+    /// dimension 0 and leaves 2 elements for 6.
+    /// </summary>
+    public static string WriteReshape(string repository, string name) => Write(repository, name, graph =>
+    {
+        graph.Input.Add(OnnxModelEditor.TensorValue("x", TensorProto.Types.DataType.Float, 2L, 3L));
+        graph.Input.Add(OnnxModelEditor.TensorValue("shape", TensorProto.Types.DataType.Int64, "rank"));
+        graph.Output.Add(OnnxModelEditor.TensorValue("y", TensorProto.Types.DataType.Float, "rows", "columns"));
+        graph.Node.Add(OnnxModelEditor.Node("Reshape", "reshape", ["x", "shape"], ["y"]));
+    });
+
+    /// <summary><c>c = Mod(a, b)</c>, integer mod (the remainder takes the divisor's sign) over INT32 [3]: ONNX Runtime refuses a divisor of 0.</summary>
+    public static string WriteMod(string repository, string name) => Write(repository, name, graph =>
+    {
+        graph.Input.Add(OnnxModelEditor.TensorValue("a", TensorProto.Types.DataType.Int32, 3L));
+        graph.Input.Add(OnnxModelEditor.TensorValue("b", TensorProto.Types.DataType.Int32, 3L));
+        graph.Output.Add(OnnxModelEditor.TensorValue("c", TensorProto.Types.DataType.Int32, 3L));
+        graph.Node.Add(OnnxModelEditor.Node("Mod", "mod", ["a", "b"], ["c"]));
+    });
+
+    /// <summary><c>y = IsNaN(x)</c> over FP32 [n] -> BOOL [n] (derived as a batching model of scalars).</summary>
+    public static string WriteIsNaN(string repository, string name) => Write(repository, name, graph =>
+    {
+        graph.Input.Add(OnnxModelEditor.TensorValue("x", TensorProto.Types.DataType.Float, "n"));
+        graph.Output.Add(OnnxModelEditor.TensorValue("y", TensorProto.Types.DataType.Bool, "n"));
+        graph.Node.Add(OnnxModelEditor.Node("IsNaN", "isnan", ["x"], ["y"]));
+    });
 
     /// <summary>ONNX's TensorProto.DataType code of a protocol datatype.</summary>
     public static int OnnxTypeCode(DataType type) => type switch
@@ -141,6 +184,16 @@ public static class TinyModels
         DataType.BF16 => 16,
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
     };
+
+    private static string Write(string repository, string name, Action<GraphProto> build)
+    {
+        var path = Path.Combine(repository, name, "1", "model.onnx");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var graph = new GraphProto { Name = name };
+        build(graph);
+        Save(graph, path);
+        return path;
+    }
 
     private static void Save(GraphProto graph, string path)
     {

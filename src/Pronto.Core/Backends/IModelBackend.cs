@@ -24,8 +24,10 @@ public interface IModelBackend
     ModelConfig DeriveConfig(string name, string modelPath);
 
     /// <summary>
-    /// Loads the model file, checks it against <paramref name="config"/>, runs a warm-up and returns a
-    /// ready instance. Throws <see cref="Errors.ProntoException"/> with the engine's message on failure.
+    /// Loads the model file, checks it against <paramref name="config"/> and returns a ready instance. A backend
+    /// may run an implicit warm-up of its own when the config has no <c>model_warmup</c> samples (the repository
+    /// runs those); that warm-up's failure is logged, never a load failure, as a model the engine loaded is READY.
+    /// Throws <see cref="Errors.ProntoException"/> with the engine's message on failure.
     /// The caller owns the returned instance and disposes it on unload.
     /// </summary>
     IModelInstance Load(ModelConfig config, string modelPath, CancellationToken cancellationToken);

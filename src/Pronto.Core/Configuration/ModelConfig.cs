@@ -40,6 +40,9 @@ public sealed class ModelConfig
     /// <summary>Free-form string parameters (<c>parameters { key: .. value { string_value: .. } }</c>); Pronto's own start with <c>pronto.</c>.</summary>
     public Dictionary<string, string> Parameters { get; init; } = new(StringComparer.Ordinal);
 
+    /// <summary>Triton's <c>model_warmup</c> samples: each must run before the model is READY.</summary>
+    public List<ModelWarmup> ModelWarmup { get; init; } = [];
+
     /// <summary>Parameter naming the rows per engine run for offline work (<see cref="PreferredRunSize"/>).</summary>
     public const string RunSizeKey = ProntoParameters.BatchRunSize;
 

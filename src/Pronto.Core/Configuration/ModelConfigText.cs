@@ -7,8 +7,8 @@ namespace Pronto.Core.Configuration;
 
 /// <summary>
 /// Reads and writes Triton's <c>config.pbtxt</c> (protobuf text format) for the part of the schema that
-/// <see cref="ModelConfig"/> holds. Other fields of Triton's schema are parsed and ignored, because real Triton
-/// configs carry many (<c>optimization</c>, <c>model_warmup</c>, <c>sequence_batching</c>, ...); a field the
+/// <see cref="ModelConfig"/> holds (<c>model_warmup</c> included). Other fields of Triton's schema are parsed and
+/// ignored, because real Triton configs carry many (<c>optimization</c>, <c>sequence_batching</c>, ...); a field the
 /// schema does not have, and a <c>pronto.*</c> parameter Pronto does not know, is an error (<see cref="ModelConfigSchema"/>).
 /// </summary>
 public static class ModelConfigText
@@ -75,6 +75,9 @@ public static class ModelConfigText
                     break;
                 case "parameters":
                     ParseParameter(f, config.Parameters);
+                    break;
+                case "model_warmup":
+                    config.ModelWarmup.Add(ParseWarmup(f));
                     break;
                 default:
                     // Unknown to Pronto, not necessarily to Triton: skip it.
@@ -158,6 +161,11 @@ public static class ModelConfigText
             w.Append("  key: ").Append(Quote(key)).Append('\n');
             w.Append("  value: { string_value: ").Append(Quote(config.Parameters[key])).Append(" }\n");
             w.Append("}\n");
+        }
+
+        if (config.ModelWarmup.Count > 0)
+        {
+            FormatWarmup(w, config.ModelWarmup);
         }
 
         return w.ToString();
@@ -477,6 +485,111 @@ public static class ModelConfigText
         }
     }
 
+    /// <summary>One <c>model_warmup</c> sample; the checks that need the model (names, shapes) come when it runs.</summary>
+    private static ModelWarmup ParseWarmup(TextField message)
+    {
+        RequireMessage(message);
+        var sample = new ModelWarmup { Name = string.Empty };
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var f in message.Fields)
+        {
+            switch (f.Name)
+            {
+                case "name":
+                    Singular(seen, f);
+                    sample.Name = GetString(f);
+                    break;
+                case "batch_size":
+                    Singular(seen, f);
+                    sample.BatchSize = (int)GetInteger(f, 0, int.MaxValue);
+                    break;
+                case "count":
+                    Singular(seen, f);
+                    sample.Count = (int)GetInteger(f, 0, int.MaxValue);
+                    break;
+                case "inputs":
+                    ParseWarmupInput(f, sample);
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        return sample;
+    }
+
+    /// <summary>One map entry <c>{ key: "x" value { data_type dims zero_data|random_data|input_data_file } }</c>; a later entry for the same key wins.</summary>
+    private static void ParseWarmupInput(TextField message, ModelWarmup sample)
+    {
+        RequireMessage(message);
+        var input = new WarmupInput { Name = string.Empty };
+        TextField? source = null;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var f in message.Fields)
+        {
+            if (f.Name == "key")
+            {
+                Singular(seen, f);
+                input.Name = GetString(f);
+            }
+            else if (f.Name == "value")
+            {
+                Singular(seen, f);
+                RequireMessage(f);
+                source = f;
+            }
+        }
+
+        var dims = new List<long>();
+        TextField? data = null;
+        var valueSeen = new HashSet<string>(StringComparer.Ordinal);
+        IReadOnlyList<TextField> value = source is null ? Array.Empty<TextField>() : source.Fields;
+        foreach (var f in value)
+        {
+            switch (f.Name)
+            {
+                case "data_type":
+                    Singular(valueSeen, f);
+                    input.DataType = GetDataType(f, input.Name);
+                    break;
+                case "dims":
+                    dims.Add(GetInteger(f, -1, long.MaxValue));
+                    break;
+                case "zero_data" or "random_data" or "input_data_file":
+                    // A oneof: two of them is a contradiction. Triton does not look at the bool's value, only that it is set.
+                    if (data is not null)
+                    {
+                        throw NameError(f, $"model_warmup input '{input.Name}' takes only one of zero_data, random_data or input_data_file");
+                    }
+
+                    data = f;
+                    if (f.Name == "input_data_file")
+                    {
+                        input.Data = WarmupData.File;
+                        input.InputDataFile = GetString(f);
+                    }
+                    else
+                    {
+                        _ = GetBool(f);
+                        input.Data = f.Name == "zero_data" ? WarmupData.Zero : WarmupData.Random;
+                    }
+
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        if (data is null)
+        {
+            throw ValueError(source ?? message, $"model_warmup input '{input.Name}' needs one of zero_data, random_data or input_data_file");
+        }
+
+        input.Dims = [.. dims];
+        _ = sample.Inputs.RemoveAll(i => i.Name == input.Name);
+        sample.Inputs.Add(input);
+    }
+
     private static void Singular(HashSet<string> seen, TextField f)
     {
         if (f.InList)
@@ -730,6 +843,47 @@ public static class ModelConfigText
         }
 
         w.Append("}\n");
+    }
+
+    private static void FormatWarmup(StringBuilder w, List<ModelWarmup> samples)
+    {
+        w.Append("model_warmup [\n");
+        for (var i = 0; i < samples.Count; i++)
+        {
+            var sample = samples[i];
+            w.Append("  {\n");
+            w.Append("    name: ").Append(Quote(sample.Name)).Append('\n');
+            w.Append("    batch_size: ").Append(Int(sample.BatchSize)).Append('\n');
+            foreach (var input in sample.Inputs)
+            {
+                w.Append("    inputs {\n");
+                w.Append("      key: ").Append(Quote(input.Name)).Append('\n');
+                w.Append("      value: { ");
+                if (input.DataType != DataType.Invalid)
+                {
+                    w.Append("data_type: ").Append(input.DataType.ToConfigName()).Append(' ');
+                }
+
+                w.Append("dims: ").Append(List(input.Dims)).Append(' ');
+                w.Append(input.Data switch
+                {
+                    WarmupData.Random => "random_data: true",
+                    WarmupData.File => "input_data_file: " + Quote(input.InputDataFile ?? string.Empty),
+                    _ => "zero_data: true",
+                });
+                w.Append(" }\n");
+                w.Append("    }\n");
+            }
+
+            if (sample.Count != 0)
+            {
+                w.Append("    count: ").Append(Int(sample.Count)).Append('\n');
+            }
+
+            w.Append(i + 1 < samples.Count ? "  },\n" : "  }\n");
+        }
+
+        w.Append("]\n");
     }
 
     private static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);

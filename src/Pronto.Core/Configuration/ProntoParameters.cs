@@ -44,19 +44,20 @@ public static class ProntoParameters
     public const string ClassifyActivation = "pronto.classify.activation";
 
     public const string BatchRunSize = "pronto.batch.run_size";
-    public const string AllowNonFinite = "pronto.allow_non_finite";
+    public const string RejectNonFinite = "pronto.reject_non_finite";
     public const string DynamicBatchingEager = "pronto.dynamic_batching.eager";
 
     /// <summary>Every key Pronto reads, sorted.</summary>
     public static IReadOnlyList<string> Known { get; } =
     [
-        AllowNonFinite, BatchRunSize,
+        BatchRunSize,
         ClassifyActivation, ClassifyOutput,
         DynamicBatchingEager,
         EmbeddingMaskInput, EmbeddingNormalize, EmbeddingOutput, EmbeddingPooling,
         FieldsInput, FieldsNames,
         ImageChannelOrder, ImageHeight, ImageInput, ImageMean, ImageMeanFile, ImageResize, ImageScale, ImageStd, ImageWidth,
         Prepare, Produce,
+        RejectNonFinite,
         TextIdsInput, TextLowercase, TextMaskInput, TextMaxTokens, TextTypeInput, TextVocab,
     ];
 
@@ -99,7 +100,7 @@ public static class ProntoParameters
             {
                 // Eager without dynamic_batching and a run size on a model that does not batch stay allowed:
                 // switching batching off should not mean deleting its settings too.
-                case AllowNonFinite or DynamicBatchingEager:
+                case RejectNonFinite or DynamicBatchingEager:
                     RequireBool(config, key, value);
                     break;
                 case BatchRunSize:

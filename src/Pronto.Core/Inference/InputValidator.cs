@@ -8,31 +8,33 @@ namespace Pronto.Core.Inference;
 
 /// <summary>
 /// Checks request inputs against the model's config before the engine sees them: names, datatypes, ranks,
-/// fixed dimensions, batch size, and finite floating-point values. A malformed request is an invalid argument
+/// fixed dimensions, batch size, and (where the model asks for it) finite floating-point values. A malformed request is an invalid argument
 /// with a message that says which input and what was expected; it never reaches the engine (where bad shapes
 /// have crashed other servers).
 /// </summary>
 public static class InputValidator
 {
     /// <summary>
-    /// Config parameter that lets NaN and infinities through to the model (<c>"true"</c>): some models read NaN
-    /// as "missing". Off by default, since a NaN that slips in silently turns into a confident wrong answer.
+    /// Config parameter that refuses NaN and infinities in floating-point inputs (<c>"true"</c>) with a 400 naming
+    /// the element. Off by default, as in Triton and KServe: isnan, isinf and cast models need them, and some models
+    /// read NaN as "missing". A model for which a NaN would silently become a confident wrong answer (the bundled
+    /// fraud classifier) turns it on.
     /// </summary>
-    public const string AllowNonFiniteKey = ProntoParameters.AllowNonFinite;
+    public const string RejectNonFiniteKey = ProntoParameters.RejectNonFinite;
 
     public static void Validate(ModelConfig config, IReadOnlyList<NamedTensor> inputs)
     {
         ValidateShapes(config, inputs);
-        if (!(config.Parameters.TryGetValue(AllowNonFiniteKey, out var allow) && allow == "true"))
+        if (config.Parameters.TryGetValue(RejectNonFiniteKey, out var reject) && reject == "true")
         {
             foreach (var input in inputs)
             {
-                CheckFinite(input);
+                CheckFinite(config, input);
             }
         }
     }
 
-    private static void CheckFinite(NamedTensor input)
+    private static void CheckFinite(ModelConfig config, NamedTensor input)
     {
         var tensor = input.Tensor;
         var index = tensor.DataType switch
@@ -45,7 +47,7 @@ public static class InputValidator
         };
         if (index >= 0)
         {
-            ProntoErrors.InvalidArgument($"input '{input.Name}' element {index} is NaN or infinite; the model takes finite numbers (set parameter {AllowNonFiniteKey} to allow them)");
+            ProntoErrors.InvalidArgument($"input '{input.Name}' element {index} is NaN or infinite; model '{config.Name}' takes finite numbers only (its config sets {RejectNonFiniteKey})");
         }
     }
 

@@ -569,7 +569,30 @@ public static partial class InferenceJson
             return new ProntoException(ErrorCode.InvalidArgument, $"JSON nests deeper than the limit of {limits.MaxDepth} levels at byte {at}", ex);
         }
 
+        // Triton's JSON parser (rapidjson with kParseNanAndInfFlag) and Python's json.dumps write NaN and infinities
+        // as bare words, which are not JSON; say what to send instead.
+        if (IsBareNonFinite(json, at))
+        {
+            message = "NaN and infinities are not JSON numbers; send the strings \"NaN\", \"Infinity\" or \"-Infinity\", or the tensor as binary data";
+        }
+
         return new ProntoException(ErrorCode.InvalidArgument, $"malformed JSON at byte {at}: {message}", ex);
+    }
+
+    private static bool IsBareNonFinite(ReadOnlySpan<byte> json, long at)
+    {
+        if (at < 0 || at >= json.Length)
+        {
+            return false;
+        }
+
+        var rest = json[(int)at..];
+        if (rest.StartsWith("-"u8) || rest.StartsWith("+"u8))
+        {
+            rest = rest[1..];
+        }
+
+        return rest.StartsWith("NaN"u8) || rest.StartsWith("Inf"u8);
     }
 
     /// <summary>

@@ -173,8 +173,9 @@ internal static class JsonElementReaders
 
     /// <summary>
     /// JSON has no NaN or infinity; Pronto writes them as the strings "NaN", "Infinity" and "-Infinity"
-    /// (as System.Text.Json's AllowNamedFloatingPointLiterals spells them) and reads them back. Triton
-    /// rejects them; accepting them lets a client send back what Pronto returned.
+    /// (as System.Text.Json's AllowNamedFloatingPointLiterals spells them) and reads them back, so a client can
+    /// send back what Pronto returned. Triton reads and writes them as bare words, which are not JSON: Pronto
+    /// refuses those with a message naming these strings (binary tensors and gRPC carry NaN as it is).
     /// </summary>
     private static bool TryReadNonFinite(ref Utf8JsonReader reader, out double value)
     {

@@ -384,6 +384,16 @@ public sealed partial class ModelRepository : IDisposable
                 try
                 {
                     var instance = backend.Load(config, modelPath, cancellationToken);
+                    try
+                    {
+                        ModelWarmupRunner.Run(config, dir, instance, cancellationToken);
+                    }
+                    catch
+                    {
+                        instance.Dispose();
+                        throw;
+                    }
+
                     loaded.Add(new VersionSlot(v) { State = ModelState.Ready, Reason = "", Model = new ServedModel(name, v, config, dir, instance, processing) });
                 }
                 catch (Exception e) when (e is not OperationCanceledException)

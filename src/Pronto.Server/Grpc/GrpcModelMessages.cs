@@ -4,6 +4,7 @@ using Pronto.Core.Repository;
 using Pronto.Core.Tensors;
 using Pronto.Server.Grpc.Protocol;
 using ConfigMessage = Pronto.Server.Grpc.Protocol.ModelConfig;
+using ModelWarmup = Pronto.Server.Grpc.Protocol.ModelWarmup;
 using ModelConfig = Pronto.Core.Configuration.ModelConfig;
 using StatisticsMessage = Pronto.Server.Grpc.Protocol.ModelStatistics;
 
@@ -102,6 +103,31 @@ internal static class GrpcModelMessages
         foreach (var (key, value) in config.Parameters)
         {
             message.Parameters[key] = new ModelParameter { StringValue = value };
+        }
+
+        foreach (var sample in config.ModelWarmup)
+        {
+            var warmup = new ModelWarmup { Name = sample.Name, BatchSize = (uint)sample.BatchSize, Count = (uint)sample.Count };
+            foreach (var input in sample.Inputs)
+            {
+                var entry = new ModelWarmup.Types.Input { DataType = (Protocol.DataType)input.DataType, Dims = { input.Dims } };
+                switch (input.Data)
+                {
+                    case WarmupData.Random:
+                        entry.RandomData = true;
+                        break;
+                    case WarmupData.File:
+                        entry.InputDataFile = input.InputDataFile ?? "";
+                        break;
+                    default:
+                        entry.ZeroData = true;
+                        break;
+                }
+
+                warmup.Inputs[input.Name] = entry;
+            }
+
+            message.ModelWarmup.Add(warmup);
         }
 
         return message;

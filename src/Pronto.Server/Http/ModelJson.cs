@@ -127,7 +127,53 @@ internal static class ModelJson
         }
 
         w.WriteEndObject();
+        WriteWarmup(w, config.ModelWarmup);
         w.WriteEndObject();
+    }
+
+    /// <summary><c>"model_warmup":[{"name","batch_size","inputs":{"x":{"data_type","dims","zero_data"|"random_data"|"input_data_file"}},"count"}]</c>.</summary>
+    private static void WriteWarmup(Utf8JsonWriter w, List<ModelWarmup> samples)
+    {
+        w.WriteStartArray("model_warmup"u8);
+        foreach (var sample in samples)
+        {
+            w.WriteStartObject();
+            w.WriteString("name"u8, sample.Name);
+            w.WriteNumber("batch_size"u8, sample.BatchSize);
+            w.WriteStartObject("inputs"u8);
+            foreach (var input in sample.Inputs)
+            {
+                w.WriteStartObject(input.Name);
+                w.WriteString("data_type"u8, input.DataType.ToConfigName());
+                w.WriteStartArray("dims"u8);
+                foreach (var d in input.Dims)
+                {
+                    w.WriteNumberValue(d);
+                }
+
+                w.WriteEndArray();
+                switch (input.Data)
+                {
+                    case WarmupData.Random:
+                        w.WriteBoolean("random_data"u8, true);
+                        break;
+                    case WarmupData.File:
+                        w.WriteString("input_data_file"u8, input.InputDataFile);
+                        break;
+                    default:
+                        w.WriteBoolean("zero_data"u8, true);
+                        break;
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndObject();
+            w.WriteNumber("count"u8, sample.Count);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
     }
 
     /// <summary>Triton's statistics response: <c>{"model_stats":[{"name","version","last_inference","inference_count","execution_count","inference_stats":{...}}]}</c>.</summary>

@@ -8,7 +8,7 @@ namespace Pronto.Core.Tests.Configuration;
 public sealed class ModelConfigTextTests
 {
     private const string FullTritonConfig = """
-        # A Triton config with every field Pronto reads, plus Triton blocks it must skip.
+        # A Triton config with every field Pronto reads (model_warmup too), plus blocks it must skip.
         name: "resnet50"
         platform: "onnxruntime_onnx"
         backend: "onnxruntime"
@@ -151,6 +151,103 @@ public sealed class ModelConfigTextTests
         Assert.Equal(2, c.Parameters.Count);
         Assert.Equal("4", c.Parameters["intra_op_thread_count"]);
         Assert.Equal("fast", c.Parameters["mode"]);
+
+        var warmup = Assert.Single(c.ModelWarmup);
+        Assert.Equal(("warmup", 1, 0), (warmup.Name, warmup.BatchSize, warmup.Count));
+        var data = Assert.Single(warmup.Inputs);
+        Assert.Equal(("data", DataType.FP32, WarmupData.Zero), (data.Name, data.DataType, data.Data));
+        Assert.Equal([3L, 224L, 224L], data.Dims);
+    }
+
+    [Fact]
+    public void Parse_ModelWarmup_ReadsTritonsSchema()
+    {
+        const string text = """
+            model_warmup [
+              {
+                name: "first"
+                batch_size: 4
+                inputs { key: "ids" value: { data_type: TYPE_INT64 dims: [ 2, 8 ] random_data: true } }
+                inputs: [
+                  { key: "img" value { data_type: TYPE_FP16 dims: 3 dims: 4 input_data_file: "img.raw" } },
+                  { key: "ids" value { data_type: TYPE_INT32 dims: [ 1 ] zero_data: false } }
+                ]
+                count: 3
+              }
+            ]
+            model_warmup { name: "second" }
+            """;
+
+        var c = ModelConfigText.Parse(text, "m");
+
+        Assert.Equal(2, c.ModelWarmup.Count);
+        var first = c.ModelWarmup[0];
+        Assert.Equal(("first", 4, 3), (first.Name, first.BatchSize, first.Count));
+
+        // Map semantics: the later "ids" replaces the earlier one; zero_data counts as set whatever its value, as in Triton.
+        Assert.Equal(["img", "ids"], first.Inputs.Select(i => i.Name));
+        Assert.Equal((DataType.FP16, WarmupData.File, "img.raw"), (first.Inputs[0].DataType, first.Inputs[0].Data, first.Inputs[0].InputDataFile));
+        Assert.Equal([3L, 4L], first.Inputs[0].Dims);
+        Assert.Equal((DataType.Int32, WarmupData.Zero), (first.Inputs[1].DataType, first.Inputs[1].Data));
+        Assert.Equal([1L], first.Inputs[1].Dims);
+        Assert.Equal(("second", 0, 0), (c.ModelWarmup[1].Name, c.ModelWarmup[1].BatchSize, c.ModelWarmup[1].Count));
+        Assert.Empty(c.ModelWarmup[1].Inputs);
+    }
+
+    [Fact]
+    public void RoundTrip_ModelWarmup_IsCanonicalTritonText()
+    {
+        var config = new ModelConfig { Name = "m" };
+        config.ModelWarmup.Add(new ModelWarmup
+        {
+            Name = "sample \"1\"",
+            BatchSize = 2,
+            Count = 5,
+            Inputs =
+            {
+                new WarmupInput { Name = "a", DataType = DataType.FP32, Dims = [3], Data = WarmupData.Zero },
+                new WarmupInput { Name = "b", DataType = DataType.Bytes, Dims = [1, 2], Data = WarmupData.File, InputDataFile = "b.bin" },
+                new WarmupInput { Name = "c", DataType = DataType.Bool, Dims = [], Data = WarmupData.Random },
+            },
+        });
+        config.ModelWarmup.Add(new ModelWarmup { Name = "empty" });
+
+        var text = ModelConfigText.Format(config);
+
+        const string expected = """
+            name: "m"
+            platform: "onnxruntime_onnx"
+            max_batch_size: 0
+            model_warmup [
+              {
+                name: "sample \"1\""
+                batch_size: 2
+                inputs {
+                  key: "a"
+                  value: { data_type: TYPE_FP32 dims: [ 3 ] zero_data: true }
+                }
+                inputs {
+                  key: "b"
+                  value: { data_type: TYPE_STRING dims: [ 1, 2 ] input_data_file: "b.bin" }
+                }
+                inputs {
+                  key: "c"
+                  value: { data_type: TYPE_BOOL dims: [ ] random_data: true }
+                }
+                count: 5
+              },
+              {
+                name: "empty"
+                batch_size: 0
+              }
+            ]
+
+            """;
+        Assert.Equal(expected.ReplaceLineEndings("\n"), text);
+        var copy = ModelConfigText.Parse(text, "m");
+        Assert.Equal(text, ModelConfigText.Format(copy));
+        Assert.Equal(["a", "b", "c"], copy.ModelWarmup[0].Inputs.Select(i => i.Name));
+        Assert.Equal("b.bin", copy.ModelWarmup[0].Inputs[1].InputDataFile);
     }
 
     [Fact]
@@ -546,6 +643,12 @@ public sealed class ModelConfigTextTests
     [InlineData("name: \"bad \\q escape\"", "line 1, column 12", "unknown escape '\\q'")]
     [InlineData("name: @", "line 1, column 7", "unexpected character '@'")]
     [InlineData("name:", "line 1, column 6", "expected a value for 'name', found end of input")]
+    [InlineData("model_warmup { batch_size: -1 }", "line 1, column 28", "'batch_size' must be between 0 and 2147483647")]
+    [InlineData("model_warmup { inputs { key: \"x\" value { dims: [ 1 ] } } }", "line 1, column 40", "model_warmup input 'x' needs one of zero_data, random_data or input_data_file")]
+    [InlineData("model_warmup { inputs { key: \"x\" } }", "line 1, column 23", "model_warmup input 'x' needs one of zero_data, random_data or input_data_file")]
+    [InlineData("model_warmup { inputs { key: \"x\" value { zero_data: true random_data: true } } }", "line 1, column 58", "model_warmup input 'x' takes only one of zero_data, random_data or input_data_file")]
+    [InlineData("model_warmup { inputs { key: \"x\" value { zero_data: yes } } }", "line 1, column 53", "expected true or false for 'zero_data'")]
+    [InlineData("model_warmup { inputs { key: \"x\" value { data_type: TYPE_FP99 zero_data: true } } }", "line 1, column 53", "unknown data_type of 'x': 'TYPE_FP99'")]
     public void Error_InvalidInput_IsInvalidArgumentWithPosition(string text, string position, string fragment)
     {
         var ex = Assert.Throws<ProntoException>(() => ModelConfigText.Parse(text, "m"));

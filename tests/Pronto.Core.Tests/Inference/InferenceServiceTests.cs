@@ -49,25 +49,34 @@ public sealed class InferenceServiceTests : IDisposable
     }
 
     [Fact]
-    public void NaN_and_infinity_are_rejected_unless_the_model_allows_them()
+    public void NaN_and_infinity_reach_the_model_by_default()
     {
-        var error = Assert.Throws<ProntoException>(() => _service.Infer(Request([1f, float.NaN, 3f], new RequestedOutput("y"))));
+        var response = _service.Infer(Request([1f, float.NaN, float.NegativeInfinity], new RequestedOutput("y")));
+
+        var y = response.Outputs[0].Tensor.ToArray<float>();
+        Assert.Equal(2f, y[0]);
+        Assert.True(float.IsNaN(y[1]));
+        Assert.Equal(float.NegativeInfinity, y[2]);
+    }
+
+    [Fact]
+    public void NaN_and_infinity_are_refused_where_the_config_sets_reject_non_finite()
+    {
+        TinyModels.WriteAddConstant(_root, "strict", 1f, 3);
+        TinyModels.RejectNonFinite(_root, "strict");
+        _repository.Load("strict");
+        var error = Assert.Throws<ProntoException>(() => _service.Infer(new InferenceRequest { ModelName = "strict", Inputs = [new NamedTensor("x", Tensor.Create(new[] { 1f, float.NaN, 3f }, 1, 3))] }));
         Assert.Equal(ErrorCode.InvalidArgument, error.Code);
-        Assert.StartsWith("input 'x' element 1 is NaN or infinite", error.Message, StringComparison.Ordinal);
+        Assert.Equal("input 'x' element 1 is NaN or infinite; model 'strict' takes finite numbers only (its config sets pronto.reject_non_finite)", error.Message);
 
         // A long input goes through the vectorized scan: the index is still exact.
         TinyModels.WriteAddConstant(_root, "wide", 0f, 1000);
+        TinyModels.RejectNonFinite(_root, "wide");
         _repository.Load("wide");
         var values = new float[1000];
         values[777] = float.NegativeInfinity;
         error = Assert.Throws<ProntoException>(() => _service.Infer(new InferenceRequest { ModelName = "wide", Inputs = [new NamedTensor("x", Tensor.Create(values, 1, 1000))] }));
         Assert.StartsWith("input 'x' element 777 is NaN or infinite", error.Message, StringComparison.Ordinal);
-
-        TinyModels.WriteAddConstant(_root, "lenient", 1f, 3);
-        TinyModels.AllowNonFinite(_root, "lenient");
-        _repository.Load("lenient");
-        var response = _service.Infer(new InferenceRequest { ModelName = "lenient", Inputs = [new NamedTensor("x", Tensor.Create(new[] { 1f, float.PositiveInfinity, 3f }, 1, 3))] });
-        Assert.Equal([2f, float.PositiveInfinity, 4f], response.Outputs[0].Tensor.ToArray<float>());
     }
 
     [Theory]

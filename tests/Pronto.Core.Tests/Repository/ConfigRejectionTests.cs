@@ -41,9 +41,9 @@ public sealed class ConfigRejectionTests : IDisposable
     [Fact]
     public void An_unknown_pronto_parameter_leaves_the_model_unavailable_with_the_known_keys()
     {
-        var config = Write("adder", "parameters {\n  key: \"pronto.allow_nonfinite\"\n  value { string_value: \"true\" }\n}\n");
+        var config = Write("adder", "parameters {\n  key: \"pronto.reject_nonfinite\"\n  value { string_value: \"true\" }\n}\n");
         var row = AssertUnavailable("adder", null);
-        Assert.StartsWith($"{config} line 2, column 8: unknown Pronto parameter 'pronto.allow_nonfinite' (did you mean 'pronto.allow_non_finite'?); Pronto's parameters are pronto.allow_non_finite, pronto.batch.run_size, ", row.Reason, StringComparison.Ordinal);
+        Assert.StartsWith($"{config} line 2, column 8: unknown Pronto parameter 'pronto.reject_nonfinite' (did you mean 'pronto.reject_non_finite'?); Pronto's parameters are pronto.batch.run_size, pronto.classify.activation, ", row.Reason, StringComparison.Ordinal);
         Assert.EndsWith(", pronto.text.type_input, pronto.text.vocab", row.Reason, StringComparison.Ordinal);
     }
 
@@ -64,7 +64,7 @@ public sealed class ConfigRejectionTests : IDisposable
     }
 
     [Theory]
-    [InlineData("pronto.allow_non_finite", "yes", "model 'adder': config parameter 'pronto.allow_non_finite' must be true or false, got 'yes'")]
+    [InlineData("pronto.reject_non_finite", "yes", "model 'adder': config parameter 'pronto.reject_non_finite' must be true or false, got 'yes'")]
     [InlineData("pronto.batch.run_size", "x", "model 'adder': config parameter 'pronto.batch.run_size' must be an integer from 1 to max_batch_size 64, got 'x'")]
     [InlineData("pronto.batch.run_size", "65", "model 'adder': config parameter 'pronto.batch.run_size' must be an integer from 1 to max_batch_size 64, got '65'")]
     [InlineData("pronto.batch.run_size", "0", "model 'adder': config parameter 'pronto.batch.run_size' must be an integer from 1 to max_batch_size 64, got '0'")]

@@ -22,7 +22,6 @@ public sealed class IdentityServerFixture : IAsyncLifetime
         foreach (var type in GrpcDatatypeTests.AllTypes)
         {
             TinyModels.WriteIdentity(_root, ModelName(type), type, ["batch", 3L]);
-            TinyModels.AllowNonFinite(_root, ModelName(type));
         }
 
         Server = await ServerFixture.StartAsync(options => options.ModelRepository = _root);

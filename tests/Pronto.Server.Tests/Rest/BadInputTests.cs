@@ -50,12 +50,15 @@ public sealed class BadInputTests(FraudServerFixture fixture) : IClassFixture<Fr
         { """{"inputs":[{"name":"features","shape":[1,6],"datatype":"FP32","data":[1,2,3,4,5,6]},{"name":"extra","shape":[1],"datatype":"FP32","data":[1]}]}""", 400, "unexpected input 'extra' for model 'fraud'; its inputs are features" },
         { """{"inputs":[{"name":"other","shape":[1,6],"datatype":"FP32","data":[1,2,3,4,5,6]}]}""", 400, "unexpected input 'other' for model 'fraud'; its inputs are features" },
         { """{"inputs":[{"name":"features","shape":[1,6],"datatype":"FP32","data":[1,2,3,4,5,6]}],"outputs":[{"name":"nope"}]}""", 400, "unknown output 'nope' for model 'fraud'; its outputs are probabilities" },
-        // malformed JSON; bare NaN is not JSON
+        // malformed JSON
         { """{"inputs":[{"name":"features",""", 400, "malformed JSON at byte 29" },
         { "not json", 400, "malformed JSON at byte 1" },
         { "", 400, "malformed JSON at byte 0" },
         { "[]", 400, "the request body must be a JSON object" },
-        { """{"inputs":[{"name":"features","shape":[1,6],"datatype":"FP32","data":[NaN,2,3,4,5,6]}]}""", 400, "malformed JSON at byte 70" },
+        // bare NaN and infinities (Triton's and Python's json.dumps spelling) get a message saying what to send instead
+        { """{"inputs":[{"name":"features","shape":[1,6],"datatype":"FP32","data":[NaN,2,3,4,5,6]}]}""", 400, "malformed JSON at byte 70: NaN and infinities are not JSON numbers; send the strings \"NaN\", \"Infinity\" or \"-Infinity\", or the tensor as binary data" },
+        { """{"inputs":[{"name":"features","shape":[1,6],"datatype":"FP32","data":[1,-Infinity,3,4,5,6]}]}""", 400, "NaN and infinities are not JSON numbers" },
+        { """{"inputs":[{"name":"features","shape":[1,6],"datatype":"FP32","data":[1,2,Inf,4,5,6]}]}""", 400, "NaN and infinities are not JSON numbers" },
         // fields: the preparer rejects what is not a finite number, and names the row and field
         { """{"inputs":[{"name":"fields","shape":[1],"datatype":"BYTES","data":["{\"amount\": 1e39, \"customer_avg_amount\": 40, \"merchant_category\": 7, \"hour\": 3, \"distance_km\": 850, \"txn_last_hour\": 5}"]}]}""", 400, "row 0: field 'amount' is out of the FP32 range" },
         { """{"inputs":[{"name":"fields","shape":[1],"datatype":"BYTES","data":["{\"amount\": \"NaN\", \"customer_avg_amount\": 40, \"merchant_category\": 7, \"hour\": 3, \"distance_km\": 850, \"txn_last_hour\": 5}"]}]}""", 400, "row 0: field 'amount' must be a number, got a string" },
@@ -77,8 +80,8 @@ public sealed class BadInputTests(FraudServerFixture fixture) : IClassFixture<Fr
     }
 
     /// <summary>
-    /// The codec reads the strings "NaN"/"Infinity"/"-Infinity" for FP32 (the form responses use), but a model
-    /// takes finite numbers unless its config sets pronto.allow_non_finite: the request is a 400 naming the element.
+    /// The codec reads the strings "NaN"/"Infinity"/"-Infinity" for FP32 (the form responses use), and the bundled
+    /// fraud model's config sets pronto.reject_non_finite: the request is a 400 naming the element.
     /// </summary>
     [Theory]
     [InlineData("\"NaN\"", 0)]
@@ -91,7 +94,7 @@ public sealed class BadInputTests(FraudServerFixture fixture) : IClassFixture<Fr
         var body = $$"""{"inputs":[{"name":"features","shape":[1,6],"datatype":"FP32","data":[{{string.Join(",", values)}}]}]}""";
         var (code, json) = await PostAsync(fixture.Http, Fraud, body);
         Assert.Equal(HttpStatusCode.BadRequest, code);
-        Assert.Equal($"input 'features' element {position} is NaN or infinite; the model takes finite numbers (set parameter pronto.allow_non_finite to allow them)", json.GetProperty("error").GetString());
+        Assert.Equal($"input 'features' element {position} is NaN or infinite; model 'fraud' takes finite numbers only (its config sets pronto.reject_non_finite)", json.GetProperty("error").GetString());
         await AssertStillServes();
     }
 

@@ -28,7 +28,6 @@ public sealed class IdentityServerFixture : IAsyncLifetime
         foreach (var type in AllTypes)
         {
             TinyModels.WriteIdentity(_root, ModelOf(type), type, ["batch", 3L]);
-            TinyModels.AllowNonFinite(_root, ModelOf(type));
         }
 
         Server = await ServerFixture.StartAsync(options => options.ModelRepository = _root);
