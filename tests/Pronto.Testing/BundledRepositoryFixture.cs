@@ -19,9 +19,13 @@ public class BundledRepositoryFixture : IDisposable
     /// <summary>With these ONNX Runtime settings; the first backend of a process sets its thread pool for the whole process.</summary>
     protected BundledRepositoryFixture(OnnxBackendOptions options)
     {
+        // The backend first: the first one in a process sets ONNX Runtime's thread pool, and preparing the zoo on a
+        // fresh cache trains fraud through a backend of its own (default threads). Tree sums then round differently
+        // from a 1-thread child process, and byte-for-byte comparisons with one fail.
+        var backend = new OnnxBackend(options);
         Root = ZooPaths.DefaultRepository();
         BundledRepository.Ensure(Root);
-        Repository = new ModelRepository(Root, [new OnnxBackend(options)]);
+        Repository = new ModelRepository(Root, [backend]);
         foreach (var name in BundledRepository.ModelNames)
         {
             Repository.Load(name);
