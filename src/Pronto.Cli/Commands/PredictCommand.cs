@@ -17,6 +17,9 @@ namespace Pronto.Cli.Commands;
 /// </summary>
 internal static class PredictCommand
 {
+    /// <summary>Classes the table shows per row when <c>--top</c> is not given.</summary>
+    private const int DefaultTop = 3;
+
     public static Command Create(CliContext context)
     {
         var name = new Argument<string>("name") { Description = "The model to run." };
@@ -24,8 +27,12 @@ internal static class PredictCommand
         var text = new Option<string[]>("--text") { Description = "Text to embed or classify (repeat for a batch)." };
         var image = new Option<string[]>("--image") { Description = "Path of an image file (repeat for a batch)." };
         var input = new Option<string?>("--input") { Description = "A JSON inference request file (Open Inference Protocol v2 body)." };
-        var top = new Option<int>("--top", "-k") { Description = "How many classes to show for a classifier.", DefaultValueFactory = _ => 3 };
-        var format = new Option<string>("--output", "-o") { Description = "table or json.", DefaultValueFactory = _ => "table" };
+        var top = new Option<int?>("--top", "-k")
+        {
+            Description = $"How many classes the table shows for a classifier (default {DefaultTop}). With --output json and --json, --text or --image, "
+                + "the request asks for that many classes (the protocol's classification extension).",
+        };
+        var format = new Option<string>("--output", "-o") { Description = "table, or json: the protocol's response, as the server's REST infer writes it.", DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong("table", "json");
         var command = new Command("predict", "Run one prediction on this machine, fully offline.") { name, json, text, image, input, top, format };
         command.SetAction(parse =>
@@ -45,9 +52,17 @@ internal static class PredictCommand
 
     private static int Run(CliContext context, string? repositoryPath, PredictRequest args)
     {
-        if (args.Top < 1)
+        if (args.Top is < 1)
         {
             ProntoErrors.InvalidArgument($"--top must be at least 1, got {args.Top}");
+        }
+
+        var json = args.Format == "json";
+        if (json && args.Top is not null && args.InputFile is not null)
+        {
+            // The body is sent as it is; its outputs say which classes it wants.
+            ProntoErrors.InvalidArgument("--top does not change an --input request; ask for classes in its outputs, e.g. "
+                + "\"outputs\":[{\"name\":\"probabilities\",\"parameters\":{\"classification\":2}}]");
         }
 
         using var repository = context.OpenRepository(repositoryPath);
@@ -56,29 +71,39 @@ internal static class PredictCommand
         var service = CliContext.Service(repository);
 
         InferenceRequest request;
+        ModelProcessing processing;
         using (var lease = repository.Acquire(args.Model))
         {
             request = BuildRequest(args, lease.Model);
+            processing = lease.Model.Processing;
+            if (json && args.Top is { } k)
+            {
+                request = WithClassification(request, InferenceService.DefaultOutputs(lease.Model), k);
+            }
         }
 
         var response = service.Infer(request);
-        IReadOnlyList<string>? labels;
-        using (var lease = repository.Acquire(args.Model))
+        if (json)
         {
-            labels = lease.Model.Processing.GetLabels(response.Outputs[0].Name);
-        }
-
-        if (args.Format == "json")
-        {
-            WriteJson(context, response, labels is null ? null : args.Top, labels);
+            // Exactly the protocol's response, as RestEndpoints.Infer writes it (outputs a body asks as binary come as JSON data).
+            var buffer = new ArrayBufferWriter<byte>();
+            InferenceJson.WriteResponse(buffer, response);
+            context.Output.WriteLine(Encoding.UTF8.GetString(buffer.WrittenSpan));
         }
         else
         {
-            WriteTable(context, response, args.Top, labels);
+            WriteTable(context, request, response, args.Top ?? DefaultTop, processing);
         }
 
         return ExitCodes.Success;
     }
+
+    private static InferenceRequest WithClassification(InferenceRequest request, IReadOnlyList<RequestedOutput> outputs, int k) => new()
+    {
+        ModelName = request.ModelName,
+        Inputs = request.Inputs,
+        Outputs = [.. outputs.Select(o => o with { Classification = k })],
+    };
 
     private static InferenceRequest BuildRequest(PredictRequest args, Core.Repository.ServedModel model)
     {
@@ -130,14 +155,13 @@ internal static class PredictCommand
         _ => "--input with a JSON inference request",
     };
 
-    private static void WriteTable(CliContext context, InferenceResponse response, int top, IReadOnlyList<string>? labels)
+    private static void WriteTable(CliContext context, InferenceRequest request, InferenceResponse response, int top, ModelProcessing processing)
     {
         foreach (var output in response.Outputs)
         {
             var tensor = output.Tensor;
-            if (labels is not null && tensor.DataType is DataType.FP32 or DataType.FP64)
+            if (Classes(output, request, processing, top) is { } rows)
             {
-                var rows = Classification.TopK(tensor, top, labels);
                 var table = new Table().AddColumns("Row", "Label", "Probability");
                 for (var r = 0; r < rows.Length; r++)
                 {
@@ -154,6 +178,7 @@ internal static class PredictCommand
             context.Output.WriteLine($"{output.Name}: {tensor}");
             if (tensor.DataType == DataType.FP32 && tensor.Rank == 2)
             {
+                // An embedding per row: its norm, then its first values.
                 var values = tensor.Span<float>();
                 var dim = (int)tensor.Shape[1];
                 for (var r = 0; r < tensor.Shape[0]; r++)
@@ -165,27 +190,76 @@ internal static class PredictCommand
                         norm += v * v;
                     }
 
-                    var head = string.Join(", ", row[..Math.Min(8, dim)].ToArray().Select(v => v.ToString("F4", CultureInfo.InvariantCulture)));
-                    context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  [{r}] norm {Math.Sqrt(norm):F4}: [{head}{(dim > 8 ? ", ..." : "")}]"));
+                    var head = string.Join(", ", row[..Math.Min(HeadValues, dim)].ToArray().Select(v => v.ToString("F4", CultureInfo.InvariantCulture)));
+                    context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  [{r}] norm {Math.Sqrt(norm):F4}: [{head}{(dim > HeadValues ? ", ..." : "")}]"));
                 }
+            }
+            else
+            {
+                WriteValues(context.Output, tensor);
             }
         }
     }
 
-    private static void WriteJson(CliContext context, InferenceResponse response, int? top, IReadOnlyList<string>? labels)
+    /// <summary>Values shown per row of an output.</summary>
+    private const int HeadValues = 8;
+
+    /// <summary>
+    /// The classes of <paramref name="output"/> to show, best first, at most <paramref name="top"/> a row: read back from
+    /// the classification extension's strings when the request asked for them, else the top scores of a labelled output.
+    /// </summary>
+    private static ClassScore[][]? Classes(NamedTensor output, InferenceRequest request, ModelProcessing processing, int top)
     {
-        var outputs = response.Outputs.ToList();
-        if (top is { } k && labels is not null)
+        foreach (var asked in request.Outputs)
         {
-            // The classification extension's form: "score:index:label", as the server returns it.
-            var first = response.Outputs[0];
-            outputs.Add(new NamedTensor(first.Name + "_top", Classification.ToTensor(first.Tensor, k, labels)));
+            if (asked.Name == output.Name && asked.Classification > 0)
+            {
+                return [.. Classification.FromTensor(output.Tensor).Select(row => row[..Math.Min(top, row.Length)])];
+            }
         }
 
-        var buffer = new ArrayBufferWriter<byte>();
-        InferenceJson.WriteResponse(buffer, new InferenceResponse { ModelName = response.ModelName, ModelVersion = response.ModelVersion, Id = response.Id, Outputs = outputs });
-        context.Output.WriteLine(Encoding.UTF8.GetString(buffer.WrittenSpan));
+        return processing.GetLabels(output.Name) is { } labels && output.Tensor.DataType is DataType.FP32 or DataType.FP64
+            ? Classification.TopK(output.Tensor, top, labels)
+            : null;
     }
 
-    private sealed record PredictRequest(string Model, string[] Json, string[] Text, string[] Image, string? InputFile, int Top, string Format);
+    /// <summary>Any other output: its first values per row (a row is the first dimension's element; a scalar or 1-D output is one row).</summary>
+    private static void WriteValues(TextWriter writer, Tensor tensor)
+    {
+        var count = (int)tensor.ElementCount;
+        var rows = tensor.Rank >= 2 ? (int)tensor.Shape[0] : 1;
+        var width = rows == 0 ? 0 : count / rows;
+        for (var r = 0; r < rows; r++)
+        {
+            var head = new StringBuilder();
+            for (var i = 0; i < Math.Min(HeadValues, width); i++)
+            {
+                head.Append(i == 0 ? "" : ", ").Append(Element(tensor, (r * width) + i));
+            }
+
+            writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  [{r}] [{head}{(width > HeadValues ? ", ..." : "")}]"));
+        }
+    }
+
+    private static string Element(Tensor tensor, int i) => tensor.DataType switch
+    {
+        DataType.Bytes => "\"" + tensor.GetString(i) + "\"",
+        DataType.FP32 => tensor.Span<float>()[i].ToString("G6", CultureInfo.InvariantCulture),
+        DataType.FP64 => tensor.Span<double>()[i].ToString("G6", CultureInfo.InvariantCulture),
+        DataType.FP16 => ((float)tensor.Span<Half>()[i]).ToString("G6", CultureInfo.InvariantCulture),
+        DataType.Bool => tensor.Span<bool>()[i] ? "true" : "false",
+        DataType.Int8 => tensor.Span<sbyte>()[i].ToString(CultureInfo.InvariantCulture),
+        DataType.Int16 => tensor.Span<short>()[i].ToString(CultureInfo.InvariantCulture),
+        DataType.Int32 => tensor.Span<int>()[i].ToString(CultureInfo.InvariantCulture),
+        DataType.Int64 => tensor.Span<long>()[i].ToString(CultureInfo.InvariantCulture),
+        DataType.UInt8 => tensor.Span<byte>()[i].ToString(CultureInfo.InvariantCulture),
+        DataType.UInt16 => tensor.Span<ushort>()[i].ToString(CultureInfo.InvariantCulture),
+        DataType.UInt32 => tensor.Span<uint>()[i].ToString(CultureInfo.InvariantCulture),
+        DataType.UInt64 => tensor.Span<ulong>()[i].ToString(CultureInfo.InvariantCulture),
+        // BF16 is the top half of an FP32.
+        DataType.BF16 => BitConverter.Int32BitsToSingle(tensor.Span<ushort>()[i] << 16).ToString("G6", CultureInfo.InvariantCulture),
+        _ => "?",
+    };
+
+    private sealed record PredictRequest(string Model, string[] Json, string[] Text, string[] Image, string? InputFile, int? Top, string Format);
 }

@@ -77,4 +77,40 @@ public static class Classification
 
         return scores.Rank <= 1 ? Tensor.FromStrings(elements, take) : Tensor.FromStrings(elements, top.Length, take);
     }
+
+    /// <summary>
+    /// Reads back a classification extension tensor (<see cref="ToTensor"/>'s BYTES [n, k] or [k]) as rows of
+    /// classes, best first. The label is everything after the second colon, so labels may hold colons.
+    /// </summary>
+    public static ClassScore[][] FromTensor(Tensor classes)
+    {
+        if (classes.DataType != DataType.Bytes)
+        {
+            ProntoErrors.InvalidArgument($"a classification output is BYTES, got {classes.DataType.ToProtocolName()}");
+        }
+
+        var rows = classes.Rank <= 1 ? 1 : (int)classes.Shape[0];
+        var take = rows == 0 ? 0 : classes.Strings.Count / rows;
+        var result = new ClassScore[rows][];
+        for (var r = 0; r < rows; r++)
+        {
+            result[r] = new ClassScore[take];
+            for (var j = 0; j < take; j++)
+            {
+                var text = classes.GetString((r * take) + j);
+                var first = text.IndexOf(':', StringComparison.Ordinal);
+                var second = first < 0 ? -1 : text.IndexOf(':', first + 1);
+                if (second < 0
+                    || !float.TryParse(text.AsSpan(0, first), NumberStyles.Float, CultureInfo.InvariantCulture, out var score)
+                    || !int.TryParse(text.AsSpan(first + 1, second - first - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var index))
+                {
+                    return ProntoErrors.InvalidArgument<ClassScore[][]>($"classification element '{text}' is not 'score:index:label'");
+                }
+
+                result[r][j] = new ClassScore(score, index, text[(second + 1)..]);
+            }
+        }
+
+        return result;
+    }
 }

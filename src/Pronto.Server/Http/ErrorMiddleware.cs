@@ -5,8 +5,9 @@ using Pronto.Core.Errors;
 namespace Pronto.Server.Http;
 
 /// <summary>
-/// Turns every failure of a REST request into a status and <c>{"error": "..."}</c>: the taxonomy's codes,
-/// 413 for bodies over the limit, 500 only for real faults (logged). The process keeps serving.
+/// Turns every failure of a REST request into a status and an error body (<c>{"error": "..."}</c>, OpenAI's error object
+/// under /v1; <see cref="HttpErrors"/>): the taxonomy's codes, 413 for bodies over the limit, 500 only for real faults
+/// (logged). The process keeps serving.
 /// </summary>
 internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddleware> logger)
 {
@@ -15,7 +16,7 @@ internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<Erro
         try
         {
             await next(context);
-            if (!context.Response.HasStarted && context.Request.Path.StartsWithSegments("/v2")
+            if (!context.Response.HasStarted && (context.Request.Path.StartsWithSegments("/v2") || OpenAiErrors.Covers(context.Request.Path))
                 && context.Response.StatusCode is StatusCodes.Status404NotFound or StatusCodes.Status405MethodNotAllowed)
             {
                 // No route matched (or not for this method): the protocol's error body, not an empty one.
@@ -30,11 +31,11 @@ internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<Erro
             {
                 // An overloaded queue: tell the client when to come back (Triton answers 503 the same way).
                 await HttpErrors.WriteAsync(context, HttpErrors.StatusFor(e.Code), e.Message,
-                    response => response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    response => response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture), e.Code);
             }
             else
             {
-                await HttpErrors.WriteAsync(context, HttpErrors.StatusFor(e.Code), e.Message);
+                await HttpErrors.WriteAsync(context, HttpErrors.StatusFor(e.Code), e.Message, cause: e.Code);
             }
         }
         catch (BadHttpRequestException e)

@@ -5,7 +5,10 @@ using Pronto.Core.Protocol;
 
 namespace Pronto.Server.Http;
 
-/// <summary>The error taxonomy mapped to HTTP once: status codes and the protocol's <c>{"error": "..."}</c> body.</summary>
+/// <summary>
+/// The error taxonomy mapped to HTTP once: status codes, and the body of the route's API: the protocol's
+/// <c>{"error": "..."}</c>, or OpenAI's error object under <c>/v1</c> (<see cref="OpenAiErrors"/>).
+/// </summary>
 internal static class HttpErrors
 {
     public static int StatusFor(ErrorCode code) => code switch
@@ -17,8 +20,11 @@ internal static class HttpErrors
         _ => StatusCodes.Status500InternalServerError,
     };
 
-    /// <summary>Replaces whatever the response holds with <paramref name="status"/> and the error body; <paramref name="headers"/> adds headers after that reset.</summary>
-    public static async Task WriteAsync(HttpContext context, int status, string message, Action<HttpResponse>? headers = null)
+    /// <summary>
+    /// Replaces whatever the response holds with <paramref name="status"/> and the error body; <paramref name="headers"/> adds
+    /// headers after that reset. <paramref name="cause"/> is the taxonomy's code when a <see cref="ProntoException"/> caused it.
+    /// </summary>
+    public static async Task WriteAsync(HttpContext context, int status, string message, Action<HttpResponse>? headers = null, ErrorCode? cause = null)
     {
         if (context.Response.HasStarted)
         {
@@ -29,8 +35,17 @@ internal static class HttpErrors
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         headers?.Invoke(context.Response);
-        var buffer = new ArrayBufferWriter<byte>(message.Length + 16);
-        InferenceJson.WriteError(buffer, message);
+        var buffer = new ArrayBufferWriter<byte>(message.Length + 96);
+        if (OpenAiErrors.Covers(context.Request.Path))
+        {
+            OpenAiErrors.Write(buffer, status, message, cause);
+        }
+        else
+        {
+            InferenceJson.WriteError(buffer, message);
+        }
+
+        context.Response.ContentLength = buffer.WrittenCount;
         await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
     }
 }

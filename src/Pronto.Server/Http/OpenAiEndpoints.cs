@@ -16,8 +16,8 @@ namespace Pronto.Server.Http;
 
 /// <summary>
 /// OpenAI-compatible routes for embedding models (a text preparer and an embedding producer), so the OpenAI
-/// SDKs work against Pronto unchanged: <c>POST /v1/embeddings</c> and <c>GET /v1/models</c>. Errors use
-/// OpenAI's shape, <c>{"error":{"message","type","param","code"}}</c>, which those SDKs parse.
+/// SDKs work against Pronto unchanged: <c>POST /v1/embeddings</c> and <c>GET /v1/models</c>. Failures propagate to
+/// <see cref="ErrorMiddleware"/>, which answers every /v1 error in OpenAI's form (<see cref="OpenAiErrors"/>).
 /// </summary>
 internal static class OpenAiEndpoints
 {
@@ -32,58 +32,51 @@ internal static class OpenAiEndpoints
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var options = context.RequestServices.GetRequiredService<ProntoServerOptions>();
-        try
+        using var body = await RequestBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted);
+        var request = Parse(body.Memory.Span);
+        var repository = context.RequestServices.GetRequiredService<ModelRepository>();
+        var service = context.RequestServices.GetRequiredService<InferenceService>();
+        string modelName;
+        TextPreparer preparer;
+        int maxBatch;
+        using (var lease = repository.Acquire(request.Model))
         {
-            using var body = await RequestBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted);
-            var request = Parse(body.Memory.Span);
-            var repository = context.RequestServices.GetRequiredService<ModelRepository>();
-            var service = context.RequestServices.GetRequiredService<InferenceService>();
-            string modelName;
-            TextPreparer preparer;
-            int maxBatch;
-            using (var lease = repository.Acquire(request.Model))
+            modelName = lease.Model.Name;
+            preparer = lease.Model.Processing.Preparer as TextPreparer
+                ?? ProntoErrors.InvalidArgument<TextPreparer>($"model '{request.Model}' is not a text embedding model");
+            if (lease.Model.Processing.Producer?.OutputName != "embedding")
             {
-                modelName = lease.Model.Name;
-                preparer = lease.Model.Processing.Preparer as TextPreparer
-                    ?? ProntoErrors.InvalidArgument<TextPreparer>($"model '{request.Model}' is not a text embedding model");
-                if (lease.Model.Processing.Producer?.OutputName != "embedding")
-                {
-                    ProntoErrors.InvalidArgument($"model '{request.Model}' is not a text embedding model");
-                }
-
-                maxBatch = Math.Max(1, lease.Model.Config.MaxBatchSize);
+                ProntoErrors.InvalidArgument($"model '{request.Model}' is not a text embedding model");
             }
 
-            // Inputs beyond the model's max_batch_size run as several batches.
-            var vectors = new List<float[]>(request.Inputs.Length);
-            long tokens = 0;
-            for (var start = 0; start < request.Inputs.Length; start += maxBatch)
-            {
-                var chunk = request.Inputs.AsSpan(start, Math.Min(maxBatch, request.Inputs.Length - start)).ToArray();
-                var prepared = preparer.Prepare(Tensor.FromStrings(chunk));
-                tokens += CountTokens(prepared);
-                var response = await service.InferAsync(new InferenceRequest { ModelName = modelName, Inputs = prepared, Outputs = [new RequestedOutput("embedding")] }, context.RequestAborted);
-                var embedding = response.Outputs[0].Tensor;
-                var dim = (int)embedding.Shape[1];
-                if (request.Dimensions is { } wanted && wanted != dim)
-                {
-                    ProntoErrors.InvalidArgument($"model '{modelName}' makes {dim}-dimensional embeddings; 'dimensions' {wanted} is not supported");
-                }
+            maxBatch = Math.Max(1, lease.Model.Config.MaxBatchSize);
+        }
 
-                var all = embedding.Span<float>();
-                for (var i = 0; i < chunk.Length; i++)
-                {
-                    vectors.Add(all.Slice(i * dim, dim).ToArray());
-                }
+        // Inputs beyond the model's max_batch_size run as several batches.
+        var vectors = new List<float[]>(request.Inputs.Length);
+        long tokens = 0;
+        for (var start = 0; start < request.Inputs.Length; start += maxBatch)
+        {
+            var chunk = request.Inputs.AsSpan(start, Math.Min(maxBatch, request.Inputs.Length - start)).ToArray();
+            var prepared = preparer.Prepare(Tensor.FromStrings(chunk));
+            tokens += CountTokens(prepared);
+            var response = await service.InferAsync(new InferenceRequest { ModelName = modelName, Inputs = prepared, Outputs = [new RequestedOutput("embedding")] }, context.RequestAborted);
+            var embedding = response.Outputs[0].Tensor;
+            var dim = (int)embedding.Shape[1];
+            if (request.Dimensions is { } wanted && wanted != dim)
+            {
+                ProntoErrors.InvalidArgument($"model '{modelName}' makes {dim}-dimensional embeddings; 'dimensions' {wanted} is not supported");
             }
 
-            await JsonResponse.WriteAsync(context, StatusCodes.Status200OK, w => WriteEmbeddings(w, modelName, vectors, request.Base64, tokens));
-            context.RequestServices.GetRequiredService<ServerMetrics>().ObserveRequest(modelName, "openai", started);
+            var all = embedding.Span<float>();
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                vectors.Add(all.Slice(i * dim, dim).ToArray());
+            }
         }
-        catch (ProntoException e)
-        {
-            await WriteErrorAsync(context, HttpErrors.StatusFor(e.Code), e.Message, e.Code == ErrorCode.NotFound ? "model_not_found" : null);
-        }
+
+        await JsonResponse.WriteAsync(context, StatusCodes.Status200OK, w => WriteEmbeddings(w, modelName, vectors, request.Base64, tokens));
+        context.RequestServices.GetRequiredService<ServerMetrics>().ObserveRequest(modelName, "openai", started);
     }
 
     private static Task Models(HttpContext context)
@@ -238,26 +231,6 @@ internal static class OpenAiEndpoints
         w.WriteEndObject();
         w.WriteEndObject();
     }
-
-    private static Task WriteErrorAsync(HttpContext context, int status, string message, string? code) => JsonResponse.WriteAsync(context, status, w =>
-    {
-        w.WriteStartObject();
-        w.WriteStartObject("error"u8);
-        w.WriteString("message"u8, message);
-        w.WriteString("type"u8, status >= 500 ? "server_error"u8 : "invalid_request_error"u8);
-        w.WriteNull("param"u8);
-        if (code is null)
-        {
-            w.WriteNull("code"u8);
-        }
-        else
-        {
-            w.WriteString("code"u8, code);
-        }
-
-        w.WriteEndObject();
-        w.WriteEndObject();
-    });
 
     private sealed record EmbeddingRequest(string Model, string[] Inputs, bool Base64, int? Dimensions);
 }
