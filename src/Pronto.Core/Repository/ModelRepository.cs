@@ -21,6 +21,7 @@ public sealed partial class ModelRepository : IDisposable
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, ModelEntry> _models = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Name, long Version), ModelStatistics> _lifetime = [];
     private bool _disposed;
 
     public ModelRepository(string root, IEnumerable<IModelBackend> backends, ILogger<ModelRepository>? logger = null)
@@ -230,6 +231,34 @@ public sealed partial class ModelRepository : IDisposable
         return rows;
     }
 
+    /// <summary>
+    /// Every version ever loaded with its statistics summed over all its loads, in name then version order: what
+    /// Prometheus counters report, so they keep counting across an unload and a reload instead of restarting.
+    /// </summary>
+    public IReadOnlyList<(string Name, long Version, ModelStatistics Statistics)> LifetimeStatistics()
+    {
+        lock (_gate)
+        {
+            var list = _lifetime.Select(static e => (e.Key.Name, e.Key.Version, e.Value)).ToList();
+            list.Sort(static (a, b) => a.Name != b.Name ? string.CompareOrdinal(a.Name, b.Name) : a.Version.CompareTo(b.Version));
+            return list;
+        }
+    }
+
+    private ModelStatistics LifetimeTotals(string name, long version)
+    {
+        lock (_gate)
+        {
+            if (!_lifetime.TryGetValue((name, version), out var totals))
+            {
+                totals = new ModelStatistics();
+                _lifetime.Add((name, version), totals);
+            }
+
+            return totals;
+        }
+    }
+
     /// <summary>Every ready model version, for statistics and metrics.</summary>
     public IReadOnlyList<ServedModel> ReadyModels()
     {
@@ -394,7 +423,7 @@ public sealed partial class ModelRepository : IDisposable
                         throw;
                     }
 
-                    loaded.Add(new VersionSlot(v) { State = ModelState.Ready, Reason = "", Model = new ServedModel(name, v, config, dir, instance, processing) });
+                    loaded.Add(new VersionSlot(v) { State = ModelState.Ready, Reason = "", Model = new ServedModel(name, v, config, dir, instance, processing, LifetimeTotals(name, v)) });
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

@@ -6,8 +6,10 @@ namespace Pronto.Core.Repository;
 /// <summary>
 /// Triton's per-model-version statistics: request outcomes and where the time went (queue, compute input,
 /// compute infer, compute output), as counts and nanoseconds. Lock-free: updated on every request.
+/// Each load of a version gets its own (the statistics extension restarts with the load); every record is also
+/// counted in the version's lifetime totals, when given, which outlive reloads (the Prometheus counters).
 /// </summary>
-public sealed class ModelStatistics
+public sealed class ModelStatistics(ModelStatistics? totals = null)
 {
     private long _successCount;
     private long _successNs;
@@ -57,6 +59,7 @@ public sealed class ModelStatistics
     /// </summary>
     public void RecordRequest(long batchSize, long totalTicks, long queueTicks, long inputTicks, long inferTicks, long outputTicks)
     {
+        totals?.RecordRequest(batchSize, totalTicks, queueTicks, inputTicks, inferTicks, outputTicks);
         Interlocked.Increment(ref _successCount);
         Interlocked.Add(ref _successNs, ToNs(totalTicks));
         Interlocked.Increment(ref _queueCount);
@@ -74,6 +77,7 @@ public sealed class ModelStatistics
     /// <summary>One engine execution of <paramref name="batchSize"/> rows (Triton's execution_count and batch_stats). Durations are Stopwatch ticks.</summary>
     public void RecordExecution(long batchSize, long inputTicks, long inferTicks, long outputTicks)
     {
+        totals?.RecordExecution(batchSize, inputTicks, inferTicks, outputTicks);
         Interlocked.Increment(ref _executionCount);
         var counter = _batches.GetOrAdd(batchSize, static _ => new BatchCounter());
         Interlocked.Increment(ref counter.Count);
@@ -102,6 +106,7 @@ public sealed class ModelStatistics
     /// <summary>Records one failed request and the time it took to fail.</summary>
     public void RecordFailure(FailureReason reason, long totalTicks)
     {
+        totals?.RecordFailure(reason, totalTicks);
         Interlocked.Increment(ref _failuresByReason[(int)reason]);
         Interlocked.Increment(ref _failCount);
         Interlocked.Add(ref _failNs, ToNs(totalTicks));

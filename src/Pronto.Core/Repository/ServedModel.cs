@@ -18,7 +18,7 @@ public sealed class ServedModel
     private bool _retired;
     private DynamicBatcher? _batcher;
 
-    internal ServedModel(string name, long version, ModelConfig config, string modelDirectory, IModelInstance instance, ModelProcessing processing)
+    internal ServedModel(string name, long version, ModelConfig config, string modelDirectory, IModelInstance instance, ModelProcessing processing, ModelStatistics totals)
     {
         Name = name;
         Version = version;
@@ -29,6 +29,7 @@ public sealed class ServedModel
         Processing = processing;
         Signature = ModelSignature.Create(config, processing);
         InstanceSlots = new SemaphoreSlim(config.InstanceCount, config.InstanceCount);
+        Statistics = new ModelStatistics(totals);
     }
 
     public string Name { get; }
@@ -57,8 +58,11 @@ public sealed class ServedModel
     /// </summary>
     internal SemaphoreSlim InstanceSlots { get; }
 
-    /// <summary>Request counts and durations of this version (Triton's statistics extension).</summary>
-    public ModelStatistics Statistics { get; } = new();
+    /// <summary>
+    /// Request counts and durations of this load of the version (Triton's statistics extension); each record also
+    /// counts in the version's lifetime totals (<see cref="ModelRepository.LifetimeStatistics"/>).
+    /// </summary>
+    public ModelStatistics Statistics { get; }
 
     /// <summary>Requests now inside this version (leased): Triton's pending request count.</summary>
     public int InFlight => Volatile.Read(ref _leases);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Pronto.Core.Repository;
 using Prometheus;
 
@@ -6,7 +7,7 @@ namespace Pronto.Server.Metrics;
 
 /// <summary>
 /// Prometheus metrics with Triton's names (labels <c>model</c>, <c>version</c>), read from each model version's
-/// <see cref="ModelStatistics"/> when /metrics is scraped, plus Pronto's own request-latency histogram.
+/// lifetime <see cref="ModelStatistics"/> (summed over its loads) when /metrics is scraped, plus Pronto's own request-latency histogram.
 /// One registry per server, so several servers in one process (tests) do not share counters.
 /// </summary>
 internal sealed class ServerMetrics
@@ -58,19 +59,22 @@ internal sealed class ServerMetrics
 
     private void Refresh()
     {
-        foreach (var model in _repository.ReadyModels())
+        // Counters come from each version's lifetime totals, which every load records into, so they keep counting
+        // across unload and reload (set with IncTo: the totals only grow). Pending is what is inside a load now.
+        var pending = _repository.ReadyModels().ToDictionary(static m => (m.Name, m.Version), static m => m.InFlight);
+        foreach (var (name, version, statistics) in _repository.LifetimeStatistics())
         {
-            var s = model.Statistics.Snapshot();
-            string[] labels = [model.Name, model.VersionText];
+            var s = statistics.Snapshot();
+            string[] labels = [name, version.ToString(CultureInfo.InvariantCulture)];
             _success.WithLabels(labels).IncTo(s.Success.Count);
             foreach (var reason in Enum.GetValues<FailureReason>())
             {
-                _failure.WithLabels(model.Name, model.VersionText, reason.ToString().ToUpperInvariant()).IncTo(model.Statistics.Failures(reason));
+                _failure.WithLabels(labels[0], labels[1], reason.ToString().ToUpperInvariant()).IncTo(statistics.Failures(reason));
             }
 
             _inferenceCount.WithLabels(labels).IncTo(s.InferenceCount);
             _executionCount.WithLabels(labels).IncTo(s.ExecutionCount);
-            _pending.WithLabels(labels).Set(model.InFlight);
+            _pending.WithLabels(labels).Set(pending.GetValueOrDefault((name, version)));
             _requestDuration.WithLabels(labels).IncTo((s.Success.Ns + s.Fail.Ns) / 1000.0);
             _queueDuration.WithLabels(labels).IncTo(s.Queue.Ns / 1000.0);
             _inputDuration.WithLabels(labels).IncTo(s.ComputeInput.Ns / 1000.0);

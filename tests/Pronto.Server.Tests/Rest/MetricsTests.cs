@@ -43,6 +43,46 @@ public sealed class MetricsTests
     }
 
     [Fact]
+    public async Task Counters_keep_counting_across_an_unload_and_a_reload()
+    {
+        await using var own = await OwnServer.StartAsync(["fraud"], options =>
+        {
+            options.EnableRepositoryApi = true;
+            options.AdminKeys.Add("admin");
+        });
+        own.Http.DefaultRequestHeaders.Authorization = new("Bearer", "admin");
+        const int before = 3;
+        const int after = 2;
+        for (var i = 0; i < before; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await PostAsync(own.Http, "/v2/models/fraud/infer", FeaturesBody)).Status);
+        }
+
+        // A scrape before the reload: the exporter has seen 3.
+        Assert.Equal(before, Value(await own.Http.GetStringAsync("/metrics"), "nv_inference_request_success", """model="fraud",version="1" """));
+
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(own.Http, "/v2/repository/models/fraud/unload", "{}")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(own.Http, "/v2/repository/models/fraud/load", "{}")).Status);
+        for (var i = 0; i < after; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await PostAsync(own.Http, "/v2/models/fraud/infer", FeaturesBody)).Status);
+        }
+
+        Assert.Equal(HttpStatusCode.BadRequest, (await PostAsync(own.Http, "/v2/models/fraud/infer", """{"inputs":[{"name":"features","shape":[1,5],"datatype":"FP32","data":[1,2,3,4,5]}]}""")).Status);
+
+        var text = await own.Http.GetStringAsync("/metrics");
+        Assert.Equal(before + after, Value(text, "nv_inference_request_success", """model="fraud",version="1" """));
+        Assert.Equal(before + after, Value(text, "nv_inference_count", """model="fraud",version="1" """));
+        Assert.Equal(before + after, Value(text, "nv_inference_exec_count", """model="fraud",version="1" """));
+        Assert.Equal(1, Value(text, "nv_inference_request_failure", """model="fraud",version="1",reason="OTHER" """));
+
+        // The statistics extension describes the load now serving (Triton's statistics restart with a load).
+        var (status, stats) = await GetAsync(own.Http, "/v2/models/fraud/stats");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(after, stats.GetProperty("model_stats")[0].GetProperty("inference_stats").GetProperty("success").GetProperty("count").GetInt64());
+    }
+
+    [Fact]
     public async Task A_fresh_server_shows_zero_counts_for_its_models()
     {
         await using var own = await OwnServer.StartAsync(["fraud"]);
