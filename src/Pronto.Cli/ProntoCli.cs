@@ -10,18 +10,7 @@ public static class ProntoCli
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
         var context = new CliContext(output, error);
-        var root = new RootCommand("Pronto: real-time, batch, SQL and on-device inference for ONNX models.")
-        {
-            context.RepositoryOption,
-            ModelsCommand.Create(context),
-            PredictCommand.Create(context),
-            TrainCommand.Create(context),
-            ServeCommand.Create(context),
-            SqlCommand.Create(context),
-            BatchCommand.Create(context),
-        };
-
-        var parse = root.Parse(args);
+        var parse = Root(context).Parse(args);
         if (parse.Errors.Count > 0)
         {
             foreach (var e in parse.Errors)
@@ -49,4 +38,23 @@ public static class ProntoCli
             return ExitCodes.Internal;
         }
     }
+
+    /// <summary>
+    /// What is wrong with <paramref name="args"/> as a <c>pronto</c> command line (unknown commands or options,
+    /// missing or malformed values), without running anything: empty when it parses. For checks of command lines
+    /// written elsewhere, such as a container's args.
+    /// </summary>
+    public static IReadOnlyList<string> ParseErrors(string[] args) =>
+        [.. Root(new CliContext(TextWriter.Null, TextWriter.Null)).Parse(args).Errors.Select(static e => e.Message)];
+
+    private static RootCommand Root(CliContext context) => new("Pronto: real-time, batch, SQL and on-device inference for ONNX models.")
+    {
+        context.RepositoryOption,
+        ModelsCommand.Create(context),
+        PredictCommand.Create(context),
+        TrainCommand.Create(context),
+        ServeCommand.Create(context),
+        SqlCommand.Create(context),
+        BatchCommand.Create(context),
+    };
 }
