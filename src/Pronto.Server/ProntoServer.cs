@@ -96,7 +96,10 @@ public sealed class ProntoServer : IAsyncDisposable
                 throw new InvalidOperationException($"Pronto:ModelRepository '{root}' does not exist.");
             }
 
-            return new ModelRepository(root, [provider.GetRequiredService<OnnxBackend>()], provider.GetRequiredService<ILogger<ModelRepository>>());
+            return new ModelRepository(root, [provider.GetRequiredService<OnnxBackend>()], provider.GetRequiredService<ILogger<ModelRepository>>(), provider.GetRequiredService<TimeProvider>())
+            {
+                Lifecycle = options.Lifecycle(),
+            };
         });
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(provider => new InferenceService(provider.GetRequiredService<ModelRepository>(), provider.GetRequiredService<TimeProvider>()));
@@ -128,9 +131,23 @@ public sealed class ProntoServer : IAsyncDisposable
     {
         await _app.StartAsync(cancellationToken);
         var lifetime = _app.Services.GetRequiredService<IHostApplicationLifetime>();
-        _loading = Options.LoadAllModels ? Repository.LoadAllAsync(lifetime.ApplicationStopping) : Task.CompletedTask;
+        _loading = Options.LoadAllModels && Options.MaxLoadedModels == 0
+            ? Repository.LoadAllAsync(lifetime.ApplicationStopping)
+            : LoadPreloadedAsync(lifetime.ApplicationStopping);
+        Repository.StartIdleUnloading();
         _app.Services.GetRequiredService<ServerState>().Loading = _loading;
     }
+
+    /// <summary>Under a bound of loaded models: only the preloaded (pinned) ones at start; the rest load on demand.</summary>
+    private Task LoadPreloadedAsync(CancellationToken cancellationToken) => Task.Run(
+        () =>
+        {
+            foreach (var name in Options.Preload)
+            {
+                Repository.TryLoad(name, cancellationToken);
+            }
+        },
+        cancellationToken);
 
     /// <summary>Stops accepting requests and waits (up to ShutdownTimeout) for in-flight ones to finish.</summary>
     public Task StopAsync(CancellationToken cancellationToken = default) => _app.StopAsync(cancellationToken);

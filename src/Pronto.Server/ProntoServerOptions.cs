@@ -1,3 +1,4 @@
+using Pronto.Core.Repository;
 using Pronto.Onnx;
 
 namespace Pronto.Server;
@@ -46,10 +47,32 @@ public sealed class ProntoServerOptions
     /// <summary>How long shutdown waits for in-flight requests.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Load every model of the repository at start (Triton's default); otherwise only through the repository API.</summary>
+    /// <summary>Load every model of the repository at start (Triton's default); otherwise only <see cref="Preload"/>, the
+    /// rest through the repository API (or on demand, with idle unloading or a bound).</summary>
     public bool LoadAllModels { get; set; } = true;
 
+    /// <summary>
+    /// Seconds a model may stay idle before it unloads (scale to zero); the next request loads it again and waits.
+    /// 0: never (a model's <c>pronto.idle_unload_seconds</c> and a request's <c>keep_alive</c> still apply).
+    /// </summary>
+    public int IdleUnloadSeconds { get; set; }
+
+    /// <summary>At most this many models loaded; loading one more unloads the least recently used. 0: no bound.
+    /// With a bound only <see cref="Preload"/> models load at start, the rest on their first request.</summary>
+    public int MaxLoadedModels { get; set; }
+
+    /// <summary>Models loaded at start and pinned: never unloaded for idleness or to make room.</summary>
+    public List<string> Preload { get; init; } = [];
+
     public OnnxBackendOptions Onnx { get; init; } = new();
+
+    /// <summary>The repository's lifecycle policy these options describe.</summary>
+    public ModelLifecyclePolicy Lifecycle() => new()
+    {
+        IdleUnload = TimeSpan.FromSeconds(IdleUnloadSeconds),
+        MaxLoadedModels = MaxLoadedModels,
+        Pinned = new HashSet<string>(Preload, StringComparer.Ordinal),
+    };
 
     /// <summary>Throws naming the option when a value cannot work; start-up fails with that message.</summary>
     public void Validate()
@@ -63,6 +86,10 @@ public sealed class ProntoServerOptions
         Check(MaxTensorElements > 0, nameof(MaxTensorElements), "must be positive");
         Check(!EnableRepositoryApi || AdminKeys.Count > 0, nameof(AdminKeys), "needs at least one key when EnableRepositoryApi is true");
         Check(!ApiKeys.Exists(string.IsNullOrWhiteSpace) && !AdminKeys.Exists(string.IsNullOrWhiteSpace), nameof(ApiKeys), "must not contain empty keys");
+        Check(IdleUnloadSeconds >= 0, nameof(IdleUnloadSeconds), "must be 0 (never) or more");
+        Check(MaxLoadedModels >= 0, nameof(MaxLoadedModels), "must be 0 (no bound) or more");
+        Check(MaxLoadedModels == 0 || Preload.Count <= MaxLoadedModels, nameof(Preload), $"names {Preload.Count} models, more than MaxLoadedModels {MaxLoadedModels}");
+        Check(Preload.TrueForAll(Pronto.Core.Repository.ModelRepository.IsValidName), nameof(Preload), "must name models (letters, digits, '-', '_', '.')");
         Onnx.Validate();
     }
 

@@ -18,9 +18,12 @@ internal static class ServeCommand
         var apiKeys = new Option<string[]>("--api-key") { Description = "Require 'Authorization: Bearer KEY' for inference and metadata (repeat for several keys)." };
         var repositoryApi = new Option<bool>("--enable-repository-api") { Description = "Enable the repository API (index, load, unload); needs --admin-key." };
         var adminKeys = new Option<string[]>("--admin-key") { Description = "Key for the repository API (repeat for several)." };
+        var idleUnload = new Option<int?>("--idle-unload-seconds") { Description = "Unload a model idle this long; its next request loads it again (scale to zero). 0: never (default)." };
+        var maxLoaded = new Option<int?>("--max-loaded-models") { Description = "At most this many models loaded; one more unloads the least recently used. Only --preload models load at start." };
+        var preload = new Option<string[]>("--preload") { Description = "Load this model at start and never unload it for idleness or room (repeat for several)." };
         var command = new Command("serve", "Serve the repository's models over REST and gRPC (Open Inference Protocol v2, as Triton and KServe speak it).")
         {
-            host, httpPort, grpcPort, apiKeys, repositoryApi, adminKeys,
+            host, httpPort, grpcPort, apiKeys, repositoryApi, adminKeys, idleUnload, maxLoaded, preload,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -34,6 +37,9 @@ internal static class ServeCommand
                 options.ApiKeys.AddRange(parse.GetValue(apiKeys) ?? []);
                 options.EnableRepositoryApi |= parse.GetValue(repositoryApi);
                 options.AdminKeys.AddRange(parse.GetValue(adminKeys) ?? []);
+                options.IdleUnloadSeconds = parse.GetValue(idleUnload) ?? options.IdleUnloadSeconds;
+                options.MaxLoadedModels = parse.GetValue(maxLoaded) ?? options.MaxLoadedModels;
+                options.Preload.AddRange(parse.GetValue(preload) ?? []);
             });
             try
             {

@@ -46,6 +46,7 @@ public static class ProntoParameters
     public const string BatchRunSize = "pronto.batch.run_size";
     public const string RejectNonFinite = "pronto.reject_non_finite";
     public const string DynamicBatchingEager = "pronto.dynamic_batching.eager";
+    public const string IdleUnloadSeconds = "pronto.idle_unload_seconds";
 
     /// <summary>Every key Pronto reads, sorted.</summary>
     public static IReadOnlyList<string> Known { get; } =
@@ -55,6 +56,7 @@ public static class ProntoParameters
         DynamicBatchingEager,
         EmbeddingMaskInput, EmbeddingNormalize, EmbeddingOutput, EmbeddingPooling,
         FieldsInput, FieldsNames,
+        IdleUnloadSeconds,
         ImageChannelOrder, ImageHeight, ImageInput, ImageMean, ImageMeanFile, ImageResize, ImageScale, ImageStd, ImageWidth,
         Prepare, Produce,
         RejectNonFinite,
@@ -109,6 +111,13 @@ public static class ProntoParameters
                     {
                         var range = config.MaxBatchSize > 0 ? $"an integer from 1 to max_batch_size {config.MaxBatchSize}" : "a positive integer";
                         ProntoErrors.InvalidArgument($"model '{config.Name}': config parameter '{key}' must be {range}, got '{value}'");
+                    }
+
+                    break;
+                case IdleUnloadSeconds:
+                    if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+                    {
+                        ProntoErrors.InvalidArgument($"model '{config.Name}': config parameter '{key}' must be a whole number of seconds (0: never), got '{value}'");
                     }
 
                     break;

@@ -28,8 +28,14 @@ public sealed class InferenceService(ModelRepository repository, TimeProvider? t
     public async Task<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        using var lease = Repository.Acquire(request.ModelName, request.ModelVersion);
+        var keepAlive = KeepAlive.Read(request.Parameters);
+        using var lease = await Repository.AcquireAsync(request.ModelName, request.ModelVersion, cancellationToken).ConfigureAwait(false);
         var model = lease.Model;
+        if (keepAlive is not null)
+        {
+            Repository.KeepAlive(model.Name, keepAlive.Value);
+        }
+
         var start = Stopwatch.GetTimestamp();
         try
         {

@@ -22,12 +22,15 @@ public sealed partial class ModelRepository : IDisposable
     private readonly Lock _gate = new();
     private readonly Dictionary<string, ModelEntry> _models = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Name, long Version), ModelStatistics> _lifetime = [];
+    private readonly TimeProvider _time;
     private bool _disposed;
 
-    public ModelRepository(string root, IEnumerable<IModelBackend> backends, ILogger<ModelRepository>? logger = null)
+    /// <param name="time">The clock of idle unloading and last-used times (<see cref="Lifecycle"/>); fake in tests.</param>
+    public ModelRepository(string root, IEnumerable<IModelBackend> backends, ILogger<ModelRepository>? logger = null, TimeProvider? time = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(root);
         Root = Path.GetFullPath(root);
+        _time = time ?? TimeProvider.System;
         _backends = [.. backends];
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         if (_backends.Count == 0)
@@ -104,7 +107,7 @@ public sealed partial class ModelRepository : IDisposable
         entry.LoadGate.Wait(cancellationToken);
         try
         {
-            LoadLocked(entry, dir, cancellationToken);
+            LoadLocked(entry, dir, onDemand: false, cancellationToken);
         }
         finally
         {
@@ -112,8 +115,13 @@ public sealed partial class ModelRepository : IDisposable
         }
     }
 
-    /// <summary>Unloads every version of <paramref name="name"/>; in-flight inferences finish first.</summary>
-    public void Unload(string name)
+    /// <summary>
+    /// Unloads every version of <paramref name="name"/>; in-flight inferences finish first. An unload asked for
+    /// (this method) is kept: the model does not load on demand again until it is loaded explicitly.
+    /// </summary>
+    public void Unload(string name) => Unload(name, UnloadReason.Requested);
+
+    private void Unload(string name, UnloadReason reason)
     {
         ModelDirectory(name);
         ModelEntry? entry;
@@ -130,29 +138,7 @@ public sealed partial class ModelRepository : IDisposable
         entry.LoadGate.Wait();
         try
         {
-            VersionSlot[] slots;
-            lock (_gate)
-            {
-                slots = [.. entry.Versions.Values];
-                foreach (var slot in slots)
-                {
-                    slot.State = ModelState.Unloading;
-                    slot.Reason = "unloading";
-                }
-            }
-
-            foreach (var slot in slots)
-            {
-                slot.Model?.Retire();
-            }
-
-            lock (_gate)
-            {
-                entry.Versions.Clear();
-                entry.Reason = "unloaded";
-            }
-
-            LogUnloaded(_logger, name);
+            UnloadHoldingGate(entry, reason);
         }
         finally
         {
@@ -160,11 +146,47 @@ public sealed partial class ModelRepository : IDisposable
         }
     }
 
+    /// <summary>Retires every version of <paramref name="entry"/>, whose load gate the caller holds.</summary>
+    private void UnloadHoldingGate(ModelEntry entry, UnloadReason reason)
+    {
+        VersionSlot[] slots;
+        lock (_gate)
+        {
+            // First, so a request arriving now waits to load on demand only after an unload nobody asked for.
+            entry.UnloadRequested = reason == UnloadReason.Requested;
+            slots = [.. entry.Versions.Values];
+            foreach (var slot in slots)
+            {
+                slot.State = ModelState.Unloading;
+                slot.Reason = "unloading";
+            }
+        }
+
+        foreach (var slot in slots)
+        {
+            slot.Model?.Retire();
+        }
+
+        lock (_gate)
+        {
+            entry.Reason = reason.Describe(EffectiveIdle(entry));
+            entry.Versions.Clear();
+            entry.Unloaded = true;
+        }
+
+        foreach (var slot in slots.Where(static s => s.Model is not null))
+        {
+            OnUnloaded(entry.Name, slot.Version, reason);
+        }
+
+        LogUnloaded(_logger, entry.Name, reason.Label());
+    }
+
     /// <summary>
-    /// Leases a ready version: <paramref name="version"/> null or empty picks the highest ready one.
+    /// Leases a loaded, ready version: <paramref name="version"/> null or empty picks the highest ready one.
     /// Throws NotFound for an unknown model or version, Unavailable when it is not ready.
     /// </summary>
-    public ModelLease Acquire(string name, string? version = null)
+    private ModelLease AcquireLoaded(string name, string? version)
     {
         lock (_gate)
         {
@@ -288,7 +310,7 @@ public sealed partial class ModelRepository : IDisposable
         {
             foreach (var entry in _models.Values)
             {
-                if (entry.Versions.Count == 0 && entry.Reason is not null and not "unloaded")
+                if (entry.Versions.Count == 0 && entry.Reason is not null && !entry.Unloaded)
                 {
                     return false;
                 }
@@ -308,6 +330,7 @@ public sealed partial class ModelRepository : IDisposable
 
     public void Dispose()
     {
+        StopIdleTimer();
         List<VersionSlot> slots;
         lock (_gate)
         {
@@ -364,9 +387,10 @@ public sealed partial class ModelRepository : IDisposable
         return true;
     }
 
-    private void LoadLocked(ModelEntry entry, string dir, CancellationToken cancellationToken)
+    private void LoadLocked(ModelEntry entry, string dir, bool onDemand, CancellationToken cancellationToken)
     {
         var name = entry.Name;
+        var started = _time.GetTimestamp();
         var loaded = new List<VersionSlot>();
         try
         {
@@ -423,7 +447,7 @@ public sealed partial class ModelRepository : IDisposable
                         throw;
                     }
 
-                    loaded.Add(new VersionSlot(v) { State = ModelState.Ready, Reason = "", Model = new ServedModel(name, v, config, dir, instance, processing, LifetimeTotals(name, v)) });
+                    loaded.Add(new VersionSlot(v) { State = ModelState.Ready, Reason = "", Model = new ServedModel(name, v, config, dir, instance, processing, LifetimeTotals(name, v), _time) });
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -452,11 +476,21 @@ public sealed partial class ModelRepository : IDisposable
 
             var failures = loaded.Where(s => s.State != ModelState.Ready).ToList();
             entry.Reason = failures.Count == 0 ? null : failures[0].Reason;
+            entry.Unloaded = false;
+            entry.UnloadRequested = false;
+            entry.LoadFailed = failures.Count > 0;
         }
 
         foreach (var slot in retired)
         {
             slot.Model!.Retire();
+            OnUnloaded(name, slot.Version, UnloadReason.Replaced);
+        }
+
+        var loadTime = _time.GetElapsedTime(started);
+        foreach (var slot in loaded.Where(static s => s.State == ModelState.Ready))
+        {
+            OnLoaded(name, slot.Version, loadTime, onDemand);
         }
 
         var failed = loaded.FirstOrDefault(s => s.State != ModelState.Ready);
@@ -472,6 +506,8 @@ public sealed partial class ModelRepository : IDisposable
     {
         lock (_gate)
         {
+            entry.LoadFailed = true;
+            entry.Unloaded = false;
             foreach (var slot in entry.Versions.Values)
             {
                 if (slot.Model is null)
@@ -563,6 +599,21 @@ public sealed partial class ModelRepository : IDisposable
         public Dictionary<long, VersionSlot> Versions { get; } = [];
 
         public string? Reason { get; set; }
+
+        /// <summary>Unloaded (asked for, idle or evicted), as opposed to never loaded or failed.</summary>
+        public bool Unloaded { get; set; }
+
+        /// <summary>Unloaded because someone asked: stays unloaded until an explicit load.</summary>
+        public bool UnloadRequested { get; set; }
+
+        /// <summary>The last load failed: on-demand loading does not retry it on every request.</summary>
+        public bool LoadFailed { get; set; }
+
+        /// <summary>The on-demand load in progress, shared by every request that waits for it.</summary>
+        public Task? PendingLoad { get; set; }
+
+        /// <summary>The idle time the last request's <c>keep_alive</c> asked for (infinite: pinned); null: the default.</summary>
+        public TimeSpan? KeepAlive { get; set; }
     }
 
     private sealed class VersionSlot(long version)
@@ -582,6 +633,6 @@ public sealed partial class ModelRepository : IDisposable
     [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Model {Model} version {Version} failed to load: {Reason}")]
     private static partial void LogLoadFailed(ILogger logger, string model, long? version, string reason);
 
-    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Model {Model} unloaded")]
-    private static partial void LogUnloaded(ILogger logger, string model);
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Model {Model} unloaded ({Reason})")]
+    private static partial void LogUnloaded(ILogger logger, string model, string reason);
 }

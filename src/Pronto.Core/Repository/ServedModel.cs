@@ -17,9 +17,13 @@ public sealed class ServedModel
     private int _leases;
     private bool _retired;
     private DynamicBatcher? _batcher;
+    private readonly TimeProvider _time;
+    private long _lastUsedMs;
 
-    internal ServedModel(string name, long version, ModelConfig config, string modelDirectory, IModelInstance instance, ModelProcessing processing, ModelStatistics totals)
+    internal ServedModel(string name, long version, ModelConfig config, string modelDirectory, IModelInstance instance, ModelProcessing processing, ModelStatistics totals, TimeProvider time)
     {
+        _time = time;
+        _lastUsedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         Name = name;
         Version = version;
         VersionText = version.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -64,6 +68,9 @@ public sealed class ServedModel
     /// </summary>
     public ModelStatistics Statistics { get; }
 
+    /// <summary>When a request last entered or left this version (its load counts as a use), Unix milliseconds.</summary>
+    public long LastUsedMs => Interlocked.Read(ref _lastUsedMs);
+
     /// <summary>Requests now inside this version (leased): Triton's pending request count.</summary>
     public int InFlight => Volatile.Read(ref _leases);
 
@@ -100,6 +107,7 @@ public sealed class ServedModel
             }
 
             _leases++;
+            Interlocked.Exchange(ref _lastUsedMs, _time.GetUtcNow().ToUnixTimeMilliseconds());
             return true;
         }
     }
@@ -110,6 +118,7 @@ public sealed class ServedModel
         lock (_gate)
         {
             _leases--;
+            Interlocked.Exchange(ref _lastUsedMs, _time.GetUtcNow().ToUnixTimeMilliseconds());
             dispose = _retired && _leases == 0;
         }
 

@@ -28,9 +28,14 @@ internal sealed class InferenceGrpcService(
     public override Task<ServerReadyResponse> ServerReady(ServerReadyRequest request, ServerCallContext context) =>
         Task.FromResult(new ServerReadyResponse { Ready = state.ModelsLoaded && repository.AllReady() });
 
-    /// <summary>False when the model exists but cannot serve; NOT_FOUND when unknown.</summary>
+    /// <summary>True when ready or loading on the request (scale to zero); false when the model exists but cannot serve; NOT_FOUND when unknown.</summary>
     public override Task<ModelReadyResponse> ModelReady(ModelReadyRequest request, ServerCallContext context)
     {
+        if (repository.IsServable(request.Name, request.Version))
+        {
+            return Task.FromResult(new ModelReadyResponse { Ready = true });
+        }
+
         try
         {
             using var lease = repository.Acquire(request.Name, request.Version);

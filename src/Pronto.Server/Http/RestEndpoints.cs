@@ -60,7 +60,14 @@ internal static class RestEndpoints
 
     private static Task ModelReady(HttpContext context, string model, string? version)
     {
+        // Servable: ready now, or loads on the request (scale to zero); nothing is loaded to answer this.
         var repository = context.RequestServices.GetRequiredService<ModelRepository>();
+        if (repository.IsServable(model, version))
+        {
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            return Task.CompletedTask;
+        }
+
         try
         {
             using var lease = repository.Acquire(model, version);

@@ -25,6 +25,9 @@ internal sealed class ServerMetrics
     private readonly Counter _inferDuration;
     private readonly Counter _outputDuration;
     private readonly Histogram _latency;
+    private readonly Counter _loads;
+    private readonly Counter _unloads;
+    private readonly Histogram _coldStart;
 
     public ServerMetrics(ModelRepository repository)
     {
@@ -48,6 +51,17 @@ internal sealed class ServerMetrics
             // 100 us .. ~3 s: small tabular models answer in well under a millisecond, images in tens.
             Buckets = Histogram.ExponentialBuckets(0.0001, 2, 16),
         });
+        _loads = factory.CreateCounter("pronto_model_loads_total", "Model version loads (at start, through the repository API, or on demand)", ModelLabels);
+        _unloads = factory.CreateCounter("pronto_model_unloads_total", "Model version unloads by reason: requested, idle, evicted (least recently used under --max-loaded-models), replaced (by a reload)", ["model", "version", "reason"]);
+        _coldStart = factory.CreateHistogram("pronto_model_cold_start_seconds", "Load time of a model version loaded on demand by a request (session creation and warm-up)", new HistogramConfiguration
+        {
+            LabelNames = ["model"],
+
+            // 10 ms .. ~160 s.
+            Buckets = Histogram.ExponentialBuckets(0.01, 2, 15),
+        });
+        repository.ModelLoaded += OnLoaded;
+        repository.ModelUnloaded += e => _unloads.WithLabels(e.Model, Version(e.Version), e.Reason.ToString().ToLowerInvariant()).Inc();
         Registry.AddBeforeCollectCallback(Refresh);
     }
 
@@ -57,6 +71,17 @@ internal sealed class ServerMetrics
     public void ObserveRequest(string model, string protocol, long startTimestamp) =>
         _latency.WithLabels(model, protocol).Observe(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds);
 
+    private void OnLoaded(ModelLoadedEvent e)
+    {
+        _loads.WithLabels(e.Model, Version(e.Version)).Inc();
+        if (e.OnDemand)
+        {
+            _coldStart.WithLabels(e.Model).Observe(e.LoadTime.TotalSeconds);
+        }
+    }
+
+    private static string Version(long version) => version.ToString(CultureInfo.InvariantCulture);
+
     private void Refresh()
     {
         // Counters come from each version's lifetime totals, which every load records into, so they keep counting
@@ -65,7 +90,7 @@ internal sealed class ServerMetrics
         foreach (var (name, version, statistics) in _repository.LifetimeStatistics())
         {
             var s = statistics.Snapshot();
-            string[] labels = [name, version.ToString(CultureInfo.InvariantCulture)];
+            string[] labels = [name, Version(version)];
             _success.WithLabels(labels).IncTo(s.Success.Count);
             foreach (var reason in Enum.GetValues<FailureReason>())
             {
