@@ -1,6 +1,8 @@
+using Grpc.AspNetCore.Server.Model;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Pronto.Server.Grpc;
 
@@ -22,6 +24,11 @@ internal static class GrpcEndpoints
             grpc.Interceptors.Add<GrpcErrorInterceptor>();
             grpc.Interceptors.Add<GrpcAuthInterceptor>();
         });
+
+        // Our binder instead of the library's (the open generic it registers for every service; this is our only
+        // one): a request that does not parse is INVALID_ARGUMENT, not UNKNOWN.
+        services.RemoveAll(typeof(IServiceMethodProvider<>));
+        services.AddSingleton<IServiceMethodProvider<InferenceGrpcService>, InferenceGrpcMethodProvider>();
         return services;
     }
 
