@@ -43,7 +43,7 @@ public sealed class ProntoServerOptions
     /// <summary>Maximum elements of one tensor in a request, JSON or binary.</summary>
     public long MaxTensorElements { get; set; } = 16_777_216;
 
-    /// <summary>How long shutdown waits for in-flight requests.</summary>
+    /// <summary>How long shutdown waits for in-flight requests (new ones get 503 meanwhile); then their connections close.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Load every model of the repository at start (Triton's default); otherwise only through the repository API.</summary>
@@ -61,6 +61,7 @@ public sealed class ProntoServerOptions
         Check(MaxGrpcMessageBytes > 0, nameof(MaxGrpcMessageBytes), "must be positive");
         Check(MaxJsonDepth is >= 4 and <= 256, nameof(MaxJsonDepth), "must be 4..256");
         Check(MaxTensorElements > 0, nameof(MaxTensorElements), "must be positive");
+        Check(ShutdownTimeout >= TimeSpan.Zero, nameof(ShutdownTimeout), "must not be negative");
         Check(!EnableRepositoryApi || AdminKeys.Count > 0, nameof(AdminKeys), "needs at least one key when EnableRepositoryApi is true");
         Check(!ApiKeys.Exists(string.IsNullOrWhiteSpace) && !AdminKeys.Exists(string.IsNullOrWhiteSpace), nameof(ApiKeys), "must not contain empty keys");
         Onnx.Validate();

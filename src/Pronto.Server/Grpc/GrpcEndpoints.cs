@@ -10,18 +10,20 @@ internal static class GrpcEndpoints
 {
     /// <summary>
     /// Registers gRPC with message limits of <paramref name="options"/> (gRPC's 4 MiB default rejects real image
-    /// batches) and the error and credentials interceptors, outermost first.
+    /// batches) and the error, shutdown-drain and credentials interceptors, outermost first.
     /// </summary>
     public static IServiceCollection AddProntoGrpc(this IServiceCollection services, ProntoServerOptions options)
     {
         // Singletons: both are stateless, so one instance serves every call instead of one per call.
         services.AddSingleton<GrpcErrorInterceptor>();
+        services.AddSingleton<GrpcDrainInterceptor>();
         services.AddSingleton<GrpcAuthInterceptor>();
         services.AddGrpc(grpc =>
         {
             grpc.MaxReceiveMessageSize = options.MaxGrpcMessageBytes;
             grpc.MaxSendMessageSize = options.MaxGrpcMessageBytes;
             grpc.Interceptors.Add<GrpcErrorInterceptor>();
+            grpc.Interceptors.Add<GrpcDrainInterceptor>();
             grpc.Interceptors.Add<GrpcAuthInterceptor>();
         });
 
