@@ -114,7 +114,14 @@ public sealed class BatchJob
 
         if (!state.ErrorRateExceeded)
         {
-            await FinishAsync(checkpoint, scorer.OutputColumns, cancellationToken);
+            try
+            {
+                await FinishAsync(checkpoint, scorer.OutputColumns, cancellationToken);
+            }
+            catch (IOException e)
+            {
+                throw WriteFailures.From(e, $"the merged output {layout.Output}");
+            }
         }
 
         return new BatchResult
@@ -589,16 +596,27 @@ public sealed class BatchJob
                 }
             }
         }
+        catch (IOException e)
+        {
+            throw WriteFailures.From(e, $"part {current} ({Path.GetFileName(_layout.PartFile(current))})");
+        }
         finally
         {
-            if (part is not null)
+            // Only a failed part is still open here, and a full disk can fail these flushes too: the error above is the one to report.
+            try
             {
-                await part.DisposeAsync();
-            }
+                if (part is not null)
+                {
+                    await part.DisposeAsync();
+                }
 
-            if (errors is not null)
+                if (errors is not null)
+                {
+                    await errors.DisposeAsync();
+                }
+            }
+            catch (IOException)
             {
-                await errors.DisposeAsync();
             }
         }
     }

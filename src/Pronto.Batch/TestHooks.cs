@@ -9,7 +9,8 @@ namespace Pronto.Batch;
 /// <c>after-checkpoint</c> (recorded). <c>PRONTO_BATCH_TEST_PAUSE=stage:n</c> instead stops the writer there for
 /// good, after printing <see cref="PausedLine"/> to standard error, while the reader and scorers go on until their
 /// channels fill: the test kills the process from outside at a known commit count, whatever its other threads do.
-/// Unset in production; reading them costs two lookups per job.
+/// <c>PRONTO_BATCH_TEST_DISK_FULL=stage:n</c> throws there the IOException a full disk gives (errno ENOSPC), for the
+/// disk-full tests without a full disk. Unset in production; reading them costs three lookups per job.
 /// </summary>
 internal sealed class TestHooks
 {
@@ -17,19 +18,26 @@ internal sealed class TestHooks
 
     public const string PauseVariable = "PRONTO_BATCH_TEST_PAUSE";
 
+    public const string DiskFullVariable = "PRONTO_BATCH_TEST_DISK_FULL";
+
     /// <summary>What a paused writer prints (then its stage and part) on a line of its own.</summary>
     public const string PausedLine = "pronto-test-hook: paused at ";
 
     private readonly Point _kill;
     private readonly Point _pause;
+    private readonly Point _diskFull;
 
-    private TestHooks(Point kill, Point pause)
+    private TestHooks(Point kill, Point pause, Point diskFull)
     {
         _kill = kill;
         _pause = pause;
+        _diskFull = diskFull;
     }
 
-    public static TestHooks FromEnvironment() => new(Point.Parse(Environment.GetEnvironmentVariable(KillVariable)), Point.Parse(Environment.GetEnvironmentVariable(PauseVariable)));
+    public static TestHooks FromEnvironment() => new(
+        Point.Parse(Environment.GetEnvironmentVariable(KillVariable)),
+        Point.Parse(Environment.GetEnvironmentVariable(PauseVariable)),
+        Point.Parse(Environment.GetEnvironmentVariable(DiskFullVariable)));
 
     public void At(string stage, int partsCommittedThisRun)
     {
@@ -44,6 +52,12 @@ internal sealed class TestHooks
             Console.Error.WriteLine($"{PausedLine}{stage}:{partsCommittedThisRun}");
             Console.Error.Flush();
             Thread.Sleep(Timeout.Infinite);
+        }
+
+        if (_diskFull.Is(stage, partsCommittedThisRun))
+        {
+            // What .NET throws on Linux for ENOSPC: the errno as HResult.
+            throw new IOException("No space left on device", WriteFailures.Enospc);
         }
     }
 

@@ -23,6 +23,14 @@ public static class ProntoCli
         }
 
         var invocation = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
+        if (parse.CommandResult.Command.Name == ServeCommand.Name)
+        {
+            // System.CommandLine would take SIGTERM and Ctrl+C, cancel the action and, 2 s later, return 143 whatever
+            // runs (the process then exits under in-flight requests). The server's host drains instead, up to its
+            // ShutdownTimeout, and exits 0.
+            invocation.ProcessTerminationTimeout = null;
+        }
+
         try
         {
             return await parse.InvokeAsync(invocation);

@@ -104,6 +104,7 @@ public sealed class ProntoServer : IAsyncDisposable
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(provider => new InferenceService(provider.GetRequiredService<ModelRepository>(), provider.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<ServerState>();
+        builder.Services.AddHostedService<ShutdownDrain>();
         builder.Services.AddSingleton<ServerMetrics>();
         builder.Services.AddSingleton<ApiKeys>();
         builder.Services.AddProntoGrpc(options);
@@ -112,6 +113,7 @@ public sealed class ProntoServer : IAsyncDisposable
 
         var app = builder.Build();
         app.UseMiddleware<ErrorMiddleware>();
+        app.UseMiddleware<DrainMiddleware>();
         app.UseMiddleware<ApiKeyMiddleware>();
         app.MapProntoRest();
         app.MapOpenAiRoutes();
@@ -149,12 +151,15 @@ public sealed class ProntoServer : IAsyncDisposable
         },
         cancellationToken);
 
-    /// <summary>Stops accepting requests and waits (up to ShutdownTimeout) for in-flight ones to finish.</summary>
+    /// <summary>
+    /// Drains, then stops: readiness turns false and new requests get 503 at once, in-flight ones finish (up to
+    /// ShutdownTimeout, <see cref="ShutdownDrain"/>), then the listeners close.
+    /// </summary>
     public Task StopAsync(CancellationToken cancellationToken = default) => _app.StopAsync(cancellationToken);
 
     /// <summary>
     /// Waits until the process is asked to stop (SIGTERM, Ctrl+C) or <paramref name="cancellationToken"/> fires,
-    /// then stops gracefully: no new requests, in-flight ones finish.
+    /// then stops gracefully as <see cref="StopAsync"/> does.
     /// </summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
 

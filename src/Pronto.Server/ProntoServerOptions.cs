@@ -44,7 +44,7 @@ public sealed class ProntoServerOptions
     /// <summary>Maximum elements of one tensor in a request, JSON or binary.</summary>
     public long MaxTensorElements { get; set; } = 16_777_216;
 
-    /// <summary>How long shutdown waits for in-flight requests.</summary>
+    /// <summary>How long shutdown waits for in-flight requests (new ones get 503 meanwhile); then their connections close.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Load every model of the repository at start (Triton's default); otherwise only <see cref="Preload"/>, the
@@ -84,6 +84,7 @@ public sealed class ProntoServerOptions
         Check(MaxGrpcMessageBytes > 0, nameof(MaxGrpcMessageBytes), "must be positive");
         Check(MaxJsonDepth is >= 4 and <= 256, nameof(MaxJsonDepth), "must be 4..256");
         Check(MaxTensorElements > 0, nameof(MaxTensorElements), "must be positive");
+        Check(ShutdownTimeout >= TimeSpan.Zero, nameof(ShutdownTimeout), "must not be negative");
         Check(!EnableRepositoryApi || AdminKeys.Count > 0, nameof(AdminKeys), "needs at least one key when EnableRepositoryApi is true");
         Check(!ApiKeys.Exists(string.IsNullOrWhiteSpace) && !AdminKeys.Exists(string.IsNullOrWhiteSpace), nameof(ApiKeys), "must not contain empty keys");
         Check(IdleUnloadSeconds >= 0, nameof(IdleUnloadSeconds), "must be 0 (never) or more");

@@ -99,6 +99,46 @@ public sealed class ResumeTests(BatchRepositoryFixture fixture)
         AssertSameOutput(Path.Combine(dir, "reference.parquet"), target);
     }
 
+    /// <summary>
+    /// A full disk while part 2 is written (the hook throws the IOException ENOSPC gives, errno 28, where the part's
+    /// files are about to be made durable): a clear error and exit 4 instead of an unhandled exception (exit 134); parts
+    /// 0 and 1 stay committed and --resume finishes with the bytes of an uninterrupted run.
+    /// </summary>
+    [Theory]
+    [InlineData("out.parquet")]
+    [InlineData("parts")]
+    public async Task A_full_disk_stops_with_a_message_and_exit_4_then_resume_equals_an_uninterrupted_run(string output)
+    {
+        var dir = Temp();
+        var input = WriteInputWithBadRows(dir, 3000);
+        string[] job = ["batch", "fraud", "--input", input, "--part-rows", "500", .. (output == "parts" ? new[] { "--format", "jsonl" } : [])];
+        var reference = await CliAsync(fixture, [.. job, "--output", Path.Combine(dir, "reference-" + output)]);
+        Assert.True(reference.Code == 0, reference.Error);
+
+        var target = Path.Combine(dir, output);
+        var work = output == "parts" ? target : target + ".parts";
+        var partName = output == "parts" ? "part-000002.jsonl" : "part-000002.parquet";
+        using (var child = StartChild([.. job, "--output", target], (TestHooks.DiskFullVariable, "before-rename:3")))
+        {
+            await child.Process.WaitForExitAsync();
+            var errors = await child.Errors;
+            Assert.True(child.Process.ExitCode == 4, $"exit code {child.Process.ExitCode}: {errors}");
+            Assert.Equal(
+                $"error: no space left on device while writing part 2 ({partName}): No space left on device; committed parts are kept: free space, then run the job again with --resume",
+                Assert.Single(errors.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("error:", StringComparison.Ordinal)));
+        }
+
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(work, "_checkpoint.jsonl")).Count(l => l.StartsWith("{\"part\":", StringComparison.Ordinal)));
+        Assert.True(File.Exists(Path.Combine(work, partName.Replace("000002", "000000", StringComparison.Ordinal))));
+        Assert.True(File.Exists(Path.Combine(work, partName.Replace("000002", "000001", StringComparison.Ordinal))));
+        Assert.False(File.Exists(Path.Combine(work, partName)));
+
+        var resumed = await CliAsync(fixture, [.. job, "--output", target, "--resume"]);
+        Assert.True(resumed.Code == 0, resumed.Error);
+        Assert.Contains("+ 2 resumed", resumed.Output);
+        AssertSameOutput(Path.Combine(dir, "reference-" + output), target);
+    }
+
     private static string WriteInputWithBadRows(string dir, int count)
     {
         var path = Path.Combine(dir, "in.csv");
@@ -153,11 +193,13 @@ public sealed class ResumeTests(BatchRepositoryFixture fixture)
 
     /// <summary>
     /// A child <c>pronto</c> whose pipes are drained (so it never blocks on a full one); <see cref="Paused"/> completes
-    /// with the test hook's line when its writer pauses, or with null when it exits without pausing.
+    /// with the test hook's line when its writer pauses, or with null when it exits without pausing; <see cref="Errors"/>
+    /// with all it wrote to standard error, when that ends.
     /// </summary>
     private sealed class Child : IDisposable
     {
         private readonly TaskCompletionSource<string?> _paused = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource<string> _errors = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public Child(Process process)
         {
@@ -170,12 +212,16 @@ public sealed class ResumeTests(BatchRepositoryFixture fixture)
 
         public Task<string?> Paused => _paused.Task;
 
+        public Task<string> Errors => _errors.Task;
+
         public void Dispose() => Process.Dispose();
 
         private async Task WatchErrorsAsync()
         {
+            var all = new System.Text.StringBuilder();
             while (await Process.StandardError.ReadLineAsync() is { } line)
             {
+                all.Append(line).Append('\n');
                 if (line.StartsWith(TestHooks.PausedLine, StringComparison.Ordinal))
                 {
                     _paused.TrySetResult(line);
@@ -183,6 +229,7 @@ public sealed class ResumeTests(BatchRepositoryFixture fixture)
             }
 
             _paused.TrySetResult(null);
+            _errors.TrySetResult(all.ToString());
         }
     }
 }

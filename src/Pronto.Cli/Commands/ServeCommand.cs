@@ -10,6 +10,8 @@ namespace Pronto.Cli.Commands;
 /// </summary>
 internal static class ServeCommand
 {
+    public const string Name = "serve";
+
     public static Command Create(CliContext context)
     {
         var host = new Option<string?>("--host") { Description = "Address to bind (default 127.0.0.1; 0.0.0.0 for every interface)." };
@@ -21,9 +23,10 @@ internal static class ServeCommand
         var idleUnload = new Option<int?>("--idle-unload-seconds") { Description = "Unload a model idle this long; its next request loads it again (scale to zero). 0: never (default)." };
         var maxLoaded = new Option<int?>("--max-loaded-models") { Description = "At most this many models loaded; one more unloads the least recently used. Only --preload models load at start." };
         var preload = new Option<string[]>("--preload") { Description = "Load this model at start and never unload it for idleness or room (repeat for several)." };
-        var command = new Command("serve", "Serve the repository's models over REST and gRPC (Open Inference Protocol v2, as Triton and KServe speak it).")
+        var shutdownTimeout = new Option<int?>("--shutdown-timeout-seconds") { Description = "On SIGTERM or Ctrl+C, how long in-flight requests may run on (default 30); new ones get 503 meanwhile." };
+        var command = new Command(Name, "Serve the repository's models over REST and gRPC (Open Inference Protocol v2, as Triton and KServe speak it).")
         {
-            host, httpPort, grpcPort, apiKeys, repositoryApi, adminKeys, idleUnload, maxLoaded, preload,
+            host, httpPort, grpcPort, apiKeys, repositoryApi, adminKeys, shutdownTimeout, idleUnload, maxLoaded, preload,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -37,6 +40,7 @@ internal static class ServeCommand
                 options.ApiKeys.AddRange(parse.GetValue(apiKeys) ?? []);
                 options.EnableRepositoryApi |= parse.GetValue(repositoryApi);
                 options.AdminKeys.AddRange(parse.GetValue(adminKeys) ?? []);
+                options.ShutdownTimeout = parse.GetValue(shutdownTimeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : options.ShutdownTimeout;
                 options.IdleUnloadSeconds = parse.GetValue(idleUnload) ?? options.IdleUnloadSeconds;
                 options.MaxLoadedModels = parse.GetValue(maxLoaded) ?? options.MaxLoadedModels;
                 options.Preload.AddRange(parse.GetValue(preload) ?? []);
@@ -52,13 +56,18 @@ internal static class ServeCommand
             }
 
             await context.Output.WriteLineAsync($"pronto serving {server.Repository.Root}: REST {server.HttpUri} (docs {server.HttpUri}docs), gRPC {server.GrpcUri}");
-            await server.ModelsLoaded;
-            foreach (var row in server.Repository.Index())
+            // A stop during the start-up load cancels it: nothing to list then, and still a clean shutdown.
+            await server.ModelsLoaded.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (server.ModelsLoaded.IsCompletedSuccessfully)
             {
-                await context.Output.WriteLineAsync($"  {row.Name} {row.Version?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"} {row.State.ToString().ToUpperInvariant()} {row.Reason}");
+                foreach (var row in server.Repository.Index())
+                {
+                    await context.Output.WriteLineAsync($"  {row.Name} {row.Version?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"} {row.State.ToString().ToUpperInvariant()} {row.Reason}");
+                }
             }
 
-            // Ctrl+C or SIGTERM: stop accepting, finish in-flight requests (up to ShutdownTimeout), then exit.
+            // SIGTERM or Ctrl+C reach the host itself (ProntoCli leaves them to it for serve): not ready and 503 for new
+            // requests at once, in-flight ones finish (up to ShutdownTimeout), then exit 0.
             await server.WaitForShutdownAsync(cancellationToken);
             return ExitCodes.Success;
         });

@@ -118,12 +118,7 @@ internal sealed class ImagePreparer : IInputPreparer
         var sampling = new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear);
         for (var i = 0; i < images.Count; i++)
         {
-            using var image = SKImage.FromEncodedData(images[i].Span);
-            if (image is null)
-            {
-                ProntoErrors.InvalidArgument($"input 'image' element {i} ({images[i].Length} bytes) is not a decodable image; expected {ItemDescription}");
-            }
-
+            using var image = Decode(images[i], i);
             canvas.Clear(SKColors.Black);
             canvas.DrawImage(image, SourceRect(image.Width, image.Height), new SKRect(0, 0, _width, _height), sampling, paint);
             canvas.Flush();
@@ -131,6 +126,79 @@ internal sealed class ImagePreparer : IInputPreparer
         }
 
         return [new NamedTensor(_input, Tensor.Create(values, images.Count, 3, _height, _width))];
+    }
+
+    /// <summary>
+    /// Decodes element <paramref name="index"/> whole and upright (its EXIF orientation applied, as SkImage's lazy decode
+    /// does). The codec, unlike a lazy decode, says when the file ends early: a truncated image is a 400, not scored
+    /// with its missing rows left blank.
+    /// </summary>
+    private SKImage Decode(ReadOnlyMemory<byte> encoded, int index)
+    {
+        if (encoded.IsEmpty)
+        {
+            ProntoErrors.InvalidArgument($"input 'image' element {index}: empty image (0 bytes); expected {ItemDescription}");
+        }
+
+        using var data = SKData.CreateCopy(encoded.Span);
+        using var codec = SKCodec.Create(data);
+        if (codec is null)
+        {
+            ProntoErrors.InvalidArgument($"input 'image' element {index} ({encoded.Length} bytes) is not a decodable image; expected {ItemDescription}");
+        }
+
+        var info = codec.Info.WithColorType(SKColorType.Rgba8888).WithAlphaType(codec.Info.AlphaType == SKAlphaType.Opaque ? SKAlphaType.Opaque : SKAlphaType.Premul);
+        var bitmap = new SKBitmap(info);
+        try
+        {
+            var result = codec.GetPixels(info, bitmap.GetPixels());
+            if (result != SKCodecResult.Success)
+            {
+                ProntoErrors.InvalidArgument(result == SKCodecResult.IncompleteInput
+                    ? $"input 'image' element {index} ({encoded.Length} bytes) is a truncated {codec.EncodedFormat.ToString().ToUpperInvariant()} image"
+                    : $"input 'image' element {index} ({encoded.Length} bytes) could not be decoded ({result}); expected {ItemDescription}");
+            }
+
+            bitmap = Upright(bitmap, codec.EncodedOrigin);
+            bitmap.SetImmutable();
+            return SKImage.FromBitmap(bitmap);
+        }
+        finally
+        {
+            // An immutable bitmap's pixels are shared with the image, which keeps them alive.
+            bitmap.Dispose();
+        }
+    }
+
+    /// <summary>The decoded pixels turned as the file's origin says (Skia's SkEncodedOriginToMatrix); most images need nothing.</summary>
+    private static SKBitmap Upright(SKBitmap decoded, SKEncodedOrigin origin)
+    {
+        if (origin is SKEncodedOrigin.TopLeft)
+        {
+            return decoded;
+        }
+
+        float w = decoded.Width, h = decoded.Height;
+        var matrix = origin switch
+        {
+            SKEncodedOrigin.TopRight => new SKMatrix(-1, 0, w, 0, 1, 0, 0, 0, 1),
+            SKEncodedOrigin.BottomRight => new SKMatrix(-1, 0, w, 0, -1, h, 0, 0, 1),
+            SKEncodedOrigin.BottomLeft => new SKMatrix(1, 0, 0, 0, -1, h, 0, 0, 1),
+            SKEncodedOrigin.LeftTop => new SKMatrix(0, 1, 0, 1, 0, 0, 0, 0, 1),
+            SKEncodedOrigin.RightTop => new SKMatrix(0, -1, h, 1, 0, 0, 0, 0, 1),
+            SKEncodedOrigin.RightBottom => new SKMatrix(0, -1, h, -1, 0, w, 0, 0, 1),
+            _ => new SKMatrix(0, 1, 0, -1, 0, w, 0, 0, 1), // LeftBottom
+        };
+        var swaps = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+        var upright = new SKBitmap(decoded.Info.WithSize(swaps ? decoded.Height : decoded.Width, swaps ? decoded.Width : decoded.Height));
+        using (var canvas = new SKCanvas(upright))
+        {
+            canvas.SetMatrix(matrix);
+            canvas.DrawBitmap(decoded, 0, 0, SKSamplingOptions.Default); // whole-pixel turns: nothing to filter
+        }
+
+        decoded.Dispose();
+        return upright;
     }
 
     private SKRect SourceRect(int width, int height)

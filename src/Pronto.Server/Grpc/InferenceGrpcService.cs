@@ -24,9 +24,9 @@ internal sealed class InferenceGrpcService(
 
     public override Task<ServerLiveResponse> ServerLive(ServerLiveRequest request, ServerCallContext context) => Live;
 
-    /// <summary>Triton's strict readiness: the start-up load has finished and every model is ready.</summary>
+    /// <summary>Triton's strict readiness: the start-up load has finished, every model is ready, and the server is not stopping.</summary>
     public override Task<ServerReadyResponse> ServerReady(ServerReadyRequest request, ServerCallContext context) =>
-        Task.FromResult(new ServerReadyResponse { Ready = state.ModelsLoaded && repository.AllReady() });
+        Task.FromResult(new ServerReadyResponse { Ready = state.ModelsLoaded && !state.Draining && repository.AllReady() });
 
     /// <summary>True when ready or loading on the request (scale to zero); false when the model exists but cannot serve; NOT_FOUND when unknown.</summary>
     public override Task<ModelReadyResponse> ModelReady(ModelReadyRequest request, ServerCallContext context)

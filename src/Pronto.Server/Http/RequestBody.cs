@@ -63,9 +63,16 @@ internal sealed class RequestBody : IDisposable
 
             return new RequestBody(buffer, length);
         }
-        catch
+        catch (Exception e)
         {
             ArrayPool<byte>.Shared.Return(buffer);
+            if (e is IOException and not BadHttpRequestException)
+            {
+                // Kestrel reports most framing errors as BadHttpRequestException (a 400), but an overflowing chunk size
+                // or a reset as a plain IOException: still the request's fault, not the server's.
+                throw new BadHttpRequestException($"the request body could not be read: {e.Message}", StatusCodes.Status400BadRequest, e);
+            }
+
             throw;
         }
     }

@@ -23,7 +23,7 @@ internal static class RestEndpoints
     {
         var v2 = app.MapGroup("/v2").WithTags("Open Inference Protocol v2");
         v2.MapGet("/health/live", () => Results.Ok()).WithSummary("200 while the process serves.");
-        v2.MapGet("/health/ready", (HttpContext c, ModelRepository repository, ServerState state) => Ready(c, repository, state)).WithSummary("200 when every model has finished loading and is ready (Triton's strict readiness), else 503.");
+        v2.MapGet("/health/ready", (HttpContext c, ModelRepository repository, ServerState state) => Ready(c, repository, state)).WithSummary("200 when every model has finished loading and is ready (Triton's strict readiness), else 503; 503 once the server is stopping.");
         v2.MapGet("/", (HttpContext c, ProntoServerOptions _) => ServerMetadata(c)).WithSummary("Server name, version and protocol extensions.");
         v2.MapGet("/models/{model}", (HttpContext c, string model) => ModelMetadata(c, model, null)).WithSummary("Model metadata: versions, platform, inputs and outputs.");
         v2.MapGet("/models/{model}/versions/{version}", ModelMetadata).WithSummary("Metadata of one version.");
@@ -43,7 +43,7 @@ internal static class RestEndpoints
 
     private static Task Ready(HttpContext context, ModelRepository repository, ServerState state)
     {
-        context.Response.StatusCode = state.ModelsLoaded && repository.AllReady() ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        context.Response.StatusCode = state.ModelsLoaded && !state.Draining && repository.AllReady() ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         return Task.CompletedTask;
     }
 

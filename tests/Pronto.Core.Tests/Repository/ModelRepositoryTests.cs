@@ -141,6 +141,22 @@ public sealed class ModelRepositoryTests : IDisposable
         Assert.Throws<ObjectDisposedException>(() => lease.Model.Instance.Run([input], ["y"], CancellationToken.None));
     }
 
+    /// <summary>The server's shutdown disposes the repository last: a request still holding a lease keeps its engine instance.</summary>
+    [Fact]
+    public void Disposing_the_repository_waits_for_in_flight_inferences()
+    {
+        TinyModels.WriteAddConstant(_root, "busy", 1f, 1);
+        var repository = new ModelRepository(_root, [new OnnxBackend()]);
+        repository.Load("busy");
+        var lease = repository.Acquire("busy");
+        repository.Dispose();
+
+        var input = new NamedTensor("x", Tensor.Create(new float[] { 41 }, 1, 1));
+        Assert.Equal([42f], lease.Model.Instance.Run([input], ["y"], CancellationToken.None)[0].Tensor.ToArray<float>());
+        lease.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => lease.Model.Instance.Run([input], ["y"], CancellationToken.None));
+    }
+
     [Theory]
     [InlineData("../outside")]
     [InlineData("a/b")]
