@@ -19,6 +19,7 @@ public static class ProntoCli
             ServeCommand.Create(context),
             SqlCommand.Create(context),
             BatchCommand.Create(context),
+            SampleCommand.Create(context),
         };
 
         var parse = root.Parse(args);
