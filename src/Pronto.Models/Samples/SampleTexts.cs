@@ -19,7 +19,7 @@ public static class SampleTexts
     [
         "was charged twice", "has not arrived", "keeps failing", "looks wrong", "was declined", "needs an update",
         "is missing", "got blocked", "shows a charge I do not recognise", "was cancelled without notice",
-        "takes too long", "works fine now, thanks",
+        "takes too long", "was refunded only in part",
     ];
 
     private static readonly string[] Details =
