@@ -51,8 +51,8 @@ internal static class SampleCommand
 
         var written = model switch
         {
-            "fraud" => await WriteFraudAsync(File(output), count, seed, ct),
-            "minilm" => await WriteTextsAsync(File(output), count, seed, ct),
+            "fraud" => await WriteFraudAsync(NewFile(output), count, seed, ct),
+            "minilm" => await WriteTextsAsync(NewFile(output), count, seed, ct),
             _ => await WriteImagesAsync(output, count, seed, ct),
         };
         await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"wrote {count} {model} sample rows (seed {seed}) to {written}"));
@@ -60,7 +60,7 @@ internal static class SampleCommand
     }
 
     /// <summary>The full path of a new file output with a known extension.</summary>
-    private static string File(string output)
+    private static string NewFile(string output)
     {
         if (!TableFile.Extensions.Contains(Path.GetExtension(output).ToLowerInvariant()))
         {
@@ -68,7 +68,7 @@ internal static class SampleCommand
         }
 
         var path = Path.GetFullPath(output);
-        if (System.IO.File.Exists(path) || Directory.Exists(path))
+        if (File.Exists(path) || Directory.Exists(path))
         {
             ProntoErrors.InvalidArgument($"'{path}' already exists; delete it or choose another --output");
         }
@@ -120,7 +120,7 @@ internal static class SampleCommand
     private static async Task<string> WriteImagesAsync(string output, int count, int seed, CancellationToken ct)
     {
         var isFile = Path.GetExtension(output).Length > 0;
-        var listing = isFile ? File(output) : Path.Combine(Path.GetFullPath(output), ImageListing);
+        var listing = isFile ? NewFile(output) : Path.Combine(Path.GetFullPath(output), ImageListing);
         var folder = Path.GetDirectoryName(listing)!;
         if (!isFile && Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any())
         {
@@ -128,7 +128,7 @@ internal static class SampleCommand
         }
 
         var names = Enumerable.Range(0, count).Select(i => string.Create(CultureInfo.InvariantCulture, $"image-{i:D4}.png")).ToList();
-        if (names.Select(n => Path.Combine(folder, n)).FirstOrDefault(System.IO.File.Exists) is { } existing)
+        if (names.Select(n => Path.Combine(folder, n)).FirstOrDefault(File.Exists) is { } existing)
         {
             ProntoErrors.InvalidArgument($"'{existing}' already exists; choose a new folder");
         }
@@ -137,7 +137,7 @@ internal static class SampleCommand
         var i = 0;
         foreach (var png in SampleImages.Generate(count, seed))
         {
-            await System.IO.File.WriteAllBytesAsync(Path.Combine(folder, names[i++]), png, ct);
+            await File.WriteAllBytesAsync(Path.Combine(folder, names[i++]), png, ct);
         }
 
         var id = 0L;
