@@ -64,5 +64,6 @@ public static class ProntoCli
         ServeCommand.Create(context),
         SqlCommand.Create(context),
         BatchCommand.Create(context),
+        SampleCommand.Create(context),
     };
 }
