@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Pronto.Core.Backends;
 using Pronto.Core.Configuration;
 using Pronto.Core.Errors;
+using Pronto.Core.Generation;
 using Pronto.Core.Processing;
 
 namespace Pronto.Core.Repository;
@@ -384,9 +385,11 @@ public sealed partial class ModelRepository : IDisposable
                 try
                 {
                     var instance = backend.Load(config, modelPath, cancellationToken);
+                    GenerativeModel? generative;
                     try
                     {
                         ModelWarmupRunner.Run(config, dir, instance, cancellationToken);
+                        generative = GenerativeModel.IsGenerative(config) ? GenerativeModel.Create(config, versions[v], dir, instance) : null;
                     }
                     catch
                     {
@@ -394,7 +397,7 @@ public sealed partial class ModelRepository : IDisposable
                         throw;
                     }
 
-                    loaded.Add(new VersionSlot(v) { State = ModelState.Ready, Reason = "", Model = new ServedModel(name, v, config, dir, instance, processing) });
+                    loaded.Add(new VersionSlot(v) { State = ModelState.Ready, Reason = "", Model = new ServedModel(name, v, config, dir, instance, processing, generative) });
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

@@ -1,5 +1,6 @@
 using Pronto.Core.Backends;
 using Pronto.Core.Configuration;
+using Pronto.Core.Generation;
 using Pronto.Core.Inference;
 using Pronto.Core.Processing;
 using Pronto.Core.Scheduling;
@@ -18,8 +19,9 @@ public sealed class ServedModel
     private bool _retired;
     private DynamicBatcher? _batcher;
 
-    internal ServedModel(string name, long version, ModelConfig config, string modelDirectory, IModelInstance instance, ModelProcessing processing)
+    internal ServedModel(string name, long version, ModelConfig config, string modelDirectory, IModelInstance instance, ModelProcessing processing, GenerativeModel? generative = null)
     {
+        Generative = generative;
         Name = name;
         Version = version;
         VersionText = version.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -46,6 +48,9 @@ public sealed class ServedModel
     public IModelInstance Instance { get; }
 
     public ModelProcessing Processing { get; }
+
+    /// <summary>The tokenizer and decode loop of a generative model (<c>pronto.generative</c>); null for other models.</summary>
+    public GenerativeModel? Generative { get; }
 
     /// <summary>The inputs and outputs model metadata lists (REST, gRPC, the CLI).</summary>
     public ModelSignature Signature { get; }
@@ -117,7 +122,8 @@ public sealed class ServedModel
 
     private void DisposeEngine()
     {
-        // Every request has left the batcher (each held a lease), so no run is in flight when it stops.
+        // Every request has left the batcher and the decode loop (each held a lease), so no run is in flight when they stop.
+        Generative?.Dispose();
         Volatile.Read(ref _batcher)?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         Instance.Dispose();
     }
