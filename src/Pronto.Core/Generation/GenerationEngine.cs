@@ -46,6 +46,7 @@ public sealed class GenerationEngine : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();
     private Task? _loop;
+    private List<Sequence>? _runningView;
     private int _running;
     private long _steps;
     private int _largestBatch;
@@ -97,6 +98,21 @@ public sealed class GenerationEngine : IDisposable
     /// <summary>Test hook: awaited by the loop before each step (admission, then one decode step).</summary>
     internal Func<CancellationToken, ValueTask>? BeforeStep { get; set; }
 
+    /// <summary>Test hook: called on the loop when a cancelled sequence has left (the queue or the batch).</summary>
+    internal Action? SequenceCancelled { get; set; }
+
+    /// <summary>
+    /// Test hook, for <see cref="BeforeStep"/> only (it runs on the loop): completes when the caller of a running
+    /// sequence cancels, so a test can wait for a disconnect to reach the engine without polling.
+    /// </summary>
+    internal Task WhenAnyRunningCancelled()
+    {
+        var running = _runningView ?? [];
+        return running.Count == 0
+            ? Task.CompletedTask
+            : Task.WhenAny(running.Select(s => Task.Delay(Timeout.Infinite, s.CancellationToken)));
+    }
+
     /// <summary>
     /// Queues a sequence and returns its tokens as they come. The stream ends after the chunk with a finish reason;
     /// cancelling <paramref name="cancellationToken"/> takes the sequence out of the batch at the next step and ends
@@ -104,6 +120,21 @@ public sealed class GenerationEngine : IDisposable
     /// holds an id outside the vocabulary or leaves no room in the context, Unavailable when the queue is full.
     /// </summary>
     public IAsyncEnumerable<GenerationChunk> Generate(IReadOnlyList<int> prompt, SamplingParameters parameters, CancellationToken cancellationToken)
+    {
+        Validate(prompt, parameters);
+        ObjectDisposedException.ThrowIf(_stop.IsCancellationRequested, this);
+        var sequence = new Sequence([.. prompt], parameters, _tokenizer, cancellationToken);
+        if (!_queue.Writer.TryWrite(sequence))
+        {
+            throw new ProntoException(ErrorCode.Unavailable, $"model '{_model}' has {MaxWaiting} sequences waiting already; retry later") { RetryAfterSeconds = 1 };
+        }
+
+        EnsureLoop();
+        return sequence.Output.Reader.ReadAllAsync(CancellationToken.None);
+    }
+
+    /// <summary>The checks <see cref="Generate"/> makes before it queues a sequence, for callers that queue several.</summary>
+    public void Validate(IReadOnlyList<int> prompt, SamplingParameters parameters)
     {
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(parameters);
@@ -125,16 +156,6 @@ public sealed class GenerationEngine : IDisposable
                 ProntoErrors.InvalidArgument($"token id {id} is outside the vocabulary of model '{_model}' (0 to {VocabSize - 1})");
             }
         }
-
-        ObjectDisposedException.ThrowIf(_stop.IsCancellationRequested, this);
-        var sequence = new Sequence([.. prompt], parameters, _tokenizer, cancellationToken);
-        if (!_queue.Writer.TryWrite(sequence))
-        {
-            ProntoErrors.Unavailable($"model '{_model}' has {MaxWaiting} sequences waiting already; retry later");
-        }
-
-        EnsureLoop();
-        return sequence.Output.Reader.ReadAllAsync(CancellationToken.None);
     }
 
     public void Dispose()
@@ -180,6 +201,7 @@ public sealed class GenerationEngine : IDisposable
     private async Task LoopAsync()
     {
         var running = new List<Sequence>(MaxRunning);
+        _runningView = running;
         var token = _stop.Token;
         try
         {
@@ -202,7 +224,7 @@ public sealed class GenerationEngine : IDisposable
                     {
                         var cancelled = running[i];
                         Leave(running, i);
-                        cancelled.Cancel();
+                        cancelled.Cancel(this);
                     }
                 }
 
@@ -230,7 +252,7 @@ public sealed class GenerationEngine : IDisposable
         {
             if (sequence.CancellationToken.IsCancellationRequested)
             {
-                sequence.Cancel();
+                sequence.Cancel(this);
                 continue;
             }
 
@@ -498,7 +520,11 @@ public sealed class GenerationEngine : IDisposable
 
         public void Complete() => Output.Writer.TryComplete();
 
-        public void Cancel() => Output.Writer.TryComplete(new OperationCanceledException("the request was cancelled", CancellationToken));
+        public void Cancel(GenerationEngine engine)
+        {
+            Output.Writer.TryComplete(new OperationCanceledException("the request was cancelled", CancellationToken));
+            engine.SequenceCancelled?.Invoke();
+        }
 
         public void Fail(Exception e) => Output.Writer.TryComplete(e);
     }
