@@ -16,7 +16,8 @@ namespace Pronto.Server.Http;
 
 /// <summary>
 /// OpenAI-compatible routes for embedding models (a text preparer and an embedding producer), so the OpenAI
-/// SDKs work against Pronto unchanged: <c>POST /v1/embeddings</c> and <c>GET /v1/models</c>. Failures propagate to
+/// SDKs work against Pronto unchanged: <c>POST /v1/embeddings</c> and <c>GET /v1/models</c> (embedding and generative
+/// models; generation is <see cref="OpenAiGeneration"/>). Failures propagate to
 /// <see cref="ErrorMiddleware"/>, which answers every /v1 error in OpenAI's form (<see cref="OpenAiErrors"/>).
 /// </summary>
 internal static class OpenAiEndpoints
