@@ -217,20 +217,35 @@ public sealed class GenerationEngine : IDisposable
                     await hook(token).ConfigureAwait(false);
                 }
 
-                Admit(running, token);
-                for (var i = running.Count - 1; i >= 0; i--)
+                try
                 {
-                    if (running[i].CancellationToken.IsCancellationRequested)
+                    Admit(running, token);
+                    for (var i = running.Count - 1; i >= 0; i--)
                     {
-                        var cancelled = running[i];
-                        Leave(running, i);
-                        cancelled.Cancel(this);
+                        if (running[i].CancellationToken.IsCancellationRequested)
+                        {
+                            var cancelled = running[i];
+                            Leave(running, i);
+                            cancelled.Cancel(this);
+                        }
+                    }
+
+                    if (running.Count > 0)
+                    {
+                        Step(running, token);
                     }
                 }
-
-                if (running.Count > 0)
+                catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
                 {
-                    Step(running, token);
+                    // A fault of Pronto's own (not the engine's run, handled in Step) fails the batch, never the loop:
+                    // a dead loop would leave every later request of this model waiting forever.
+                    foreach (var sequence in running)
+                    {
+                        sequence.Fail(e);
+                    }
+
+                    running.Clear();
+                    Volatile.Write(ref _running, 0);
                 }
             }
         }
@@ -448,22 +463,23 @@ public sealed class GenerationEngine : IDisposable
         if ((!parameters.IgnoreEos && _eos.Contains(token)) || Contains(parameters.StopTokenIds, token))
         {
             sequence.Emit(new GenerationChunk(token, sequence.Text.Flush(), FinishReason.Stop));
-            return;
-        }
-
-        var (released, stopped) = sequence.Text.Add(token);
-        if (stopped)
-        {
-            sequence.Emit(new GenerationChunk(token, released, FinishReason.Stop));
-        }
-        else if (sequence.Generated >= parameters.MaxTokens || sequence.Length + 1 >= ContextLength)
-        {
-            sequence.Emit(new GenerationChunk(token, released + sequence.Text.Flush(), FinishReason.Length));
         }
         else
         {
-            sequence.NextToken = token;
-            sequence.Emit(new GenerationChunk(token, released, null));
+            var (released, stopped) = sequence.Text.Add(token);
+            if (stopped)
+            {
+                sequence.Emit(new GenerationChunk(token, released, FinishReason.Stop));
+            }
+            else if (sequence.Generated >= parameters.MaxTokens || sequence.Length + 1 >= ContextLength)
+            {
+                sequence.Emit(new GenerationChunk(token, released + sequence.Text.Flush(), FinishReason.Length));
+            }
+            else
+            {
+                sequence.NextToken = token;
+                sequence.Emit(new GenerationChunk(token, released, null));
+            }
         }
 
         // A sequence that finishes at its prefill never joins the batch: complete it here.

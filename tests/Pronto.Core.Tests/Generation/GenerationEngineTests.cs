@@ -202,6 +202,24 @@ public sealed class GenerationEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task A_sequence_that_ends_at_its_first_token_completes_its_stream()
+    {
+        var engine = Model("tiny").Engine;
+        var first = (await Collect(engine.Generate(Prompts[0], Greedy(1), CancellationToken.None)).WaitAsync(Guard)).Tokens[0];
+
+        // The first token is a stop token (as an end-of-sequence token would be), then max_tokens 1: both end at the prefill.
+        var stopped = await Collect(engine.Generate(Prompts[0], Greedy(8) with { StopTokenIds = [first] }, CancellationToken.None)).WaitAsync(Guard);
+        var single = await Collect(engine.Generate(Prompts[0], Greedy(1), CancellationToken.None)).WaitAsync(Guard);
+        Assert.Equal([first], stopped.Tokens);
+        Assert.Equal(FinishReason.Stop, stopped.Finish);
+        Assert.Equal(string.Empty, stopped.Text);
+        Assert.Equal([first], single.Tokens);
+        Assert.Equal(FinishReason.Length, single.Finish);
+        Assert.Equal(0, engine.Running);
+        Assert.Equal(0, engine.Steps);
+    }
+
+    [Fact]
     public async Task A_cancelled_request_leaves_the_batch_at_the_next_step_and_the_others_run_on()
     {
         var engine = Model("tiny").Engine;
