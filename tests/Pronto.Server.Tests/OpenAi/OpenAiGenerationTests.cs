@@ -254,17 +254,26 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
             }
         };
 
-        using (var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions")
+        // A raw socket, so the disconnect is exactly a closed connection (HttpClient may drain a response it disposes).
+        using (var socket = new System.Net.Sockets.TcpClient())
         {
-            Content = new StringContent("""{"model":"plain","prompt":"the","max_tokens":80,"ignore_eos":true,"stream":true}""", Encoding.UTF8, "application/json"),
-        })
-        using (var client = new HttpClient { BaseAddress = fixture.Server.HttpUri })
-        {
-            var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(Guard);
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            await socket.ConnectAsync(fixture.Server.HttpUri.Host, fixture.Server.HttpUri.Port).WaitAsync(Guard);
+            var body = """{"model":"plain","prompt":"the","max_tokens":80,"ignore_eos":true,"stream":true}""";
+            var stream = socket.GetStream();
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(
+                $"POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n{body}"));
+            var received = new StringBuilder();
+            var buffer = new byte[4096];
+            while (!received.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
+            {
+                var read = await stream.ReadAsync(buffer).AsTask().WaitAsync(Guard);
+                Assert.True(read > 0, "the server closed the connection");
+                received.Append(Encoding.ASCII.GetString(buffer, 0, read));
+            }
 
-            // Headers came, so the handler has queued the sequence. Closing the connection is the disconnect.
-            response.Dispose();
+            // Headers came, so the handler has queued the sequence. Closing the connection (a reset) is the disconnect.
+            Assert.StartsWith("HTTP/1.1 200", received.ToString(), StringComparison.Ordinal);
+            socket.Client.LingerState = new System.Net.Sockets.LingerOption(true, 0);
         }
 
         await cancelled.Task.WaitAsync(Guard);
