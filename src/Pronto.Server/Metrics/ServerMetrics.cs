@@ -24,6 +24,10 @@ internal sealed class ServerMetrics
     private readonly Counter _inferDuration;
     private readonly Counter _outputDuration;
     private readonly Histogram _latency;
+    private readonly Gauge _running;
+    private readonly Gauge _waiting;
+    private readonly Counter _promptTokens;
+    private readonly Counter _generationTokens;
 
     public ServerMetrics(ModelRepository repository)
     {
@@ -47,6 +51,13 @@ internal sealed class ServerMetrics
             // 100 us .. ~3 s: small tabular models answer in well under a millisecond, images in tens.
             Buckets = Histogram.ExponentialBuckets(0.0001, 2, 16),
         });
+
+        // Generative models, vLLM's set renamed (docs/generative.md): vllm:num_requests_running, num_requests_waiting,
+        // prompt_tokens_total, generation_tokens_total.
+        _running = factory.CreateGauge("pronto_generation_running_sequences", "Sequences in the decode loop's running batch", ModelLabels);
+        _waiting = factory.CreateGauge("pronto_generation_waiting_sequences", "Sequences waiting to join the running batch", ModelLabels);
+        _promptTokens = factory.CreateCounter("pronto_prompt_tokens_total", "Prompt tokens prefilled", ModelLabels);
+        _generationTokens = factory.CreateCounter("pronto_generation_tokens_total", "Tokens generated", ModelLabels);
         Registry.AddBeforeCollectCallback(Refresh);
     }
 
@@ -76,6 +87,13 @@ internal sealed class ServerMetrics
             _inputDuration.WithLabels(labels).IncTo(s.ComputeInput.Ns / 1000.0);
             _inferDuration.WithLabels(labels).IncTo(s.ComputeInfer.Ns / 1000.0);
             _outputDuration.WithLabels(labels).IncTo(s.ComputeOutput.Ns / 1000.0);
+            if (model.Generative?.Engine is { } engine)
+            {
+                _running.WithLabels(labels).Set(engine.Running);
+                _waiting.WithLabels(labels).Set(engine.Waiting);
+                _promptTokens.WithLabels(labels).IncTo(engine.PromptTokens);
+                _generationTokens.WithLabels(labels).IncTo(engine.GeneratedTokens);
+            }
         }
     }
 }

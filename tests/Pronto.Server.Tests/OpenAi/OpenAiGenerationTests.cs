@@ -1,4 +1,5 @@
 using System.ClientModel;
+using System.Globalization;
 using System.Net;
 using System.Net.ServerSentEvents;
 using System.Text;
@@ -282,6 +283,12 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
         Assert.True(engine.GeneratedTokens - before < 80, $"{engine.GeneratedTokens - before} tokens generated");
         engine.BeforeStep = null;
         engine.SequenceCancelled = null;
+
+        // /metrics shows the same: nothing running or waiting, the tokens that were generated.
+        var metrics = await fixture.Http.GetStringAsync("/metrics").WaitAsync(Guard);
+        Assert.Contains("pronto_generation_running_sequences{model=\"plain\",version=\"1\"} 0\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("pronto_generation_waiting_sequences{model=\"plain\",version=\"1\"} 0\n", metrics, StringComparison.Ordinal);
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"pronto_generation_tokens_total{{model=\"plain\",version=\"1\"}} {engine.GeneratedTokens}\n"), metrics, StringComparison.Ordinal);
 
         using var next = await fixture.Http.PostAsync("/v1/completions", new StringContent("""{"model":"plain","prompt":"x","max_tokens":2}""", Encoding.UTF8, "application/json")).WaitAsync(Guard);
         Assert.Equal(HttpStatusCode.OK, next.StatusCode);
