@@ -64,8 +64,9 @@ public sealed partial class OnnxBackend : IModelBackend
             session = null;
             options = null;
 
-            // Samples the config gives (model_warmup) replace the implicit warm-up; the repository runs them.
-            if (config.ModelWarmup.Count == 0)
+            // Samples the config gives (model_warmup) replace the implicit warm-up; the repository runs them. A decoder's
+            // zero-filled inputs disagree on lengths (the mask spans past + new tokens), so generative models skip it.
+            if (config.ModelWarmup.Count == 0 && !Pronto.Core.Generation.GenerativeModel.IsGenerative(config))
             {
                 try
                 {

@@ -117,6 +117,7 @@ public sealed class ProntoServer : IAsyncDisposable
         app.UseMiddleware<ApiKeyMiddleware>();
         app.MapProntoRest();
         app.MapOpenAiRoutes();
+        app.MapOpenAiGenerationRoutes();
         app.MapProntoGrpc();
         app.MapProntoMetrics();
         app.MapOpenApi("/openapi/{documentName}.json");

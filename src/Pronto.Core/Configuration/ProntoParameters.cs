@@ -48,6 +48,12 @@ public static class ProntoParameters
     public const string DynamicBatchingEager = "pronto.dynamic_batching.eager";
     public const string IdleUnloadSeconds = "pronto.idle_unload_seconds";
 
+    public const string Generative = "pronto.generative";
+    public const string GenerativeContextLength = "pronto.generative.context_length";
+    public const string GenerativeMaxRunning = "pronto.generative.max_running";
+    public const string GenerativeMaxWaiting = "pronto.generative.max_waiting";
+    public const string GenerativeChatTemplate = "pronto.generative.chat_template";
+
     /// <summary>Every key Pronto reads, sorted.</summary>
     public static IReadOnlyList<string> Known { get; } =
     [
@@ -56,6 +62,7 @@ public static class ProntoParameters
         DynamicBatchingEager,
         EmbeddingMaskInput, EmbeddingNormalize, EmbeddingOutput, EmbeddingPooling,
         FieldsInput, FieldsNames,
+        Generative, GenerativeChatTemplate, GenerativeContextLength, GenerativeMaxRunning, GenerativeMaxWaiting,
         IdleUnloadSeconds,
         ImageChannelOrder, ImageHeight, ImageInput, ImageMean, ImageMeanFile, ImageResize, ImageScale, ImageStd, ImageWidth,
         Prepare, Produce,
@@ -90,9 +97,14 @@ public static class ProntoParameters
             {
                 "text" or "image" or "fields" => Prepare,
                 "embedding" or "classify" => Produce,
+                "generative" => Generative,
                 _ => null,
             };
-            if (stepKey is not null && config.Parameters.GetValueOrDefault(stepKey) != step)
+            if (stepKey == Generative && config.Parameters.GetValueOrDefault(Generative) != "true")
+            {
+                ProntoErrors.InvalidArgument($"model '{config.Name}': config parameter '{key}' configures generation, but '{Generative}' is not \"true\"");
+            }
+            else if (stepKey is not null && stepKey != Generative && config.Parameters.GetValueOrDefault(stepKey) != step)
             {
                 var actual = config.Parameters.TryGetValue(stepKey, out var declared) ? $"is '{declared}'" : "is not set";
                 ProntoErrors.InvalidArgument($"model '{config.Name}': config parameter '{key}' configures {stepKey} '{step}', but the model's {stepKey} {actual}");
@@ -102,8 +114,22 @@ public static class ProntoParameters
             {
                 // Eager without dynamic_batching and a run size on a model that does not batch stay allowed:
                 // switching batching off should not mean deleting its settings too.
-                case RejectNonFinite or DynamicBatchingEager:
+                case RejectNonFinite or DynamicBatchingEager or Generative:
                     RequireBool(config, key, value);
+                    break;
+                case GenerativeContextLength or GenerativeMaxRunning or GenerativeMaxWaiting:
+                    if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var count) || count < 1)
+                    {
+                        ProntoErrors.InvalidArgument($"model '{config.Name}': config parameter '{key}' must be a positive integer, got '{value}'");
+                    }
+
+                    break;
+                case GenerativeChatTemplate:
+                    if (value is not ("chatml" or "model"))
+                    {
+                        ProntoErrors.InvalidArgument($"model '{config.Name}': config parameter '{key}' must be chatml or model, got '{value}'");
+                    }
+
                     break;
                 case BatchRunSize:
                     var limit = config.MaxBatchSize > 0 ? config.MaxBatchSize : int.MaxValue;

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Pronto.Core.Backends;
 using Pronto.Core.Configuration;
 using Pronto.Core.Errors;
+using Pronto.Core.Generation;
 using Pronto.Core.Processing;
 
 namespace Pronto.Core.Repository;
@@ -437,9 +438,11 @@ public sealed partial class ModelRepository : IDisposable
                 try
                 {
                     var instance = backend.Load(config, modelPath, cancellationToken);
+                    GenerativeModel? generative;
                     try
                     {
                         ModelWarmupRunner.Run(config, dir, instance, cancellationToken);
+                        generative = GenerativeModel.IsGenerative(config) ? GenerativeModel.Create(config, versions[v], dir, instance) : null;
                     }
                     catch
                     {
@@ -447,7 +450,7 @@ public sealed partial class ModelRepository : IDisposable
                         throw;
                     }
 
-                    loaded.Add(new VersionSlot(v) { State = ModelState.Ready, Reason = "", Model = new ServedModel(name, v, config, dir, instance, processing, LifetimeTotals(name, v), _time) });
+                    loaded.Add(new VersionSlot(v) { State = ModelState.Ready, Reason = "", Model = new ServedModel(name, v, config, dir, instance, processing, LifetimeTotals(name, v), _time, generative) });
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

@@ -1,5 +1,6 @@
 using Pronto.Core.Backends;
 using Pronto.Core.Configuration;
+using Pronto.Core.Generation;
 using Pronto.Core.Inference;
 using Pronto.Core.Processing;
 using Pronto.Core.Scheduling;
@@ -20,8 +21,9 @@ public sealed class ServedModel
     private readonly TimeProvider _time;
     private long _lastUsedMs;
 
-    internal ServedModel(string name, long version, ModelConfig config, string modelDirectory, IModelInstance instance, ModelProcessing processing, ModelStatistics totals, TimeProvider time)
+    internal ServedModel(string name, long version, ModelConfig config, string modelDirectory, IModelInstance instance, ModelProcessing processing, ModelStatistics totals, TimeProvider time, GenerativeModel? generative = null)
     {
+        Generative = generative;
         _time = time;
         _lastUsedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         Name = name;
@@ -51,6 +53,9 @@ public sealed class ServedModel
     public IModelInstance Instance { get; }
 
     public ModelProcessing Processing { get; }
+
+    /// <summary>The tokenizer and decode loop of a generative model (<c>pronto.generative</c>); null for other models.</summary>
+    public GenerativeModel? Generative { get; }
 
     /// <summary>The inputs and outputs model metadata lists (REST, gRPC, the CLI).</summary>
     public ModelSignature Signature { get; }
@@ -130,7 +135,8 @@ public sealed class ServedModel
 
     private void DisposeEngine()
     {
-        // Every request has left the batcher (each held a lease), so no run is in flight when it stops.
+        // Every request has left the batcher and the decode loop (each held a lease), so no run is in flight when they stop.
+        Generative?.Dispose();
         Volatile.Read(ref _batcher)?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         Instance.Dispose();
     }

@@ -16,7 +16,8 @@ namespace Pronto.Server.Http;
 
 /// <summary>
 /// OpenAI-compatible routes for embedding models (a text preparer and an embedding producer), so the OpenAI
-/// SDKs work against Pronto unchanged: <c>POST /v1/embeddings</c> and <c>GET /v1/models</c>. Failures propagate to
+/// SDKs work against Pronto unchanged: <c>POST /v1/embeddings</c> and <c>GET /v1/models</c> (embedding and generative
+/// models; generation is <see cref="OpenAiGeneration"/>). Failures propagate to
 /// <see cref="ErrorMiddleware"/>, which answers every /v1 error in OpenAI's form (<see cref="OpenAiErrors"/>).
 /// </summary>
 internal static class OpenAiEndpoints
@@ -25,7 +26,7 @@ internal static class OpenAiEndpoints
     {
         var v1 = app.MapGroup("/v1").WithTags("OpenAI-compatible");
         v1.MapPost("/embeddings", Embeddings).WithSummary("Embeddings of a string or an array of strings (encoding_format float or base64).");
-        v1.MapGet("/models", Models).WithSummary("The embedding models Pronto serves.");
+        v1.MapGet("/models", Models).WithSummary("The embedding and generative models Pronto serves.");
     }
 
     private static async Task Embeddings(HttpContext context)
@@ -82,7 +83,7 @@ internal static class OpenAiEndpoints
     private static Task Models(HttpContext context)
     {
         var models = context.RequestServices.GetRequiredService<ModelRepository>().ReadyModels()
-            .Where(m => m.Processing.Preparer is TextPreparer && m.Processing.Producer?.OutputName == "embedding")
+            .Where(m => m.Generative is not null || (m.Processing.Preparer is TextPreparer && m.Processing.Producer?.OutputName == "embedding"))
             .Select(m => m.Name)
             .Distinct()
             .ToList();

@@ -28,6 +28,12 @@ internal sealed class ServerMetrics
     private readonly Counter _loads;
     private readonly Counter _unloads;
     private readonly Histogram _coldStart;
+    private readonly Gauge _running;
+    private readonly Gauge _waiting;
+    private readonly Counter _promptTokens;
+    private readonly Counter _generationTokens;
+    private readonly Lock _refreshGate = new();
+    private Dictionary<object, (long Prompt, long Generated)> _engineTokens = new(ReferenceEqualityComparer.Instance);
 
     public ServerMetrics(ModelRepository repository)
     {
@@ -62,6 +68,13 @@ internal sealed class ServerMetrics
         });
         repository.ModelLoaded += OnLoaded;
         repository.ModelUnloaded += e => _unloads.WithLabels(e.Model, Version(e.Version), e.Reason.ToString().ToLowerInvariant()).Inc();
+
+        // Generative models, vLLM's set renamed (docs/generative.md): vllm:num_requests_running, num_requests_waiting,
+        // prompt_tokens_total, generation_tokens_total.
+        _running = factory.CreateGauge("pronto_generation_running_sequences", "Sequences in the decode loop's running batch", ModelLabels);
+        _waiting = factory.CreateGauge("pronto_generation_waiting_sequences", "Sequences waiting to join the running batch", ModelLabels);
+        _promptTokens = factory.CreateCounter("pronto_prompt_tokens_total", "Prompt tokens prefilled", ModelLabels);
+        _generationTokens = factory.CreateCounter("pronto_generation_tokens_total", "Tokens generated", ModelLabels);
         Registry.AddBeforeCollectCallback(Refresh);
     }
 
@@ -83,6 +96,14 @@ internal sealed class ServerMetrics
     private static string Version(long version) => version.ToString(CultureInfo.InvariantCulture);
 
     private void Refresh()
+    {
+        lock (_refreshGate)
+        {
+            RefreshLocked();
+        }
+    }
+
+    private void RefreshLocked()
     {
         // Counters come from each version's lifetime totals, which every load records into, so they keep counting
         // across unload and reload (set with IncTo: the totals only grow). Pending is what is inside a load now.
@@ -106,5 +127,27 @@ internal sealed class ServerMetrics
             _inferDuration.WithLabels(labels).IncTo(s.ComputeInfer.Ns / 1000.0);
             _outputDuration.WithLabels(labels).IncTo(s.ComputeOutput.Ns / 1000.0);
         }
+
+        // Generative engines count per load: add what each one counted since the last scrape, so the counters keep
+        // counting across reloads (a new engine starts from zero).
+        var seen = new Dictionary<object, (long Prompt, long Generated)>(ReferenceEqualityComparer.Instance);
+        foreach (var model in _repository.ReadyModels())
+        {
+            if (model.Generative?.Engine is not { } engine)
+            {
+                continue;
+            }
+
+            string[] labels = [model.Name, model.VersionText];
+            _running.WithLabels(labels).Set(engine.Running);
+            _waiting.WithLabels(labels).Set(engine.Waiting);
+            var now = (engine.PromptTokens, engine.GeneratedTokens);
+            var before = _engineTokens.GetValueOrDefault(engine);
+            _promptTokens.WithLabels(labels).Inc(now.PromptTokens - before.Prompt);
+            _generationTokens.WithLabels(labels).Inc(now.GeneratedTokens - before.Generated);
+            seen[engine] = now;
+        }
+
+        _engineTokens = seen;
     }
 }

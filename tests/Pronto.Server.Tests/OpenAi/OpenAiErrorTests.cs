@@ -59,7 +59,7 @@ public sealed class OpenAiErrorTests(ServerFixture fixture)
 
     [Theory]
     [InlineData("GET", "/v1/nothing", 404, "no route GET /v1/nothing")]
-    [InlineData("POST", "/v1/chat/completions", 404, "no route POST /v1/chat/completions")]
+    [InlineData("POST", "/v1/audio/speech", 404, "no route POST /v1/audio/speech")]
     // Not 405: on two-segment paths, gRPC's catch-all for unknown services ({service}/{method}, any HTTP method, only
     // for gRPC content) is a routing candidate too, so ASP.NET finds no endpoint rather than a wrong method.
     [InlineData("GET", "/v1/embeddings", 404, "no route GET /v1/embeddings")]

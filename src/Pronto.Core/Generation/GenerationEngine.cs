@@ -1,0 +1,547 @@
+using System.Threading.Channels;
+using Pronto.Core.Backends;
+using Pronto.Core.Errors;
+using Pronto.Core.Inference;
+using Pronto.Core.Tensors;
+
+namespace Pronto.Core.Generation;
+
+/// <summary>Why a sequence ended: <c>stop</c> (end-of-sequence token, stop token or stop string) or <c>length</c>.</summary>
+public enum FinishReason
+{
+    Stop,
+    Length,
+}
+
+/// <summary>
+/// One generated token and the text it releases (possibly empty: see <see cref="StopStringTracker"/>);
+/// <see cref="Finish"/> is set on the last chunk of a sequence.
+/// </summary>
+public readonly record struct GenerationChunk(int TokenId, string Text, FinishReason? Finish);
+
+/// <summary>
+/// Pronto's own decode loop over a decoder's ONNX session, with a KV cache and continuous batching. Sequences wait in a
+/// bounded queue (<see cref="MaxWaiting"/>, then 503) and join the running batch between steps, up to
+/// <see cref="MaxRunning"/>: each joins with its own prefill (the whole prompt, batch 1), then every step runs one
+/// token of every running sequence as one batch, each sequence's past keys and values left-padded to the longest past
+/// with attention mask 0 (so a padded key gets zero weight and a sequence's logits do not depend on its neighbours),
+/// and position ids counting its own tokens. A sequence leaves when it finishes or when its caller cancels (a client
+/// that disconnects), at the next step boundary, and its cache goes with it. One loop task per model runs the steps;
+/// it sleeps while nothing runs or waits.
+/// </summary>
+/// <remarks>
+/// The cache lives in managed arrays per sequence ([heads, length, head_dim] per layer), copied into the step's
+/// padded tensors and back out of the present outputs each step: simple and exact, but the copies grow with the
+/// context; a paged or in-place (ORT IOBinding) cache is issue 13's remaining work, as is chunked prefill (a long
+/// prompt's prefill delays the running sequences' next step by its own duration).
+/// </remarks>
+public sealed class GenerationEngine : IDisposable
+{
+    private readonly string _model;
+    private readonly IModelInstance _instance;
+    private readonly DecoderSignature _decoder;
+    private readonly GenerativeTokenizer _tokenizer;
+    private readonly IReadOnlySet<int> _eos;
+    private readonly Channel<Sequence> _queue;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _gate = new();
+    private Task? _loop;
+    private List<Sequence>? _runningView;
+    private int _running;
+    private long _steps;
+    private int _largestBatch;
+    private long _promptTokens;
+    private long _generatedTokens;
+
+    public GenerationEngine(string model, IModelInstance instance, DecoderSignature decoder, GenerativeTokenizer tokenizer, IReadOnlySet<int> eosTokenIds, int contextLength, int maxRunning, int maxWaiting)
+    {
+        _model = model;
+        _instance = instance;
+        _decoder = decoder;
+        _tokenizer = tokenizer;
+        _eos = eosTokenIds;
+        ContextLength = contextLength;
+        MaxRunning = maxRunning;
+        MaxWaiting = maxWaiting;
+        VocabSize = decoder.VocabSize > 0 ? (int)decoder.VocabSize : tokenizer.VocabSize;
+        _queue = Channel.CreateBounded<Sequence>(new BoundedChannelOptions(maxWaiting) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    }
+
+    /// <summary>Positions the model reads at most: prompt plus generated tokens.</summary>
+    public int ContextLength { get; }
+
+    /// <summary>Sequences decoded together at most (<c>pronto.generative.max_running</c>).</summary>
+    public int MaxRunning { get; }
+
+    /// <summary>Sequences queued at most before new ones are refused (<c>pronto.generative.max_waiting</c>).</summary>
+    public int MaxWaiting { get; }
+
+    /// <summary>Token ids the model accepts: 0 to VocabSize - 1.</summary>
+    public int VocabSize { get; }
+
+    /// <summary>Sequences in the running batch now.</summary>
+    public int Running => Volatile.Read(ref _running);
+
+    /// <summary>Sequences waiting to join the batch.</summary>
+    public int Waiting => _queue.Reader.Count;
+
+    /// <summary>Decode steps run so far (prefills not counted).</summary>
+    public long Steps => Interlocked.Read(ref _steps);
+
+    /// <summary>The most sequences one decode step has run.</summary>
+    public int LargestBatch => Volatile.Read(ref _largestBatch);
+
+    public long PromptTokens => Interlocked.Read(ref _promptTokens);
+
+    public long GeneratedTokens => Interlocked.Read(ref _generatedTokens);
+
+    /// <summary>Test hook: awaited by the loop before each step (admission, then one decode step).</summary>
+    internal Func<CancellationToken, ValueTask>? BeforeStep { get; set; }
+
+    /// <summary>Test hook: called on the loop when a cancelled sequence has left (the queue or the batch).</summary>
+    internal Action? SequenceCancelled { get; set; }
+
+    /// <summary>
+    /// Test hook, for <see cref="BeforeStep"/> only (it runs on the loop): completes when the caller of a running
+    /// sequence cancels, so a test can wait for a disconnect to reach the engine without polling.
+    /// </summary>
+    internal Task WhenAnyRunningCancelled()
+    {
+        var running = _runningView ?? [];
+        return running.Count == 0
+            ? Task.CompletedTask
+            : Task.WhenAny(running.Select(s => Task.Delay(Timeout.Infinite, s.CancellationToken)));
+    }
+
+    /// <summary>
+    /// Queues a sequence and returns its tokens as they come. The stream ends after the chunk with a finish reason;
+    /// cancelling <paramref name="cancellationToken"/> takes the sequence out of the batch at the next step and ends
+    /// the stream with <see cref="OperationCanceledException"/>. Throws InvalidArgument for a prompt that is empty,
+    /// holds an id outside the vocabulary or leaves no room in the context, Unavailable when the queue is full.
+    /// </summary>
+    public IAsyncEnumerable<GenerationChunk> Generate(IReadOnlyList<int> prompt, SamplingParameters parameters, CancellationToken cancellationToken)
+    {
+        Validate(prompt, parameters);
+        ObjectDisposedException.ThrowIf(_stop.IsCancellationRequested, this);
+        var sequence = new Sequence([.. prompt], parameters, _tokenizer, cancellationToken);
+        if (!_queue.Writer.TryWrite(sequence))
+        {
+            throw new ProntoException(ErrorCode.Unavailable, $"model '{_model}' has {MaxWaiting} sequences waiting already; retry later") { RetryAfterSeconds = 1 };
+        }
+
+        EnsureLoop();
+        return sequence.Output.Reader.ReadAllAsync(CancellationToken.None);
+    }
+
+    /// <summary>The checks <see cref="Generate"/> makes before it queues a sequence, for callers that queue several.</summary>
+    public void Validate(IReadOnlyList<int> prompt, SamplingParameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        ArgumentNullException.ThrowIfNull(parameters);
+        parameters.Validate(VocabSize);
+        if (prompt.Count == 0)
+        {
+            ProntoErrors.InvalidArgument("the prompt is empty: it must hold at least one token");
+        }
+
+        if (prompt.Count >= ContextLength)
+        {
+            ProntoErrors.InvalidArgument($"the prompt has {prompt.Count} tokens; model '{_model}' reads {ContextLength} at most, so it must be shorter to leave room for one generated token");
+        }
+
+        foreach (var id in prompt)
+        {
+            if (id < 0 || id >= VocabSize)
+            {
+                ProntoErrors.InvalidArgument($"token id {id} is outside the vocabulary of model '{_model}' (0 to {VocabSize - 1})");
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        Task? loop;
+        lock (_gate)
+        {
+            if (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+
+            _stop.Cancel();
+            _queue.Writer.TryComplete();
+            loop = _loop;
+        }
+
+        loop?.GetAwaiter().GetResult();
+        while (_queue.Reader.TryRead(out var waiting))
+        {
+            waiting.Fail(new ProntoException(ErrorCode.Unavailable, $"model '{_model}' was unloaded"));
+        }
+
+        _stop.Dispose();
+    }
+
+    private void EnsureLoop()
+    {
+        if (Volatile.Read(ref _loop) is not null)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (_loop is null && !_stop.IsCancellationRequested)
+            {
+                Volatile.Write(ref _loop, Task.Run(LoopAsync));
+            }
+        }
+    }
+
+    private async Task LoopAsync()
+    {
+        var running = new List<Sequence>(MaxRunning);
+        _runningView = running;
+        var token = _stop.Token;
+        try
+        {
+            while (true)
+            {
+                if (running.Count == 0 && !await _queue.Reader.WaitToReadAsync(token).ConfigureAwait(false))
+                {
+                    break;
+                }
+
+                if (BeforeStep is { } hook)
+                {
+                    await hook(token).ConfigureAwait(false);
+                }
+
+                try
+                {
+                    Admit(running, token);
+                    for (var i = running.Count - 1; i >= 0; i--)
+                    {
+                        if (running[i].CancellationToken.IsCancellationRequested)
+                        {
+                            var cancelled = running[i];
+                            Leave(running, i);
+                            cancelled.Cancel(this);
+                        }
+                    }
+
+                    if (running.Count > 0)
+                    {
+                        Step(running, token);
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
+                {
+                    // A fault of Pronto's own (not the engine's run, handled in Step) fails the batch, never the loop:
+                    // a dead loop would leave every later request of this model waiting forever.
+                    foreach (var sequence in running)
+                    {
+                        sequence.Fail(e);
+                    }
+
+                    running.Clear();
+                    Volatile.Write(ref _running, 0);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+        }
+
+        foreach (var sequence in running)
+        {
+            sequence.Fail(new ProntoException(ErrorCode.Unavailable, $"model '{_model}' was unloaded"));
+        }
+
+        Volatile.Write(ref _running, 0);
+    }
+
+    private void Admit(List<Sequence> running, CancellationToken token)
+    {
+        while (running.Count < MaxRunning && _queue.Reader.TryRead(out var sequence))
+        {
+            if (sequence.CancellationToken.IsCancellationRequested)
+            {
+                sequence.Cancel(this);
+                continue;
+            }
+
+            try
+            {
+                Prefill(sequence, token);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
+            {
+                sequence.Fail(e);
+                continue;
+            }
+
+            if (!sequence.Finished)
+            {
+                running.Add(sequence);
+                Volatile.Write(ref _running, running.Count);
+            }
+        }
+    }
+
+    private void Leave(List<Sequence> running, int index)
+    {
+        running.RemoveAt(index);
+        Volatile.Write(ref _running, running.Count);
+    }
+
+    private void Prefill(Sequence sequence, CancellationToken token)
+    {
+        var prompt = sequence.Prompt;
+        var n = prompt.Length;
+        var ids = new long[n];
+        var mask = new long[n];
+        var positions = new long[n];
+        for (var i = 0; i < n; i++)
+        {
+            ids[i] = prompt[i];
+            mask[i] = 1;
+            positions[i] = i;
+        }
+
+        var inputs = new List<NamedTensor>(3 + _decoder.PastNames.Count)
+        {
+            new(DecoderSignature.InputIds, Tensor.Create(ids, 1, n)),
+            new(DecoderSignature.AttentionMask, Tensor.Create(mask, 1, n)),
+        };
+        if (_decoder.HasPositionIds)
+        {
+            inputs.Add(new(DecoderSignature.PositionIds, Tensor.Create(positions, 1, n)));
+        }
+
+        var empty = Tensor.Create(Array.Empty<float>(), 1, _decoder.Heads, 0, _decoder.HeadDim);
+        foreach (var name in _decoder.PastNames)
+        {
+            inputs.Add(new(name, empty));
+        }
+
+        var outputs = _instance.Run(inputs, _decoder.OutputNames, token);
+        var vocab = (int)outputs[0].Tensor.Shape[^1];
+        var logits = outputs[0].Tensor.Span<float>().Slice((n - 1) * vocab, vocab);
+        sequence.Cache = new float[_decoder.PastNames.Count][];
+        for (var k = 0; k < sequence.Cache.Length; k++)
+        {
+            sequence.Cache[k] = outputs[1 + k].Tensor.ToArray<float>();
+        }
+
+        sequence.Length = n;
+        Interlocked.Add(ref _promptTokens, n);
+        Deliver(sequence, sequence.Sampler.Next(logits));
+    }
+
+    private void Step(List<Sequence> running, CancellationToken token)
+    {
+        var batch = running.Count;
+        var past = 0;
+        foreach (var sequence in running)
+        {
+            past = Math.Max(past, sequence.Length);
+        }
+
+        var total = past + 1;
+        var heads = _decoder.Heads;
+        var headDim = _decoder.HeadDim;
+        var ids = new long[batch];
+        var mask = new long[batch * total];
+        var positions = new long[batch];
+        for (var b = 0; b < batch; b++)
+        {
+            var sequence = running[b];
+            ids[b] = sequence.NextToken;
+            positions[b] = sequence.Length;
+
+            // Left padding: the sequence's own keys end where the longest past ends.
+            mask.AsSpan((b * total) + (past - sequence.Length), sequence.Length + 1).Fill(1);
+        }
+
+        var inputs = new List<NamedTensor>(3 + _decoder.PastNames.Count)
+        {
+            new(DecoderSignature.InputIds, Tensor.Create(ids, batch, 1)),
+            new(DecoderSignature.AttentionMask, Tensor.Create(mask, batch, total)),
+        };
+        if (_decoder.HasPositionIds)
+        {
+            inputs.Add(new(DecoderSignature.PositionIds, Tensor.Create(positions, batch, 1)));
+        }
+
+        for (var k = 0; k < _decoder.PastNames.Count; k++)
+        {
+            var padded = new float[batch * heads * past * headDim];
+            for (var b = 0; b < batch; b++)
+            {
+                var sequence = running[b];
+                var length = sequence.Length;
+                var cache = sequence.Cache![k];
+                for (var h = 0; h < heads; h++)
+                {
+                    cache.AsSpan(h * length * headDim, length * headDim)
+                        .CopyTo(padded.AsSpan((((b * heads) + h) * past + (past - length)) * headDim));
+                }
+            }
+
+            inputs.Add(new(_decoder.PastNames[k], Tensor.Create(padded, batch, heads, past, headDim)));
+        }
+
+        IReadOnlyList<NamedTensor> outputs;
+        try
+        {
+            outputs = _instance.Run(inputs, _decoder.OutputNames, token);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
+        {
+            // A failed step fails the sequences in it, not the engine: the next requests run normally.
+            foreach (var sequence in running)
+            {
+                sequence.Fail(e);
+            }
+
+            running.Clear();
+            Volatile.Write(ref _running, 0);
+            return;
+        }
+
+        Interlocked.Increment(ref _steps);
+        if (batch > Volatile.Read(ref _largestBatch))
+        {
+            Volatile.Write(ref _largestBatch, batch);
+        }
+
+        var vocab = (int)outputs[0].Tensor.Shape[^1];
+        var logits = outputs[0].Tensor.Span<float>();
+        for (var k = 0; k < _decoder.PastNames.Count; k++)
+        {
+            var present = outputs[1 + k].Tensor.Span<float>();
+            for (var b = 0; b < batch; b++)
+            {
+                var sequence = running[b];
+                var length = sequence.Length + 1;
+                var cache = new float[heads * length * headDim];
+                for (var h = 0; h < heads; h++)
+                {
+                    present.Slice((((b * heads) + h) * total + (total - length)) * headDim, length * headDim)
+                        .CopyTo(cache.AsSpan(h * length * headDim));
+                }
+
+                sequence.Cache![k] = cache;
+            }
+        }
+
+        for (var b = 0; b < batch; b++)
+        {
+            var sequence = running[b];
+            sequence.Length++;
+            Deliver(sequence, sequence.Sampler.Next(logits.Slice(b * vocab, vocab)));
+        }
+
+        for (var b = batch - 1; b >= 0; b--)
+        {
+            if (running[b].Finished)
+            {
+                var finished = running[b];
+                Leave(running, b);
+                finished.Complete();
+            }
+        }
+    }
+
+    /// <summary>Hands a sampled token to its sequence and decides whether the sequence ends with it.</summary>
+    private void Deliver(Sequence sequence, int token)
+    {
+        Interlocked.Increment(ref _generatedTokens);
+        sequence.Generated++;
+        var parameters = sequence.Parameters;
+        if ((!parameters.IgnoreEos && _eos.Contains(token)) || Contains(parameters.StopTokenIds, token))
+        {
+            sequence.Emit(new GenerationChunk(token, sequence.Text.Flush(), FinishReason.Stop));
+        }
+        else
+        {
+            var (released, stopped) = sequence.Text.Add(token);
+            if (stopped)
+            {
+                sequence.Emit(new GenerationChunk(token, released, FinishReason.Stop));
+            }
+            else if (sequence.Generated >= parameters.MaxTokens || sequence.Length + 1 >= ContextLength)
+            {
+                sequence.Emit(new GenerationChunk(token, released + sequence.Text.Flush(), FinishReason.Length));
+            }
+            else
+            {
+                sequence.NextToken = token;
+                sequence.Emit(new GenerationChunk(token, released, null));
+            }
+        }
+
+        // A sequence that finishes at its prefill never joins the batch: complete it here.
+        if (sequence.Finished && sequence.Length == sequence.Prompt.Length)
+        {
+            sequence.Complete();
+        }
+    }
+
+    private static bool Contains(IReadOnlyList<int> ids, int token)
+    {
+        for (var i = 0; i < ids.Count; i++)
+        {
+            if (ids[i] == token)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private sealed class Sequence(int[] prompt, SamplingParameters parameters, GenerativeTokenizer tokenizer, CancellationToken cancellationToken)
+    {
+        public int[] Prompt { get; } = prompt;
+
+        public SamplingParameters Parameters { get; } = parameters;
+
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        public Sampler Sampler { get; } = new(parameters);
+
+        public StopStringTracker Text { get; } = new(tokenizer, parameters.Stop);
+
+        public Channel<GenerationChunk> Output { get; } = Channel.CreateUnbounded<GenerationChunk>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
+        /// <summary>Per past input, [heads, Length, head_dim].</summary>
+        public float[][]? Cache { get; set; }
+
+        /// <summary>Tokens in the cache: the prompt and every generated token but the last.</summary>
+        public int Length { get; set; }
+
+        public int Generated { get; set; }
+
+        public int NextToken { get; set; }
+
+        public bool Finished { get; private set; }
+
+        public void Emit(GenerationChunk chunk)
+        {
+            Finished = chunk.Finish is not null;
+            Output.Writer.TryWrite(chunk);
+        }
+
+        public void Complete() => Output.Writer.TryComplete();
+
+        public void Cancel(GenerationEngine engine)
+        {
+            Output.Writer.TryComplete(new OperationCanceledException("the request was cancelled", CancellationToken));
+            engine.SequenceCancelled?.Invoke();
+        }
+
+        public void Fail(Exception e) => Output.Writer.TryComplete(e);
+    }
+}

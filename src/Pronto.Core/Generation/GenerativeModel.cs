@@ -1,0 +1,158 @@
+using System.Globalization;
+using System.Text.Json;
+using Pronto.Core.Backends;
+using Pronto.Core.Configuration;
+using Pronto.Core.Errors;
+
+namespace Pronto.Core.Generation;
+
+/// <summary>
+/// What makes a loaded model version generative: config.pbtxt's <c>pronto.generative: "true"</c> on an ONNX decoder
+/// in Optimum's layout, and beside it (in the version folder, else the model folder) <c>tokenizer.json</c>,
+/// <c>tokenizer_config.json</c> (end-of-sequence token, chat template) and optionally Hugging Face's
+/// <c>config.json</c> / <c>generation_config.json</c> (context length, end-of-sequence ids). It owns the version's
+/// <see cref="GenerationEngine"/>; docs/generative.md describes the folder and the parameters.
+/// </summary>
+public sealed class GenerativeModel : IDisposable
+{
+    public const int DefaultMaxRunning = 8;
+    public const int DefaultMaxWaiting = 64;
+
+    private GenerativeModel(string name, GenerativeTokenizer tokenizer, ChatTemplate chatTemplate, GenerationEngine engine)
+    {
+        Name = name;
+        Tokenizer = tokenizer;
+        ChatTemplate = chatTemplate;
+        Engine = engine;
+    }
+
+    public string Name { get; }
+
+    public GenerativeTokenizer Tokenizer { get; }
+
+    public ChatTemplate ChatTemplate { get; }
+
+    public GenerationEngine Engine { get; }
+
+    public int ContextLength => Engine.ContextLength;
+
+    /// <summary>True when the config marks the model generative (<c>pronto.generative: "true"</c>).</summary>
+    public static bool IsGenerative(ModelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return config.Parameters.TryGetValue(ProntoParameters.Generative, out var value) && value == "true";
+    }
+
+    /// <summary>Reads the tokenizer and settings of a loaded decoder and starts its engine (idle until a request comes).</summary>
+    public static GenerativeModel Create(ModelConfig config, string versionDirectory, string modelDirectory, IModelInstance instance)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var decoder = DecoderSignature.Create(config);
+        string? Find(string file) =>
+            File.Exists(Path.Combine(versionDirectory, file)) ? Path.Combine(versionDirectory, file)
+            : File.Exists(Path.Combine(modelDirectory, file)) ? Path.Combine(modelDirectory, file)
+            : null;
+
+        var tokenizerPath = Find("tokenizer.json")
+            ?? ProntoErrors.InvalidArgument<string>($"generative model '{config.Name}' has no tokenizer.json (in {versionDirectory} or {modelDirectory})");
+        var tokenizer = GenerativeTokenizer.Load(tokenizerPath);
+        if (decoder.VocabSize > 0 && tokenizer.VocabSize > decoder.VocabSize)
+        {
+            ProntoErrors.InvalidArgument($"generative model '{config.Name}': the tokenizer has {tokenizer.VocabSize} ids but the logits only {decoder.VocabSize}");
+        }
+
+        using var tokenizerConfig = ReadJson(Find("tokenizer_config.json"));
+        using var modelConfig = ReadJson(Find("config.json"));
+        using var generationConfig = ReadJson(Find("generation_config.json"));
+
+        var eos = new HashSet<int>();
+        if (tokenizerConfig?.RootElement.TryGetProperty("eos_token", out var eosToken) == true && TokenText(eosToken) is { } eosText && tokenizer.TokenId(eosText) is { } eosId)
+        {
+            eos.Add(eosId);
+        }
+
+        foreach (var json in new[] { modelConfig, generationConfig })
+        {
+            if (json?.RootElement.TryGetProperty("eos_token_id", out var ids) == true)
+            {
+                if (ids.ValueKind == JsonValueKind.Number)
+                {
+                    eos.Add(ids.GetInt32());
+                }
+                else if (ids.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var id in ids.EnumerateArray())
+                    {
+                        eos.Add(id.GetInt32());
+                    }
+                }
+            }
+        }
+
+        var context = Int(config, ProntoParameters.GenerativeContextLength)
+            ?? ContextFrom(modelConfig)
+            ?? ProntoErrors.InvalidArgument<int>($"generative model '{config.Name}': set '{ProntoParameters.GenerativeContextLength}' (no config.json gives max_position_embeddings or n_positions)");
+
+        ChatTemplate template;
+        if (config.Parameters.GetValueOrDefault(ProntoParameters.GenerativeChatTemplate) == "chatml")
+        {
+            template = ChatTemplate.ChatMl;
+        }
+        else if (tokenizerConfig?.RootElement.TryGetProperty("chat_template", out var jinja) == true && jinja.ValueKind == JsonValueKind.String)
+        {
+            template = ChatTemplate.FromJinja(jinja.GetString()!);
+        }
+        else
+        {
+            template = ChatTemplate.None("it has no chat template (tokenizer_config.json has no chat_template string); use /v1/completions");
+        }
+
+        var engine = new GenerationEngine(config.Name, instance, decoder, tokenizer, eos, context,
+            Int(config, ProntoParameters.GenerativeMaxRunning) ?? DefaultMaxRunning,
+            Int(config, ProntoParameters.GenerativeMaxWaiting) ?? DefaultMaxWaiting);
+        return new GenerativeModel(config.Name, tokenizer, template, engine);
+    }
+
+    public void Dispose() => Engine.Dispose();
+
+    private static int? Int(ModelConfig config, string key) =>
+        config.Parameters.TryGetValue(key, out var text) ? int.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture) : null;
+
+    private static int? ContextFrom(JsonDocument? modelConfig)
+    {
+        foreach (var key in (string[])["max_position_embeddings", "n_positions"])
+        {
+            if (modelConfig?.RootElement.TryGetProperty(key, out var value) == true && value.ValueKind == JsonValueKind.Number)
+            {
+                return value.GetInt32();
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>A token in tokenizer_config.json: a string, or an object with "content".</summary>
+    private static string? TokenText(JsonElement token) => token.ValueKind switch
+    {
+        JsonValueKind.String => token.GetString(),
+        JsonValueKind.Object when token.TryGetProperty("content", out var content) => content.GetString(),
+        _ => null,
+    };
+
+    private static JsonDocument? ReadJson(string? path)
+    {
+        if (path is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonDocument.Parse(File.ReadAllBytes(path));
+        }
+        catch (JsonException e)
+        {
+            return ProntoErrors.InvalidArgument<JsonDocument>($"'{path}' is not valid JSON: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,195 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.ML.Tokenizers;
+using Pronto.Core.Errors;
+
+namespace Pronto.Core.Generation;
+
+/// <summary>
+/// A decoder's tokenizer, read from Hugging Face's <c>tokenizer.json</c> (a BPE model: GPT-2, Qwen, Llama 3 and most
+/// decoders exported with Optimum) and run by Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/>, which has no
+/// tokenizer.json loader of its own: the vocabulary, merges, added (special) tokens, byte-level flag and the
+/// pre-tokenizer's split pattern are read here and handed to it. Other model types (WordPiece, Unigram) are refused.
+/// </summary>
+public sealed class GenerativeTokenizer
+{
+    // GPT-2's pre-tokenizer pattern (tokenizers' ByteLevel with use_regex), used when tokenizer.json gives none.
+    private const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+
+    private readonly BpeTokenizer _tokenizer;
+    private readonly Dictionary<string, int> _special;
+    private readonly HashSet<int> _specialIds;
+
+    private GenerativeTokenizer(BpeTokenizer tokenizer, Dictionary<string, int> special, int vocabSize)
+    {
+        _tokenizer = tokenizer;
+        _special = special;
+        _specialIds = [.. special.Values];
+        VocabSize = vocabSize;
+    }
+
+    /// <summary>Ids the tokenizer knows: one more than the highest id of the vocabulary and the added tokens.</summary>
+    public int VocabSize { get; }
+
+    /// <summary>The added tokens (<c>added_tokens</c>), content to id.</summary>
+    public IReadOnlyDictionary<string, int> SpecialTokens => _special;
+
+    /// <summary>Reads <paramref name="path"/> (tokenizer.json). Throws InvalidArgument or Unsupported with the reason.</summary>
+    public static GenerativeTokenizer Load(string path)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(File.ReadAllBytes(path));
+        }
+        catch (JsonException e)
+        {
+            return ProntoErrors.InvalidArgument<GenerativeTokenizer>($"'{path}' is not valid JSON: {e.Message}");
+        }
+
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (!root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object)
+            {
+                ProntoErrors.InvalidArgument($"'{path}' has no 'model' object");
+            }
+
+            var type = model.TryGetProperty("type", out var t) ? t.GetString() : null;
+            if (type != "BPE")
+            {
+                ProntoErrors.Unsupported($"'{path}': tokenizer model type '{type}' is not supported; Pronto reads BPE tokenizers");
+            }
+
+            var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
+            var maxId = -1;
+            foreach (var entry in model.GetProperty("vocab").EnumerateObject())
+            {
+                var id = entry.Value.GetInt32();
+                vocab[entry.Name] = id;
+                maxId = Math.Max(maxId, id);
+            }
+
+            var merges = new List<string>();
+            if (model.TryGetProperty("merges", out var m))
+            {
+                foreach (var merge in m.EnumerateArray())
+                {
+                    // Older files write "a b", newer ones ["a", "b"].
+                    merges.Add(merge.ValueKind == JsonValueKind.Array ? $"{merge[0].GetString()} {merge[1].GetString()}" : merge.GetString()!);
+                }
+            }
+
+            var special = new Dictionary<string, int>(StringComparer.Ordinal);
+            if (root.TryGetProperty("added_tokens", out var added))
+            {
+                foreach (var token in added.EnumerateArray())
+                {
+                    var id = token.GetProperty("id").GetInt32();
+                    special[token.GetProperty("content").GetString()!] = id;
+                    maxId = Math.Max(maxId, id);
+                }
+            }
+
+            var byteLevel = HasType(root, "pre_tokenizer", "ByteLevel") || HasType(root, "decoder", "ByteLevel");
+            var pattern = SplitPattern(root) ?? Gpt2Pattern;
+            var options = new BpeOptions(vocab)
+            {
+                Merges = merges,
+                ByteLevel = byteLevel,
+                SpecialTokens = special.Count > 0 ? special : null,
+                PreTokenizer = new RegexPreTokenizer(new Regex(pattern, RegexOptions.Compiled), special.Count > 0 ? special : null),
+                UnknownToken = model.TryGetProperty("unk_token", out var unk) && unk.ValueKind == JsonValueKind.String ? unk.GetString() : null,
+            };
+            try
+            {
+                return new GenerativeTokenizer(BpeTokenizer.Create(options), special, maxId + 1);
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            {
+                return ProntoErrors.InvalidArgument<GenerativeTokenizer>($"'{path}': {e.Message}");
+            }
+        }
+    }
+
+    /// <summary>Token ids of <paramref name="text"/>; special tokens written in the text become their ids.</summary>
+    public int[] Encode(string text) => [.. _tokenizer.EncodeToIds(text)];
+
+    /// <summary>The text of <paramref name="ids"/>, special tokens left out (as OpenAI-compatible servers answer).</summary>
+    public string Decode(IReadOnlyList<int> ids)
+    {
+        var kept = new List<int>(ids.Count);
+        foreach (var id in ids)
+        {
+            if (!_specialIds.Contains(id))
+            {
+                kept.Add(id);
+            }
+        }
+
+        return _tokenizer.Decode(kept);
+    }
+
+    /// <summary>The id of an added token or a vocabulary entry, or null.</summary>
+    public int? TokenId(string token)
+    {
+        if (_special.TryGetValue(token, out var id))
+        {
+            return id;
+        }
+
+        var ids = _tokenizer.EncodeToIds(token);
+        return ids.Count == 1 ? ids[0] : null;
+    }
+
+    private static bool HasType(JsonElement root, string property, string type)
+    {
+        if (!root.TryGetProperty(property, out var element) || element.ValueKind != JsonValueKind.Object)
+        {
+            return false;
+        }
+
+        if (element.TryGetProperty("type", out var t) && t.GetString() == type)
+        {
+            return true;
+        }
+
+        // Sequence pre-tokenizers / decoders list their steps.
+        foreach (var key in (string[])["pretokenizers", "decoders"])
+        {
+            if (element.TryGetProperty(key, out var steps) && steps.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var step in steps.EnumerateArray())
+                {
+                    if (step.TryGetProperty("type", out var st) && st.GetString() == type)
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The regex of a <c>Split</c> pre-tokenizer (Qwen, Llama 3 write theirs this way), or null.</summary>
+    private static string? SplitPattern(JsonElement root)
+    {
+        if (!root.TryGetProperty("pre_tokenizer", out var pre) || pre.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        IEnumerable<JsonElement> steps = pre.TryGetProperty("pretokenizers", out var list) && list.ValueKind == JsonValueKind.Array ? list.EnumerateArray() : [pre];
+        foreach (var step in steps)
+        {
+            if (step.TryGetProperty("type", out var t) && t.GetString() == "Split"
+                && step.TryGetProperty("pattern", out var p) && p.TryGetProperty("Regex", out var regex))
+            {
+                return regex.GetString();
+            }
+        }
+
+        return null;
+    }
+}

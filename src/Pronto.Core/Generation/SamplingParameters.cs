@@ -1,0 +1,74 @@
+using Pronto.Core.Errors;
+
+namespace Pronto.Core.Generation;
+
+/// <summary>
+/// How one sequence picks its tokens and when it stops: OpenAI's parameters (temperature, top_p, max_tokens, stop,
+/// seed) and vLLM's top_k and stop_token_ids. Temperature 0 is greedy decoding.
+/// </summary>
+public sealed record SamplingParameters
+{
+    /// <summary>0: greedy (the most likely token, the lowest id on a tie); else logits are divided by it before sampling.</summary>
+    public float Temperature { get; init; } = 1f;
+
+    /// <summary>Nucleus sampling: the smallest set of most likely tokens whose probability reaches it; 1 keeps all.</summary>
+    public float TopP { get; init; } = 1f;
+
+    /// <summary>Only the k most likely tokens; 0 (or -1, vLLM's spelling) keeps all.</summary>
+    public int TopK { get; init; }
+
+    /// <summary>The seed of this sequence's random draws: the same seed, prompt and parameters give the same tokens.</summary>
+    public ulong? Seed { get; init; }
+
+    /// <summary>Tokens to generate at most (the finish reason is then <c>length</c>).</summary>
+    public int MaxTokens { get; init; } = 16;
+
+    /// <summary>Strings that end the text; the text stops before the first one (not included).</summary>
+    public IReadOnlyList<string> Stop { get; init; } = [];
+
+    /// <summary>Token ids that end the sequence besides the model's end-of-sequence ids (not part of the text).</summary>
+    public IReadOnlyList<int> StopTokenIds { get; init; } = [];
+
+    /// <summary>Keep generating past the model's end-of-sequence tokens (vLLM's <c>ignore_eos</c>).</summary>
+    public bool IgnoreEos { get; init; }
+
+    /// <summary>Checks the values; the message names the parameter as OpenAI's API spells it.</summary>
+    public void Validate(int vocabSize)
+    {
+        if (!float.IsFinite(Temperature) || Temperature < 0 || Temperature > 2)
+        {
+            ProntoErrors.InvalidArgument($"'temperature' must be from 0 to 2, got {Temperature}");
+        }
+
+        if (!float.IsFinite(TopP) || TopP <= 0 || TopP > 1)
+        {
+            ProntoErrors.InvalidArgument($"'top_p' must be greater than 0 and at most 1, got {TopP}");
+        }
+
+        if (TopK < -1)
+        {
+            ProntoErrors.InvalidArgument($"'top_k' must be -1 (all), 0 (all) or a positive count, got {TopK}");
+        }
+
+        if (MaxTokens < 1)
+        {
+            ProntoErrors.InvalidArgument($"'max_tokens' must be at least 1, got {MaxTokens}");
+        }
+
+        foreach (var stop in Stop)
+        {
+            if (string.IsNullOrEmpty(stop))
+            {
+                ProntoErrors.InvalidArgument("'stop' strings must not be empty");
+            }
+        }
+
+        foreach (var id in StopTokenIds)
+        {
+            if (id < 0 || id >= vocabSize)
+            {
+                ProntoErrors.InvalidArgument($"'stop_token_ids' holds {id}, outside the vocabulary (0 to {vocabSize - 1})");
+            }
+        }
+    }
+}

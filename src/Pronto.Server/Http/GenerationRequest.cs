@@ -1,0 +1,264 @@
+using System.Text.Json;
+using Pronto.Core.Errors;
+using Pronto.Core.Generation;
+
+namespace Pronto.Server.Http;
+
+/// <summary>
+/// The body of <c>POST /v1/completions</c> or <c>/v1/chat/completions</c>, read strictly enough that a parameter
+/// Pronto would silently ignore (n &gt; 1, logprobs, penalties) is refused instead: 400 for a bad value, 501 for a
+/// feature not built yet. Unknown fields are ignored, as OpenAI-compatible servers do.
+/// </summary>
+internal sealed class GenerationRequest
+{
+    /// <summary>OpenAI's default <c>max_tokens</c> for /v1/completions.</summary>
+    public const int DefaultCompletionTokens = 16;
+
+    public required string Model { get; init; }
+
+    /// <summary>Completions: one prompt per choice, text or token ids.</summary>
+    public IReadOnlyList<Prompt> Prompts { get; init; } = [];
+
+    /// <summary>Chat: the messages to render with the model's chat template.</summary>
+    public IReadOnlyList<ChatMessage>? Messages { get; init; }
+
+    /// <summary>Null: the route's default (16 for completions, the rest of the context for chat).</summary>
+    public int? MaxTokens { get; init; }
+
+    public required SamplingParameters Sampling { get; init; }
+
+    public bool Stream { get; init; }
+
+    public bool IncludeUsage { get; init; }
+
+    /// <summary>A prompt as text or as token ids.</summary>
+    public readonly record struct Prompt(string? Text, int[]? TokenIds);
+
+    public static GenerationRequest Parse(ReadOnlySpan<byte> json, bool chat)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 16 });
+            using var doc = JsonDocument.ParseValue(ref reader);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                ProntoErrors.InvalidArgument(chat ? "the body must be a JSON object with 'model' and 'messages'" : "the body must be a JSON object with 'model' and 'prompt'");
+            }
+
+            var model = root.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String
+                ? m.GetString()!
+                : ProntoErrors.InvalidArgument<string>("'model' is required: the name of a generative model");
+
+            Refuse(root, "n", v => v.ValueKind == JsonValueKind.Number && v.GetInt32() == 1, "'n' other than 1 is not supported yet");
+            Refuse(root, "best_of", v => v.ValueKind == JsonValueKind.Number && v.GetInt32() == 1, "'best_of' other than 1 is not supported yet");
+            Refuse(root, "logprobs", v => v.ValueKind == JsonValueKind.False, "'logprobs' is not supported yet");
+            Refuse(root, "top_logprobs", _ => false, "'top_logprobs' is not supported yet");
+            Refuse(root, "echo", v => v.ValueKind == JsonValueKind.False, "'echo' is not supported yet");
+            Refuse(root, "suffix", _ => false, "'suffix' is not supported");
+            Refuse(root, "presence_penalty", v => v.ValueKind == JsonValueKind.Number && v.GetDouble() == 0, "'presence_penalty' is not supported yet");
+            Refuse(root, "frequency_penalty", v => v.ValueKind == JsonValueKind.Number && v.GetDouble() == 0, "'frequency_penalty' is not supported yet");
+            Refuse(root, "tools", v => v.ValueKind == JsonValueKind.Array && v.GetArrayLength() == 0, "'tools' are not supported");
+
+            int? maxTokens = null;
+            foreach (var name in (string[])["max_tokens", "max_completion_tokens"])
+            {
+                if (Number(root, name) is { } value)
+                {
+                    maxTokens = value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var count)
+                        ? count
+                        : ProntoErrors.InvalidArgument<int>($"'{name}' must be an integer");
+                    if (maxTokens < 1)
+                    {
+                        ProntoErrors.InvalidArgument($"'{name}' must be at least 1, got {maxTokens}");
+                    }
+                }
+            }
+
+            var stop = new List<string>();
+            if (root.TryGetProperty("stop", out var s) && s.ValueKind != JsonValueKind.Null)
+            {
+                if (s.ValueKind == JsonValueKind.String)
+                {
+                    stop.Add(s.GetString()!);
+                }
+                else if (s.ValueKind == JsonValueKind.Array && s.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String))
+                {
+                    stop.AddRange(s.EnumerateArray().Select(e => e.GetString()!));
+                }
+                else
+                {
+                    ProntoErrors.InvalidArgument("'stop' must be a string or an array of strings");
+                }
+            }
+
+            var stopIds = new List<int>();
+            if (root.TryGetProperty("stop_token_ids", out var ids) && ids.ValueKind != JsonValueKind.Null)
+            {
+                stopIds.AddRange(ReadIds(ids, "stop_token_ids"));
+            }
+
+            var sampling = new SamplingParameters
+            {
+                Temperature = Float(root, "temperature") ?? 1f,
+                TopP = Float(root, "top_p") ?? 1f,
+                TopK = Number(root, "top_k") is { } k ? (k.TryGetInt32(out var kv) ? kv : ProntoErrors.InvalidArgument<int>("'top_k' must be an integer")) : 0,
+                Seed = Number(root, "seed") is { } seed ? (seed.TryGetInt64(out var sv) ? unchecked((ulong)sv) : ProntoErrors.InvalidArgument<ulong>("'seed' must be an integer")) : null,
+                Stop = stop,
+                StopTokenIds = stopIds,
+                IgnoreEos = root.TryGetProperty("ignore_eos", out var ie) && ie.ValueKind == JsonValueKind.True,
+            };
+
+            var stream = root.TryGetProperty("stream", out var st) && st.ValueKind == JsonValueKind.True;
+            var includeUsage = root.TryGetProperty("stream_options", out var so) && so.ValueKind == JsonValueKind.Object
+                && so.TryGetProperty("include_usage", out var iu) && iu.ValueKind == JsonValueKind.True;
+            return new GenerationRequest
+            {
+                Model = model,
+                Prompts = chat ? [] : ReadPrompts(root),
+                Messages = chat ? ReadMessages(root) : null,
+                MaxTokens = maxTokens,
+                Sampling = sampling,
+                Stream = stream,
+                IncludeUsage = includeUsage,
+            };
+        }
+        catch (JsonException e)
+        {
+            return ProntoErrors.InvalidArgument<GenerationRequest>($"malformed JSON: {e.Message}");
+        }
+        catch (FormatException e)
+        {
+            return ProntoErrors.InvalidArgument<GenerationRequest>($"unexpected JSON value: {e.Message}");
+        }
+        catch (InvalidOperationException e)
+        {
+            return ProntoErrors.InvalidArgument<GenerationRequest>($"unexpected JSON value: {e.Message}");
+        }
+    }
+
+    private static void Refuse(JsonElement root, string name, Func<JsonElement, bool> allowed, string message)
+    {
+        if (root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null && !allowed(value))
+        {
+            ProntoErrors.Unsupported(message);
+        }
+    }
+
+    private static JsonElement? Number(JsonElement root, string name)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return value.ValueKind == JsonValueKind.Number ? value : ProntoErrors.InvalidArgument<JsonElement>($"'{name}' must be a number");
+    }
+
+    private static float? Float(JsonElement root, string name) => Number(root, name) is { } value ? (float)value.GetDouble() : null;
+
+    private static int[] ReadIds(JsonElement array, string name)
+    {
+        if (array.ValueKind != JsonValueKind.Array)
+        {
+            ProntoErrors.InvalidArgument($"'{name}' must be an array of token ids");
+        }
+
+        var ids = new int[array.GetArrayLength()];
+        var i = 0;
+        foreach (var item in array.EnumerateArray())
+        {
+            ids[i++] = item.ValueKind == JsonValueKind.Number && item.TryGetInt32(out var id)
+                ? id
+                : ProntoErrors.InvalidArgument<int>($"'{name}' must hold integer token ids");
+        }
+
+        return ids;
+    }
+
+    private static Prompt[] ReadPrompts(JsonElement root)
+    {
+        if (!root.TryGetProperty("prompt", out var prompt))
+        {
+            ProntoErrors.InvalidArgument("'prompt' is required: a string, an array of strings, or token ids");
+        }
+
+        switch (prompt.ValueKind)
+        {
+            case JsonValueKind.String:
+                return [new Prompt(prompt.GetString(), null)];
+            case JsonValueKind.Array when prompt.GetArrayLength() == 0:
+                return ProntoErrors.InvalidArgument<Prompt[]>("'prompt' must not be an empty array");
+            case JsonValueKind.Array when prompt[0].ValueKind == JsonValueKind.Number:
+                return [new Prompt(null, ReadIds(prompt, "prompt"))];
+            case JsonValueKind.Array:
+                var prompts = new List<Prompt>();
+                foreach (var item in prompt.EnumerateArray())
+                {
+                    prompts.Add(item.ValueKind switch
+                    {
+                        JsonValueKind.String => new Prompt(item.GetString(), null),
+                        JsonValueKind.Array => new Prompt(null, ReadIds(item, "prompt")),
+                        _ => ProntoErrors.InvalidArgument<Prompt>("'prompt' must be a string, an array of strings, token ids, or an array of token id arrays"),
+                    });
+                }
+
+                return [.. prompts];
+            default:
+                return ProntoErrors.InvalidArgument<Prompt[]>("'prompt' must be a string, an array of strings, token ids, or an array of token id arrays");
+        }
+    }
+
+    private static ChatMessage[] ReadMessages(JsonElement root)
+    {
+        if (!root.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array || messages.GetArrayLength() == 0)
+        {
+            return ProntoErrors.InvalidArgument<ChatMessage[]>("'messages' is required: a non-empty array of {\"role\", \"content\"}");
+        }
+
+        var result = new List<ChatMessage>();
+        foreach (var message in messages.EnumerateArray())
+        {
+            var role = message.ValueKind == JsonValueKind.Object && message.TryGetProperty("role", out var r) && r.ValueKind == JsonValueKind.String
+                ? r.GetString()!
+                : ProntoErrors.InvalidArgument<string>("each message needs a 'role' string");
+            result.Add(new ChatMessage(role, Content(message)));
+        }
+
+        return [.. result];
+    }
+
+    /// <summary>A message's content: a string, or an array of parts of which only text parts are supported.</summary>
+    private static string Content(JsonElement message)
+    {
+        if (!message.TryGetProperty("content", out var content) || content.ValueKind == JsonValueKind.Null)
+        {
+            return string.Empty;
+        }
+
+        if (content.ValueKind == JsonValueKind.String)
+        {
+            return content.GetString()!;
+        }
+
+        if (content.ValueKind != JsonValueKind.Array)
+        {
+            return ProntoErrors.InvalidArgument<string>("a message's 'content' must be a string or an array of content parts");
+        }
+
+        var text = new System.Text.StringBuilder();
+        foreach (var part in content.EnumerateArray())
+        {
+            if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type", out var type) || type.GetString() != "text"
+                || !part.TryGetProperty("text", out var t) || t.ValueKind != JsonValueKind.String)
+            {
+                ProntoErrors.Unsupported("only text content parts are supported");
+                return string.Empty;
+            }
+
+            text.Append(t.GetString());
+        }
+
+        return text.ToString();
+    }
+}

@@ -1,0 +1,355 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Pronto.Core.Errors;
+using Pronto.Core.Generation;
+using Pronto.Core.Repository;
+using Pronto.Server.Metrics;
+
+namespace Pronto.Server.Http;
+
+/// <summary>
+/// OpenAI's text generation routes over generative models (<see cref="GenerativeModel"/>): <c>POST /v1/completions</c>
+/// (one choice per prompt; the prompts of one request run concurrently and so share decode steps) and
+/// <c>POST /v1/chat/completions</c> (messages rendered with the model's chat template). With <c>stream: true</c> the
+/// answer is Server-Sent Events as OpenAI sends them: <c>data: {chunk}\n\n</c> per piece of text, a final chunk with
+/// <c>finish_reason</c>, a usage chunk (empty <c>choices</c>) when <c>stream_options.include_usage</c>, then
+/// <c>data: [DONE]\n\n</c>. A client that disconnects cancels its sequences (the request's abort token), which leave
+/// the batch at the next step. Errors before the first byte are OpenAI error objects (<see cref="ErrorMiddleware"/>);
+/// after it, one <c>data: {"error":...}</c> event and <c>[DONE]</c>.
+/// </summary>
+internal static class OpenAiGeneration
+{
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static void MapOpenAiGenerationRoutes(this IEndpointRouteBuilder app)
+    {
+        var v1 = app.MapGroup("/v1").WithTags("OpenAI-compatible");
+        v1.MapPost("/completions", (HttpContext c) => Generate(c, chat: false)).WithSummary("Text completion of a prompt (a string, strings, or token ids); stream: true for Server-Sent Events.");
+        v1.MapPost("/chat/completions", (HttpContext c) => Generate(c, chat: true)).WithSummary("Chat completion of messages with the model's chat template; stream: true for Server-Sent Events.");
+    }
+
+    private static async Task Generate(HttpContext context, bool chat)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var options = context.RequestServices.GetRequiredService<ProntoServerOptions>();
+        GenerationRequest request;
+        using (var body = await RequestBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted))
+        {
+            request = GenerationRequest.Parse(body.Memory.Span, chat);
+        }
+
+        var repository = context.RequestServices.GetRequiredService<ModelRepository>();
+
+        // The lease spans the whole generation: an unload waits for the streams it would cut.
+        using var lease = repository.Acquire(request.Model);
+        var model = lease.Model.Generative
+            ?? ProntoErrors.InvalidArgument<GenerativeModel>($"model '{request.Model}' is not a generative model");
+        var prompts = chat
+            ? [model.Tokenizer.Encode(model.ChatTemplate.Render(model.Name, request.Messages!))]
+            : request.Prompts.Select(p => p.TokenIds ?? model.Tokenizer.Encode(p.Text!)).ToArray();
+        var sampling = new SamplingParameters[prompts.Length];
+        for (var i = 0; i < prompts.Length; i++)
+        {
+            var promptTokens = prompts[i].Length;
+            var maxTokens = request.MaxTokens ?? (chat ? model.ContextLength - promptTokens : GenerationRequest.DefaultCompletionTokens);
+            if (promptTokens + maxTokens > model.ContextLength)
+            {
+                ProntoErrors.InvalidArgument(string.Create(CultureInfo.InvariantCulture,
+                    $"model '{model.Name}' reads {model.ContextLength} tokens at most; this request asks for {promptTokens + maxTokens} ({promptTokens} in the prompt, {maxTokens} to generate): shorten the prompt or lower max_tokens"));
+            }
+
+            sampling[i] = request.Sampling with { MaxTokens = Math.Max(1, maxTokens) };
+        }
+
+        // Every prompt is checked before any is queued, so a bad one is a plain 400 and runs nothing; the request's
+        // own token cancels what it queued when it fails or the client goes away.
+        for (var i = 0; i < prompts.Length; i++)
+        {
+            model.Engine.Validate(prompts[i], sampling[i]);
+        }
+
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        using var cancelOnExit = new CancelOnDispose(cancel);
+        var streams = new IAsyncEnumerable<GenerationChunk>[prompts.Length];
+        for (var i = 0; i < prompts.Length; i++)
+        {
+            streams[i] = model.Engine.Generate(prompts[i], sampling[i], cancel.Token);
+        }
+
+        var time = context.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System;
+        var response = new ResponseHeader(
+            (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N"),
+            chat ? "chat.completion" : "text_completion",
+            time.GetUtcNow().ToUnixTimeSeconds(),
+            model.Name,
+            chat);
+        var promptTotal = prompts.Sum(p => p.Length);
+        if (request.Stream)
+        {
+            await StreamAsync(context, response, streams, promptTotal, request.IncludeUsage);
+        }
+        else
+        {
+            var results = await Task.WhenAll(streams.Select(Collect));
+            await JsonResponse.WriteAsync(context, StatusCodes.Status200OK, w => WriteResponse(w, response, results, promptTotal));
+        }
+
+        context.RequestServices.GetRequiredService<ServerMetrics>().ObserveRequest(model.Name, "openai", started);
+    }
+
+    private static async Task<Choice> Collect(IAsyncEnumerable<GenerationChunk> stream)
+    {
+        var text = new System.Text.StringBuilder();
+        var tokens = 0;
+        FinishReason? finish = null;
+        await foreach (var chunk in stream.ConfigureAwait(false))
+        {
+            tokens++;
+            text.Append(chunk.Text);
+            finish = chunk.Finish;
+        }
+
+        return new Choice(text.ToString(), tokens, finish);
+    }
+
+    private static async Task StreamAsync(HttpContext context, ResponseHeader header, IAsyncEnumerable<GenerationChunk>[] streams, int promptTokens, bool includeUsage)
+    {
+        var http = context.Response;
+        http.StatusCode = StatusCodes.Status200OK;
+        http.ContentType = "text/event-stream; charset=utf-8";
+        http.Headers.CacheControl = "no-cache";
+        await http.StartAsync(context.RequestAborted);
+
+        // Choices arrive in step order, interleaved; each pump forwards one choice's chunks with its index.
+        var merged = Channel.CreateUnbounded<(int Index, GenerationChunk Chunk)>(new UnboundedChannelOptions { SingleReader = true });
+        var pumps = new Task[streams.Length];
+        for (var i = 0; i < streams.Length; i++)
+        {
+            pumps[i] = Pump(i, streams[i], merged.Writer);
+        }
+
+        var completion = Task.WhenAll(pumps).ContinueWith(
+            t => merged.Writer.TryComplete(t.Exception?.InnerException),
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+        var buffer = new ArrayBufferWriter<byte>(512);
+        var completionTokens = 0;
+        try
+        {
+            if (header.Chat)
+            {
+                // OpenAI's first chat chunk carries the role alone.
+                await WriteEventAsync(http, buffer, w => WriteChunk(w, header, 0, string.Empty, null, role: true, includeUsage), context.RequestAborted);
+            }
+
+            await foreach (var (index, chunk) in merged.Reader.ReadAllAsync(context.RequestAborted))
+            {
+                completionTokens++;
+                if (chunk.Text.Length > 0 || chunk.Finish is not null)
+                {
+                    if (header.Chat && chunk.Finish is not null && chunk.Text.Length > 0)
+                    {
+                        // The finish chunk of a chat stream has an empty delta: the last text goes first.
+                        await WriteEventAsync(http, buffer, w => WriteChunk(w, header, index, chunk.Text, null, role: false, includeUsage), context.RequestAborted);
+                        await WriteEventAsync(http, buffer, w => WriteChunk(w, header, index, null, chunk.Finish, role: false, includeUsage), context.RequestAborted);
+                    }
+                    else
+                    {
+                        await WriteEventAsync(http, buffer, w => WriteChunk(w, header, index, header.Chat && chunk.Finish is not null ? null : chunk.Text, chunk.Finish, role: false, includeUsage), context.RequestAborted);
+                    }
+                }
+            }
+
+            if (includeUsage)
+            {
+                await WriteEventAsync(http, buffer, w => WriteUsageChunk(w, header, promptTokens, completionTokens), context.RequestAborted);
+            }
+        }
+        catch (ProntoException e)
+        {
+            await WriteEventAsync(http, buffer, w => WriteErrorObject(w, e), context.RequestAborted);
+        }
+
+        await http.Body.WriteAsync("data: [DONE]\n\n"u8.ToArray(), context.RequestAborted);
+        await http.Body.FlushAsync(context.RequestAborted);
+        await completion;
+    }
+
+    private static async Task Pump(int index, IAsyncEnumerable<GenerationChunk> stream, ChannelWriter<(int, GenerationChunk)> writer)
+    {
+        await foreach (var chunk in stream.ConfigureAwait(false))
+        {
+            writer.TryWrite((index, chunk));
+        }
+    }
+
+    private static async Task WriteEventAsync(HttpResponse http, ArrayBufferWriter<byte> buffer, Action<Utf8JsonWriter> write, CancellationToken cancellationToken)
+    {
+        buffer.Clear();
+        buffer.Write("data: "u8);
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            write(json);
+        }
+
+        buffer.Write("\n\n"u8);
+        await http.Body.WriteAsync(buffer.WrittenMemory, cancellationToken);
+        await http.Body.FlushAsync(cancellationToken);
+    }
+
+    private static void WriteHeader(Utf8JsonWriter w, ResponseHeader header, bool chunk)
+    {
+        w.WriteString("id"u8, header.Id);
+        w.WriteString("object"u8, chunk && header.Chat ? "chat.completion.chunk" : header.Object);
+        w.WriteNumber("created"u8, header.Created);
+        w.WriteString("model"u8, header.Model);
+    }
+
+    private static void WriteChunk(Utf8JsonWriter w, ResponseHeader header, int index, string? text, FinishReason? finish, bool role, bool includeUsage)
+    {
+        w.WriteStartObject();
+        WriteHeader(w, header, chunk: true);
+        w.WriteStartArray("choices"u8);
+        w.WriteStartObject();
+        w.WriteNumber("index"u8, index);
+        if (header.Chat)
+        {
+            w.WriteStartObject("delta"u8);
+            if (role)
+            {
+                w.WriteString("role"u8, "assistant"u8);
+            }
+
+            if (text is not null)
+            {
+                w.WriteString("content"u8, text);
+            }
+
+            w.WriteEndObject();
+        }
+        else
+        {
+            w.WriteString("text"u8, text ?? string.Empty);
+        }
+
+        w.WriteNull("logprobs"u8);
+        WriteFinish(w, finish);
+        w.WriteEndObject();
+        w.WriteEndArray();
+        if (includeUsage)
+        {
+            // With include_usage OpenAI writes "usage": null on every chunk but the last.
+            w.WriteNull("usage"u8);
+        }
+
+        w.WriteEndObject();
+    }
+
+    private static void WriteUsageChunk(Utf8JsonWriter w, ResponseHeader header, int promptTokens, int completionTokens)
+    {
+        w.WriteStartObject();
+        WriteHeader(w, header, chunk: true);
+        w.WriteStartArray("choices"u8);
+        w.WriteEndArray();
+        WriteUsage(w, promptTokens, completionTokens);
+        w.WriteEndObject();
+    }
+
+    private static void WriteResponse(Utf8JsonWriter w, ResponseHeader header, Choice[] choices, int promptTokens)
+    {
+        w.WriteStartObject();
+        WriteHeader(w, header, chunk: false);
+        w.WriteStartArray("choices"u8);
+        var completionTokens = 0;
+        for (var i = 0; i < choices.Length; i++)
+        {
+            var choice = choices[i];
+            completionTokens += choice.Tokens;
+            w.WriteStartObject();
+            w.WriteNumber("index"u8, i);
+            if (header.Chat)
+            {
+                w.WriteStartObject("message"u8);
+                w.WriteString("role"u8, "assistant"u8);
+                w.WriteString("content"u8, choice.Text);
+                w.WriteEndObject();
+            }
+            else
+            {
+                w.WriteString("text"u8, choice.Text);
+            }
+
+            w.WriteNull("logprobs"u8);
+            WriteFinish(w, choice.Finish);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        WriteUsage(w, promptTokens, completionTokens);
+        w.WriteEndObject();
+    }
+
+    private static void WriteUsage(Utf8JsonWriter w, int promptTokens, int completionTokens)
+    {
+        w.WriteStartObject("usage"u8);
+        w.WriteNumber("prompt_tokens"u8, promptTokens);
+        w.WriteNumber("completion_tokens"u8, completionTokens);
+        w.WriteNumber("total_tokens"u8, promptTokens + completionTokens);
+        w.WriteEndObject();
+    }
+
+    private static void WriteFinish(Utf8JsonWriter w, FinishReason? finish)
+    {
+        switch (finish)
+        {
+            case FinishReason.Stop:
+                w.WriteString("finish_reason"u8, "stop"u8);
+                break;
+            case FinishReason.Length:
+                w.WriteString("finish_reason"u8, "length"u8);
+                break;
+            default:
+                w.WriteNull("finish_reason"u8);
+                break;
+        }
+    }
+
+    private static void WriteErrorObject(Utf8JsonWriter w, ProntoException e)
+    {
+        var status = HttpErrors.StatusFor(e.Code);
+        var (type, code) = OpenAiErrors.Describe(status, e.Code);
+        w.WriteStartObject();
+        w.WriteStartObject("error"u8);
+        w.WriteString("message"u8, e.Message);
+        w.WriteString("type"u8, type);
+        w.WriteNull("param"u8);
+        if (code is null)
+        {
+            w.WriteNull("code"u8);
+        }
+        else
+        {
+            w.WriteString("code"u8, code);
+        }
+
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    /// <summary>Cancels the request's sequences on the way out, whether it succeeded (a no-op then) or failed.</summary>
+    private readonly struct CancelOnDispose(CancellationTokenSource source) : IDisposable
+    {
+        public void Dispose() => source.Cancel();
+    }
+
+    private sealed record ResponseHeader(string Id, string Object, long Created, string Model, bool Chat);
+
+    private sealed record Choice(string Text, int Tokens, FinishReason? Finish);
+}

@@ -1,0 +1,313 @@
+using Pronto.Core.Errors;
+using Pronto.Core.Generation;
+using Pronto.Core.Repository;
+using Pronto.Onnx;
+using Pronto.Testing;
+
+namespace Pronto.Core.Tests.Generation;
+
+/// <summary>
+/// The decode loop on the tiny decoder through the repository: batching, sampling, stops, cancellation, limits. Steps
+/// are ordered with the engine's BeforeStep hook (a gate the test opens), never with sleeps.
+/// </summary>
+public sealed class GenerationEngineTests : IDisposable
+{
+    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(30);
+    private static readonly int[][] Prompts = [[72, 101, 108, 108, 111], [258, 32, 99], [84, 104, 105, 115, 32, 105, 115, 32, 97, 32, 116, 101, 115, 116]];
+    private readonly string _root = Directory.CreateTempSubdirectory("pronto-generate-").FullName;
+    private readonly ModelRepository _repository;
+
+    public GenerationEngineTests()
+    {
+        TinyDecoder.Write(_root, "tiny");
+        TinyDecoder.Write(_root, "single", extraParameters: new Dictionary<string, string>
+        {
+            ["pronto.generative.max_running"] = "1",
+            ["pronto.generative.max_waiting"] = "1",
+        });
+        _repository = new ModelRepository(_root, [new OnnxBackend()]);
+        _repository.Load("tiny");
+        _repository.Load("single");
+    }
+
+    public void Dispose()
+    {
+        _repository.Dispose();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    private GenerativeModel Model(string name)
+    {
+        using var lease = _repository.Acquire(name);
+        return lease.Model.Generative ?? throw new InvalidOperationException($"{name} is not generative");
+    }
+
+    private static SamplingParameters Greedy(int maxTokens) => new() { Temperature = 0, MaxTokens = maxTokens, IgnoreEos = true };
+
+    private static async Task<Result> Collect(IAsyncEnumerable<GenerationChunk> stream)
+    {
+        var tokens = new List<int>();
+        var text = new System.Text.StringBuilder();
+        FinishReason? finish = null;
+        await foreach (var chunk in stream.WithCancellation(CancellationToken.None))
+        {
+            Assert.Null(finish);
+            tokens.Add(chunk.TokenId);
+            text.Append(chunk.Text);
+            finish = chunk.Finish;
+        }
+
+        return new Result(tokens, text.ToString(), finish);
+    }
+
+    /// <summary>A BeforeStep hook whose first call waits until <see cref="Open"/>, so requests queued meanwhile join one batch.</summary>
+    private sealed class Gate
+    {
+        private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _calls;
+
+        public Task Reached => _reached.Task;
+
+        public Action<int>? OnStep { get; init; }
+
+        public async ValueTask Hook(CancellationToken token)
+        {
+            var call = Interlocked.Increment(ref _calls);
+            OnStep?.Invoke(call);
+            if (call == 1)
+            {
+                _reached.SetResult();
+                await _open.Task.WaitAsync(token);
+            }
+        }
+
+        public void Open() => _open.SetResult();
+    }
+
+    [Fact]
+    public void A_generative_version_loads_with_its_tokenizer_and_settings_and_unloads()
+    {
+        var model = Model("tiny");
+        Assert.Equal(TinyDecoder.ContextLength, model.ContextLength);
+        Assert.Equal(TinyDecoder.VocabSize, model.Engine.VocabSize);
+        Assert.Equal(GenerativeModel.DefaultMaxRunning, model.Engine.MaxRunning);
+        Assert.Null(model.ChatTemplate.Unsupported);
+        Assert.Equal(1, Model("single").Engine.MaxRunning);
+        Assert.Contains(_repository.Index(), s => s.Name == "tiny" && s.State == ModelState.Ready);
+
+        _repository.Unload("tiny");
+        Assert.Equal(ErrorCode.Unavailable, Assert.Throws<ProntoException>(() => _repository.Acquire("tiny")).Code);
+    }
+
+    [Fact]
+    public async Task Greedy_tokens_are_identical_batched_and_one_at_a_time()
+    {
+        var engine = Model("tiny").Engine;
+        var alone = new List<Result>();
+        foreach (var prompt in Prompts)
+        {
+            alone.Add(await Collect(engine.Generate(prompt, Greedy(12), CancellationToken.None)).WaitAsync(Guard));
+        }
+
+        Assert.Equal(1, engine.LargestBatch);
+        var gate = new Gate();
+        engine.BeforeStep = gate.Hook;
+        var first = engine.Generate(Prompts[0], Greedy(12), CancellationToken.None);
+        await gate.Reached.WaitAsync(Guard);
+        var others = Prompts[1..].Select(p => engine.Generate(p, Greedy(12), CancellationToken.None)).ToList();
+        Assert.Equal(3, engine.Waiting);
+        gate.Open();
+        var batched = await Task.WhenAll(new[] { first }.Concat(others).Select(Collect)).WaitAsync(Guard);
+
+        Assert.Equal(3, engine.LargestBatch);
+        for (var i = 0; i < Prompts.Length; i++)
+        {
+            Assert.Equal(12, alone[i].Tokens.Count);
+            Assert.Equal(FinishReason.Length, alone[i].Finish);
+            Assert.Equal(alone[i].Tokens, batched[i].Tokens);
+            Assert.Equal(alone[i].Text, batched[i].Text);
+        }
+
+        // Different prompts give different continuations: the comparison above is not of three copies.
+        Assert.NotEqual(alone[0].Tokens, alone[1].Tokens);
+        Assert.Equal(0, engine.Running);
+    }
+
+    [Fact]
+    public async Task Seeded_sampling_is_reproducible_alone_and_in_a_batch()
+    {
+        var engine = Model("tiny").Engine;
+        SamplingParameters Sampled(ulong seed) => new() { Temperature = 1f, TopP = 0.95f, TopK = 100, Seed = seed, MaxTokens = 16, IgnoreEos = true };
+        var a = await Collect(engine.Generate(Prompts[0], Sampled(42), CancellationToken.None)).WaitAsync(Guard);
+        var b = await Collect(engine.Generate(Prompts[0], Sampled(42), CancellationToken.None)).WaitAsync(Guard);
+        var other = await Collect(engine.Generate(Prompts[0], Sampled(43), CancellationToken.None)).WaitAsync(Guard);
+        var greedy = await Collect(engine.Generate(Prompts[0], Greedy(16), CancellationToken.None)).WaitAsync(Guard);
+        Assert.Equal(a.Tokens, b.Tokens);
+        Assert.NotEqual(a.Tokens, other.Tokens);
+        Assert.NotEqual(a.Tokens, greedy.Tokens);
+
+        var gate = new Gate();
+        engine.BeforeStep = gate.Hook;
+        var seeded = engine.Generate(Prompts[0], Sampled(42), CancellationToken.None);
+        await gate.Reached.WaitAsync(Guard);
+        var neighbour = engine.Generate(Prompts[2], Sampled(7), CancellationToken.None);
+        gate.Open();
+        var results = await Task.WhenAll(Collect(seeded), Collect(neighbour)).WaitAsync(Guard);
+        Assert.Equal(2, engine.LargestBatch);
+        Assert.Equal(a.Tokens, results[0].Tokens);
+    }
+
+    [Fact]
+    public async Task A_stop_string_cuts_the_text_just_before_it_streamed_or_not()
+    {
+        var engine = Model("tiny").Engine;
+        var full = await Collect(engine.Generate(Prompts[1], Greedy(24), CancellationToken.None)).WaitAsync(Guard);
+        // Random weights write arbitrary bytes, some of them invalid UTF-8 (U+FFFD): the stop string avoids those.
+        var start = Enumerable.Range(4, full.Text.Length - 6).First(k => !full.Text.AsSpan(k, 2).Contains('\uFFFD'));
+        var stop = full.Text.Substring(start, 2);
+        var expected = full.Text[..full.Text.IndexOf(stop, StringComparison.Ordinal)];
+
+        var chunks = new List<string>();
+        Result? stopped = null;
+        var tokens = new List<int>();
+        await foreach (var chunk in engine.Generate(Prompts[1], Greedy(24) with { Stop = ["\u0001never", stop] }, CancellationToken.None))
+        {
+            chunks.Add(chunk.Text);
+            tokens.Add(chunk.TokenId);
+            if (chunk.Finish is { } finish)
+            {
+                stopped = new Result(tokens, string.Concat(chunks), finish);
+            }
+        }
+
+        Assert.NotNull(stopped);
+        Assert.Equal(expected, stopped.Text);
+        Assert.Equal(FinishReason.Stop, stopped.Finish);
+        Assert.True(stopped.Tokens.Count < full.Tokens.Count, $"stopped after {stopped.Tokens.Count} of {full.Tokens.Count} tokens");
+        Assert.Equal(full.Tokens[..stopped.Tokens.Count], stopped.Tokens);
+    }
+
+    [Fact]
+    public async Task A_stop_token_id_ends_the_sequence_and_stays_out_of_the_text()
+    {
+        var engine = Model("tiny").Engine;
+        var full = await Collect(engine.Generate(Prompts[0], Greedy(12), CancellationToken.None)).WaitAsync(Guard);
+        var stopToken = full.Tokens[5];
+        var cut = full.Tokens.IndexOf(stopToken);
+        var stopped = await Collect(engine.Generate(Prompts[0], Greedy(12) with { StopTokenIds = [stopToken] }, CancellationToken.None)).WaitAsync(Guard);
+        Assert.Equal(full.Tokens[..(cut + 1)], stopped.Tokens);
+        Assert.Equal(FinishReason.Stop, stopped.Finish);
+        Assert.Equal(Model("tiny").Tokenizer.Decode(full.Tokens[..cut]), stopped.Text);
+    }
+
+    [Fact]
+    public async Task A_sequence_that_ends_at_its_first_token_completes_its_stream()
+    {
+        var engine = Model("tiny").Engine;
+        var first = (await Collect(engine.Generate(Prompts[0], Greedy(1), CancellationToken.None)).WaitAsync(Guard)).Tokens[0];
+
+        // The first token is a stop token (as an end-of-sequence token would be), then max_tokens 1: both end at the prefill.
+        var stopped = await Collect(engine.Generate(Prompts[0], Greedy(8) with { StopTokenIds = [first] }, CancellationToken.None)).WaitAsync(Guard);
+        var single = await Collect(engine.Generate(Prompts[0], Greedy(1), CancellationToken.None)).WaitAsync(Guard);
+        Assert.Equal([first], stopped.Tokens);
+        Assert.Equal(FinishReason.Stop, stopped.Finish);
+        Assert.Equal(string.Empty, stopped.Text);
+        Assert.Equal([first], single.Tokens);
+        Assert.Equal(FinishReason.Length, single.Finish);
+        Assert.Equal(0, engine.Running);
+        Assert.Equal(0, engine.Steps);
+    }
+
+    [Fact]
+    public async Task A_cancelled_request_leaves_the_batch_at_the_next_step_and_the_others_run_on()
+    {
+        var engine = Model("tiny").Engine;
+        using var cancel = new CancellationTokenSource();
+        var runningAtStep = new List<int>();
+        var gate = new Gate
+        {
+            OnStep = call =>
+            {
+                runningAtStep.Add(engine.Running);
+                if (call == 4)
+                {
+                    cancel.Cancel();
+                }
+            },
+        };
+        engine.BeforeStep = gate.Hook;
+        var cancelled = engine.Generate(Prompts[0], Greedy(40), cancel.Token);
+        await gate.Reached.WaitAsync(Guard);
+        var survivor = engine.Generate(Prompts[1], Greedy(10), CancellationToken.None);
+        gate.Open();
+
+        var received = 0;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var chunk in cancelled.WithCancellation(CancellationToken.None))
+            {
+                received++;
+            }
+        }).WaitAsync(Guard);
+        var rest = await Collect(survivor).WaitAsync(Guard);
+
+        // Prefill plus steps 1-3 gave the cancelled sequence 4 tokens; from call 5 on only the survivor runs.
+        Assert.Equal(4, received);
+        Assert.Equal([0, 2, 2, 2, 1], runningAtStep.Take(5));
+        Assert.Equal(10, rest.Tokens.Count);
+        Assert.Equal(0, engine.Running);
+    }
+
+    [Fact]
+    public async Task Max_running_bounds_the_batch_and_the_rest_wait_their_turn()
+    {
+        var tiny = Model("tiny").Engine;
+        var alone = await Collect(tiny.Generate(Prompts[2], Greedy(6), CancellationToken.None)).WaitAsync(Guard);
+
+        var engine = Model("single").Engine;
+        var gate = new Gate();
+        engine.BeforeStep = gate.Hook;
+        var first = engine.Generate(Prompts[0], Greedy(6), CancellationToken.None);
+        await gate.Reached.WaitAsync(Guard);
+
+        // max_waiting 1: the queue holds the first request until the loop admits it, so a second is refused.
+        var refused = Assert.Throws<ProntoException>(() => engine.Generate(Prompts[1], Greedy(6), CancellationToken.None));
+        Assert.Equal(ErrorCode.Unavailable, refused.Code);
+        gate.Open();
+        var firstResult = await Collect(first).WaitAsync(Guard);
+        var second = await Collect(engine.Generate(Prompts[2], Greedy(6), CancellationToken.None)).WaitAsync(Guard);
+
+        Assert.Equal(1, engine.LargestBatch);
+        Assert.Equal(6, firstResult.Tokens.Count);
+        Assert.Equal(alone.Tokens, second.Tokens);
+    }
+
+    [Fact]
+    public void Bad_prompts_and_parameters_are_invalid_arguments_that_leave_the_engine_serving()
+    {
+        var engine = Model("tiny").Engine;
+        ProntoException Refused(int[] prompt, SamplingParameters parameters) =>
+            Assert.Throws<ProntoException>(() => engine.Generate(prompt, parameters, CancellationToken.None));
+
+        Assert.Equal($"token id {TinyDecoder.VocabSize} is outside the vocabulary of model 'tiny' (0 to {TinyDecoder.VocabSize - 1})", Refused([1, TinyDecoder.VocabSize], Greedy(4)).Message);
+        Assert.Equal("the prompt has 96 tokens; model 'tiny' reads 96 at most, so it must be shorter to leave room for one generated token", Refused(new int[96], Greedy(4)).Message);
+        Assert.Equal("'max_tokens' must be at least 1, got 0", Refused([1], Greedy(0)).Message);
+        Assert.Equal("'temperature' must be from 0 to 2, got -1", Refused([1], new SamplingParameters { Temperature = -1 }).Message);
+        Assert.Equal("the prompt is empty: it must hold at least one token", Refused([], Greedy(4)).Message);
+        Assert.All(new[] { Refused([-1], Greedy(1)) }, e => Assert.Equal(ErrorCode.InvalidArgument, e.Code));
+        Assert.Equal(0, engine.Waiting);
+    }
+
+    [Fact]
+    public async Task A_sequence_that_reaches_the_context_length_finishes_with_length()
+    {
+        var engine = Model("tiny").Engine;
+        var prompt = Enumerable.Range(0, TinyDecoder.ContextLength - 3).Select(i => 97 + (i % 26)).ToArray();
+        var result = await Collect(engine.Generate(prompt, Greedy(50), CancellationToken.None)).WaitAsync(Guard);
+        Assert.Equal(3, result.Tokens.Count);
+        Assert.Equal(FinishReason.Length, result.Finish);
+    }
+
+    private sealed record Result(List<int> Tokens, string Text, FinishReason? Finish);
+}

@@ -1,0 +1,296 @@
+using System.ClientModel;
+using System.Globalization;
+using System.Net;
+using System.Net.ServerSentEvents;
+using System.Text;
+using System.Text.Json;
+using OpenAI;
+using OpenAI.Chat;
+using Pronto.Core.Generation;
+using Pronto.Core.Repository;
+using Pronto.Onnx;
+using Pronto.Testing;
+using ProntoChatMessage = Pronto.Core.Generation.ChatMessage;
+
+namespace Pronto.Server.Tests.OpenAi;
+
+/// <summary>A server over a repository of tiny decoders ("tiny" with a ChatML template, "plain" without, "adder" not generative).</summary>
+public sealed class GenerativeServerFixture : IAsyncLifetime
+{
+    public string Root { get; } = Directory.CreateTempSubdirectory("pronto-openai-gen-").FullName;
+
+    public ProntoServer Server { get; private set; } = null!;
+
+    public HttpClient Http { get; private set; } = null!;
+
+    /// <summary>The same models in a repository of the test's own, for expected outputs.</summary>
+    public ModelRepository Reference { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        TinyDecoder.Write(Root, "tiny");
+        TinyDecoder.Write(Root, "plain", chatTemplate: false);
+        TinyModels.WriteAddConstant(Root, "adder", 1f, 3);
+        Server = await ServerFixture.StartAsync(options => options.ModelRepository = Root);
+        Http = new HttpClient { BaseAddress = Server.HttpUri };
+        Reference = new ModelRepository(Root, [new OnnxBackend()]);
+        Reference.Load("tiny");
+    }
+
+    public async Task DisposeAsync()
+    {
+        Http.Dispose();
+        Reference.Dispose();
+        await Server.StopAsync();
+        await Server.DisposeAsync();
+        Directory.Delete(Root, recursive: true);
+    }
+}
+
+/// <summary>
+/// /v1/chat/completions read by the OpenAI .NET SDK, streamed and not; /v1/completions read as JSON and, streamed, with
+/// System.Net.ServerSentEvents' SseParser, the parser the SDK streams with (the SDK 2.15 keeps its completions client,
+/// LegacyCompletionClient, internal); errors of both.
+/// </summary>
+public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : IClassFixture<GenerativeServerFixture>
+{
+    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(30);
+
+    private OpenAIClientOptions ClientOptions => new() { Endpoint = new Uri(fixture.Server.HttpUri, "/v1") };
+
+    /// <summary>Greedy output of the reference engine: (text, tokens, finish).</summary>
+    private async Task<(string Text, int Tokens, FinishReason Finish, int PromptTokens)> Expected(string prompt, int maxTokens, bool ignoreEos = false)
+    {
+        using var lease = fixture.Reference.Acquire("tiny");
+        var model = lease.Model.Generative!;
+        var ids = model.Tokenizer.Encode(prompt);
+        var text = new StringBuilder();
+        var tokens = 0;
+        FinishReason? finish = null;
+        await foreach (var chunk in model.Engine.Generate(ids, new SamplingParameters { Temperature = 0, MaxTokens = maxTokens, IgnoreEos = ignoreEos }, CancellationToken.None))
+        {
+            tokens++;
+            text.Append(chunk.Text);
+            finish = chunk.Finish;
+        }
+
+        return (text.ToString(), tokens, finish!.Value, ids.Length);
+    }
+
+    private Task<HttpResponseMessage> Post(string body, string path = "/v1/completions") =>
+        fixture.Http.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json")).WaitAsync(Guard);
+
+    private static string ChatPrompt(params ProntoChatMessage[] messages) => ChatTemplate.ChatMl.Render("tiny", messages);
+
+    [Fact]
+    public async Task The_SDK_reads_a_chat_completion_equal_to_the_engine_s_greedy_output()
+    {
+        var expected = await Expected(ChatPrompt(new ProntoChatMessage("system", "be brief"), new ProntoChatMessage("user", "hello there")), 10);
+        var client = new ChatClient("tiny", new ApiKeyCredential("unused"), ClientOptions);
+        var completion = (await client.CompleteChatAsync(
+            [new SystemChatMessage("be brief"), new UserChatMessage("hello there")],
+            new ChatCompletionOptions { MaxOutputTokenCount = 10, Temperature = 0 }).WaitAsync(Guard)).Value;
+
+        Assert.Equal(expected.Text, completion.Content[0].Text);
+        Assert.Equal(expected.Finish == FinishReason.Length ? ChatFinishReason.Length : ChatFinishReason.Stop, completion.FinishReason);
+        Assert.Equal(ChatMessageRole.Assistant, completion.Role);
+        Assert.Equal(expected.PromptTokens, completion.Usage.InputTokenCount);
+        Assert.Equal(expected.Tokens, completion.Usage.OutputTokenCount);
+        Assert.Equal("tiny", completion.Model);
+        Assert.StartsWith("chatcmpl-", completion.Id, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_SDK_reads_a_streamed_chat_completion_with_usage()
+    {
+        var expected = await Expected(ChatPrompt(new ProntoChatMessage("user", "tell me a story")), 20);
+        var client = new ChatClient("tiny", new ApiKeyCredential("unused"), ClientOptions);
+        var text = new StringBuilder();
+        ChatFinishReason? finish = null;
+        ChatTokenUsage? usage = null;
+        var updates = 0;
+        await foreach (var update in client.CompleteChatStreamingAsync([new UserChatMessage("tell me a story")], new ChatCompletionOptions { MaxOutputTokenCount = 20, Temperature = 0 }))
+        {
+            updates++;
+            foreach (var part in update.ContentUpdate)
+            {
+                text.Append(part.Text);
+            }
+
+            finish ??= update.FinishReason;
+            usage ??= update.Usage;
+        }
+
+        Assert.Equal(expected.Text, text.ToString());
+        Assert.Equal(expected.Finish == FinishReason.Length ? ChatFinishReason.Length : ChatFinishReason.Stop, finish);
+        Assert.NotNull(usage);
+        Assert.Equal(expected.PromptTokens, usage.InputTokenCount);
+        Assert.Equal(expected.Tokens, usage.OutputTokenCount);
+        Assert.True(updates >= 3, $"{updates} updates");
+    }
+
+    [Fact]
+    public async Task Completions_of_several_prompts_and_of_token_ids()
+    {
+        var first = await Expected("the cat", 6, ignoreEos: true);
+        var second = await Expected("and then", 6, ignoreEos: true);
+        using var result = await Post("""{"model":"tiny","prompt":["the cat","and then"],"max_tokens":6,"temperature":0,"ignore_eos":true}""");
+        Assert.Equal(HttpStatusCode.OK, result.StatusCode);
+        using var doc = JsonDocument.Parse(await result.Content.ReadAsStringAsync());
+        var root = doc.RootElement;
+        Assert.Equal("text_completion", root.GetProperty("object").GetString());
+        var choices = root.GetProperty("choices");
+        Assert.Equal(2, choices.GetArrayLength());
+        Assert.Equal(first.Text, choices[0].GetProperty("text").GetString());
+        Assert.Equal(second.Text, choices[1].GetProperty("text").GetString());
+        Assert.Equal(1, choices[1].GetProperty("index").GetInt32());
+        Assert.Equal("length", choices[0].GetProperty("finish_reason").GetString());
+        Assert.Equal(first.PromptTokens + second.PromptTokens, root.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+        Assert.Equal(12, root.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+
+        // The same prompt as token ids gives the same text.
+        using var lease = fixture.Reference.Acquire("tiny");
+        var ids = lease.Model.Generative!.Tokenizer.Encode("the cat");
+        using var byIds = await Post($$"""{"model":"tiny","prompt":[{{string.Join(",", ids)}}],"max_tokens":6,"temperature":0,"ignore_eos":true}""");
+        using var idsDoc = JsonDocument.Parse(await byIds.Content.ReadAsStringAsync());
+        Assert.Equal(first.Text, idsDoc.RootElement.GetProperty("choices")[0].GetProperty("text").GetString());
+    }
+
+    [Fact]
+    public async Task A_streamed_completion_is_server_sent_events_exactly_as_OpenAI_frames_them()
+    {
+        var expected = await Expected("the cat", 12, ignoreEos: true);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions")
+        {
+            Content = new StringContent("""{"model":"tiny","prompt":"the cat","max_tokens":12,"temperature":0,"ignore_eos":true,"stream":true,"stream_options":{"include_usage":true}}""", Encoding.UTF8, "application/json"),
+        };
+        using var response = await fixture.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(Guard);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var raw = await response.Content.ReadAsStringAsync().WaitAsync(Guard);
+
+        // Every event is one "data: " line and a blank line; the last is [DONE].
+        Assert.EndsWith("data: [DONE]\n\n", raw, StringComparison.Ordinal);
+        var events = raw.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.All(events, e => Assert.StartsWith("data: ", e, StringComparison.Ordinal));
+        Assert.All(events, e => Assert.DoesNotContain('\n', e));
+
+        // The SDK's own SSE parser reads the same stream.
+        var items = new List<string>();
+        await foreach (var item in SseParser.Create(new MemoryStream(Encoding.UTF8.GetBytes(raw))).EnumerateAsync())
+        {
+            items.Add(item.Data);
+        }
+
+        Assert.Equal("[DONE]", items[^1]);
+        var chunks = items[..^1].Select(i => JsonDocument.Parse(i).RootElement).ToList();
+        Assert.All(chunks, c => Assert.Equal("text_completion", c.GetProperty("object").GetString()));
+        var text = string.Concat(chunks.Where(c => c.GetProperty("choices").GetArrayLength() > 0).Select(c => c.GetProperty("choices")[0].GetProperty("text").GetString()));
+        Assert.Equal(expected.Text, text);
+        var finishes = chunks.Where(c => c.GetProperty("choices").GetArrayLength() > 0).Select(c => c.GetProperty("choices")[0].GetProperty("finish_reason")).ToList();
+        Assert.All(finishes[..^1], f => Assert.Equal(JsonValueKind.Null, f.ValueKind));
+        Assert.Equal("length", finishes[^1].GetString());
+
+        // include_usage: usage null on every chunk, then one chunk with no choices and the usage.
+        Assert.All(chunks[..^1], c => Assert.Equal(JsonValueKind.Null, c.GetProperty("usage").ValueKind));
+        var usage = chunks[^1];
+        Assert.Equal(0, usage.GetProperty("choices").GetArrayLength());
+        Assert.Equal(expected.PromptTokens, usage.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+        Assert.Equal(12, usage.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        Assert.Equal(expected.PromptTokens + 12, usage.GetProperty("usage").GetProperty("total_tokens").GetInt32());
+    }
+
+    [Fact]
+    public async Task Models_lists_the_generative_models()
+    {
+        using var doc = JsonDocument.Parse(await fixture.Http.GetStringAsync("/v1/models"));
+        Assert.Equal(["plain", "tiny"], doc.RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()));
+    }
+
+    [Theory]
+    [InlineData("/v1/completions", """{"model":"ghost","prompt":"x"}""", 404, "unknown model 'ghost'")]
+    [InlineData("/v1/completions", """{"model":"adder","prompt":"x"}""", 400, "model 'adder' is not a generative model")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","max_tokens":-1}""", 400, "'max_tokens' must be at least 1, got -1")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","max_tokens":96}""", 400, "model 'tiny' reads 96 tokens at most; this request asks for 97 (1 in the prompt, 96 to generate)")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":[1,999]}""", 400, "token id 999 is outside the vocabulary of model 'tiny'")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","temperature":3}""", 400, "'temperature' must be from 0 to 2, got 3")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","top_p":0}""", 400, "'top_p' must be greater than 0")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","stop":5}""", 400, "'stop' must be a string or an array of strings")]
+    [InlineData("/v1/completions", """{"model":"tiny"}""", 400, "'prompt' is required")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","n":2}""", 501, "'n' other than 1 is not supported yet")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","logprobs":2}""", 501, "'logprobs' is not supported yet")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":""", 400, "malformed JSON")]
+    [InlineData("/v1/chat/completions", """{"model":"plain","messages":[{"role":"user","content":"hi"}]}""", 400, "model 'plain' cannot render chat messages: it has no chat template")]
+    [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[]}""", 400, "'messages' is required")]
+    [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[{"content":"hi"}]}""", 400, "each message needs a 'role' string")]
+    public async Task Bad_requests_are_OpenAI_errors_and_the_server_keeps_serving(string path, string body, int status, string message)
+    {
+        using var response = await fixture.Http.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json")).WaitAsync(Guard);
+        Assert.Equal(status, (int)response.StatusCode);
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var error = doc.RootElement.GetProperty("error");
+        Assert.Contains(message, error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(status >= 500 ? "server_error" : "invalid_request_error", error.GetProperty("type").GetString());
+
+        using var ok = await fixture.Http.PostAsync("/v1/completions", new StringContent("""{"model":"tiny","prompt":"x","max_tokens":2}""", Encoding.UTF8, "application/json")).WaitAsync(Guard);
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_client_that_disconnects_mid_stream_frees_its_sequence()
+    {
+        using var lease = fixture.Server.Repository.Acquire("plain");
+        var engine = lease.Model.Generative!.Engine;
+        var before = engine.GeneratedTokens;
+        var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        engine.SequenceCancelled = () => cancelled.TrySetResult();
+        engine.BeforeStep = async token =>
+        {
+            // From the third step on the sequence stays in the batch until the disconnect reaches it, however long
+            // the server takes to notice; an earlier disconnect takes it out at an earlier step.
+            if (++calls == 3)
+            {
+                await engine.WhenAnyRunningCancelled().WaitAsync(token);
+            }
+        };
+
+        // A raw socket, so the disconnect is exactly a closed connection (HttpClient may drain a response it disposes).
+        using (var socket = new System.Net.Sockets.TcpClient())
+        {
+            await socket.ConnectAsync(fixture.Server.HttpUri.Host, fixture.Server.HttpUri.Port).WaitAsync(Guard);
+            var body = """{"model":"plain","prompt":"the","max_tokens":80,"ignore_eos":true,"stream":true}""";
+            var stream = socket.GetStream();
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(
+                $"POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n{body}"));
+            var received = new StringBuilder();
+            var buffer = new byte[4096];
+            while (!received.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
+            {
+                var read = await stream.ReadAsync(buffer).AsTask().WaitAsync(Guard);
+                Assert.True(read > 0, "the server closed the connection");
+                received.Append(Encoding.ASCII.GetString(buffer, 0, read));
+            }
+
+            // Headers came, so the handler has queued the sequence. Closing the connection (a reset) is the disconnect.
+            Assert.StartsWith("HTTP/1.1 200", received.ToString(), StringComparison.Ordinal);
+            socket.Client.LingerState = new System.Net.Sockets.LingerOption(true, 0);
+        }
+
+        await cancelled.Task.WaitAsync(Guard);
+        Assert.Equal(0, engine.Running);
+        Assert.Equal(0, engine.Waiting);
+        Assert.True(engine.GeneratedTokens - before < 80, $"{engine.GeneratedTokens - before} tokens generated");
+        engine.BeforeStep = null;
+        engine.SequenceCancelled = null;
+
+        // /metrics shows the same: nothing running or waiting, the tokens that were generated.
+        var metrics = await fixture.Http.GetStringAsync("/metrics").WaitAsync(Guard);
+        Assert.Contains("pronto_generation_running_sequences{model=\"plain\",version=\"1\"} 0\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("pronto_generation_waiting_sequences{model=\"plain\",version=\"1\"} 0\n", metrics, StringComparison.Ordinal);
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"pronto_generation_tokens_total{{model=\"plain\",version=\"1\"}} {engine.GeneratedTokens}\n"), metrics, StringComparison.Ordinal);
+
+        using var next = await fixture.Http.PostAsync("/v1/completions", new StringContent("""{"model":"plain","prompt":"x","max_tokens":2}""", Encoding.UTF8, "application/json")).WaitAsync(Guard);
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+    }
+}
