@@ -96,10 +96,14 @@ public sealed class ProntoServer : IAsyncDisposable
                 throw new InvalidOperationException($"Pronto:ModelRepository '{root}' does not exist.");
             }
 
-            return new ModelRepository(root, [provider.GetRequiredService<OnnxBackend>()], provider.GetRequiredService<ILogger<ModelRepository>>());
+            return new ModelRepository(root, [provider.GetRequiredService<OnnxBackend>()], provider.GetRequiredService<ILogger<ModelRepository>>())
+            {
+                ResponseCache = new ResponseCache(options.ResponseCacheBytes),
+            };
         });
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(provider => new InferenceService(provider.GetRequiredService<ModelRepository>(), provider.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(CpuClock.Thread);
+        builder.Services.AddSingleton(provider => new InferenceService(provider.GetRequiredService<ModelRepository>(), provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<CpuClock>()));
         builder.Services.AddSingleton<ServerState>();
         builder.Services.AddSingleton<ServerMetrics>();
         builder.Services.AddSingleton<ApiKeys>();

@@ -49,6 +49,15 @@ public sealed class ProntoServerOptions
     /// <summary>Load every model of the repository at start (Triton's default); otherwise only through the repository API.</summary>
     public bool LoadAllModels { get; set; } = true;
 
+    /// <summary>
+    /// Bytes the response cache may hold (keys and outputs of every model whose config has <c>response_cache { enable: true }</c>;
+    /// least recently used evicted first); 0 turns the cache off.
+    /// </summary>
+    public long ResponseCacheBytes { get; set; } = Core.Inference.ResponseCache.DefaultCapacityBytes;
+
+    /// <summary>Price of one CPU hour; above 0 the engine's CPU-seconds are also reported as money (<c>pronto_cost_total</c>, the statistics' <c>cost</c>).</summary>
+    public double PricePerCpuHour { get; set; }
+
     public OnnxBackendOptions Onnx { get; init; } = new();
 
     /// <summary>Throws naming the option when a value cannot work; start-up fails with that message.</summary>
@@ -61,6 +70,8 @@ public sealed class ProntoServerOptions
         Check(MaxGrpcMessageBytes > 0, nameof(MaxGrpcMessageBytes), "must be positive");
         Check(MaxJsonDepth is >= 4 and <= 256, nameof(MaxJsonDepth), "must be 4..256");
         Check(MaxTensorElements > 0, nameof(MaxTensorElements), "must be positive");
+        Check(ResponseCacheBytes >= 0, nameof(ResponseCacheBytes), "must be 0 (off) or positive");
+        Check(PricePerCpuHour >= 0 && double.IsFinite(PricePerCpuHour), nameof(PricePerCpuHour), "must be 0 (off) or a positive number");
         Check(!EnableRepositoryApi || AdminKeys.Count > 0, nameof(AdminKeys), "needs at least one key when EnableRepositoryApi is true");
         Check(!ApiKeys.Exists(string.IsNullOrWhiteSpace) && !AdminKeys.Exists(string.IsNullOrWhiteSpace), nameof(ApiKeys), "must not contain empty keys");
         Onnx.Validate();

@@ -18,9 +18,11 @@ internal static class ServeCommand
         var apiKeys = new Option<string[]>("--api-key") { Description = "Require 'Authorization: Bearer KEY' for inference and metadata (repeat for several keys)." };
         var repositoryApi = new Option<bool>("--enable-repository-api") { Description = "Enable the repository API (index, load, unload); needs --admin-key." };
         var adminKeys = new Option<string[]>("--admin-key") { Description = "Key for the repository API (repeat for several)." };
+        var cacheBytes = new Option<long?>("--response-cache-bytes") { Description = "Bytes of the response cache for models whose config has response_cache { enable: true } (default 64 MiB; 0 = off)." };
+        var price = new Option<double?>("--price-per-cpu-hour") { Description = "Price of one CPU hour: also report the engine's CPU-seconds as money (pronto_cost_total, the statistics' cost)." };
         var command = new Command("serve", "Serve the repository's models over REST and gRPC (Open Inference Protocol v2, as Triton and KServe speak it).")
         {
-            host, httpPort, grpcPort, apiKeys, repositoryApi, adminKeys,
+            host, httpPort, grpcPort, apiKeys, repositoryApi, adminKeys, cacheBytes, price,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -34,6 +36,8 @@ internal static class ServeCommand
                 options.ApiKeys.AddRange(parse.GetValue(apiKeys) ?? []);
                 options.EnableRepositoryApi |= parse.GetValue(repositoryApi);
                 options.AdminKeys.AddRange(parse.GetValue(adminKeys) ?? []);
+                options.ResponseCacheBytes = parse.GetValue(cacheBytes) ?? options.ResponseCacheBytes;
+                options.PricePerCpuHour = parse.GetValue(price) ?? options.PricePerCpuHour;
             });
             try
             {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Pronto.Core.Backends;
 using Pronto.Core.Configuration;
 using Pronto.Core.Errors;
+using Pronto.Core.Inference;
 using Pronto.Core.Processing;
 
 namespace Pronto.Core.Repository;
@@ -37,6 +38,9 @@ public sealed partial class ModelRepository : IDisposable
     }
 
     public string Root { get; }
+
+    /// <summary>The response cache of the versions whose config enables <c>response_cache</c>, shared by all of them.</summary>
+    public ResponseCache ResponseCache { get; init; } = new();
 
     /// <summary>The models present on disk: folders of the root that hold a config or a numeric version folder.</summary>
     public IReadOnlyList<string> DiscoverModelNames()
@@ -423,7 +427,7 @@ public sealed partial class ModelRepository : IDisposable
                         throw;
                     }
 
-                    loaded.Add(new VersionSlot(v) { State = ModelState.Ready, Reason = "", Model = new ServedModel(name, v, config, dir, instance, processing, LifetimeTotals(name, v)) });
+                    loaded.Add(new VersionSlot(v) { State = ModelState.Ready, Reason = "", Model = new ServedModel(name, v, config, dir, instance, processing, LifetimeTotals(name, v), ResponseCache) });
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
