@@ -9,7 +9,8 @@ namespace Pronto.Core.Inference;
 /// <summary>
 /// Triton's response cache: the outputs of requests to models whose config has <c>response_cache { enable: true }</c>,
 /// keyed by the model's load (so its name and version, and never an earlier load's results after a reload) and the
-/// request's bytes: every input's name, datatype, shape and data, the outputs asked for (name, classification) and
+/// request's bytes: every input's name, datatype, shape and data, the outputs asked for (name, classification; none
+/// asked is the model's default outputs; how an output travels, binary or JSON, is not part of the result) and
 /// the request parameters that can change the result. Bounded by <see cref="CapacityBytes"/> over every model, least
 /// recently used evicted first. One per repository; a load's entries go when its engine is disposed (unload, reload).
 /// </summary>
@@ -78,7 +79,9 @@ public sealed class ResponseCache
     /// <summary>The key of <paramref name="request"/> to <paramref name="model"/>: its bytes, which are compared exactly.</summary>
     internal static Key KeyOf(ServedModel model, InferenceRequest request)
     {
-        var bytes = new KeyWriter(Measure(request));
+        // No outputs asked means the default ones: the same key as asking for them by name.
+        var outputs = request.Outputs.Count > 0 ? request.Outputs : InferenceService.DefaultOutputs(model);
+        var bytes = new KeyWriter(Measure(request, outputs));
         bytes.Write(request.Inputs.Count);
         foreach (var input in request.Inputs)
         {
@@ -104,8 +107,8 @@ public sealed class ResponseCache
             }
         }
 
-        bytes.Write(request.Outputs.Count);
-        foreach (var output in request.Outputs)
+        bytes.Write(outputs.Count);
+        foreach (var output in outputs)
         {
             bytes.Write(output.Name);
             bytes.Write(output.Classification);
@@ -255,7 +258,7 @@ public sealed class ResponseCache
         _ => value.GetType().Name + ":" + value,
     };
 
-    private static int Measure(InferenceRequest request)
+    private static int Measure(InferenceRequest request, IReadOnlyList<RequestedOutput> outputs)
     {
         long size = 4;
         foreach (var input in request.Inputs)
@@ -276,7 +279,7 @@ public sealed class ResponseCache
         }
 
         size += 4;
-        foreach (var output in request.Outputs)
+        foreach (var output in outputs)
         {
             size += KeyWriter.SizeOf(output.Name) + 4;
         }
