@@ -143,12 +143,15 @@ public sealed class CostTests : IDisposable
         public override long GetThreadCpuNanoseconds() => Interlocked.Read(ref _now);
     }
 
-    /// <summary>A clock that moves <paramref name="step"/> ns per reading: one reading before and one after a run.</summary>
+    /// <summary>
+    /// A per-thread clock that moves <paramref name="step"/> ns per reading on the reading thread, as a thread CPU clock
+    /// moves only with its own thread: one reading before and one after a run, so each run costs exactly one step.
+    /// </summary>
     private sealed class SteppingCpuClock(long step) : CpuClock
     {
-        private long _now;
+        private readonly ThreadLocal<long> _now = new();
 
-        public override long GetThreadCpuNanoseconds() => Interlocked.Add(ref _now, step);
+        public override long GetThreadCpuNanoseconds() => _now.Value += step;
     }
 
     /// <summary>The scheduler tests' engine, charging <see cref="CostOf"/> on the fake clock for each run.</summary>

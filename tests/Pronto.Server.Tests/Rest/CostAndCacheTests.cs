@@ -182,11 +182,14 @@ public sealed class CostAndCacheTests
         return double.Parse(line[0][(line[0].LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
     }
 
-    /// <summary>A clock that moves <paramref name="step"/> ns per reading: requests here run one at a time.</summary>
+    /// <summary>
+    /// A per-thread clock that moves <paramref name="step"/> ns per reading on the reading thread, as a thread CPU clock
+    /// moves only with its own thread: one reading before and one after a run, so each run costs exactly one step.
+    /// </summary>
     private sealed class SteppingCpuClock(long step) : CpuClock
     {
-        private long _now;
+        private readonly ThreadLocal<long> _now = new();
 
-        public override long GetThreadCpuNanoseconds() => Interlocked.Add(ref _now, step);
+        public override long GetThreadCpuNanoseconds() => _now.Value += step;
     }
 }
