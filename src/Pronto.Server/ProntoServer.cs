@@ -102,7 +102,7 @@ public sealed class ProntoServer : IAsyncDisposable
             };
         });
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(CpuClock.Thread);
+        builder.Services.AddSingleton(options.MeasureEngineCpu ? CpuClock.Thread : CpuClock.None);
         builder.Services.AddSingleton(provider => new InferenceService(provider.GetRequiredService<ModelRepository>(), provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<CpuClock>()));
         builder.Services.AddSingleton<ServerState>();
         builder.Services.AddSingleton<ServerMetrics>();

@@ -58,6 +58,12 @@ public sealed class ProntoServerOptions
     /// <summary>Price of one CPU hour; above 0 the engine's CPU-seconds are also reported as money (<c>pronto_cost_total</c>, the statistics' <c>cost</c>).</summary>
     public double PricePerCpuHour { get; set; }
 
+    /// <summary>
+    /// Count each engine run's CPU time (two thread-CPU clock readings, system calls, per run); false turns the cost
+    /// counters off (they stay 0) for the last microsecond on the smallest models.
+    /// </summary>
+    public bool MeasureEngineCpu { get; set; } = true;
+
     public OnnxBackendOptions Onnx { get; init; } = new();
 
     /// <summary>Throws naming the option when a value cannot work; start-up fails with that message.</summary>

@@ -23,9 +23,19 @@ public abstract partial class CpuClock
     /// <summary>The calling thread's CPU clock of this process.</summary>
     public static CpuClock Thread { get; } = new ThreadCpuClock();
 
+    /// <summary>A clock that reads 0 and costs nothing: cost accounting off (every run counts 0 CPU-seconds).</summary>
+    public static CpuClock None { get; } = new NoCpuClock();
+
     /// <summary>CPU time the calling thread has used so far, in nanoseconds; only differences on one thread mean anything.</summary>
     public abstract long GetThreadCpuNanoseconds();
 
+    private sealed class NoCpuClock : CpuClock
+    {
+        public override long GetThreadCpuNanoseconds() => 0;
+    }
+
+    // A reading is a system call (Linux has no vDSO path for thread CPU clocks): ~0.2-0.6 us, two per engine run
+    // (docs/benchmarks.md, Response cache and cost).
     private sealed partial class ThreadCpuClock : CpuClock
     {
         // CLOCK_THREAD_CPUTIME_ID: 3 on Linux, 16 on macOS.

@@ -17,7 +17,7 @@ public sealed class CostAndCacheTests
     /// <summary>Each engine run reads the clock twice, so one run costs exactly one step: 250 us.</summary>
     private const long StepNs = 250_000;
 
-    private static async Task<(ProntoServer Server, HttpClient Http, TempRepository Repository)> StartAsync(bool cache, Action<ProntoServerOptions>? configure = null)
+    private static async Task<(ProntoServer Server, HttpClient Http, TempRepository Repository)> StartAsync(bool cache, Action<ProntoServerOptions>? configure = null, bool fakeClock = true)
     {
         var repository = new TempRepository("fraud");
         if (cache)
@@ -31,7 +31,7 @@ public sealed class CostAndCacheTests
                 options.ModelRepository = repository.Root;
                 configure?.Invoke(options);
             },
-            services: s => s.AddSingleton<CpuClock>(new SteppingCpuClock(StepNs)));
+            services: fakeClock ? s => s.AddSingleton<CpuClock>(new SteppingCpuClock(StepNs)) : null);
         return (server, new HttpClient { BaseAddress = server.HttpUri }, repository);
     }
 
@@ -99,6 +99,23 @@ public sealed class CostAndCacheTests
             Assert.DoesNotContain("pronto_cost_total", text, StringComparison.Ordinal);
             var (_, stats) = await GetAsync(http, "/v2/models/fraud/stats");
             Assert.False(stats.GetProperty("model_stats")[0].TryGetProperty("cost", out _));
+        }
+        finally
+        {
+            await StopAsync(server, http, repository);
+        }
+    }
+
+    [Fact]
+    public async Task Measuring_off_leaves_the_cost_at_zero()
+    {
+        var (server, http, repository) = await StartAsync(cache: false, o => o.MeasureEngineCpu = false, fakeClock: false);
+        try
+        {
+            Assert.Equal(HttpStatusCode.OK, (await PostAsync(http, "/v2/models/fraud/infer", FeaturesBody)).Status);
+            var text = await http.GetStringAsync("/metrics");
+            Assert.Equal(1, Value(text, "nv_inference_exec_count", """model="fraud",version="1" """));
+            Assert.Equal(0, Value(text, "pronto_cost_cpu_seconds_total", """model="fraud",version="1" """));
         }
         finally
         {
