@@ -118,6 +118,13 @@ internal static class ModelJson
             w.WriteEndObject();
         }
 
+        if (config.ResponseCache)
+        {
+            w.WriteStartObject("response_cache"u8);
+            w.WriteBoolean("enable"u8, true);
+            w.WriteEndObject();
+        }
+
         w.WriteStartObject("parameters"u8);
         foreach (var (key, value) in config.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
         {

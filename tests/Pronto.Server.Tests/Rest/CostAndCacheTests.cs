@@ -171,6 +171,8 @@ public sealed class CostAndCacheTests
             var inference = stats.GetProperty("model_stats")[0].GetProperty("inference_stats");
             Assert.Equal(4, inference.GetProperty("cache_hit").GetProperty("count").GetInt64());
             Assert.Equal(2, inference.GetProperty("cache_miss").GetProperty("count").GetInt64());
+            var (_, config) = await GetAsync(http, "/v2/models/fraud/config");
+            Assert.True(config.GetProperty("response_cache").GetProperty("enable").GetBoolean());
             var g = Assert.Single((await grpc.Client.ModelStatisticsAsync(new ModelStatisticsRequest { Name = "fraud" })).ModelStats);
             Assert.Equal((4UL, 2UL), (g.InferenceStats.CacheHit.Count, g.InferenceStats.CacheMiss.Count));
         }
