@@ -36,21 +36,25 @@ public static class ServerCpu
     /// <summary>
     /// CPU seconds the process spent from <paramref name="before"/> to <paramref name="after"/>, and where they came
     /// from: <c>schedstat</c> (exact: no thread of <paramref name="before"/> exited; threads born since count from 0)
-    /// or <c>stat</c> (a thread exited, so the process's own total, at 10 ms resolution).
+    /// or <c>stat</c> (a thread exited, so the process's own total at 10 ms resolution, or the surviving threads' exact
+    /// time when that is larger).
     /// </summary>
     public static (double Seconds, string Source) Between(ServerCpuSample before, ServerCpuSample after)
     {
         ArgumentNullException.ThrowIfNull(before);
         ArgumentNullException.ThrowIfNull(after);
         long nanoseconds = 0;
+        var exited = false;
         foreach (var (thread, atStart) in before.ThreadNanoseconds)
         {
-            if (!after.ThreadNanoseconds.TryGetValue(thread, out var atEnd))
+            if (after.ThreadNanoseconds.TryGetValue(thread, out var atEnd))
             {
-                return ((after.Ticks - before.Ticks) / TicksPerSecond, "stat");
+                nanoseconds += atEnd - atStart;
             }
-
-            nanoseconds += atEnd - atStart;
+            else
+            {
+                exited = true;
+            }
         }
 
         foreach (var (thread, atEnd) in after.ThreadNanoseconds)
@@ -61,7 +65,11 @@ public static class ServerCpu
             }
         }
 
-        return (nanoseconds / 1e9, "schedstat");
+        // A thread exited: its time since the first reading is only in the process's total (10 ms resolution). The
+        // surviving threads' exact time is a lower bound of the same quantity; take the larger of the two.
+        return exited
+            ? (Math.Max((after.Ticks - before.Ticks) / TicksPerSecond, nanoseconds / 1e9), "stat")
+            : (nanoseconds / 1e9, "schedstat");
     }
 
     /// <summary>utime + stime (fields 14 and 15) of a <c>/proc/PID/stat</c> line, in clock ticks.</summary>

@@ -24,6 +24,12 @@ public sealed record BatchResult
     /// <summary>CPU time of the whole process during the job (Process.TotalProcessorTime).</summary>
     public TimeSpan CpuTime { get; init; }
 
+    /// <summary>
+    /// The part of <see cref="CpuTime"/> the engine's runs took, as the serving path counts it (<c>pronto_cost_cpu_seconds_total</c>:
+    /// CPU time of the thread that ran each; with the CLI's one-thread intra-op pool, all of a run's CPU).
+    /// </summary>
+    public TimeSpan EngineCpuTime { get; init; }
+
     /// <summary>Time the JIT compiler spent during the job, on all threads (System.Runtime.JitInfo): part of <see cref="CpuTime"/>.</summary>
     public TimeSpan JitTime { get; init; }
 
@@ -45,4 +51,6 @@ public sealed record BatchResult
     public double RowsPerSecond => Elapsed.TotalSeconds > 0 ? Rows / Elapsed.TotalSeconds : 0;
 
     public double CpuSecondsPerThousandRows => Rows > 0 ? CpuTime.TotalSeconds * 1000 / Rows : 0;
+
+    public double EngineCpuSecondsPerThousandRows => Rows > 0 ? EngineCpuTime.TotalSeconds * 1000 / Rows : 0;
 }

@@ -99,10 +99,12 @@ public sealed class ProntoServer : IAsyncDisposable
             return new ModelRepository(root, [provider.GetRequiredService<OnnxBackend>()], provider.GetRequiredService<ILogger<ModelRepository>>(), provider.GetRequiredService<TimeProvider>())
             {
                 Lifecycle = options.Lifecycle(),
+                ResponseCache = new ResponseCache(options.ResponseCacheBytes),
             };
         });
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(provider => new InferenceService(provider.GetRequiredService<ModelRepository>(), provider.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(options.MeasureEngineCpu ? CpuClock.Thread : CpuClock.None);
+        builder.Services.AddSingleton(provider => new InferenceService(provider.GetRequiredService<ModelRepository>(), provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<CpuClock>()));
         builder.Services.AddSingleton<ServerState>();
         builder.Services.AddHostedService<ShutdownDrain>();
         builder.Services.AddSingleton<ServerMetrics>();

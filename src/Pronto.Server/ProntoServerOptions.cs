@@ -64,6 +64,21 @@ public sealed class ProntoServerOptions
     /// <summary>Models loaded at start and pinned: never unloaded for idleness or to make room.</summary>
     public List<string> Preload { get; init; } = [];
 
+    /// <summary>
+    /// Bytes the response cache may hold (keys and outputs of every model whose config has <c>response_cache { enable: true }</c>;
+    /// least recently used evicted first); 0 turns the cache off.
+    /// </summary>
+    public long ResponseCacheBytes { get; set; } = Core.Inference.ResponseCache.DefaultCapacityBytes;
+
+    /// <summary>Price of one CPU hour; above 0 the engine's CPU-seconds are also reported as money (<c>pronto_cost_total</c>, the statistics' <c>cost</c>).</summary>
+    public double PricePerCpuHour { get; set; }
+
+    /// <summary>
+    /// Count each engine run's CPU time (two thread-CPU clock readings, system calls, per run); false turns the cost
+    /// counters off (they stay 0) for the last microsecond on the smallest models.
+    /// </summary>
+    public bool MeasureEngineCpu { get; set; } = true;
+
     public OnnxBackendOptions Onnx { get; init; } = new();
 
     /// <summary>The repository's lifecycle policy these options describe.</summary>
@@ -85,6 +100,8 @@ public sealed class ProntoServerOptions
         Check(MaxJsonDepth is >= 4 and <= 256, nameof(MaxJsonDepth), "must be 4..256");
         Check(MaxTensorElements > 0, nameof(MaxTensorElements), "must be positive");
         Check(ShutdownTimeout >= TimeSpan.Zero, nameof(ShutdownTimeout), "must not be negative");
+        Check(ResponseCacheBytes >= 0, nameof(ResponseCacheBytes), "must be 0 (off) or positive");
+        Check(PricePerCpuHour >= 0 && double.IsFinite(PricePerCpuHour), nameof(PricePerCpuHour), "must be 0 (off) or a positive number");
         Check(!EnableRepositoryApi || AdminKeys.Count > 0, nameof(AdminKeys), "needs at least one key when EnableRepositoryApi is true");
         Check(!ApiKeys.Exists(string.IsNullOrWhiteSpace) && !AdminKeys.Exists(string.IsNullOrWhiteSpace), nameof(ApiKeys), "must not contain empty keys");
         Check(IdleUnloadSeconds >= 0, nameof(IdleUnloadSeconds), "must be 0 (never) or more");

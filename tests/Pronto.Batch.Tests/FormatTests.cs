@@ -258,4 +258,33 @@ public sealed class FormatTests(BatchRepositoryFixture fixture)
             Assert.Equal(b.Rows[i], a.Rows[i]);
         }
     }
+
+    [Fact]
+    public async Task The_summary_s_engine_cpu_is_what_the_model_s_cost_counter_added_during_the_job()
+    {
+        // A clock that steps 1 ms per reading: each engine run (two readings) costs exactly 1 ms.
+        var service = new InferenceService(fixture.Repository, cpuClock: new SteppingCpuClock(1_000_000));
+        long Executions() => fixture.Repository.LifetimeStatistics().Where(e => e.Name == "fraud").Sum(e => e.Statistics.Snapshot().ExecutionCount);
+        var dir = Temp();
+        WriteCsv(Path.Combine(dir, "in.csv"), Transactions(100));
+        var before = Executions();
+
+        var result = await BatchJob.RunAsync(service, new BatchOptions { Model = "fraud", Input = Path.Combine(dir, "in.csv"), Output = Path.Combine(dir, "out.parquet"), BatchSize = 16 });
+
+        var runs = Executions() - before;
+        Assert.Equal(7, runs);
+        Assert.Equal(TimeSpan.FromMilliseconds(runs), result.EngineCpuTime);
+        Assert.Equal(runs * 1e-3 * 1000 / 100, result.EngineCpuSecondsPerThousandRows, 12);
+    }
+
+    /// <summary>
+    /// A per-thread clock that moves <paramref name="step"/> ns per reading on the reading thread, as a thread CPU clock
+    /// moves only with its own thread: one reading before and one after a run, so each run costs exactly one step.
+    /// </summary>
+    private sealed class SteppingCpuClock(long step) : CpuClock
+    {
+        private readonly ThreadLocal<long> _now = new();
+
+        public override long GetThreadCpuNanoseconds() => _now.Value += step;
+    }
 }

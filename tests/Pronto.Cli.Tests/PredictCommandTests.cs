@@ -183,6 +183,8 @@ public sealed class PredictCommandTests(BundledRepositoryFixture fixture) : IDis
     [InlineData("--http-port", "70000", "Pronto:HttpPort must be 0..65535.")]
     [InlineData("--enable-repository-api", "true", "Pronto:AdminKeys needs at least one key when EnableRepositoryApi is true.")]
     [InlineData("--host", "example.com", "Pronto:Host 'example.com' is not an IP address")]
+    [InlineData("--response-cache-bytes", "-1", "Pronto:ResponseCacheBytes must be 0 (off) or positive.")]
+    [InlineData("--price-per-cpu-hour", "-0.5", "Pronto:PricePerCpuHour must be 0 (off) or a positive number.")]
     public async Task Serve_with_invalid_settings_names_the_setting_and_exits_2(string flag, string value, string message)
     {
         var args = flag == "--enable-repository-api" ? new[] { "serve", flag, "-r", fixture.Root } : ["serve", flag, value, "-r", fixture.Root];

@@ -31,9 +31,10 @@ public sealed class ServerFixture : IAsyncLifetime
 
     /// <summary>
     /// Starts a server on free ports with <paramref name="configure"/> applied, and waits for its models; with
-    /// <paramref name="time"/>, its dynamic batchers run on that clock (a fake one in tests).
+    /// <paramref name="time"/>, its dynamic batchers run on that clock (a fake one in tests); <paramref name="services"/>
+    /// replaces other services (a fake CPU clock).
     /// </summary>
-    public static async Task<ProntoServer> StartAsync(Action<ProntoServerOptions> configure, TimeProvider? time = null)
+    public static async Task<ProntoServer> StartAsync(Action<ProntoServerOptions> configure, TimeProvider? time = null, Action<IServiceCollection>? services = null)
     {
         var server = ProntoServer.Create(
             [],
@@ -43,7 +44,15 @@ public sealed class ServerFixture : IAsyncLifetime
                 options.GrpcPort = 0;
                 configure(options);
             },
-            services: time is null ? null : s => s.AddSingleton(time));
+            services: s =>
+            {
+                if (time is not null)
+                {
+                    s.AddSingleton(time);
+                }
+
+                services?.Invoke(s);
+            });
         await server.StartAsync();
         await server.ModelsLoaded;
         return server;

@@ -128,7 +128,7 @@ internal static class BatchCommand
         context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"rows {r.Rows} (job total {r.TotalRows}), written {r.Written}, errors {r.Errors} (job total {r.TotalErrors}), parts {r.PartsWritten} written + {r.PartsSkipped} resumed"));
         context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"wall {r.Elapsed.TotalSeconds:F2} s, {r.RowsPerSecond:F0} rows/s, {r.CpuSecondsPerThousandRows:G3} CPU-s per 1,000 rows (JIT {r.JitTime.TotalSeconds:F2} s, {r.JitMethods} methods)"));
+            $"wall {r.Elapsed.TotalSeconds:F2} s, {r.RowsPerSecond:F0} rows/s, {r.CpuSecondsPerThousandRows:G3} CPU-s per 1,000 rows (engine {r.EngineCpuSecondsPerThousandRows:G3}, JIT {r.JitTime.TotalSeconds:F2} s, {r.JitMethods} methods)"));
         context.Output.WriteLine($"output {r.Output}");
         context.Output.WriteLine($"errors {r.ErrorsFile}");
     }

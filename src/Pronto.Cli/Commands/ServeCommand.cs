@@ -20,13 +20,15 @@ internal static class ServeCommand
         var apiKeys = new Option<string[]>("--api-key") { Description = "Require 'Authorization: Bearer KEY' for inference and metadata (repeat for several keys)." };
         var repositoryApi = new Option<bool>("--enable-repository-api") { Description = "Enable the repository API (index, load, unload); needs --admin-key." };
         var adminKeys = new Option<string[]>("--admin-key") { Description = "Key for the repository API (repeat for several)." };
+        var cacheBytes = new Option<long?>("--response-cache-bytes") { Description = "Bytes of the response cache for models whose config has response_cache { enable: true } (default 64 MiB; 0 = off)." };
+        var price = new Option<double?>("--price-per-cpu-hour") { Description = "Price of one CPU hour: also report the engine's CPU-seconds as money (pronto_cost_total, the statistics' cost)." };
         var idleUnload = new Option<int?>("--idle-unload-seconds") { Description = "Unload a model idle this long; its next request loads it again (scale to zero). 0: never (default)." };
         var maxLoaded = new Option<int?>("--max-loaded-models") { Description = "At most this many models loaded; one more unloads the least recently used. Only --preload models load at start." };
         var preload = new Option<string[]>("--preload") { Description = "Load this model at start and never unload it for idleness or room (repeat for several)." };
         var shutdownTimeout = new Option<int?>("--shutdown-timeout-seconds") { Description = "On SIGTERM or Ctrl+C, how long in-flight requests may run on (default 30); new ones get 503 meanwhile." };
         var command = new Command(Name, "Serve the repository's models over REST and gRPC (Open Inference Protocol v2, as Triton and KServe speak it).")
         {
-            host, httpPort, grpcPort, apiKeys, repositoryApi, adminKeys, shutdownTimeout, idleUnload, maxLoaded, preload,
+            host, httpPort, grpcPort, apiKeys, repositoryApi, adminKeys, shutdownTimeout, idleUnload, maxLoaded, preload, cacheBytes, price,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -44,6 +46,8 @@ internal static class ServeCommand
                 options.IdleUnloadSeconds = parse.GetValue(idleUnload) ?? options.IdleUnloadSeconds;
                 options.MaxLoadedModels = parse.GetValue(maxLoaded) ?? options.MaxLoadedModels;
                 options.Preload.AddRange(parse.GetValue(preload) ?? []);
+                options.ResponseCacheBytes = parse.GetValue(cacheBytes) ?? options.ResponseCacheBytes;
+                options.PricePerCpuHour = parse.GetValue(price) ?? options.PricePerCpuHour;
             });
             try
             {

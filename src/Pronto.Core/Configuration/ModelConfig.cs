@@ -34,6 +34,12 @@ public sealed class ModelConfig
 
     public DynamicBatchingConfig? DynamicBatching { get; set; }
 
+    /// <summary>
+    /// Triton's <c>response_cache { enable: true }</c>: identical requests are answered from the server's response cache
+    /// (bounded by <c>--response-cache-bytes</c>) instead of running the model again. Off unless the config asks.
+    /// </summary>
+    public bool ResponseCache { get; set; }
+
     /// <summary>The model file's name inside a version folder; <c>model.onnx</c> when unset.</summary>
     public string? DefaultModelFilename { get; set; }
 

@@ -55,7 +55,7 @@ internal sealed class ModelConfigSchema
             ("key", null), ("value", new("ModelParameter", [("string_value", null)])),
         ])),
         ("model_warmup", null), ("model_operations", null), ("model_transaction_policy", null),
-        ("model_repository_agents", null), ("response_cache", null), ("model_metrics", null),
+        ("model_repository_agents", null), ("response_cache", new("ModelResponseCache", [("enable", null)])), ("model_metrics", null),
     ]);
 
     private readonly string _name;

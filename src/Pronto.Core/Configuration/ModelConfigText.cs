@@ -79,6 +79,10 @@ public static class ModelConfigText
                 case "model_warmup":
                     config.ModelWarmup.Add(ParseWarmup(f));
                     break;
+                case "response_cache":
+                    Singular(seen, f);
+                    config.ResponseCache = ParseResponseCache(f);
+                    break;
                 default:
                     // Unknown to Pronto, not necessarily to Triton: skip it.
                     break;
@@ -145,6 +149,11 @@ public static class ModelConfigText
         if (config.DynamicBatching is { } db)
         {
             FormatDynamicBatching(w, db);
+        }
+
+        if (config.ResponseCache)
+        {
+            w.Append("response_cache {\n  enable: true\n}\n");
         }
 
         if (config.DefaultModelFilename is not null)
@@ -363,6 +372,24 @@ public static class ModelConfigText
         // Triton normalizes an absent or zero count to one instance.
         var instances = count < 1 ? 1 : (int)count;
         return kind is null ? new InstanceGroup(instances) : new InstanceGroup(instances, kind);
+    }
+
+    /// <summary>Triton's <c>ModelResponseCache</c>: one field, <c>enable</c> (false when absent).</summary>
+    private static bool ParseResponseCache(TextField message)
+    {
+        RequireMessage(message);
+        var enable = false;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var f in message.Fields)
+        {
+            if (f.Name == "enable")
+            {
+                Singular(seen, f);
+                enable = GetBool(f);
+            }
+        }
+
+        return enable;
     }
 
     private static DynamicBatchingConfig ParseDynamicBatching(TextField message)

@@ -12,4 +12,13 @@ public sealed class InferenceResponse
     public required IReadOnlyList<NamedTensor> Outputs { get; init; }
 
     public IReadOnlyDictionary<string, object> Parameters { get; init; } = InferenceRequest.EmptyParameters;
+
+    /// <summary>
+    /// The engine CPU time this request cost (<see cref="CpuClock"/>: the run's calling thread; a batched request's share
+    /// by rows of its execution); zero for a response-cache hit. Not sent on the wire; the statistics add it up.
+    /// </summary>
+    public TimeSpan EngineCpuTime { get; init; }
+
+    /// <summary>True when the response came from the response cache (the model did not run).</summary>
+    public bool FromCache { get; init; }
 }

@@ -10,14 +10,19 @@ namespace Pronto.Core.Inference;
 /// The one inference path every front end calls: lease the model, prepare raw items if the model declares
 /// processing and the request sends them, validate, run (directly, or through the model's dynamic batcher when
 /// its config has <c>dynamic_batching</c> and the caller uses <see cref="InferAsync"/>), produce, apply the
-/// classification extension.
+/// classification extension. A model whose config enables <c>response_cache</c> is looked up in the repository's
+/// <see cref="ResponseCache"/> first, so every front end shares its hits; each engine run's CPU time is measured with
+/// <see cref="CpuClock"/> and counted in the model's statistics (the cost).
 /// </summary>
-public sealed class InferenceService(ModelRepository repository, TimeProvider? timeProvider = null)
+public sealed class InferenceService(ModelRepository repository, TimeProvider? timeProvider = null, CpuClock? cpuClock = null)
 {
     public ModelRepository Repository { get; } = repository;
 
     /// <summary>The clock of the dynamic batchers (queue delays and timeouts); fake in tests.</summary>
     public TimeProvider TimeProvider { get; } = timeProvider ?? TimeProvider.System;
+
+    /// <summary>The clock each engine run's CPU cost is read from; fake in tests.</summary>
+    public CpuClock CpuClock { get; } = cpuClock ?? CpuClock.Thread;
 
     /// <summary>
     /// The serving path: a model with <c>dynamic_batching</c> queues the prepared, validated request for a
@@ -39,7 +44,12 @@ public sealed class InferenceService(ModelRepository repository, TimeProvider? t
         var start = Stopwatch.GetTimestamp();
         try
         {
-            var batcher = model.GetBatcher(TimeProvider);
+            if (Lookup(model, request, start, out var key) is { } hit)
+            {
+                return hit;
+            }
+
+            var batcher = model.GetBatcher(TimeProvider, CpuClock);
             var (inputs, requested, engineOutputs) = PrepareRun(model, request);
             if (batcher is null)
             {
@@ -49,7 +59,7 @@ public sealed class InferenceService(ModelRepository repository, TimeProvider? t
                 await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    return Run(model, request, start, Stopwatch.GetTimestamp() - queueStart, (inputs, requested, engineOutputs), cancellationToken);
+                    return Remember(model, key, Run(model, request, start, Stopwatch.GetTimestamp() - queueStart, (inputs, requested, engineOutputs), cancellationToken));
                 }
                 finally
                 {
@@ -68,7 +78,11 @@ public sealed class InferenceService(ModelRepository repository, TimeProvider? t
                 [QueueTimeParameter] = (long)(result.QueueTime.Ticks / TimeSpan.TicksPerMicrosecond),
                 [BatchSizeParameter] = (long)result.BatchSize,
             };
-            return new InferenceResponse { ModelName = model.Name, ModelVersion = model.VersionText, Id = request.Id, Outputs = outputs, Parameters = parameters };
+            return Remember(model, key, new InferenceResponse
+            {
+                ModelName = model.Name, ModelVersion = model.VersionText, Id = request.Id, Outputs = outputs, Parameters = parameters,
+                EngineCpuTime = TimeSpan.FromTicks(result.CpuNs / 100),
+            });
         }
         catch (Exception e)
         {
@@ -90,7 +104,12 @@ public sealed class InferenceService(ModelRepository repository, TimeProvider? t
         var start = Stopwatch.GetTimestamp();
         try
         {
-            return Infer(model, request, start, cancellationToken);
+            if (Lookup(model, request, start, out var key) is { } hit)
+            {
+                return hit;
+            }
+
+            return Remember(model, key, Run(model, request, start, 0, PrepareRun(model, request), cancellationToken));
         }
         catch (Exception e)
         {
@@ -99,20 +118,56 @@ public sealed class InferenceService(ModelRepository repository, TimeProvider? t
         }
     }
 
-    private static InferenceResponse Infer(ServedModel model, InferenceRequest request, long start, CancellationToken cancellationToken) =>
-        Run(model, request, start, 0, PrepareRun(model, request), cancellationToken);
+    /// <summary>
+    /// The cached response to <paramref name="request"/> when its model caches and has it (a hit, counted); null after a
+    /// miss (counted), with the <paramref name="key"/> to remember the computed response under, or when the model does not cache.
+    /// </summary>
+    private static InferenceResponse? Lookup(ServedModel model, InferenceRequest request, long start, out ResponseCache.Key key)
+    {
+        key = default;
+        if (model.ResponseCache is not { } cache)
+        {
+            return null;
+        }
+
+        key = ResponseCache.KeyOf(model, request);
+        if (!cache.TryGet(key, out var outputs))
+        {
+            model.Statistics.RecordCacheMiss(Stopwatch.GetTimestamp() - start);
+            return null;
+        }
+
+        var elapsed = Stopwatch.GetTimestamp() - start;
+        model.Statistics.RecordCacheHit(elapsed, elapsed);
+        return new InferenceResponse { ModelName = model.Name, ModelVersion = model.VersionText, Id = request.Id, Outputs = outputs, FromCache = true };
+    }
+
+    /// <summary>Keeps a missed request's computed outputs in the cache (a copy); returns <paramref name="response"/>.</summary>
+    private static InferenceResponse Remember(ServedModel model, ResponseCache.Key key, InferenceResponse response)
+    {
+        if (model.ResponseCache is { } cache)
+        {
+            var t0 = Stopwatch.GetTimestamp();
+            cache.Add(key, response.Outputs);
+            model.Statistics.RecordCacheInsert(Stopwatch.GetTimestamp() - t0);
+        }
+
+        return response;
+    }
 
     /// <summary>Runs a prepared request on the engine now and produces its outputs; <paramref name="queueTicks"/> were spent waiting for the instance.</summary>
-    private static InferenceResponse Run(ServedModel model, InferenceRequest request, long start, long queueTicks, (IReadOnlyList<NamedTensor> Inputs, IReadOnlyList<RequestedOutput> Requested, List<string> EngineOutputs) prepared, CancellationToken cancellationToken)
+    private InferenceResponse Run(ServedModel model, InferenceRequest request, long start, long queueTicks, (IReadOnlyList<NamedTensor> Inputs, IReadOnlyList<RequestedOutput> Requested, List<string> EngineOutputs) prepared, CancellationToken cancellationToken)
     {
         var (inputs, requested, engineOutputs) = prepared;
         var inferStart = Stopwatch.GetTimestamp();
+        var cpu0 = CpuClock.GetThreadCpuNanoseconds();
         var raw = model.Instance.Run(inputs, engineOutputs, cancellationToken);
+        var cpuNs = CpuClock.GetThreadCpuNanoseconds() - cpu0;
         var outputStart = Stopwatch.GetTimestamp();
         var outputs = Produce(model, inputs, requested, engineOutputs, raw);
         var end = Stopwatch.GetTimestamp();
-        model.Statistics.RecordSuccess(RowsOf(model, inputs), end - start, queueTicks, inferStart - start - queueTicks, outputStart - inferStart, end - outputStart);
-        return new InferenceResponse { ModelName = model.Name, ModelVersion = model.VersionText, Id = request.Id, Outputs = outputs };
+        model.Statistics.RecordSuccess(RowsOf(model, inputs), end - start, queueTicks, inferStart - start - queueTicks, outputStart - inferStart, end - outputStart, cpuNs);
+        return new InferenceResponse { ModelName = model.Name, ModelVersion = model.VersionText, Id = request.Id, Outputs = outputs, EngineCpuTime = TimeSpan.FromTicks(cpuNs / 100) };
     }
 
     private static long RowsOf(ServedModel model, IReadOnlyList<NamedTensor> inputs) =>

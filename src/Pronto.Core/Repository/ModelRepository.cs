@@ -5,6 +5,7 @@ using Pronto.Core.Backends;
 using Pronto.Core.Configuration;
 using Pronto.Core.Errors;
 using Pronto.Core.Generation;
+using Pronto.Core.Inference;
 using Pronto.Core.Processing;
 
 namespace Pronto.Core.Repository;
@@ -41,6 +42,9 @@ public sealed partial class ModelRepository : IDisposable
     }
 
     public string Root { get; }
+
+    /// <summary>The response cache of the versions whose config enables <c>response_cache</c>, shared by all of them.</summary>
+    public ResponseCache ResponseCache { get; init; } = new();
 
     /// <summary>The models present on disk: folders of the root that hold a config or a numeric version folder.</summary>
     public IReadOnlyList<string> DiscoverModelNames()
@@ -450,7 +454,7 @@ public sealed partial class ModelRepository : IDisposable
                         throw;
                     }
 
-                    loaded.Add(new VersionSlot(v) { State = ModelState.Ready, Reason = "", Model = new ServedModel(name, v, config, dir, instance, processing, LifetimeTotals(name, v), _time, generative) });
+                    loaded.Add(new VersionSlot(v) { State = ModelState.Ready, Reason = "", Model = new ServedModel(name, v, config, dir, instance, processing, LifetimeTotals(name, v), _time, ResponseCache, generative) });
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

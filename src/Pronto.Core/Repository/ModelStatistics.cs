@@ -5,7 +5,8 @@ namespace Pronto.Core.Repository;
 
 /// <summary>
 /// Triton's per-model-version statistics: request outcomes and where the time went (queue, compute input,
-/// compute infer, compute output), as counts and nanoseconds. Lock-free: updated on every request.
+/// compute infer, compute output), as counts and nanoseconds, plus the response cache's hits and misses and the engine's
+/// CPU time (the cost: <see cref="Inference.CpuClock"/> says what it counts). Lock-free: updated on every request.
 /// Each load of a version gets its own (the statistics extension restarts with the load); every record is also
 /// counted in the version's lifetime totals, when given, which outlive reloads (the Prometheus counters).
 /// </summary>
@@ -27,6 +28,11 @@ public sealed class ModelStatistics(ModelStatistics? totals = null)
     private long _inferenceCount;
     private long _executionCount;
     private long _lastInferenceMs;
+    private long _cacheHitCount;
+    private long _cacheHitNs;
+    private long _cacheMissCount;
+    private long _cacheMissNs;
+    private long _costCpuNs;
 
     // One entry per batch size seen: executions are few and sizes bounded by max_batch_size, so a map is enough.
     private readonly ConcurrentDictionary<long, BatchCounter> _batches = new();
@@ -41,16 +47,19 @@ public sealed class ModelStatistics(ModelStatistics? totals = null)
         new(Interlocked.Read(ref _queueCount), Interlocked.Read(ref _queueNs)),
         new(Interlocked.Read(ref _inputCount), Interlocked.Read(ref _inputNs)),
         new(Interlocked.Read(ref _inferCount), Interlocked.Read(ref _inferNs)),
-        new(Interlocked.Read(ref _outputCount), Interlocked.Read(ref _outputNs)));
+        new(Interlocked.Read(ref _outputCount), Interlocked.Read(ref _outputNs)),
+        new(Interlocked.Read(ref _cacheHitCount), Interlocked.Read(ref _cacheHitNs)),
+        new(Interlocked.Read(ref _cacheMissCount), Interlocked.Read(ref _cacheMissNs)),
+        Interlocked.Read(ref _costCpuNs));
 
     /// <summary>
     /// Records one successful request of <paramref name="batchSize"/> rows that ran in one engine execution.
-    /// Durations are Stopwatch ticks.
+    /// Durations are Stopwatch ticks; <paramref name="cpuNs"/> is the engine run's CPU time (the cost).
     /// </summary>
-    public void RecordSuccess(long batchSize, long totalTicks, long queueTicks, long inputTicks, long inferTicks, long outputTicks)
+    public void RecordSuccess(long batchSize, long totalTicks, long queueTicks, long inputTicks, long inferTicks, long outputTicks, long cpuNs)
     {
         RecordRequest(batchSize, totalTicks, queueTicks, inputTicks, inferTicks, outputTicks);
-        RecordExecution(batchSize, inputTicks, inferTicks, outputTicks);
+        RecordExecution(batchSize, inputTicks, inferTicks, outputTicks, cpuNs);
     }
 
     /// <summary>
@@ -74,16 +83,49 @@ public sealed class ModelStatistics(ModelStatistics? totals = null)
         Interlocked.Exchange(ref _lastInferenceMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
     }
 
-    /// <summary>One engine execution of <paramref name="batchSize"/> rows (Triton's execution_count and batch_stats). Durations are Stopwatch ticks.</summary>
-    public void RecordExecution(long batchSize, long inputTicks, long inferTicks, long outputTicks)
+    /// <summary>
+    /// One engine execution of <paramref name="batchSize"/> rows (Triton's execution_count and batch_stats). Durations are
+    /// Stopwatch ticks; <paramref name="cpuNs"/> is the run's engine CPU time, counted once however many requests shared it.
+    /// </summary>
+    public void RecordExecution(long batchSize, long inputTicks, long inferTicks, long outputTicks, long cpuNs)
     {
-        totals?.RecordExecution(batchSize, inputTicks, inferTicks, outputTicks);
+        totals?.RecordExecution(batchSize, inputTicks, inferTicks, outputTicks, cpuNs);
         Interlocked.Increment(ref _executionCount);
+        Interlocked.Add(ref _costCpuNs, cpuNs);
         var counter = _batches.GetOrAdd(batchSize, static _ => new BatchCounter());
         Interlocked.Increment(ref counter.Count);
         Interlocked.Add(ref counter.InputNs, ToNs(inputTicks));
         Interlocked.Add(ref counter.InferNs, ToNs(inferTicks));
         Interlocked.Add(ref counter.OutputNs, ToNs(outputTicks));
+    }
+
+    /// <summary>
+    /// One request answered from the response cache: a success (Triton counts it there too) that neither ran the engine
+    /// nor counts in inference_count; <paramref name="lookupTicks"/> went to the lookup (Triton's cache_hit duration).
+    /// </summary>
+    public void RecordCacheHit(long totalTicks, long lookupTicks)
+    {
+        totals?.RecordCacheHit(totalTicks, lookupTicks);
+        Interlocked.Increment(ref _successCount);
+        Interlocked.Add(ref _successNs, ToNs(totalTicks));
+        Interlocked.Increment(ref _cacheHitCount);
+        Interlocked.Add(ref _cacheHitNs, ToNs(lookupTicks));
+        Interlocked.Exchange(ref _lastInferenceMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+    }
+
+    /// <summary>One response cache miss (the request then runs); <paramref name="lookupTicks"/> went to the lookup.</summary>
+    public void RecordCacheMiss(long lookupTicks)
+    {
+        totals?.RecordCacheMiss(lookupTicks);
+        Interlocked.Increment(ref _cacheMissCount);
+        Interlocked.Add(ref _cacheMissNs, ToNs(lookupTicks));
+    }
+
+    /// <summary>Time spent inserting a missed request's computed response: Triton counts it in the cache_miss duration.</summary>
+    public void RecordCacheInsert(long ticks)
+    {
+        totals?.RecordCacheInsert(ticks);
+        Interlocked.Add(ref _cacheMissNs, ToNs(ticks));
     }
 
     /// <summary>Executions per batch size, smallest size first (Triton's <c>batch_stats</c>).</summary>
@@ -146,7 +188,10 @@ public enum FailureReason
 /// <summary>A count and the total nanoseconds it took.</summary>
 public readonly record struct DurationStatistic(long Count, long Ns);
 
-/// <summary>A copy of <see cref="ModelStatistics"/> with Triton's field names.</summary>
+/// <summary>
+/// A copy of <see cref="ModelStatistics"/> with Triton's field names; <see cref="CostCpuNs"/> is Pronto's: the engine CPU
+/// time of every execution (<see cref="Inference.CpuClock"/>).
+/// </summary>
 public sealed record ModelStatisticsSnapshot(
     long LastInferenceMs,
     long InferenceCount,
@@ -156,4 +201,14 @@ public sealed record ModelStatisticsSnapshot(
     DurationStatistic Queue,
     DurationStatistic ComputeInput,
     DurationStatistic ComputeInfer,
-    DurationStatistic ComputeOutput);
+    DurationStatistic ComputeOutput,
+    DurationStatistic CacheHit,
+    DurationStatistic CacheMiss,
+    long CostCpuNs)
+{
+    /// <summary>Engine CPU seconds of every execution.</summary>
+    public double CostCpuSeconds => CostCpuNs / 1e9;
+
+    /// <summary>Engine CPU seconds per 1,000 inferences (rows the engine ran; cache hits are not inferences); 0 before the first.</summary>
+    public double CostCpuSecondsPer1000Inferences => InferenceCount > 0 ? CostCpuSeconds * 1000 / InferenceCount : 0;
+}

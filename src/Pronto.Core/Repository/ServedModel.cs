@@ -21,7 +21,7 @@ public sealed class ServedModel
     private readonly TimeProvider _time;
     private long _lastUsedMs;
 
-    internal ServedModel(string name, long version, ModelConfig config, string modelDirectory, IModelInstance instance, ModelProcessing processing, ModelStatistics totals, TimeProvider time, GenerativeModel? generative = null)
+    internal ServedModel(string name, long version, ModelConfig config, string modelDirectory, IModelInstance instance, ModelProcessing processing, ModelStatistics totals, TimeProvider time, ResponseCache? responseCache = null, GenerativeModel? generative = null)
     {
         Generative = generative;
         _time = time;
@@ -36,6 +36,7 @@ public sealed class ServedModel
         Signature = ModelSignature.Create(config, processing);
         InstanceSlots = new SemaphoreSlim(config.InstanceCount, config.InstanceCount);
         Statistics = new ModelStatistics(totals);
+        ResponseCache = config.ResponseCache && responseCache is { CapacityBytes: > 0 } ? responseCache : null;
     }
 
     public string Name { get; }
@@ -76,14 +77,17 @@ public sealed class ServedModel
     /// <summary>When a request last entered or left this version (its load counts as a use), Unix milliseconds.</summary>
     public long LastUsedMs => Interlocked.Read(ref _lastUsedMs);
 
+    /// <summary>The repository's response cache when this version's config enables it (and the cache has room); null otherwise.</summary>
+    public ResponseCache? ResponseCache { get; }
+
     /// <summary>Requests now inside this version (leased): Triton's pending request count.</summary>
     public int InFlight => Volatile.Read(ref _leases);
 
     /// <summary>
     /// The version's dynamic batcher, made on first use, when its config has <c>dynamic_batching</c> and a batch
-    /// dimension; null otherwise. It is disposed with the engine instance, after the last lease.
+    /// dimension; null otherwise. The first caller's clocks are the batcher's. It is disposed with the engine instance, after the last lease.
     /// </summary>
-    public DynamicBatcher? GetBatcher(TimeProvider time)
+    public DynamicBatcher? GetBatcher(TimeProvider time, CpuClock? cpuClock = null)
     {
         if (Config.DynamicBatching is null || Config.MaxBatchSize <= 0)
         {
@@ -98,7 +102,7 @@ public sealed class ServedModel
 
         lock (_gate)
         {
-            return _batcher ??= new DynamicBatcher(Config, Instance, Statistics, time);
+            return _batcher ??= new DynamicBatcher(Config, Instance, Statistics, time, cpuClock);
         }
     }
 
@@ -139,6 +143,9 @@ public sealed class ServedModel
         Generative?.Dispose();
         Volatile.Read(ref _batcher)?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         Instance.Dispose();
+
+        // No lease is left to add an entry, and none can be taken: this load's cached responses go with its engine.
+        ResponseCache?.Remove(this);
     }
 
     /// <summary>Stops new leases; the instance is disposed now if idle, else when the last lease ends. Returns true if disposed now.</summary>

@@ -35,6 +35,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
     private readonly IModelInstance _instance;
     private readonly ModelStatistics _statistics;
     private readonly TimeProvider _time;
+    private readonly CpuClock _cpu;
     private readonly Channel<ScheduledRequest> _intake;
     private readonly List<ScheduledRequest>[] _levels;
     private readonly List<ScheduledRequest> _delayed = [];
@@ -57,7 +58,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
     private Task? _pendingRead;
     private Task? _pendingSlot;
 
-    public DynamicBatcher(ModelConfig config, IModelInstance instance, ModelStatistics statistics, TimeProvider time)
+    public DynamicBatcher(ModelConfig config, IModelInstance instance, ModelStatistics statistics, TimeProvider time, CpuClock? cpuClock = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         var batching = config.DynamicBatching ?? throw new ArgumentException("the model has no dynamic_batching", nameof(config));
@@ -65,6 +66,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
         _instance = instance;
         _statistics = statistics;
         _time = time;
+        _cpu = cpuClock ?? CpuClock.Thread;
         _maxBatch = Math.Max(1, config.MaxBatchSize);
         foreach (var size in batching.PreferredBatchSize)
         {
@@ -456,14 +458,16 @@ public sealed class DynamicBatcher : IAsyncDisposable
         var started = _time.GetTimestamp();
         Exception? failure = null;
         NamedTensor[][]? results = null;
-        long inputTicks = 0, inferTicks = 0, outputTicks = 0;
+        long inputTicks = 0, inferTicks = 0, outputTicks = 0, cpuNs = 0;
         try
         {
             var t0 = Stopwatch.GetTimestamp();
             var names = OutputNames(batch, count);
             var merged = count == 1 ? null : BatchAssembler.Concatenate(batch, count, rows);
             var t1 = Stopwatch.GetTimestamp();
+            var cpu0 = _cpu.GetThreadCpuNanoseconds();
             var raw = _instance.Run(merged ?? batch[0].Inputs, names, running.Token);
+            cpuNs = _cpu.GetThreadCpuNanoseconds() - cpu0;
             var t2 = Stopwatch.GetTimestamp();
             results = new NamedTensor[count][];
             long offset = 0;
@@ -477,7 +481,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
             inputTicks = t1 - t0;
             inferTicks = t2 - t1;
             outputTicks = t3 - t2;
-            _statistics.RecordExecution(rows, inputTicks, inferTicks, outputTicks);
+            _statistics.RecordExecution(rows, inputTicks, inferTicks, outputTicks, cpuNs);
         }
         catch (Exception e)
         {
@@ -514,7 +518,8 @@ public sealed class DynamicBatcher : IAsyncDisposable
             else
             {
                 var queued = _time.GetElapsedTime(r.EnqueuedAt, started);
-                r.Completion.TrySetResult(new BatchResult(results![i], queued, rows, inputTicks, inferTicks, outputTicks));
+                // Each request's share of the run's cost is its share of the rows.
+                r.Completion.TrySetResult(new BatchResult(results![i], queued, rows, inputTicks, inferTicks, outputTicks, cpuNs * r.Rows / rows));
             }
         }
 

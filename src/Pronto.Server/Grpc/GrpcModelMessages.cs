@@ -133,7 +133,8 @@ internal static class GrpcModelMessages
         return message;
     }
 
-    public static ModelStatisticsResponse Statistics(IEnumerable<ServedModel> models)
+    /// <summary>Triton's statistics, plus Pronto's cost fields (100 and up, which Triton's clients skip as unknown).</summary>
+    public static ModelStatisticsResponse Statistics(IEnumerable<ServedModel> models, double pricePerCpuHour)
     {
         var response = new ModelStatisticsResponse();
         foreach (var model in models)
@@ -154,9 +155,12 @@ internal static class GrpcModelMessages
                     ComputeInput = Duration(s.ComputeInput),
                     ComputeInfer = Duration(s.ComputeInfer),
                     ComputeOutput = Duration(s.ComputeOutput),
-                    CacheHit = new StatisticDuration(),
-                    CacheMiss = new StatisticDuration(),
+                    CacheHit = Duration(s.CacheHit),
+                    CacheMiss = Duration(s.CacheMiss),
                 },
+                CostCpuSeconds = s.CostCpuSeconds,
+                CostCpuSecondsPer1000Inferences = s.CostCpuSecondsPer1000Inferences,
+                Cost = s.CostCpuSeconds * pricePerCpuHour / 3600,
             });
         }
 

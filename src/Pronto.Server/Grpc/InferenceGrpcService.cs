@@ -87,7 +87,7 @@ internal sealed class InferenceGrpcService(
             models = request.Version.Length == 0 ? [.. repository.ReadyModels().Where(m => m.Name == request.Name)] : [lease.Model];
         }
 
-        return Task.FromResult(GrpcModelMessages.Statistics(models));
+        return Task.FromResult(GrpcModelMessages.Statistics(models, options.PricePerCpuHour));
     }
 
     public override Task<RepositoryIndexResponse> RepositoryIndex(RepositoryIndexRequest request, ServerCallContext context) =>

@@ -118,6 +118,13 @@ internal static class ModelJson
             w.WriteEndObject();
         }
 
+        if (config.ResponseCache)
+        {
+            w.WriteStartObject("response_cache"u8);
+            w.WriteBoolean("enable"u8, true);
+            w.WriteEndObject();
+        }
+
         w.WriteStartObject("parameters"u8);
         foreach (var (key, value) in config.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
@@ -176,8 +183,12 @@ internal static class ModelJson
         w.WriteEndArray();
     }
 
-    /// <summary>Triton's statistics response: <c>{"model_stats":[{"name","version","last_inference","inference_count","execution_count","inference_stats":{...}}]}</c>.</summary>
-    public static void WriteStatistics(Utf8JsonWriter w, IEnumerable<ServedModel> models)
+    /// <summary>
+    /// Triton's statistics response: <c>{"model_stats":[{"name","version","last_inference","inference_count","execution_count","inference_stats":{...}}]}</c>,
+    /// plus Pronto's cost of the load: <c>cost_cpu_seconds</c>, <c>cost_cpu_seconds_per_1000_inferences</c> and, with a
+    /// price per CPU hour above 0, <c>cost</c>.
+    /// </summary>
+    public static void WriteStatistics(Utf8JsonWriter w, IEnumerable<ServedModel> models, double pricePerCpuHour)
     {
         w.WriteStartObject();
         w.WriteStartArray("model_stats"u8);
@@ -190,6 +201,13 @@ internal static class ModelJson
             w.WriteNumber("last_inference"u8, s.LastInferenceMs);
             w.WriteNumber("inference_count"u8, s.InferenceCount);
             w.WriteNumber("execution_count"u8, s.ExecutionCount);
+            w.WriteNumber("cost_cpu_seconds"u8, s.CostCpuSeconds);
+            w.WriteNumber("cost_cpu_seconds_per_1000_inferences"u8, s.CostCpuSecondsPer1000Inferences);
+            if (pricePerCpuHour > 0)
+            {
+                w.WriteNumber("cost"u8, s.CostCpuSeconds * pricePerCpuHour / 3600);
+            }
+
             w.WriteStartObject("inference_stats"u8);
             Duration(w, "success"u8, s.Success);
             Duration(w, "fail"u8, s.Fail);
@@ -197,6 +215,8 @@ internal static class ModelJson
             Duration(w, "compute_input"u8, s.ComputeInput);
             Duration(w, "compute_infer"u8, s.ComputeInfer);
             Duration(w, "compute_output"u8, s.ComputeOutput);
+            Duration(w, "cache_hit"u8, s.CacheHit);
+            Duration(w, "cache_miss"u8, s.CacheMiss);
             w.WriteEndObject();
             w.WriteStartArray("batch_stats"u8);
             foreach (var b in model.Statistics.BatchStatistics())

@@ -102,7 +102,8 @@ internal static class RestEndpoints
             models = version is null ? repository.ReadyModels().Where(m => m.Name == model).ToList() : [lease.Model];
         }
 
-        return JsonResponse.WriteAsync(context, StatusCodes.Status200OK, w => ModelJson.WriteStatistics(w, models));
+        var price = context.RequestServices.GetRequiredService<ProntoServerOptions>().PricePerCpuHour;
+        return JsonResponse.WriteAsync(context, StatusCodes.Status200OK, w => ModelJson.WriteStatistics(w, models, price));
     }
 
     /// <summary>Microseconds the request waited in the dynamic batcher's queue (batched models only).</summary>

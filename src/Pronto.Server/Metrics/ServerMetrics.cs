@@ -7,7 +7,8 @@ namespace Pronto.Server.Metrics;
 
 /// <summary>
 /// Prometheus metrics with Triton's names (labels <c>model</c>, <c>version</c>), read from each model version's
-/// lifetime <see cref="ModelStatistics"/> (summed over its loads) when /metrics is scraped, plus Pronto's own request-latency histogram.
+/// lifetime <see cref="ModelStatistics"/> (summed over its loads) when /metrics is scraped, plus Pronto's own: the request-latency
+/// histogram, the engine's cost (<c>pronto_cost_cpu_seconds_total</c>, money with a price per CPU hour) and the response cache.
 /// One registry per server, so several servers in one process (tests) do not share counters.
 /// </summary>
 internal sealed class ServerMetrics
@@ -34,8 +35,19 @@ internal sealed class ServerMetrics
     private readonly Counter _generationTokens;
     private readonly Lock _refreshGate = new();
     private Dictionary<object, (long Prompt, long Generated)> _engineTokens = new(ReferenceEqualityComparer.Instance);
+    private readonly Counter _costCpu;
+    private readonly Gauge _costPerThousand;
+    private readonly Counter? _cost;
+    private readonly double _pricePerCpuSecond;
+    private readonly Counter _cacheHits;
+    private readonly Counter _cacheMisses;
+    private readonly Counter _cacheHitDuration;
+    private readonly Counter _cacheMissDuration;
+    private readonly Gauge _cacheBytes;
+    private readonly Gauge _cacheEntries;
+    private readonly Counter _cacheEvictions;
 
-    public ServerMetrics(ModelRepository repository)
+    public ServerMetrics(ModelRepository repository, ProntoServerOptions options)
     {
         _repository = repository;
         Registry = Prometheus.Metrics.NewCustomRegistry();
@@ -75,6 +87,23 @@ internal sealed class ServerMetrics
         _waiting = factory.CreateGauge("pronto_generation_waiting_sequences", "Sequences waiting to join the running batch", ModelLabels);
         _promptTokens = factory.CreateCounter("pronto_prompt_tokens_total", "Prompt tokens prefilled", ModelLabels);
         _generationTokens = factory.CreateCounter("pronto_generation_tokens_total", "Tokens generated", ModelLabels);
+
+        _costCpu = factory.CreateCounter("pronto_cost_cpu_seconds_total", "Engine CPU seconds of the model's executions (CPU time of the thread that ran each; docs/serving.md, Cost)", ModelLabels);
+        _costPerThousand = factory.CreateGauge("pronto_cost_cpu_seconds_per_1000_inferences", "Engine CPU seconds per 1,000 inferences (nv_inference_count) over the version's lifetime", ModelLabels);
+        if (options.PricePerCpuHour > 0)
+        {
+            _pricePerCpuSecond = options.PricePerCpuHour / 3600;
+            _cost = factory.CreateCounter("pronto_cost_total", "Engine CPU cost in money: pronto_cost_cpu_seconds_total times --price-per-cpu-hour / 3600", ModelLabels);
+        }
+
+        // Triton's response cache metrics per model, and Pronto's for the one cache all models share.
+        _cacheHits = factory.CreateCounter("nv_cache_num_hits_per_model", "Number of response cache hits per model", ModelLabels);
+        _cacheMisses = factory.CreateCounter("nv_cache_num_misses_per_model", "Number of response cache misses per model", ModelLabels);
+        _cacheHitDuration = factory.CreateCounter("nv_cache_hit_duration_per_model", "Total response cache hit duration per model, in microseconds", ModelLabels);
+        _cacheMissDuration = factory.CreateCounter("nv_cache_miss_duration_per_model", "Total response cache miss duration per model (lookup and insertion), in microseconds", ModelLabels);
+        _cacheBytes = factory.CreateGauge("pronto_response_cache_bytes", "Bytes the response cache holds");
+        _cacheEntries = factory.CreateGauge("pronto_response_cache_entries", "Responses the response cache holds");
+        _cacheEvictions = factory.CreateCounter("pronto_response_cache_evictions_total", "Responses evicted from the response cache to make room");
         Registry.AddBeforeCollectCallback(Refresh);
     }
 
@@ -126,6 +155,17 @@ internal sealed class ServerMetrics
             _inputDuration.WithLabels(labels).IncTo(s.ComputeInput.Ns / 1000.0);
             _inferDuration.WithLabels(labels).IncTo(s.ComputeInfer.Ns / 1000.0);
             _outputDuration.WithLabels(labels).IncTo(s.ComputeOutput.Ns / 1000.0);
+            _costCpu.WithLabels(labels).IncTo(s.CostCpuSeconds);
+            _costPerThousand.WithLabels(labels).Set(s.CostCpuSecondsPer1000Inferences);
+            _cost?.WithLabels(labels).IncTo(s.CostCpuSeconds * _pricePerCpuSecond);
+            if (s.CacheHit.Count + s.CacheMiss.Count > 0)
+            {
+                // Only versions that looked the cache up (their config enables it), as Triton reports them.
+                _cacheHits.WithLabels(labels).IncTo(s.CacheHit.Count);
+                _cacheMisses.WithLabels(labels).IncTo(s.CacheMiss.Count);
+                _cacheHitDuration.WithLabels(labels).IncTo(s.CacheHit.Ns / 1000.0);
+                _cacheMissDuration.WithLabels(labels).IncTo(s.CacheMiss.Ns / 1000.0);
+            }
         }
 
         // Generative engines count per load: add what each one counted since the last scrape, so the counters keep
@@ -149,5 +189,10 @@ internal sealed class ServerMetrics
         }
 
         _engineTokens = seen;
+
+        var cache = _repository.ResponseCache;
+        _cacheBytes.Set(cache.SizeBytes);
+        _cacheEntries.Set(cache.Count);
+        _cacheEvictions.IncTo(cache.Evictions);
     }
 }

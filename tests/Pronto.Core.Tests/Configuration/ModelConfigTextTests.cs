@@ -669,6 +669,28 @@ public sealed class ModelConfigTextTests
         Assert.Contains("nested deeper", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("response_cache { enable: true }", true)]
+    [InlineData("response_cache { enable: false }", false)]
+    [InlineData("response_cache { }", false)]
+    [InlineData("", false)]
+    public void ResponseCache_ParsesEnableAndRoundTrips(string text, bool enabled)
+    {
+        var config = ModelConfigText.Parse(text, "m");
+        Assert.Equal(enabled, config.ResponseCache);
+
+        var formatted = ModelConfigText.Format(config);
+        Assert.Equal(enabled, formatted.Contains("response_cache {\n  enable: true\n}\n", StringComparison.Ordinal));
+        Assert.Equal(enabled, ModelConfigText.Parse(formatted, "m").ResponseCache);
+    }
+
+    [Fact]
+    public void ResponseCache_GivenTwice_IsRejected()
+    {
+        var ex = Assert.Throws<ProntoException>(() => ModelConfigText.Parse("response_cache { enable: true }\nresponse_cache { enable: true }", "m"));
+        Assert.Equal(ErrorCode.InvalidArgument, ex.Code);
+    }
+
     private static void AssertTensorsEqual(List<TensorConfig> expected, List<TensorConfig> actual)
     {
         Assert.Equal(expected.Count, actual.Count);

@@ -53,6 +53,9 @@ public sealed class StrictConfigTests
     [InlineData(
         "parameters { name: \"mode\" value: { string_value: \"fast\" } }",
         "config.pbtxt line 1, column 14: unknown field 'name' in ModelConfig.ParametersEntry")]
+    [InlineData(
+        "response_cache { enabled: true }",
+        "config.pbtxt line 1, column 18: unknown field 'enabled' in ModelResponseCache (did you mean 'enable'?)")]
     public void An_unknown_field_is_rejected_with_its_position_and_message(string text, string message)
     {
         var error = Assert.Throws<ProntoException>(() => ModelConfigText.Parse(text, "m"));
@@ -72,7 +75,6 @@ public sealed class StrictConfigTests
     [InlineData("sequence_batching { max_sequence_idle_microseconds: 5000000 oldest { max_candidate_sequences: 4 } }")]
     [InlineData("ensemble_scheduling { step [ { model_name: \"a\" model_version: -1 input_map { key: \"x\" value: \"y\" } } ] }")]
     [InlineData("model_warmup [ { name: \"w\" batch_size: 1 inputs { key: \"x\" value: { data_type: TYPE_FP32 dims: [ 2 ] zero_data: true } } } ]")]
-    [InlineData("response_cache { enable: true }")]
     [InlineData("backend: \"onnxruntime\" platform: \"onnxruntime_onnx\" runtime: \"\"")]
     [InlineData("version_policy: { all { } }")]
     [InlineData("batch_input [ { kind: BATCH_ELEMENT_COUNT target_name: \"n\" data_type: TYPE_INT32 source_input: \"x\" } ]")]

@@ -124,7 +124,7 @@ public sealed class LoadGenTests(ServerFixture fixture)
     }
 
     [Fact]
-    public void Server_cpu_is_the_threads_exact_sum_unless_one_exited()
+    public void Server_cpu_is_the_threads_exact_sum_unless_one_exited_then_the_larger_of_the_total_and_the_survivors()
     {
         var before = new ServerCpuSample(100, new Dictionary<int, long> { [1] = 5_000_000, [2] = 1_000_000 });
         var grown = new ServerCpuSample(103, new Dictionary<int, long> { [1] = 25_000_000, [2] = 1_500_000, [3] = 4_000_000 });
@@ -132,6 +132,10 @@ public sealed class LoadGenTests(ServerFixture fixture)
 
         Assert.Equal((0.0245, "schedstat"), ServerCpu.Between(before, grown));
         Assert.Equal((0.03, "stat"), ServerCpu.Between(before, shrunk));
+
+        // The process total has not ticked yet (10 ms resolution) but a surviving thread ran: its exact time.
+        var unticked = new ServerCpuSample(100, new Dictionary<int, long> { [1] = 9_000_000 });
+        Assert.Equal((0.004, "stat"), ServerCpu.Between(before, unticked));
     }
 
     /// <summary>The probe reads this process (the server runs in it) and the model's statistics around a run.</summary>
