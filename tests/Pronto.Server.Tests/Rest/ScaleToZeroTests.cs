@@ -1,0 +1,44 @@
+using System.Net;
+using Microsoft.Extensions.Time.Testing;
+using static Pronto.Server.Tests.Rest.Rest;
+
+namespace Pronto.Server.Tests.Rest;
+
+/// <summary>A real server with --idle-unload-seconds on a fake clock: the model unloads when idle, stays servable, and the next request loads it.</summary>
+public sealed class ScaleToZeroTests
+{
+    [Fact]
+    public async Task An_idle_model_unloads_stays_ready_and_the_next_request_loads_it_on_demand()
+    {
+        using var repository = new TempRepository("fraud");
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-12-04T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        await using var server = await ServerFixture.StartAsync(
+            options =>
+            {
+                options.ModelRepository = repository.Root;
+                options.IdleUnloadSeconds = 60;
+            },
+            time);
+        using var http = new HttpClient { BaseAddress = server.HttpUri };
+        var first = await PostAsync(http, "/v2/models/fraud/infer", FeaturesBody);
+        Assert.Equal(HttpStatusCode.OK, first.Status);
+
+        time.Advance(TimeSpan.FromSeconds(60));
+        Assert.Equal(["fraud"], server.Repository.Index().Where(r => r.Version is null).Select(r => r.Name));
+        Assert.Equal("unloaded after 60 s idle; loads on the next request", Assert.Single(server.Repository.Index()).Reason);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/v2/models/fraud/ready")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/v2/health/ready")).StatusCode);
+
+        var again = await PostAsync(http, "/v2/models/fraud/infer", FeaturesBody);
+        Assert.Equal(HttpStatusCode.OK, again.Status);
+        Assert.Equal(first.Body.GetProperty("outputs").GetRawText(), again.Body.GetProperty("outputs").GetRawText());
+
+        var metrics = await http.GetStringAsync("/metrics");
+        Assert.Contains("pronto_model_loads_total{model=\"fraud\",version=\"1\"} 2\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("pronto_model_unloads_total{model=\"fraud\",version=\"1\",reason=\"idle\"} 1\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("pronto_model_cold_start_seconds_count{model=\"fraud\"} 1\n", metrics, StringComparison.Ordinal);
+
+        // Counted at the source: the Triton counters hold both loads' requests.
+        Assert.Contains("nv_inference_request_success{model=\"fraud\",version=\"1\"} 2\n", metrics, StringComparison.Ordinal);
+    }
+}
