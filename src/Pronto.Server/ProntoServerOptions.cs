@@ -47,6 +47,9 @@ public sealed class ProntoServerOptions
     /// <summary>How long shutdown waits for in-flight requests (new ones get 503 meanwhile); then their connections close.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Most inputs of one /v1/embeddings request (OpenAI's own limit, 2,048); more is a 400.</summary>
+    public int MaxEmbeddingInputs { get; set; } = 2048;
+
     /// <summary>Load every model of the repository at start (Triton's default); otherwise only <see cref="Preload"/>, the
     /// rest through the repository API (or on demand, with idle unloading or a bound).</summary>
     public bool LoadAllModels { get; set; } = true;
@@ -99,6 +102,7 @@ public sealed class ProntoServerOptions
         Check(MaxGrpcMessageBytes > 0, nameof(MaxGrpcMessageBytes), "must be positive");
         Check(MaxJsonDepth is >= 4 and <= 256, nameof(MaxJsonDepth), "must be 4..256");
         Check(MaxTensorElements > 0, nameof(MaxTensorElements), "must be positive");
+        Check(MaxEmbeddingInputs > 0, nameof(MaxEmbeddingInputs), "must be positive");
         Check(ShutdownTimeout >= TimeSpan.Zero, nameof(ShutdownTimeout), "must not be negative");
         Check(ResponseCacheBytes >= 0, nameof(ResponseCacheBytes), "must be 0 (off) or positive");
         Check(PricePerCpuHour >= 0 && double.IsFinite(PricePerCpuHour), nameof(PricePerCpuHour), "must be 0 (off) or a positive number");

@@ -35,6 +35,12 @@ internal static class OpenAiEndpoints
         var options = context.RequestServices.GetRequiredService<ProntoServerOptions>();
         using var body = await RequestBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted);
         var request = Parse(body.Memory.Span);
+        if (request.Inputs.Length > options.MaxEmbeddingInputs)
+        {
+            // Bounded as OpenAI bounds it (2,048 inputs): one request must not hold the model for minutes.
+            ProntoErrors.InvalidArgument($"'input' has {request.Inputs.Length} items; at most {options.MaxEmbeddingInputs} per request (Pronto:MaxEmbeddingInputs): send several requests");
+        }
+
         var repository = context.RequestServices.GetRequiredService<ModelRepository>();
         var service = context.RequestServices.GetRequiredService<InferenceService>();
         string modelName;

@@ -132,6 +132,17 @@ public sealed class OpenAiErrorTests(ServerFixture fixture)
         Assert.Equal((type, code), OpenAiErrors.Describe(status, cause));
 
     /// <summary>OpenAI's error object as Pronto writes it (the messages here hold no character JSON escapes).</summary>
+    [Fact]
+    public async Task More_embedding_inputs_than_the_bound_is_400_and_the_bound_itself_is_served()
+    {
+        await using var own = await OwnServer.StartAsync(["minilm"], options => options.MaxEmbeddingInputs = 3);
+        var (status, body) = await PostAsync(own.Http, """{"model":"minilm","input":["a","b","c","d"]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(Body("'input' has 4 items; at most 3 per request (Pronto:MaxEmbeddingInputs): send several requests", "invalid_request_error", null), body);
+        var (ok, _) = await PostAsync(own.Http, """{"model":"minilm","input":["a","b","c"]}""");
+        Assert.Equal(HttpStatusCode.OK, ok);
+    }
+
     private static string Body(string message, string type, string? code) =>
         "{\"error\":{\"message\":\"" + message + "\",\"type\":\"" + type + "\",\"param\":null,\"code\":" + (code is null ? "null" : "\"" + code + "\"") + "}}";
 
