@@ -9,6 +9,7 @@ namespace Pronto.LoadGen;
 internal sealed class LoadRecorder(IInferenceTransport transport, ResponseCheck? check, int requests, CancellationToken cancellationToken)
 {
     private readonly double[] _latenciesUs = new double[requests];
+    private readonly bool[] _failed = new bool[requests];
     private int _errors;
     private int _checked;
     private int _mismatches;
@@ -39,6 +40,7 @@ internal sealed class LoadRecorder(IInferenceTransport transport, ResponseCheck?
 
         if (error is not null)
         {
+            _failed[index] = true;
             Interlocked.Increment(ref _errors);
             Interlocked.CompareExchange(ref _firstError, error, null);
         }
@@ -47,7 +49,13 @@ internal sealed class LoadRecorder(IInferenceTransport transport, ResponseCheck?
     /// <summary>The result, once every request has completed.</summary>
     public LoadResult Finish(TimeSpan elapsed)
     {
+        var ok = _latenciesUs.Where((_, i) => !_failed[i]).Order().ToArray();
+        var failed = _latenciesUs.Where((_, i) => _failed[i]).Order().ToArray();
         Array.Sort(_latenciesUs);
-        return new LoadResult(_latenciesUs.Length, _errors, elapsed.TotalSeconds, _latenciesUs, _firstError, _checked, _mismatches, _firstMismatch);
+        return new LoadResult(_latenciesUs.Length, _errors, elapsed.TotalSeconds, _latenciesUs, _firstError, _checked, _mismatches, _firstMismatch)
+        {
+            OkLatenciesUs = ok,
+            ErrorLatenciesUs = failed,
+        };
     }
 }

@@ -61,6 +61,8 @@ public sealed record LoadReport(string Label, string Model, string Transport, in
             json.WriteNumber("p90_us", r.Percentile(90));
             json.WriteNumber("p99_us", r.Percentile(99));
             json.WriteNumber("max_us", r.MaxUs);
+            WriteNumberOrNull(json, "ok_p99_us", r.OkLatenciesUs.Length > 0 ? LoadResult.NearestRank(r.OkLatenciesUs, 99) : null);
+            WriteNumberOrNull(json, "error_p99_us", r.ErrorLatenciesUs.Length > 0 ? LoadResult.NearestRank(r.ErrorLatenciesUs, 99) : null);
             WriteNumberOrNull(json, "send_lag_p99_us", r.SendLagP99Us);
             json.WriteNumber("checked", r.Checked);
             json.WriteNumber("mismatches", r.Mismatches);

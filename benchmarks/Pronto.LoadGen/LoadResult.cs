@@ -24,6 +24,12 @@ public sealed record LoadResult(
 
     public double MaxUs => Percentile(100);
 
+    /// <summary>The latencies of the requests that succeeded, sorted (overload: what admitted requests saw).</summary>
+    public double[] OkLatenciesUs { get; init; } = [];
+
+    /// <summary>The latencies of the failed requests, sorted (overload: how fast a refusal came).</summary>
+    public double[] ErrorLatenciesUs { get; init; } = [];
+
     /// <summary>
     /// Open loop only: the 99th percentile of how late, in microseconds, requests left after their scheduled time
     /// (a generator that cannot keep up shows here); null for a closed loop.

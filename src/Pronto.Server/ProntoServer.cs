@@ -104,7 +104,10 @@ public sealed class ProntoServer : IAsyncDisposable
         });
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(options.MeasureEngineCpu ? CpuClock.Thread : CpuClock.None);
-        builder.Services.AddSingleton(provider => new InferenceService(provider.GetRequiredService<ModelRepository>(), provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<CpuClock>()));
+        builder.Services.AddSingleton(provider => new InferenceService(provider.GetRequiredService<ModelRepository>(), provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<CpuClock>())
+        {
+            QueueWaitBudget = TimeSpan.FromMilliseconds(options.QueueWaitBudgetMs),
+        });
         builder.Services.AddSingleton<ServerState>();
         builder.Services.AddHostedService<ShutdownDrain>();
         builder.Services.AddSingleton<ServerMetrics>();

@@ -47,6 +47,13 @@ public sealed class ProntoServerOptions
     /// <summary>How long shutdown waits for in-flight requests (new ones get 503 meanwhile); then their connections close.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Queue-wait budget of every model whose config sets none (<c>pronto.queue_wait_budget_ms</c> or Triton's
+    /// <c>default_timeout_microseconds</c>): a request whose wait, estimated from the model's measured run time, exceeds
+    /// it is refused at once with 503 and Retry-After; one still waiting when it runs out gets that 503 then. 0: none.
+    /// </summary>
+    public int QueueWaitBudgetMs { get; set; } = (int)Core.Scheduling.QueueBudget.DefaultBudget.TotalMilliseconds;
+
     /// <summary>Most inputs of one /v1/embeddings request (OpenAI's own limit, 2,048); more is a 400.</summary>
     public int MaxEmbeddingInputs { get; set; } = 2048;
 
@@ -109,6 +116,7 @@ public sealed class ProntoServerOptions
         Check(!EnableRepositoryApi || AdminKeys.Count > 0, nameof(AdminKeys), "needs at least one key when EnableRepositoryApi is true");
         Check(!ApiKeys.Exists(string.IsNullOrWhiteSpace) && !AdminKeys.Exists(string.IsNullOrWhiteSpace), nameof(ApiKeys), "must not contain empty keys");
         Check(IdleUnloadSeconds >= 0, nameof(IdleUnloadSeconds), "must be 0 (never) or more");
+        Check(QueueWaitBudgetMs >= 0, nameof(QueueWaitBudgetMs), "must be 0 (no budget) or more");
         Check(MaxLoadedModels >= 0, nameof(MaxLoadedModels), "must be 0 (no bound) or more");
         Check(MaxLoadedModels == 0 || Preload.Count <= MaxLoadedModels, nameof(Preload), $"names {Preload.Count} models, more than MaxLoadedModels {MaxLoadedModels}");
         Check(Preload.TrueForAll(Pronto.Core.Repository.ModelRepository.IsValidName), nameof(Preload), "must name models (letters, digits, '-', '_', '.')");

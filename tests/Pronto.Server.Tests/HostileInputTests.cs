@@ -28,6 +28,8 @@ public sealed class HostileInputTests(ServerFixture fixture) : IDisposable
     public static TheoryData<byte[], string> BadImages => new()
     {
         { [], "input 'image' element 0: empty image (0 bytes); expected encoded image (PNG, JPEG, WebP, GIF, BMP)" },
+        // issue 16 item 2: a small file declaring 12000x12000 pixels is refused from its header, before any decode
+        { Declaring(Png, 12000, 12000), "input 'image' element 0 is 12000x12000 (144000000 pixels); this model decodes at most 50000000 pixels per image (pronto.image.max_pixels): send a smaller image" },
         { Png[..(Png.Length / 2)], $"input 'image' element 0 ({Png.Length / 2} bytes) is a truncated PNG image" },
         { Jpeg[..(Jpeg.Length / 2)], $"input 'image' element 0 ({Jpeg.Length / 2} bytes) is a truncated JPEG image" },
         { Encoding.UTF8.GetBytes("not a picture"), "input 'image' element 0 (13 bytes) is not a decodable image; expected encoded image (PNG, JPEG, WebP, GIF, BMP)" },
@@ -108,6 +110,26 @@ public sealed class HostileInputTests(ServerFixture fixture) : IDisposable
 
         var response = await _grpc.Client.ModelInferAsync(FraudRequest());
         Assert.Equal([1L, 2L], Assert.Single(response.Outputs).Shape);
+    }
+
+    /// <summary>The PNG with its header (IHDR) rewritten to declare <paramref name="width"/> x <paramref name="height"/>, its CRC fixed.</summary>
+    private static byte[] Declaring(byte[] png, int width, int height)
+    {
+        var patched = (byte[])png.Clone();
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(patched.AsSpan(16), width);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(patched.AsSpan(20), height);
+        var crc = 0xFFFFFFFFu;
+        foreach (var b in patched.AsSpan(12, 17))
+        {
+            crc ^= b;
+            for (var k = 0; k < 8; k++)
+            {
+                crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
+            }
+        }
+
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(patched.AsSpan(29), ~crc);
+        return patched;
     }
 
     private static ModelInferRequest FraudRequest()

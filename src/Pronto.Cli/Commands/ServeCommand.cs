@@ -25,10 +25,11 @@ internal static class ServeCommand
         var idleUnload = new Option<int?>("--idle-unload-seconds") { Description = "Unload a model idle this long; its next request loads it again (scale to zero). 0: never (default)." };
         var maxLoaded = new Option<int?>("--max-loaded-models") { Description = "At most this many models loaded; one more unloads the least recently used. Only --preload models load at start." };
         var preload = new Option<string[]>("--preload") { Description = "Load this model at start and never unload it for idleness or room (repeat for several)." };
+        var queueBudget = new Option<int?>("--queue-wait-budget-ms") { Description = "Longest a request waits for its model (default 2000): past the wait estimated from its measured run time, 503 + Retry-After at once. 0: no budget." };
         var shutdownTimeout = new Option<int?>("--shutdown-timeout-seconds") { Description = "On SIGTERM or Ctrl+C, how long in-flight requests may run on (default 30); new ones get 503 meanwhile." };
         var command = new Command(Name, "Serve the repository's models over REST and gRPC (Open Inference Protocol v2, as Triton and KServe speak it).")
         {
-            host, httpPort, grpcPort, apiKeys, repositoryApi, adminKeys, shutdownTimeout, idleUnload, maxLoaded, preload, cacheBytes, price,
+            host, httpPort, grpcPort, apiKeys, repositoryApi, adminKeys, shutdownTimeout, idleUnload, maxLoaded, preload, cacheBytes, price, queueBudget,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -48,6 +49,7 @@ internal static class ServeCommand
                 options.Preload.AddRange(parse.GetValue(preload) ?? []);
                 options.ResponseCacheBytes = parse.GetValue(cacheBytes) ?? options.ResponseCacheBytes;
                 options.PricePerCpuHour = parse.GetValue(price) ?? options.PricePerCpuHour;
+                options.QueueWaitBudgetMs = parse.GetValue(queueBudget) ?? options.QueueWaitBudgetMs;
             });
             try
             {

@@ -31,6 +31,7 @@ public static class ProntoParameters
     public const string ImageMean = "pronto.image.mean";
     public const string ImageStd = "pronto.image.std";
     public const string ImageMeanFile = "pronto.image.mean_file";
+    public const string ImageMaxPixels = "pronto.image.max_pixels";
 
     public const string FieldsNames = "pronto.fields.names";
     public const string FieldsInput = "pronto.fields.input";
@@ -47,6 +48,7 @@ public static class ProntoParameters
     public const string RejectNonFinite = "pronto.reject_non_finite";
     public const string DynamicBatchingEager = "pronto.dynamic_batching.eager";
     public const string IdleUnloadSeconds = "pronto.idle_unload_seconds";
+    public const string QueueWaitBudgetMs = "pronto.queue_wait_budget_ms";
 
     public const string Generative = "pronto.generative";
     public const string GenerativeContextLength = "pronto.generative.context_length";
@@ -64,8 +66,9 @@ public static class ProntoParameters
         FieldsInput, FieldsNames,
         Generative, GenerativeChatTemplate, GenerativeContextLength, GenerativeMaxRunning, GenerativeMaxWaiting,
         IdleUnloadSeconds,
-        ImageChannelOrder, ImageHeight, ImageInput, ImageMean, ImageMeanFile, ImageResize, ImageScale, ImageStd, ImageWidth,
+        ImageChannelOrder, ImageHeight, ImageInput, ImageMaxPixels, ImageMean, ImageMeanFile, ImageResize, ImageScale, ImageStd, ImageWidth,
         Prepare, Produce,
+        QueueWaitBudgetMs,
         RejectNonFinite,
         TextIdsInput, TextLowercase, TextMaskInput, TextMaxTokens, TextTypeInput, TextVocab,
     ];
@@ -144,6 +147,13 @@ public static class ProntoParameters
                     if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _))
                     {
                         ProntoErrors.InvalidArgument($"model '{config.Name}': config parameter '{key}' must be a whole number of seconds (0: never), got '{value}'");
+                    }
+
+                    break;
+                case QueueWaitBudgetMs:
+                    if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+                    {
+                        ProntoErrors.InvalidArgument($"model '{config.Name}': config parameter '{key}' must be a whole number of milliseconds (0: no budget), got '{value}'");
                     }
 
                     break;

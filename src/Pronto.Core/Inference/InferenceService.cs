@@ -49,21 +49,24 @@ public sealed class InferenceService(ModelRepository repository, TimeProvider? t
                 return hit;
             }
 
-            var batcher = model.GetBatcher(TimeProvider, CpuClock);
+            var batcher = model.GetBatcher(TimeProvider, CpuClock, QueueWaitBudget);
             var (inputs, requested, engineOutputs) = PrepareRun(model, request);
             if (batcher is null)
             {
                 // The instance's turn (queue time in the statistics); preparation above overlaps with other runs.
-                var slots = model.InstanceSlots;
                 var queueStart = Stopwatch.GetTimestamp();
-                await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+                var budget = model.GetQueueBudget(QueueWaitBudget, TimeProvider);
+                await WaitForInstanceAsync(model, budget, RowsOf(model, inputs), cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    return Remember(model, key, Run(model, request, start, Stopwatch.GetTimestamp() - queueStart, (inputs, requested, engineOutputs), cancellationToken));
+                    var runStart = TimeProvider.GetTimestamp();
+                    var response = Run(model, request, start, Stopwatch.GetTimestamp() - queueStart, (inputs, requested, engineOutputs), cancellationToken);
+                    budget?.RecordRun(RowsOf(model, inputs), runStart);
+                    return Remember(model, key, response);
                 }
                 finally
                 {
-                    slots.Release();
+                    model.InstanceSlots.Release();
                 }
             }
 
@@ -88,6 +91,45 @@ public sealed class InferenceService(ModelRepository repository, TimeProvider? t
         {
             model.Statistics.RecordFailure(ReasonOf(e), Stopwatch.GetTimestamp() - start);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The queue-wait budget of models whose config sets none (<see cref="QueueBudget"/>): a request whose estimated wait for
+    /// an instance exceeds it is refused at once (503, Retry-After), one still waiting when it runs out is refused then.
+    /// Null or zero: none (Triton's behaviour: only the queue policy bounds waiting). Batch jobs and SQL (<see cref="Infer"/>) never wait on it.
+    /// </summary>
+    public TimeSpan? QueueWaitBudget { get; init; }
+
+    // A model without a dynamic batcher: its instance's turn, within the budget when it has one.
+    private async Task WaitForInstanceAsync(ServedModel model, QueueBudget? budget, long rows, CancellationToken cancellationToken)
+    {
+        var slots = model.InstanceSlots;
+        if (budget is null || slots.Wait(0, CancellationToken.None))
+        {
+            if (budget is null)
+            {
+                await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        budget.Admit(Interlocked.Read(ref model._waitingRows));
+        Interlocked.Add(ref model._waitingRows, rows);
+        using var timeout = new CancellationTokenSource(budget.Budget, TimeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            await slots.WaitAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw budget.TimedOut();
+        }
+        finally
+        {
+            Interlocked.Add(ref model._waitingRows, -rows);
         }
     }
 

@@ -24,9 +24,14 @@ internal sealed class ImagePreparer : IInputPreparer
     private readonly float[] _mean;
     private readonly float[] _std;
     private readonly float[]? _meanImage;
+    private readonly long _maxPixels;
 
-    private ImagePreparer(string input, int width, int height, bool crop, bool bgr, float scale, float[] mean, float[] std, float[]? meanImage)
+    /// <summary>Decoded pixels an image may declare when the config sets no <c>pronto.image.max_pixels</c>: 50 megapixels (200 MB decoded).</summary>
+    public const int DefaultMaxPixels = 50_000_000;
+
+    private ImagePreparer(string input, int width, int height, bool crop, bool bgr, float scale, float[] mean, float[] std, float[]? meanImage, long maxPixels)
     {
+        _maxPixels = maxPixels;
         _input = input;
         _width = width;
         _height = height;
@@ -88,7 +93,13 @@ internal sealed class ImagePreparer : IInputPreparer
             [var s] => s,
             _ => ProntoErrors.InvalidArgument<float>($"model '{p.Config.Name}': config parameter '{ProntoParameters.ImageScale}' must be one number, got '{p.Get(ProntoParameters.ImageScale)}'"),
         };
-        return new ImagePreparer(input.Name, width, height, resize == "crop", order == "BGR", scale, mean, std, meanImage);
+        var maxPixels = p.GetInt(ProntoParameters.ImageMaxPixels, DefaultMaxPixels);
+        if (maxPixels < 1)
+        {
+            ProntoErrors.InvalidArgument($"model '{p.Config.Name}': config parameter '{ProntoParameters.ImageMaxPixels}' must be a positive number of pixels, got '{p.Get(ProntoParameters.ImageMaxPixels)}'");
+        }
+
+        return new ImagePreparer(input.Name, width, height, resize == "crop", order == "BGR", scale, mean, std, meanImage, maxPixels);
     }
 
     /// <summary>A fixed dimension of the input is the size; a variable one takes the parameter (224 by default), which must not contradict a fixed one.</summary>
@@ -145,6 +156,13 @@ internal sealed class ImagePreparer : IInputPreparer
         if (codec is null)
         {
             ProntoErrors.InvalidArgument($"input 'image' element {index} ({encoded.Length} bytes) is not a decodable image; expected {ItemDescription}");
+        }
+
+        // The header's size, before any pixel is decoded: a small file may declare a huge image.
+        var (w, h) = (codec.Info.Width, codec.Info.Height);
+        if ((long)w * h > _maxPixels)
+        {
+            ProntoErrors.InvalidArgument($"input 'image' element {index} is {w}x{h} ({(long)w * h} pixels); this model decodes at most {_maxPixels} pixels per image ({ProntoParameters.ImageMaxPixels}): send a smaller image");
         }
 
         var info = codec.Info.WithColorType(SKColorType.Rgba8888).WithAlphaType(codec.Info.AlphaType == SKAlphaType.Opaque ? SKAlphaType.Opaque : SKAlphaType.Premul);

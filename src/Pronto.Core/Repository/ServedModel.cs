@@ -18,6 +18,9 @@ public sealed class ServedModel
     private int _leases;
     private bool _retired;
     private DynamicBatcher? _batcher;
+    private QueueBudget? _budget;
+    private bool _budgetMade;
+    internal long _waitingRows;
     private readonly TimeProvider _time;
     private long _lastUsedMs;
 
@@ -87,7 +90,7 @@ public sealed class ServedModel
     /// The version's dynamic batcher, made on first use, when its config has <c>dynamic_batching</c> and a batch
     /// dimension; null otherwise. The first caller's clocks are the batcher's. It is disposed with the engine instance, after the last lease.
     /// </summary>
-    public DynamicBatcher? GetBatcher(TimeProvider time, CpuClock? cpuClock = null)
+    public DynamicBatcher? GetBatcher(TimeProvider time, CpuClock? cpuClock = null, TimeSpan? queueWaitBudget = null)
     {
         if (Config.DynamicBatching is null || Config.MaxBatchSize <= 0)
         {
@@ -102,7 +105,25 @@ public sealed class ServedModel
 
         lock (_gate)
         {
-            return _batcher ??= new DynamicBatcher(Config, Instance, Statistics, time, cpuClock);
+            return _batcher ??= new DynamicBatcher(Config, Instance, Statistics, time, cpuClock, GetQueueBudget(queueWaitBudget, time));
+        }
+    }
+
+    /// <summary>
+    /// The version's queue-wait budget (<see cref="QueueBudget.For"/>: its config's, else <paramref name="serverDefault"/>),
+    /// made on first use with the first caller's clock; null when it has none.
+    /// </summary>
+    public QueueBudget? GetQueueBudget(TimeSpan? serverDefault, TimeProvider time)
+    {
+        lock (_gate)
+        {
+            if (!_budgetMade)
+            {
+                _budget = QueueBudget.For(Config, serverDefault, time);
+                _budgetMade = true;
+            }
+
+            return _budget;
         }
     }
 

@@ -36,6 +36,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
     private readonly ModelStatistics _statistics;
     private readonly TimeProvider _time;
     private readonly CpuClock _cpu;
+    private readonly QueueBudget? _budget;
     private readonly Channel<ScheduledRequest> _intake;
     private readonly List<ScheduledRequest>[] _levels;
     private readonly List<ScheduledRequest> _delayed = [];
@@ -53,12 +54,14 @@ public sealed class DynamicBatcher : IAsyncDisposable
     private readonly QueuePolicy _policy;
     private readonly bool _preserveOrdering;
     internal int _queued;
+    private long _queuedRows;
     private long _sequence;
     private Task _previousBatchDone = Task.CompletedTask;
     private Task? _pendingRead;
     private Task? _pendingSlot;
 
-    public DynamicBatcher(ModelConfig config, IModelInstance instance, ModelStatistics statistics, TimeProvider time, CpuClock? cpuClock = null)
+    /// <param name="budget">The model's queue-wait budget (overload shedding); null: only the queue policy bounds waiting.</param>
+    public DynamicBatcher(ModelConfig config, IModelInstance instance, ModelStatistics statistics, TimeProvider time, CpuClock? cpuClock = null, QueueBudget? budget = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         var batching = config.DynamicBatching ?? throw new ArgumentException("the model has no dynamic_batching", nameof(config));
@@ -67,6 +70,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
         _statistics = statistics;
         _time = time;
         _cpu = cpuClock ?? CpuClock.Thread;
+        _budget = budget;
         _maxBatch = Math.Max(1, config.MaxBatchSize);
         foreach (var size in batching.PreferredBatchSize)
         {
@@ -129,6 +133,20 @@ public sealed class DynamicBatcher : IAsyncDisposable
             throw new ProntoException(ErrorCode.Unavailable, $"inference request for model '{_config.Name}' exceeds maximum queue size ({_queueBound})") { RetryAfterSeconds = 1 };
         }
 
+        try
+        {
+            _budget?.Admit(Interlocked.Read(ref _queuedRows));
+        }
+        catch
+        {
+            Interlocked.Decrement(ref _queued);
+            throw;
+        }
+
+        Interlocked.Add(ref _queuedRows, rows);
+        // Triton's own timeout wins; without one the budget bounds the wait.
+        var budgetTimeout = timeoutUs == 0 && _budget is not null;
+
         var request = new ScheduledRequest
         {
             Inputs = inputs,
@@ -136,7 +154,8 @@ public sealed class DynamicBatcher : IAsyncDisposable
             Rows = rows,
             Priority = level,
             EnqueuedAt = now,
-            TimeoutAt = timeoutUs > 0 ? now + ToTimestamp(timeoutUs) : long.MaxValue,
+            TimeoutAt = budgetTimeout ? _budget!.Deadline(now) : timeoutUs > 0 ? now + ToTimestamp(timeoutUs) : long.MaxValue,
+            BudgetTimeout = budgetTimeout,
             Sequence = Interlocked.Increment(ref _sequence),
             CancellationToken = cancellationToken,
             Owner = this,
@@ -151,7 +170,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
             // Only when stopping: the counter bounds the queue below the channel's capacity.
             if (Interlocked.CompareExchange(ref request.State, ScheduledRequest.Done, ScheduledRequest.Queued) == ScheduledRequest.Queued)
             {
-                Interlocked.Decrement(ref _queued);
+                Dequeued(request);
                 request.Registration.Dispose();
                 request.Completion.TrySetException(new ProntoException(ErrorCode.Unavailable, $"model '{_config.Name}' is unloading"));
             }
@@ -180,7 +199,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
         if (Interlocked.CompareExchange(ref request.State, ScheduledRequest.Done, ScheduledRequest.Queued) == ScheduledRequest.Queued)
         {
             // Still queued: it leaves now (the loop skips it) and its caller is free to release the inputs.
-            Interlocked.Decrement(ref request.Owner._queued);
+            request.Owner.Dequeued(request);
             request.Completion.TrySetCanceled(request.CancellationToken);
         }
         else if (Volatile.Read(ref request.State) == ScheduledRequest.Running)
@@ -329,7 +348,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
                     continue;
                 }
 
-                if (_policy.TimeoutAction == TimeoutAction.Delay)
+                if (_policy.TimeoutAction == TimeoutAction.Delay && !r.BudgetTimeout)
                 {
                     r.Delayed = true;
                     _delayed.Add(r);
@@ -337,9 +356,9 @@ public sealed class DynamicBatcher : IAsyncDisposable
                 }
                 else if (Interlocked.CompareExchange(ref r.State, ScheduledRequest.Done, ScheduledRequest.Queued) == ScheduledRequest.Queued)
                 {
-                    Interlocked.Decrement(ref _queued);
+                    Dequeued(r);
                     r.Registration.Dispose();
-                    r.Completion.TrySetException(new ProntoException(ErrorCode.Unavailable, $"inference request for model '{_config.Name}' timed out in the queue"));
+                    r.Completion.TrySetException(r.BudgetTimeout ? _budget!.TimedOut() : new ProntoException(ErrorCode.Unavailable, $"inference request for model '{_config.Name}' timed out in the queue"));
                     level.RemoveAt(i--);
                 }
             }
@@ -417,7 +436,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
             r.Batch = running;
             if (Interlocked.CompareExchange(ref r.State, ScheduledRequest.Running, ScheduledRequest.Queued) == ScheduledRequest.Queued)
             {
-                Interlocked.Decrement(ref _queued);
+                Dequeued(r);
                 batch[taken++] = r;
                 takenRows += r.Rows;
             }
@@ -434,6 +453,12 @@ public sealed class DynamicBatcher : IAsyncDisposable
         }
 
         return (batch, running, taken, takenRows, long.MaxValue);
+    }
+
+    private void Dequeued(ScheduledRequest r)
+    {
+        Interlocked.Decrement(ref _queued);
+        Interlocked.Add(ref _queuedRows, -r.Rows);
     }
 
     private IEnumerable<List<ScheduledRequest>> Levels()
@@ -482,6 +507,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
             inferTicks = t2 - t1;
             outputTicks = t3 - t2;
             _statistics.RecordExecution(rows, inputTicks, inferTicks, outputTicks, cpuNs);
+            _budget?.RecordRun(rows, started);
         }
         catch (Exception e)
         {

@@ -30,6 +30,9 @@ internal sealed class ScheduledRequest
     /// <summary>TimeProvider timestamp after which the queue policy's timeout action applies; long.MaxValue: none.</summary>
     public required long TimeoutAt { get; init; }
 
+    /// <summary>The timeout is the model's queue-wait budget (always refused at it), not the queue policy's.</summary>
+    public bool BudgetTimeout { get; init; }
+
     public required long Sequence { get; init; }
 
     public required DynamicBatcher Owner { get; init; }

@@ -208,17 +208,4 @@ public sealed class ResponseCacheTests : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
-
-    private sealed class FakeBackend(FakeInstance instance) : IModelBackend
-    {
-        public string Platform => "fake";
-
-        public string DefaultModelFilename => "model.fake";
-
-        public bool Accepts(ModelConfig config) => config.Platform == "fake";
-
-        public ModelConfig DeriveConfig(string name, string modelPath) => throw new NotSupportedException();
-
-        public IModelInstance Load(ModelConfig config, string modelPath, CancellationToken cancellationToken) => instance;
-    }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Pronto.Core.Backends;
+using Pronto.Core.Configuration;
 using Pronto.Core.Inference;
 using Pronto.Core.Tensors;
 
@@ -62,4 +63,19 @@ internal sealed class FakeInstance : IModelInstance
     public void Dispose()
     {
     }
+}
+
+/// <summary>Serves platform "fake" from one <see cref="FakeInstance"/>; the test's config.pbtxt declares inputs and outputs.</summary>
+internal sealed class FakeBackend(FakeInstance instance) : IModelBackend
+{
+    public string Platform => "fake";
+
+    public string DefaultModelFilename => "model.fake";
+
+    public bool Accepts(ModelConfig config) => config.Platform == "fake";
+
+    public ModelConfig DeriveConfig(string name, string modelPath) =>
+        throw new NotSupportedException("the test's config.pbtxt declares inputs and outputs");
+
+    public IModelInstance Load(ModelConfig config, string modelPath, CancellationToken cancellationToken) => instance;
 }

@@ -107,19 +107,4 @@ public sealed class InstanceSlotTests : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
-
-    /// <summary>Serves platform "fake" from <see cref="FakeInstance"/>; the config declares inputs and outputs.</summary>
-    private sealed class FakeBackend(FakeInstance instance) : IModelBackend
-    {
-        public string Platform => "fake";
-
-        public string DefaultModelFilename => "model.fake";
-
-        public bool Accepts(ModelConfig config) => config.Platform == "fake";
-
-        public ModelConfig DeriveConfig(string name, string modelPath) =>
-            throw new NotSupportedException("the test's config.pbtxt declares inputs and outputs");
-
-        public IModelInstance Load(ModelConfig config, string modelPath, CancellationToken cancellationToken) => instance;
-    }
 }

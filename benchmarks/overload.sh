@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Overload shedding (issue 16 item 3): minilm through `pronto serve` (REST JSON) at a concurrency far past what the
+# server drains, once with no queue-wait budget (Triton's behaviour: every request admitted and waits) and once with
+# the default budget (2 s, or the one given). Server pinned to core 0, load generator to core 1.
+# Reports per run: refused (503) requests, p99 of the admitted requests, p99 of the refusals, answered req/s.
+# Usage: benchmarks/overload.sh [requests=3000] [concurrency=256] [budget_ms=2000]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+requests=${1:-3000}
+concurrency=${2:-256}
+budget=${3:-2000}
+dotnet build src/Pronto.Cli -c Release -v q -nologo > /dev/null
+dotnet build benchmarks/Pronto.LoadGen -c Release -v q -nologo > /dev/null
+cli=src/Pronto.Cli/bin/Release/net10.0/linux-x64/pronto.dll
+gen=benchmarks/Pronto.LoadGen/bin/Release/net10.0/linux-x64/Pronto.LoadGen.dll
+out=$(mktemp -d)
+server=
+trap '[ -n "$server" ] && kill $server 2>/dev/null; wait 2>/dev/null; rm -rf "$out"' EXIT
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); server on core 0, load generator on core 1; minilm, concurrency $concurrency, $requests requests"
+echo "| queue-wait budget | requests | refused (503) | admitted p99 ms | refusal p99 ms | answered req/s |"
+echo "|---|---|---|---|---|---|"
+for b in 0 "$budget"; do
+  Logging__LogLevel__Default=Warning taskset -c 0 dotnet "$cli" serve --http-port 18000 --grpc-port 18001 --queue-wait-budget-ms "$b" > "$out/serve-$b.log" 2>&1 &
+  server=$!
+  until curl -sf localhost:18000/v2/health/ready > /dev/null; do sleep 0.5; done
+  taskset -c 1 dotnet "$gen" --url http://127.0.0.1:18000 --model minilm --body benchmarks/bodies/minilm.json \
+    --requests "$requests" --concurrency "$concurrency" --warmup 200 --label "budget $b" --json-out "$out/run-$b.json" > /dev/null
+  kill $server; wait $server 2>/dev/null || true; server=
+  python3 - "$out/run-$b.json" "$b" <<'PY'
+import json, sys
+r = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+ms = lambda v: "-" if v is None else f"{v / 1000:.0f}"
+label = "none (0)" if sys.argv[2] == "0" else f"{sys.argv[2]} ms"
+print(f"| {label} | {r['requests']} | {r['errors']} | {ms(r['ok_p99_us'])} | {ms(r['error_p99_us'])} | {(r['requests'] - r['errors']) / r['seconds']:.0f} |")
+PY
+done
