@@ -24,7 +24,7 @@ for b in 0 "$budget"; do
   server=$!
   until curl -sf localhost:18000/v2/health/ready > /dev/null; do sleep 0.5; done
   taskset -c 1 dotnet "$gen" --url http://127.0.0.1:18000 --model minilm --body benchmarks/bodies/minilm.json \
-    --requests "$requests" --concurrency "$concurrency" --warmup 200 --label "budget $b" --json-out "$out/run-$b.json" > /dev/null
+    --requests "$requests" --concurrency "$concurrency" --warmup 200 --label "budget $b" --json-out "$out/run-$b.json" > /dev/null 2>&1 || true  # refusals make it exit non-zero
   kill $server; wait $server 2>/dev/null || true; server=
   python3 - "$out/run-$b.json" "$b" <<'PY'
 import json, sys
