@@ -31,8 +31,14 @@ internal static class OpenAiErrors
 
     public static void Write(IBufferWriter<byte> writer, int status, string message, ErrorCode? cause)
     {
-        var (type, code) = Describe(status, cause);
         using var json = new Utf8JsonWriter(writer, WriterOptions);
+        WriteObject(json, status, message, cause);
+    }
+
+    /// <summary>The error object itself, into a writer the caller owns (a streamed response's error event).</summary>
+    public static void WriteObject(Utf8JsonWriter json, int status, string message, ErrorCode? cause)
+    {
+        var (type, code) = Describe(status, cause);
         json.WriteStartObject();
         json.WriteStartObject("error"u8);
         json.WriteString("message"u8, message);

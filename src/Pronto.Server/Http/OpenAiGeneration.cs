@@ -321,27 +321,8 @@ internal static class OpenAiGeneration
         }
     }
 
-    private static void WriteErrorObject(Utf8JsonWriter w, ProntoException e)
-    {
-        var status = HttpErrors.StatusFor(e.Code);
-        var (type, code) = OpenAiErrors.Describe(status, e.Code);
-        w.WriteStartObject();
-        w.WriteStartObject("error"u8);
-        w.WriteString("message"u8, e.Message);
-        w.WriteString("type"u8, type);
-        w.WriteNull("param"u8);
-        if (code is null)
-        {
-            w.WriteNull("code"u8);
-        }
-        else
-        {
-            w.WriteString("code"u8, code);
-        }
-
-        w.WriteEndObject();
-        w.WriteEndObject();
-    }
+    private static void WriteErrorObject(Utf8JsonWriter w, ProntoException e) =>
+        OpenAiErrors.WriteObject(w, HttpErrors.StatusFor(e.Code), e.Message, e.Code);
 
     /// <summary>Cancels the request's sequences on the way out, whether it succeeded (a no-op then) or failed.</summary>
     private readonly struct CancelOnDispose(CancellationTokenSource source) : IDisposable
