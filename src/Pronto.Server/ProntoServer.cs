@@ -154,6 +154,7 @@ public sealed class ProntoServer : IAsyncDisposable
             : LoadPreloadedAsync(lifetime.ApplicationStopping);
         Repository.StartIdleUnloading();
         _app.Services.GetRequiredService<ServerState>().Loading = _loading;
+        _app.Services.GetService<JobScheduler>()?.BeginAfter(_loading);
     }
 
     /// <summary>Under a bound of loaded models: only the preloaded (pinned) ones at start; the rest load on demand.</summary>

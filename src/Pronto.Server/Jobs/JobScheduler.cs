@@ -66,8 +66,23 @@ public sealed class JobScheduler : IHostedService, IDisposable
         }
     }
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Completes once <see cref="Begin"/> has run: interrupted runs restarted and every timer set.</summary>
+    public Task Started { get; private set; } = Task.CompletedTask;
+
+    /// <summary>Nothing starts with the host: the server calls <see cref="BeginAfter"/> once its models have loaded.</summary>
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Begins once <paramref name="loading"/> (the server's start-up load) has finished, whatever its outcome.</summary>
+    public Task BeginAfter(Task loading) => Started = loading.ContinueWith(_ => Begin(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+
+    /// <summary>Marks runs the history shows as running as interrupted, resumes each job's interrupted run, and sets the timers.</summary>
+    public void Begin()
     {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
         var now = _time.GetUtcNow();
         foreach (var state in _states.Values)
         {
@@ -89,8 +104,6 @@ public sealed class JobScheduler : IHostedService, IDisposable
 
             Schedule(state, now);
         }
-
-        return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -212,7 +225,7 @@ public sealed class JobScheduler : IHostedService, IDisposable
             var outcome = await _runner.RunAsync(state.Job, run.Scheduled, resume: run.Resumes is not null, _stopping.Token);
             end = Ended(run, outcome.Failed ? JobStatus.Failed : JobStatus.Succeeded, outcome.Message, outcome);
         }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        catch (Exception) when (_stopping.IsCancellationRequested)
         {
             end = Ended(run, JobStatus.Interrupted, "the server stopped during the run", null);
         }
