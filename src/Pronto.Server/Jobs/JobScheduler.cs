@@ -24,6 +24,9 @@ public sealed class JobScheduler : IHostedService, IDisposable
     private readonly Dictionary<string, JobState> _states = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
 
+    /// <summary>The longest one timer waits before the scheduler looks again.</summary>
+    internal static readonly TimeSpan LongestWait = TimeSpan.FromDays(1);
+
     public JobScheduler(ProntoServerOptions options, JobStore store, IJobRunner runner, TimeProvider time, ILogger<JobScheduler> logger)
     {
         _jobs = options.Jobs;
@@ -147,21 +150,30 @@ public sealed class JobScheduler : IHostedService, IDisposable
             }
 
             state.Next = state.Job.NextAfter(after);
-            if (state.Next is not { } next)
-            {
-                return;
-            }
+            Arm(state);
+        }
+    }
 
-            var due = next - _time.GetUtcNow();
-            var delay = due < TimeSpan.Zero ? TimeSpan.Zero : due;
-            if (state.Timer is null)
-            {
-                state.Timer = _time.CreateTimer(static s => ((Due)s!).Fire(), new Due(this, state), delay, Timeout.InfiniteTimeSpan);
-            }
-            else
-            {
-                state.Timer.Change(delay, Timeout.InfiniteTimeSpan);
-            }
+    /// <summary>
+    /// Sets the timer toward <see cref="JobState.Next"/>, at most <see cref="LongestWait"/> ahead (a timer cannot wait
+    /// 50 days; a yearly schedule re-arms on the way). The caller holds the state's lock.
+    /// </summary>
+    private void Arm(JobState state)
+    {
+        if (state.Next is not { } next)
+        {
+            return;
+        }
+
+        var due = next - _time.GetUtcNow();
+        var delay = due < TimeSpan.Zero ? TimeSpan.Zero : due > LongestWait ? LongestWait : due;
+        if (state.Timer is null)
+        {
+            state.Timer = _time.CreateTimer(static s => ((Due)s!).Fire(), new Due(this, state), delay, Timeout.InfiniteTimeSpan);
+        }
+        else
+        {
+            state.Timer.Change(delay, Timeout.InfiniteTimeSpan);
         }
     }
 
@@ -172,6 +184,13 @@ public sealed class JobScheduler : IHostedService, IDisposable
         {
             if (state.Next is not { } next || _stopping.IsCancellationRequested)
             {
+                return;
+            }
+
+            if (_time.GetUtcNow() < next)
+            {
+                // A wait cut to LongestWait, or a timer a little ahead of the wall clock: not due yet.
+                Arm(state);
                 return;
             }
 

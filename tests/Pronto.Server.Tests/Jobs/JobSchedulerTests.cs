@@ -132,6 +132,25 @@ public sealed class JobSchedulerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_yearly_schedule_waits_past_the_longest_timer_and_runs_on_its_day()
+    {
+        var runner = new GatedRunner();
+        using var scheduler = Scheduler(runner, "0 0 1 1 *");
+        scheduler.Begin();
+        var newYear = DateTimeOffset.Parse("2027-01-01T00:00:00Z", CultureInfo.InvariantCulture);
+        Assert.Equal(newYear, scheduler.NextRun("nightly"));
+
+        _time.Advance(newYear - Midnight - TimeSpan.FromMinutes(1));
+        Assert.Empty(runner.Calls);
+        _time.Advance(TimeSpan.FromMinutes(1));
+        await runner.Started.Task;
+        Assert.Equal([(newYear, false)], runner.Calls);
+        Assert.Equal(newYear.AddYears(1), scheduler.NextRun("nightly"));
+        runner.Finish(new JobOutcome(1, 0, TimeSpan.Zero, Failed: false, Message: null));
+        await scheduler.Running("nightly");
+    }
+
+    [Fact]
     public async Task A_run_that_throws_is_recorded_failed_with_its_message()
     {
         var runner = new GatedRunner();
@@ -185,9 +204,9 @@ public sealed class JobSchedulerTests : IDisposable
         Output = "/data/out/scores-{time}.jsonl",
     };
 
-    private JobScheduler Scheduler(IJobRunner runner)
+    private JobScheduler Scheduler(IJobRunner runner, string cron = "*/5 * * * *")
     {
-        var options = new ProntoServerOptions { Jobs = { Job("*/5 * * * *") }, StateDirectory = _state };
+        var options = new ProntoServerOptions { Jobs = { Job(cron) }, StateDirectory = _state };
         options.Validate();
         return new JobScheduler(options, new JobStore(options.StateFolder()), runner, _time, NullLogger<JobScheduler>.Instance);
     }
