@@ -104,6 +104,7 @@ public sealed class JobSchedulerTests : IDisposable
         await restarted.Running("nightly");
         Assert.Equal(JobStatus.Succeeded, restarted.Store.RunsOf("nightly")[0].Status);
         first.Finish(new JobOutcome(0, 0, TimeSpan.Zero, Failed: false, Message: null));
+        await crashed.Running("nightly");
         crashed.Dispose();
     }
 
