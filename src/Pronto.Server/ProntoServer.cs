@@ -11,6 +11,7 @@ using Pronto.Models;
 using Pronto.Onnx;
 using Pronto.Server.Grpc;
 using Pronto.Server.Http;
+using Pronto.Server.Jobs;
 using Pronto.Server.Metrics;
 
 namespace Pronto.Server;
@@ -114,6 +115,14 @@ public sealed class ProntoServer : IAsyncDisposable
         builder.Services.AddSingleton<ApiKeys>();
         builder.Services.AddProntoGrpc(options);
         builder.Services.AddOpenApi();
+        if (options.Jobs.Count > 0)
+        {
+            builder.Services.AddSingleton(_ => new JobStore(options.StateFolder()));
+            builder.Services.AddSingleton<IJobRunner, BatchJobRunner>();
+            builder.Services.AddSingleton<JobScheduler>();
+            builder.Services.AddHostedService(provider => provider.GetRequiredService<JobScheduler>());
+        }
+
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
@@ -125,6 +134,7 @@ public sealed class ProntoServer : IAsyncDisposable
         app.MapOpenAiGenerationRoutes();
         app.MapProntoGrpc();
         app.MapProntoMetrics();
+        app.MapProntoJobs();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.UseSwaggerUI(ui =>
         {
@@ -144,6 +154,7 @@ public sealed class ProntoServer : IAsyncDisposable
             : LoadPreloadedAsync(lifetime.ApplicationStopping);
         Repository.StartIdleUnloading();
         _app.Services.GetRequiredService<ServerState>().Loading = _loading;
+        _app.Services.GetService<JobScheduler>()?.BeginAfter(_loading);
     }
 
     /// <summary>Under a bound of loaded models: only the preloaded (pinned) ones at start; the rest load on demand.</summary>

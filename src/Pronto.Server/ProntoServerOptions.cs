@@ -91,6 +91,20 @@ public sealed class ProntoServerOptions
 
     public OnnxBackendOptions Onnx { get; init; } = new();
 
+    /// <summary>Scheduled batch jobs (cron schedules; docs/batch.md "Scheduled jobs"); also read from <see cref="JobsFile"/>.</summary>
+    public List<Jobs.ScheduledJobOptions> Jobs { get; init; } = [];
+
+    /// <summary>A JSON file holding an array of jobs (or <c>{"jobs": [...]}</c>), added to <see cref="Jobs"/> (<c>pronto serve --jobs FILE</c>).</summary>
+    public string? JobsFile { get; set; }
+
+    /// <summary>Folder of the server's durable state (the scheduled runs' history, jobs.jsonl); default $XDG_STATE_HOME/pronto or ~/.local/state/pronto.</summary>
+    public string? StateDirectory { get; set; }
+
+    /// <summary>The state folder these options name.</summary>
+    public string StateFolder() => !string.IsNullOrEmpty(StateDirectory)
+        ? Path.GetFullPath(StateDirectory)
+        : Path.Combine(Environment.GetEnvironmentVariable("XDG_STATE_HOME") is { Length: > 0 } xdg ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "state"), "pronto");
+
     /// <summary>The repository's lifecycle policy these options describe.</summary>
     public ModelLifecyclePolicy Lifecycle() => new()
     {
@@ -121,6 +135,38 @@ public sealed class ProntoServerOptions
         Check(MaxLoadedModels == 0 || Preload.Count <= MaxLoadedModels, nameof(Preload), $"names {Preload.Count} models, more than MaxLoadedModels {MaxLoadedModels}");
         Check(Preload.TrueForAll(Pronto.Core.Repository.ModelRepository.IsValidName), nameof(Preload), "must name models (letters, digits, '-', '_', '.')");
         Onnx.Validate();
+        LoadJobsFile();
+        for (var i = 0; i < Jobs.Count; i++)
+        {
+            Jobs[i].Validate(i);
+        }
+
+        var twice = Jobs.GroupBy(j => j.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        Check(twice is null, nameof(Jobs), $"name '{twice?.Key}' more than one job");
+    }
+
+    private bool _jobsFileLoaded;
+
+    private void LoadJobsFile()
+    {
+        if (string.IsNullOrEmpty(JobsFile) || _jobsFileLoaded)
+        {
+            return;
+        }
+
+        _jobsFileLoaded = true;
+        Check(File.Exists(JobsFile), nameof(JobsFile), $"'{JobsFile}' does not exist");
+        try
+        {
+            var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(JobsFile));
+            var array = json.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object && json.RootElement.TryGetProperty("jobs", out var inner) ? inner : json.RootElement;
+            var web = new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web);
+            Jobs.AddRange(System.Text.Json.JsonSerializer.Deserialize<List<Jobs.ScheduledJobOptions>>(array, web) ?? []);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new InvalidOperationException($"Pronto:JobsFile '{JobsFile}' is not a JSON array of jobs: {e.Message}", e);
+        }
     }
 
     private static void Check(bool ok, string name, string rule)

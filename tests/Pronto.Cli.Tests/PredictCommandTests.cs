@@ -194,6 +194,16 @@ public sealed class PredictCommandTests(BundledRepositoryFixture fixture) : IDis
     }
 
     [Fact]
+    public async Task Serve_with_a_bad_cron_in_its_jobs_file_names_the_job_and_exits_2()
+    {
+        var jobs = Path.Combine(_temp, "jobs.json");
+        File.WriteAllText(jobs, """[{"name": "nightly", "cron": "0 25 * * *", "model": "fraud", "input": "in.csv", "output": "out-{time}.jsonl"}]""");
+        var (code, _, error) = await CliRunner.RunAsync("serve", "--jobs", jobs, "-r", fixture.Root);
+        Assert.Equal(2, code);
+        Assert.StartsWith("error: Pronto:Jobs 'nightly': Cron '0 25 * * *' is not a cron expression (", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_missing_repository_is_not_found()
     {
         var (code, _, error) = await CliRunner.RunAsync("models", "list", "-r", Path.Combine(_temp, "nowhere"));

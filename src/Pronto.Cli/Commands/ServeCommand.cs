@@ -27,9 +27,11 @@ internal static class ServeCommand
         var preload = new Option<string[]>("--preload") { Description = "Load this model at start and never unload it for idleness or room (repeat for several)." };
         var queueBudget = new Option<int?>("--queue-wait-budget-ms") { Description = "Longest a request waits for its model (default 2000): past the wait estimated from its measured run time, 503 + Retry-After at once. 0: no budget." };
         var shutdownTimeout = new Option<int?>("--shutdown-timeout-seconds") { Description = "On SIGTERM or Ctrl+C, how long in-flight requests may run on (default 30); new ones get 503 meanwhile." };
+        var jobs = new Option<string?>("--jobs") { Description = "JSON file of scheduled batch jobs (name, cron, model, input, output with {time}, batch options); docs/batch.md." };
+        var stateDirectory = new Option<string?>("--state-directory") { Description = "Folder of the scheduled runs' history (jobs.jsonl); default ~/.local/state/pronto." };
         var command = new Command(Name, "Serve the repository's models over REST and gRPC (Open Inference Protocol v2, as Triton and KServe speak it).")
         {
-            host, httpPort, grpcPort, apiKeys, repositoryApi, adminKeys, shutdownTimeout, idleUnload, maxLoaded, preload, cacheBytes, price, queueBudget,
+            host, httpPort, grpcPort, apiKeys, repositoryApi, adminKeys, shutdownTimeout, idleUnload, maxLoaded, preload, cacheBytes, price, queueBudget, jobs, stateDirectory,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -50,6 +52,8 @@ internal static class ServeCommand
                 options.ResponseCacheBytes = parse.GetValue(cacheBytes) ?? options.ResponseCacheBytes;
                 options.PricePerCpuHour = parse.GetValue(price) ?? options.PricePerCpuHour;
                 options.QueueWaitBudgetMs = parse.GetValue(queueBudget) ?? options.QueueWaitBudgetMs;
+                options.JobsFile = parse.GetValue(jobs) ?? options.JobsFile;
+                options.StateDirectory = parse.GetValue(stateDirectory) ?? options.StateDirectory;
             });
             try
             {
