@@ -64,6 +64,12 @@ internal sealed class OnnxModelInstance : IModelInstance
         {
             throw new OperationCanceledException("the inference was cancelled while it ran", cancellationToken);
         }
+        catch (OnnxRuntimeException e) when (IsCausedByInput(e.Message))
+        {
+            // Inputs pass Pronto's shape and datatype checks before a run, so what ONNX Runtime still refuses is in
+            // their values (a Gather index past the table, an integer divisor of zero): the client's mistake, a 400.
+            throw new ProntoException(ErrorCode.InvalidArgument, $"model '{_config.Name}' cannot run on these input values: {e.Message}", e);
+        }
         catch (OnnxRuntimeException e)
         {
             throw new ProntoException(ErrorCode.Internal, $"ONNX Runtime failed to run model '{_config.Name}': {e.Message}", e);
@@ -106,4 +112,12 @@ internal sealed class OnnxModelInstance : IModelInstance
         _session.Dispose();
         _options.Dispose();
     }
+
+    /// <summary>
+    /// ONNX Runtime's run errors that come from input values: its InvalidArgument status (out-of-bounds indices,
+    /// shapes a node cannot broadcast) and integer division or modulo by zero (a Fail status with these words).
+    /// </summary>
+    internal static bool IsCausedByInput(string message) =>
+        message.StartsWith("[ErrorCode:InvalidArgument]", StringComparison.Ordinal)
+        || message.Contains("by zero", StringComparison.Ordinal);
 }

@@ -112,6 +112,31 @@ public sealed class HostileInputTests(ServerFixture fixture) : IDisposable
         Assert.Equal([1L, 2L], Assert.Single(response.Outputs).Shape);
     }
 
+    /// <summary>A gRPC frame whose 5-byte prefix declares more bytes than follow (once INTERNAL "Incomplete message.").</summary>
+    [Theory]
+    [InlineData(new byte[] { 0, 0, 0, 0, 100, 0x0A, 0x05 })]
+    [InlineData(new byte[] { 0, 0, 0, 0 })]
+    public async Task A_short_grpc_frame_is_invalid_argument(byte[] frame)
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(fixture.Server.GrpcUri, "/inference.GRPCInferenceService/ModelInfer"))
+        {
+            Content = new ByteArrayContent(frame),
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
+        request.Headers.TryAddWithoutValidation("TE", "trailers");
+        using var response = await http.SendAsync(request);
+        await response.Content.ReadAsByteArrayAsync();
+        var headers = response.Headers.Concat(response.TrailingHeaders).ToDictionary(h => h.Key, h => string.Join(",", h.Value), StringComparer.OrdinalIgnoreCase);
+        Assert.True(headers.ContainsKey("grpc-status"), string.Join("; ", headers.Select(h => h.Key + "=" + h.Value)));
+        Assert.Equal(("3", "the request message is truncated: its gRPC frame declares more bytes than the request carries"), (headers["grpc-status"], Uri.UnescapeDataString(headers["grpc-message"])));
+
+        var good = await _grpc.Client.ModelInferAsync(FraudRequest());
+        Assert.Equal([1L, 2L], Assert.Single(good.Outputs).Shape);
+    }
+
     /// <summary>The PNG with its header (IHDR) rewritten to declare <paramref name="width"/> x <paramref name="height"/>, its CRC fixed.</summary>
     private static byte[] Declaring(byte[] png, int width, int height)
     {

@@ -16,6 +16,15 @@ internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<Erro
         try
         {
             await next(context);
+            if (!context.Response.HasStarted && context.Response.Headers["grpc-status"] == "13"
+                && context.Response.Headers["grpc-message"] == "Incomplete message.")
+            {
+                // Grpc.AspNetCore answers a frame whose length prefix promises more bytes than the request carries
+                // with INTERNAL (trailers-only, so still in the headers here): the client's message is cut short.
+                context.Response.Headers["grpc-status"] = "3";
+                context.Response.Headers["grpc-message"] = "the request message is truncated: its gRPC frame declares more bytes than the request carries";
+            }
+
             if (!context.Response.HasStarted && (context.Request.Path.StartsWithSegments("/v2") || OpenAiErrors.Covers(context.Request.Path))
                 && context.Response.StatusCode is StatusCodes.Status404NotFound or StatusCodes.Status405MethodNotAllowed)
             {

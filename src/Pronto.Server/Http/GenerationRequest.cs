@@ -50,6 +50,8 @@ internal sealed class GenerationRequest
                 ? m.GetString()!
                 : ProntoErrors.InvalidArgument<string>("'model' is required: the name of a generative model");
 
+            PositiveInteger(root, "n");
+            PositiveInteger(root, "best_of");
             Refuse(root, "n", v => v.ValueKind == JsonValueKind.Number && v.GetInt32() == 1, "'n' other than 1 is not supported yet");
             Refuse(root, "best_of", v => v.ValueKind == JsonValueKind.Number && v.GetInt32() == 1, "'best_of' other than 1 is not supported yet");
             Refuse(root, "logprobs", v => v.ValueKind == JsonValueKind.False, "'logprobs' is not supported yet");
@@ -134,6 +136,16 @@ internal sealed class GenerationRequest
         catch (InvalidOperationException e)
         {
             return ProntoErrors.InvalidArgument<GenerationRequest>($"unexpected JSON value: {e.Message}");
+        }
+    }
+
+    /// <summary>A count below 1 (or not an integer) is the client's mistake, 400; only counts past 1 are unsupported (501).</summary>
+    private static void PositiveInteger(JsonElement root, string name)
+    {
+        if (root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null
+            && !(value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var n) && n >= 1))
+        {
+            ProntoErrors.InvalidArgument($"'{name}' must be a positive integer, got {value.GetRawText()}");
         }
     }
 

@@ -172,7 +172,14 @@ internal static class OpenAiEndpoints
         {
             if (item.ValueKind != JsonValueKind.String)
             {
-                ProntoErrors.Unsupported("'input' as token ids is not supported; send text (a string or an array of strings)");
+                // Token ids (an array of integers, or of integer arrays) are OpenAI's and not supported yet (501);
+                // anything else (null, objects, text mixed with numbers, nested text) is a malformed request (400).
+                if (i == 0 && IsTokenIds(array))
+                {
+                    ProntoErrors.Unsupported("'input' as token ids is not supported; send text (a string or an array of strings)");
+                }
+
+                ProntoErrors.InvalidArgument($"'input' element {i} is {Describe(item.ValueKind)}; send text (a string or an array of strings)");
             }
 
             result[i++] = item.GetString()!;
@@ -180,6 +187,19 @@ internal static class OpenAiEndpoints
 
         return result;
     }
+
+    private static bool IsTokenIds(JsonElement array) =>
+        array.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number)
+        || array.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Array && e.GetArrayLength() > 0 && e.EnumerateArray().All(n => n.ValueKind == JsonValueKind.Number));
+
+    private static string Describe(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.Null => "null",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.Object => "an object",
+        _ => "a boolean",
+    };
 
     /// <summary>Tokens the model read: the attention mask's ones ([CLS] and [SEP] included), as OpenAI counts prompt tokens.</summary>
     private static long CountTokens(IReadOnlyList<NamedTensor> prepared)
