@@ -3,6 +3,7 @@
 # unload/load cycles through the repository API, one embedding request after each load, with the server's resident
 # set (VmRSS) read every STEP cycles. Run once per allocator setting given (default: glibc's own, then
 # MALLOC_ARENA_MAX=2), so ONNX Runtime's arena, glibc's per-thread arenas and Pronto's own objects can be told apart.
+# Settings: SETTINGS="default MALLOC_ARENA_MAX=2" (the default list; each word is one run, "default" = no variable).
 # Usage: reliability/reload-rss.sh [cycles=60] [step=10]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,7 @@ trap '[ -n "$server" ] && kill $server 2>/dev/null; wait 2>/dev/null; rm -rf "$o
 rss() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' /proc/$server/status; }
 body='{"model":"minilm","input":["the quick brown fox jumps over the lazy dog"]}'
 auth='Authorization: Bearer reload-rss'
-for setting in "default" "MALLOC_ARENA_MAX=2" "${EXTRA_SETTING:-}"; do
+for setting in ${SETTINGS:-default MALLOC_ARENA_MAX=2}; do
   [ -z "$setting" ] && continue
   env_args=(); [ "$setting" != default ] && env_args=("$setting")
   env "${env_args[@]}" Logging__LogLevel__Default=Warning dotnet "$cli" serve --http-port 18100 --grpc-port 18101 \

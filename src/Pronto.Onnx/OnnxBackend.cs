@@ -80,6 +80,8 @@ public sealed partial class OnnxBackend : IModelBackend
                 }
             }
 
+            // Building the session (parsing, graph optimisation) frees far more than the session keeps.
+            NativeHeap.Trim();
             return instance;
         }
         finally

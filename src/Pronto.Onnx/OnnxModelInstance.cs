@@ -111,6 +111,7 @@ internal sealed class OnnxModelInstance : IModelInstance
         _disposed = true;
         _session.Dispose();
         _options.Dispose();
+        NativeHeap.Trim();
     }
 
     /// <summary>
