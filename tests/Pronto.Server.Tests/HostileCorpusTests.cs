@@ -212,6 +212,7 @@ public static class HostileCorpus
         ("name-null", """{"name":null,"shape":[1,6],"datatype":"FP32","data":[1,2,3,4,5,6]}"""),
         ("name-escape-nul", """{"name":"features\u0000","shape":[1,6],"datatype":"FP32","data":[1,2,3,4,5,6]}"""),
         ("name-lone-surrogate", """{"name":"\ud800","shape":[1,6],"datatype":"FP32","data":[1,2,3,4,5,6]}"""),
+        ("property-lone-surrogate", """{"name":"features","\ud800":1,"shape":[1,6],"datatype":"FP32","data":[1,2,3,4,5,6]}"""),
         ("binary-size-no-bytes", """{"name":"features","shape":[1,6],"datatype":"FP32","parameters":{"binary_data_size":24}}"""),
         ("binary-size-negative", """{"name":"features","shape":[1,6],"datatype":"FP32","parameters":{"binary_data_size":-1}}"""),
         ("binary-size-string", """{"name":"features","shape":[1,6],"datatype":"FP32","parameters":{"binary_data_size":"24"}}"""),

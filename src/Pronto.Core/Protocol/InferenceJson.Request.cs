@@ -169,6 +169,13 @@ public static partial class InferenceJson
         {
             throw Malformed(json, ex, IsDepthError(json, reader, limits), limits);
         }
+        catch (InvalidOperationException ex) when (ex.Message.Contains("surrogate", StringComparison.Ordinal))
+        {
+            // Utf8JsonReader accepts a lone surrogate escape ("\ud800") while reading and refuses it only when the
+            // string is read out: the JSON is well-formed, its text is not valid Unicode.
+            throw new ProntoException(ErrorCode.InvalidArgument,
+                $"malformed JSON at byte {reader.TokenStartIndex}: a string escapes a lone UTF-16 surrogate (\\uD800-\\uDFFF without its pair)", ex);
+        }
 
         return envelope;
     }
