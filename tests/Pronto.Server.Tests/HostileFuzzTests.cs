@@ -4,6 +4,7 @@ using System.Text;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Pronto.Server.Tests.Fuzzing;
 using Pronto.Server.Tests.Grpc;
 using static Pronto.Server.Tests.Rest.Rest;
 
@@ -43,7 +44,7 @@ public sealed class HostileFuzzTests(ServerFixture fixture) : IDisposable
         var random = new Random(16);
         for (var i = 0; i < Count; i++)
         {
-            var body = Mutate(valid, random);
+            var body = Mutator.Basic(valid, random);
             using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
             request.Content.Headers.ContentType = new MediaTypeHeaderValue(binary is null ? "application/json" : "application/octet-stream");
             if (binary is not null)
@@ -73,7 +74,7 @@ public sealed class HostileFuzzTests(ServerFixture fixture) : IDisposable
         var random = new Random(16);
         for (var i = 0; i < Count * 2; i++)
         {
-            var message = Mutate(valid, random);
+            var message = Mutator.Basic(valid, random);
             try
             {
                 await channel.CreateCallInvoker().AsyncUnaryCall(method, null, default, message);
@@ -87,34 +88,6 @@ public sealed class HostileFuzzTests(ServerFixture fixture) : IDisposable
 
         var response = await _grpc.Client.ModelInferAsync(HostileCorpus.FraudRequest());
         Assert.Equal([1L, 2L], Assert.Single(response.Outputs).Shape);
-    }
-
-    /// <summary>One to three of: a bit flip, a truncation, a duplicated span, a byte overwritten with 0x00/0xFF/'"'/'['.</summary>
-    private static byte[] Mutate(byte[] valid, Random random)
-    {
-        var body = (byte[])valid.Clone();
-        for (var n = random.Next(1, 4); n > 0 && body.Length > 0; n--)
-        {
-            switch (random.Next(4))
-            {
-                case 0:
-                    body[random.Next(body.Length)] ^= (byte)(1 << random.Next(8));
-                    break;
-                case 1:
-                    body = body[..random.Next(body.Length)];
-                    break;
-                case 2:
-                    var start = random.Next(body.Length);
-                    var length = random.Next(1, Math.Min(16, body.Length - start) + 1);
-                    body = [.. body[..(start + length)], .. body[start..]];
-                    break;
-                default:
-                    body[random.Next(body.Length)] = (byte)"\0\xFF\"["[random.Next(4)];
-                    break;
-            }
-        }
-
-        return body;
     }
 
     public void Dispose() => _grpc.Dispose();
