@@ -332,7 +332,7 @@ public static class HostileCorpus
             Http("rest-route", $"version {version}", "POST", $"/v2/models/fraud/versions/{version}/infer", Utf8(FraudValid), 404);
         }
 
-        foreach (var path in new[] { "/v2/nothing", "/v2/models/fraud/infer/extra", "/v2/models/fraud/predict", "/v1/nothing", "/v1/models/fraud/infer", "/v2/models/fraud/versions/1/bogus" })
+        foreach (var path in new[] { "/v2/nothing", "/v2/models/fraud/infer/extra", "/v2/models/fraud/predict", "/v1/nothing", "/v1/models/fraud/infer", "/v2/models/fraud/versions/1/bogus", "/nothing", "/v3/models/fraud/infer", "/models/fraud/infer" })
         {
             Http("rest-route", $"unknown {path}", "POST", path, Utf8(FraudValid), 404);
         }
@@ -451,6 +451,9 @@ public static class HostileCorpus
             ("dimensions-zero", """{"model":"minilm","input":"x","dimensions":0}""", 400),
             ("dimensions-negative", """{"model":"minilm","input":"x","dimensions":-5}""", 400),
             ("dimensions-too-many", """{"model":"minilm","input":"x","dimensions":100000}""", 400),
+            ("dimensions-string", """{"model":"minilm","input":"x","dimensions":"384"}""", 400),
+            ("dimensions-fraction", """{"model":"minilm","input":"x","dimensions":1.5}""", 400),
+            ("dimensions-bool", """{"model":"minilm","input":"x","dimensions":true}""", 400),
             ("body-array", "[]", 400),
             ("body-empty", "", 400),
             ("body-not-json", "nope", 400),
@@ -496,6 +499,12 @@ public static class HostileCorpus
             ("top-p-past-one", """{"model":"tiny","prompt":"x","top_p":2}""", 400),
             ("n-zero", """{"model":"tiny","prompt":"x","n":0}""", 400),
             ("stop-number", """{"model":"tiny","prompt":"x","stop":5}""", 400),
+            ("stream-string", """{"model":"tiny","prompt":"x","stream":"true"}""", 400),
+            ("stream-number", """{"model":"tiny","prompt":"x","stream":1}""", 400),
+            ("stream-options-string", """{"model":"tiny","prompt":"x","stream":true,"stream_options":"usage"}""", 400),
+            ("include-usage-number", """{"model":"tiny","prompt":"x","stream":true,"stream_options":{"include_usage":1}}""", 400),
+            ("ignore-eos-string", """{"model":"tiny","prompt":"x","ignore_eos":"yes"}""", 400),
+            ("top-k-fraction", """{"model":"tiny","prompt":"x","top_k":2.5}""", 400),
             ("body-array", "[]", 400),
             ("body-empty", "", 400),
             ("body-not-json", "nope", 400),

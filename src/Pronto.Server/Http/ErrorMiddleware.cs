@@ -25,8 +25,7 @@ internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<Erro
                 context.Response.Headers["grpc-message"] = "the request message is truncated: its gRPC frame declares more bytes than the request carries";
             }
 
-            if (!context.Response.HasStarted && (context.Request.Path.StartsWithSegments("/v2") || OpenAiErrors.Covers(context.Request.Path))
-                && context.Response.StatusCode is StatusCodes.Status404NotFound or StatusCodes.Status405MethodNotAllowed)
+            if (!context.Response.HasStarted && context.Response.StatusCode is StatusCodes.Status404NotFound or StatusCodes.Status405MethodNotAllowed)
             {
                 // No route matched (or not for this method): the protocol's error body, not an empty one.
                 await HttpErrors.WriteAsync(context, context.Response.StatusCode, context.Response.StatusCode == StatusCodes.Status404NotFound

@@ -65,11 +65,9 @@ internal sealed class GenerationRequest
             int? maxTokens = null;
             foreach (var name in (string[])["max_tokens", "max_completion_tokens"])
             {
-                if (Number(root, name) is { } value)
+                if (OpenAiFields.Integer(root, name) is { } count)
                 {
-                    maxTokens = value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var count)
-                        ? count
-                        : ProntoErrors.InvalidArgument<int>($"'{name}' must be an integer");
+                    maxTokens = count;
                     if (maxTokens < 1)
                     {
                         ProntoErrors.InvalidArgument($"'{name}' must be at least 1, got {maxTokens}");
@@ -102,18 +100,23 @@ internal sealed class GenerationRequest
 
             var sampling = new SamplingParameters
             {
-                Temperature = Float(root, "temperature") ?? 1f,
-                TopP = Float(root, "top_p") ?? 1f,
-                TopK = Number(root, "top_k") is { } k ? (k.TryGetInt32(out var kv) ? kv : ProntoErrors.InvalidArgument<int>("'top_k' must be an integer")) : 0,
-                Seed = Number(root, "seed") is { } seed ? (seed.TryGetInt64(out var sv) ? unchecked((ulong)sv) : ProntoErrors.InvalidArgument<ulong>("'seed' must be an integer")) : null,
+                Temperature = OpenAiFields.Float(root, "temperature") ?? 1f,
+                TopP = OpenAiFields.Float(root, "top_p") ?? 1f,
+                TopK = OpenAiFields.Integer(root, "top_k") ?? 0,
+                Seed = OpenAiFields.Number(root, "seed") is { } seed ? (seed.TryGetInt64(out var sv) ? unchecked((ulong)sv) : ProntoErrors.InvalidArgument<ulong>("'seed' must be an integer")) : null,
                 Stop = stop,
                 StopTokenIds = stopIds,
-                IgnoreEos = root.TryGetProperty("ignore_eos", out var ie) && ie.ValueKind == JsonValueKind.True,
+                IgnoreEos = OpenAiFields.Bool(root, "ignore_eos") ?? false,
             };
 
-            var stream = root.TryGetProperty("stream", out var st) && st.ValueKind == JsonValueKind.True;
-            var includeUsage = root.TryGetProperty("stream_options", out var so) && so.ValueKind == JsonValueKind.Object
-                && so.TryGetProperty("include_usage", out var iu) && iu.ValueKind == JsonValueKind.True;
+            var stream = OpenAiFields.Bool(root, "stream") ?? false;
+            var includeUsage = false;
+            if (root.TryGetProperty("stream_options", out var so) && so.ValueKind != JsonValueKind.Null)
+            {
+                includeUsage = so.ValueKind == JsonValueKind.Object
+                    ? OpenAiFields.Bool(so, "include_usage") ?? false
+                    : ProntoErrors.InvalidArgument<bool>("'stream_options' must be an object");
+            }
             return new GenerationRequest
             {
                 Model = model,
@@ -156,18 +159,6 @@ internal sealed class GenerationRequest
             ProntoErrors.Unsupported(message);
         }
     }
-
-    private static JsonElement? Number(JsonElement root, string name)
-    {
-        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        return value.ValueKind == JsonValueKind.Number ? value : ProntoErrors.InvalidArgument<JsonElement>($"'{name}' must be a number");
-    }
-
-    private static float? Float(JsonElement root, string name) => Number(root, name) is { } value ? (float)value.GetDouble() : null;
 
     private static int[] ReadIds(JsonElement array, string name)
     {

@@ -145,7 +145,12 @@ internal static class OpenAiEndpoints
                 ProntoErrors.InvalidArgument($"'encoding_format' must be float or base64, got '{format}'");
             }
 
-            int? dimensions = root.TryGetProperty("dimensions", out var d) && d.ValueKind == JsonValueKind.Number ? d.GetInt32() : null;
+            var dimensions = OpenAiFields.Integer(root, "dimensions");
+            if (dimensions < 1)
+            {
+                ProntoErrors.InvalidArgument($"'dimensions' must be at least 1, got {dimensions}");
+            }
+
             return new EmbeddingRequest(model, inputs, format == "base64", dimensions);
         }
         catch (JsonException e)
