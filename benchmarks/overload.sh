@@ -3,12 +3,22 @@
 # server drains, once with no queue-wait budget (Triton's behaviour: every request admitted and waits) and once with
 # the default budget (2 s, or the one given). Server pinned to core 0, load generator to core 1.
 # Reports per run: refused (503) requests, p99 of the admitted requests, p99 of the refusals, answered req/s.
-# Usage: benchmarks/overload.sh [requests=3000] [concurrency=256] [budget_ms=2000]
+# Closed loop by default (concurrency clients that resend at once, ignoring Retry-After); with rate_per_s, open loop
+# instead: Poisson arrivals at that rate whatever the answers (pick one past what the server drains to overload it).
+# Usage: benchmarks/overload.sh [requests=3000] [concurrency=256] [budget_ms=2000] [rate_per_s]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 requests=${1:-3000}
 concurrency=${2:-256}
 budget=${3:-2000}
+rate=${4:-}
+if [ -n "$rate" ]; then
+  loop=(--rate "$rate" --duration "$(python3 -c "print($requests / $rate)")")
+  shape="open loop at $rate req/s"
+else
+  loop=(--requests "$requests" --concurrency "$concurrency")
+  shape="concurrency $concurrency"
+fi
 dotnet build src/Pronto.Cli -c Release -v q -nologo > /dev/null
 dotnet build benchmarks/Pronto.LoadGen -c Release -v q -nologo > /dev/null
 cli=src/Pronto.Cli/bin/Release/net10.0/linux-x64/pronto.dll
@@ -16,7 +26,7 @@ gen=benchmarks/Pronto.LoadGen/bin/Release/net10.0/linux-x64/Pronto.LoadGen.dll
 out=$(mktemp -d)
 server=
 trap '[ -n "$server" ] && kill $server 2>/dev/null; wait 2>/dev/null; rm -rf "$out"' EXIT
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); server on core 0, load generator on core 1; minilm, concurrency $concurrency, $requests requests"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); server on core 0, load generator on core 1; minilm, $shape, $requests requests"
 echo "| queue-wait budget | requests | refused (503) | admitted p99 ms | refusal p99 ms | answered req/s |"
 echo "|---|---|---|---|---|---|"
 for b in 0 "$budget"; do
@@ -24,7 +34,7 @@ for b in 0 "$budget"; do
   server=$!
   until curl -sf localhost:18000/v2/health/ready > /dev/null; do sleep 0.5; done
   taskset -c 1 dotnet "$gen" --url http://127.0.0.1:18000 --model minilm --body benchmarks/bodies/minilm.json \
-    --requests "$requests" --concurrency "$concurrency" --warmup 200 --label "budget $b" --json-out "$out/run-$b.json" > /dev/null 2>&1 || true  # refusals make it exit non-zero
+    "${loop[@]}" --warmup 200 --label "budget $b" --json-out "$out/run-$b.json" > /dev/null 2>&1 || true  # refusals make it exit non-zero
   kill $server; wait $server 2>/dev/null || true; server=
   python3 - "$out/run-$b.json" "$b" <<'PY'
 import json, sys

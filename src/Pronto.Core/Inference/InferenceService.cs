@@ -50,18 +50,22 @@ public sealed class InferenceService(ModelRepository repository, TimeProvider? t
             }
 
             var batcher = model.GetBatcher(TimeProvider, CpuClock, QueueWaitBudget);
+            var budget = model.GetQueueBudget(QueueWaitBudget, TimeProvider);
+
+            // Refused before preparing: under overload a request the queue turns away costs no tokenizing or decoding.
+            budget?.Admit(batcher?.QueuedRows ?? Interlocked.Read(ref model._waitingRows));
             var (inputs, requested, engineOutputs) = PrepareRun(model, request);
             if (batcher is null)
             {
                 // The instance's turn (queue time in the statistics); preparation above overlaps with other runs.
                 var queueStart = Stopwatch.GetTimestamp();
-                var budget = model.GetQueueBudget(QueueWaitBudget, TimeProvider);
+                var readySince = TimeProvider.GetTimestamp();
                 await WaitForInstanceAsync(model, budget, RowsOf(model, inputs), cancellationToken).ConfigureAwait(false);
                 try
                 {
                     var runStart = TimeProvider.GetTimestamp();
                     var response = Run(model, request, start, Stopwatch.GetTimestamp() - queueStart, (inputs, requested, engineOutputs), cancellationToken);
-                    budget?.RecordRun(RowsOf(model, inputs), runStart);
+                    budget?.RecordRun(RowsOf(model, inputs), runStart, readySince);
                     return Remember(model, key, response);
                 }
                 finally

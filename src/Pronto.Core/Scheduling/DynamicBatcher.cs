@@ -103,6 +103,9 @@ public sealed class DynamicBatcher : IAsyncDisposable
     /// <summary>Requests waiting in the queue now (not yet in a running batch).</summary>
     public int QueueLength => Volatile.Read(ref _queued);
 
+    /// <summary>Rows of the requests waiting in the queue.</summary>
+    public long QueuedRows => Interlocked.Read(ref _queuedRows);
+
     /// <summary>
     /// Queues validated <paramref name="inputs"/> (leading batch dimension) for a batched run of <paramref name="outputNames"/>.
     /// Throws Unavailable when the queue is full; the task fails with Unavailable when the request times out in the
@@ -507,7 +510,16 @@ public sealed class DynamicBatcher : IAsyncDisposable
             inferTicks = t2 - t1;
             outputTicks = t3 - t2;
             _statistics.RecordExecution(rows, inputTicks, inferTicks, outputTicks, cpuNs);
-            _budget?.RecordRun(rows, started);
+            if (_budget is not null)
+            {
+                var readySince = long.MaxValue;
+                for (var i = 0; i < count; i++)
+                {
+                    readySince = Math.Min(readySince, batch[i].EnqueuedAt);
+                }
+
+                _budget.RecordRun(rows, started, readySince);
+            }
         }
         catch (Exception e)
         {

@@ -6,8 +6,11 @@ namespace Pronto.Core.Scheduling;
 
 /// <summary>
 /// Overload shedding for one model version: the longest a request may wait for its run (the queue-wait budget) and an
-/// admission check against it. The wait ahead of a new request is estimated from the model's measured run time
-/// (seconds per row, a moving average over its recent runs) times the rows already waiting, over its instances; a
+/// admission check against it. The wait ahead of a new request is estimated from the model's measured drain time
+/// (seconds per row, a moving average over its recent runs) times the rows already waiting, over its instances. A run
+/// that follows the previous one back to back (its work was waiting when that one ended) counts from that end, so the
+/// gap between runs (forming the batch, the rest of the server's work on a shared core) is part of the drain time; a
+/// run after an idle spell counts from its own start. A
 /// request whose estimated wait exceeds the budget is refused at once with 503 and a Retry-After of that wait, and an
 /// admitted request still waiting when its budget runs out is refused then. So overload turns into fast 503s while
 /// the admitted requests' latency stays within the budget plus a run. Until a run has been measured only the timeout
@@ -26,6 +29,7 @@ public sealed class QueueBudget
     private readonly TimeProvider _time;
     private readonly object _gate = new();
     private double _secondsPerRow = double.NaN;
+    private long _lastEnd = long.MinValue;
 
     public QueueBudget(string model, TimeSpan budget, int instances, TimeProvider time)
     {
@@ -96,13 +100,20 @@ public sealed class QueueBudget
             RetryAfterSeconds = RetryAfter(Budget),
         };
 
-    /// <summary>Records a run of <paramref name="rows"/> rows from <paramref name="startTimestamp"/> to now (the TimeProvider's timestamps).</summary>
-    public void RecordRun(long rows, long startTimestamp)
+    /// <summary>
+    /// Records a run of <paramref name="rows"/> rows that started at <paramref name="startTimestamp"/> and ends now, its
+    /// work ready (queued) since <paramref name="readySince"/> (the TimeProvider's timestamps).
+    /// </summary>
+    public void RecordRun(long rows, long startTimestamp, long readySince)
     {
-        var seconds = _time.GetElapsedTime(startTimestamp).TotalSeconds / Math.Max(1, rows);
+        var end = _time.GetTimestamp();
         lock (_gate)
         {
+            // Back to back: the work waited while the previous run ended, and no other instance's run ended after this one began.
+            var from = readySince < _lastEnd && _lastEnd <= startTimestamp ? _lastEnd : startTimestamp;
+            var seconds = _time.GetElapsedTime(from, end).TotalSeconds / Math.Max(1, rows);
             _secondsPerRow = double.IsNaN(_secondsPerRow) ? seconds : _secondsPerRow + (Smoothing * (seconds - _secondsPerRow));
+            _lastEnd = Math.Max(_lastEnd, end);
         }
     }
 

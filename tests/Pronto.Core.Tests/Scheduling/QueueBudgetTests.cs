@@ -100,14 +100,40 @@ public sealed class QueueBudgetTests : IAsyncDisposable, IDisposable
     {
         var config = Config(instances: 2);
         var budget = QueueBudget.For(config, Budget, _time)!;
-        budget.RecordRun(1, _time.GetTimestamp() - (long)(0.05 * _time.TimestampFrequency));
+        var started = _time.GetTimestamp() - (long)(0.05 * _time.TimestampFrequency);
+        budget.RecordRun(1, started, started);
         Assert.Equal(TimeSpan.FromMilliseconds(75), budget.EstimatedWait(3));
         budget.Admit(4); // 100 ms: at the budget, admitted
         Assert.Throws<ProntoException>(() => budget.Admit(5));
 
         // A moving average: a second run of 150 ms moves 50 ms per row a quarter of the way, to 75.
-        budget.RecordRun(1, _time.GetTimestamp() - (long)(0.15 * _time.TimestampFrequency));
+        started = _time.GetTimestamp() - (long)(0.15 * _time.TimestampFrequency);
+        budget.RecordRun(1, started, started);
         Assert.Equal(TimeSpan.FromMilliseconds(75), budget.EstimatedWait(2));
+    }
+
+    [Fact]
+    public void A_back_to_back_run_counts_the_gap_since_the_last_run_and_one_after_an_idle_spell_does_not()
+    {
+        var budget = QueueBudget.For(Config(), Budget, _time)!;
+        long Ms(double ms) => (long)(ms / 1000 * _time.TimestampFrequency);
+        var t0 = _time.GetTimestamp();
+
+        // Run 1: 10 ms, from 0 to 10.
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+        budget.RecordRun(1, t0, t0);
+        Assert.Equal(40, budget.EstimatedWait(4)!.Value.TotalMilliseconds, 6);
+
+        // Run 2's work queued at 5, before run 1 ended, but it started only at 30 (forming the batch, the server's
+        // other work on the core) and ran 10 ms: the queue drained one row in 30 ms. 10 + (30 - 10) / 4 = 15 per row.
+        _time.Advance(TimeSpan.FromMilliseconds(30));
+        budget.RecordRun(1, t0 + Ms(30), t0 + Ms(5));
+        Assert.Equal(60, budget.EstimatedWait(4)!.Value.TotalMilliseconds, 6);
+
+        // Run 3's work arrived at 100, after an idle spell, and ran 10 ms: only the run counts. 15 + (10 - 15) / 4.
+        _time.Advance(TimeSpan.FromMilliseconds(70));
+        budget.RecordRun(1, t0 + Ms(100), t0 + Ms(100));
+        Assert.Equal(55, budget.EstimatedWait(4)!.Value.TotalMilliseconds, 6);
     }
 
     [Fact]
