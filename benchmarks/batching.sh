@@ -11,11 +11,8 @@ requests=${1:-3000}
 concurrency=${2:-32}
 # Between the MLP's saturation throughput without batching and with it, so that off falls behind and on keeps up.
 rate=${3:-5000}
-dotnet build src/Pronto.Cli -c Release -v q -nologo > /dev/null
-dotnet build benchmarks/Pronto.LoadGen -c Release -v q -nologo > /dev/null
-dotnet build benchmarks/Pronto.ModelGen -c Release -v q -nologo > /dev/null
-cli=src/Pronto.Cli/bin/Release/net10.0/linux-x64/pronto.dll
-gen=benchmarks/Pronto.LoadGen/bin/Release/net10.0/linux-x64/Pronto.LoadGen.dll
+source benchmarks/lib.sh
+build_pronto loadgen modelgen
 zoo=${PRONTO_MODEL_REPOSITORY:-${XDG_CACHE_HOME:-$HOME/.cache}/pronto/models-v6}
 repo=$(mktemp -d /tmp/pronto-batching-XXXX)
 for model in minilm fraud; do
@@ -45,7 +42,7 @@ printf 'dynamic_batching {\n  max_queue_delay_microseconds: 8000\n}\n' >> "$repo
 Pronto__Onnx__IntraOpThreads=1 Logging__LogLevel__Default=Warning taskset -c 0 dotnet "$cli" serve --model-repository "$repo" --http-port 18100 --grpc-port 18101 > /tmp/pronto-bench-batching.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$repo"' EXIT
-until curl -sf localhost:18100/v2/health/ready > /dev/null; do sleep 0.5; done
+wait_ready 18100
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); server on core 0 (1 intra-op thread), load generator on core 1"
 echo "| request | concurrency | requests | errors | p50 us | p90 us | p99 us | max us | req/s |"
 echo "|---|---|---|---|---|---|---|---|---|"

@@ -19,10 +19,8 @@ else
   loop=(--requests "$requests" --concurrency "$concurrency")
   shape="concurrency $concurrency"
 fi
-dotnet build src/Pronto.Cli -c Release -v q -nologo > /dev/null
-dotnet build benchmarks/Pronto.LoadGen -c Release -v q -nologo > /dev/null
-cli=src/Pronto.Cli/bin/Release/net10.0/linux-x64/pronto.dll
-gen=benchmarks/Pronto.LoadGen/bin/Release/net10.0/linux-x64/Pronto.LoadGen.dll
+source benchmarks/lib.sh
+build_pronto loadgen
 out=$(mktemp -d)
 server=
 trap '[ -n "$server" ] && kill $server 2>/dev/null; wait 2>/dev/null; rm -rf "$out"' EXIT
@@ -32,7 +30,7 @@ echo "|---|---|---|---|---|---|"
 for b in 0 "$budget"; do
   Logging__LogLevel__Default=Warning taskset -c 0 dotnet "$cli" serve --http-port 18000 --grpc-port 18001 --queue-wait-budget-ms "$b" > "$out/serve-$b.log" 2>&1 &
   server=$!
-  until curl -sf localhost:18000/v2/health/ready > /dev/null; do sleep 0.5; done
+  wait_ready 18000
   taskset -c 1 dotnet "$gen" --url http://127.0.0.1:18000 --model minilm --body benchmarks/bodies/minilm.json \
     "${loop[@]}" --warmup 200 --label "budget $b" --json-out "$out/run-$b.json" > /dev/null 2>&1 || true  # refusals make it exit non-zero
   kill $server; wait $server 2>/dev/null || true; server=

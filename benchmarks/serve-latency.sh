@@ -4,15 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 requests=${1:-2000}
-dotnet build src/Pronto.Cli -c Release -v q -nologo > /dev/null
-dotnet build benchmarks/Pronto.LoadGen -c Release -v q -nologo > /dev/null
-cli=src/Pronto.Cli/bin/Release/net10.0/linux-x64/pronto.dll
-gen=benchmarks/Pronto.LoadGen/bin/Release/net10.0/linux-x64/Pronto.LoadGen.dll
+source benchmarks/lib.sh
+build_pronto loadgen
 # One intra-op thread: the server owns one core; ORT spinning stays off (the server default).
 Pronto__Onnx__IntraOpThreads=1 Logging__LogLevel__Default=Warning taskset -c 0 dotnet "$cli" serve --http-port 18000 --grpc-port 18001 > /tmp/pronto-bench-serve.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
-until curl -sf localhost:18000/v2/health/ready > /dev/null; do sleep 0.5; done
+wait_ready 18000
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); server on core 0, load generator on core 1"
 echo "| request | concurrency | requests | errors | p50 us | p90 us | p99 us | max us | req/s |"
 echo "|---|---|---|---|---|---|---|---|---|"

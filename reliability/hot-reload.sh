@@ -11,10 +11,8 @@ cd "$(dirname "$0")/.."
 requests=${1:-40000}
 concurrency=${2:-16}
 reloads=${3:-20}
-dotnet build src/Pronto.Cli -c Release -v q -nologo > /dev/null
-dotnet build benchmarks/Pronto.LoadGen -c Release -v q -nologo > /dev/null
-cli=src/Pronto.Cli/bin/Release/net10.0/linux-x64/pronto.dll
-gen=benchmarks/Pronto.LoadGen/bin/Release/net10.0/linux-x64/Pronto.LoadGen.dll
+source benchmarks/lib.sh
+build_pronto loadgen
 out=$(mktemp -d)
 server=
 load=
@@ -26,7 +24,7 @@ auth='Authorization: Bearer hot-reload'
 Logging__LogLevel__Default=Warning taskset -c 0 dotnet "$cli" serve --model-repository "$out/repo" --http-port 18200 --grpc-port 18201 \
   --enable-repository-api --admin-key hot-reload > "$out/serve.log" 2>&1 &
 server=$!
-until curl -sf localhost:18200/v2/health/ready > /dev/null; do sleep 0.5; done
+wait_ready 18200
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); server on core 0, load generator on core 1; fraud, concurrency $concurrency"
 echo "| phase | requests | failed | first failure | repository calls |"
 echo "|---|---|---|---|---|"

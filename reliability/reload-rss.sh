@@ -9,8 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cycles=${1:-60}
 step=${2:-10}
-dotnet build src/Pronto.Cli -c Release -v q -nologo > /dev/null
-cli=src/Pronto.Cli/bin/Release/net10.0/linux-x64/pronto.dll
+source benchmarks/lib.sh
+build_pronto
 out=$(mktemp -d)
 server=
 trap '[ -n "$server" ] && kill $server 2>/dev/null; wait 2>/dev/null; rm -rf "$out"' EXIT
@@ -23,7 +23,7 @@ for setting in ${SETTINGS:-default MALLOC_ARENA_MAX=2}; do
   env "${env_args[@]}" Logging__LogLevel__Default=Warning dotnet "$cli" serve --http-port 18100 --grpc-port 18101 \
     --enable-repository-api --admin-key reload-rss > "$out/serve.log" 2>&1 &
   server=$!
-  until curl -sf localhost:18100/v2/health/ready > /dev/null; do sleep 0.5; done
+  wait_ready 18100
   curl -sf localhost:18100/v1/embeddings -H 'Content-Type: application/json' -d "$body" > /dev/null
   line="| $setting | $(rss)"
   for ((i = 1; i <= cycles; i++)); do
