@@ -4,11 +4,14 @@
 # rounds) and the rest on resnet18 (binary PNGs with curl). The server's resident set (VmRSS) is read every 30 s.
 # Reports requests and failures per model, RSS at the first minute, at the end and at its highest, and the growth
 # after the first minute (issue 16's bound: under 25 MB). Server pinned to core 0, load on core 1.
-# Usage: reliability/soak.sh [minutes=30] [concurrency=20]
+# Then, with the load stopped, RSS is read every 15 s for AFTER seconds (an allocator's high-water mark settles, a leak
+# does not).
+# Usage: reliability/soak.sh [minutes=30] [concurrency=20] [after_s=120]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 minutes=${1:-30}
 concurrency=${2:-20}
+after=${3:-120}
 dotnet build src/Pronto.Cli -c Release -v q -nologo > /dev/null
 dotnet build benchmarks/Pronto.LoadGen -c Release -v q -nologo > /dev/null
 cli=src/Pronto.Cli/bin/Release/net10.0/linux-x64/pronto.dll
@@ -55,6 +58,11 @@ while [ "$(date +%s)" -lt $deadline ]; do
 done
 for w in "${workers[@]}"; do wait $w || true; done; workers=()
 echo "$(( $(date +%s) - start )) $(rss)" >> "$out/rss.txt"
+stopped=$(date +%s)
+while [ $(( $(date +%s) - stopped )) -lt "$after" ]; do
+  sleep 15
+  echo "$(( $(date +%s) - start )) $(rss)" >> "$out/rss-after.txt"
+done
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $minutes min, concurrency $concurrency (fraud $fraud_c, minilm $minilm_c, resnet18 $image_c)"
 python3 - "$out" <<'PY'
 import glob, json, os, sys
@@ -70,4 +78,8 @@ samples = [tuple(map(int, l.split())) for l in open(os.path.join(out, "rss.txt")
 first = next((m for t, m in samples if t >= 60), samples[-1][1])
 print(f"RSS MB: start {samples[0][1]}, at 1 min {first}, end {samples[-1][1]}, highest after 1 min {max(m for t, m in samples if t >= 60) if any(t >= 60 for t, _ in samples) else first}; growth after the first minute {samples[-1][1] - first:+d} MB")
 print("samples (s MB): " + ", ".join(f"{t} {m}" for t, m in samples))
+after_path = os.path.join(out, "rss-after.txt")
+if os.path.exists(after_path):
+    idle = [tuple(map(int, l.split())) for l in open(after_path)]
+    print(f"after the load stopped (s MB): " + ", ".join(f"{t} {m}" for t, m in idle) + f"; last {idle[-1][1]}, growth after the first minute {idle[-1][1] - first:+d} MB")
 PY
