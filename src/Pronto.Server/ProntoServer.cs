@@ -149,7 +149,7 @@ public sealed class ProntoServer : IAsyncDisposable
     {
         await _app.StartAsync(cancellationToken);
         var lifetime = _app.Services.GetRequiredService<IHostApplicationLifetime>();
-        _loading = Options.LoadAllModels && Options.MaxLoadedModels == 0
+        _loading = Options.LoadAllModels && Options.MaxLoadedModels == 0 && Options.MaxLoadedMemoryMb == 0
             ? Repository.LoadAllAsync(lifetime.ApplicationStopping)
             : LoadPreloadedAsync(lifetime.ApplicationStopping);
         Repository.StartIdleUnloading();

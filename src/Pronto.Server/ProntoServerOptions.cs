@@ -71,6 +71,10 @@ public sealed class ProntoServerOptions
     /// With a bound only <see cref="Preload"/> models load at start, the rest on their first request.</summary>
     public int MaxLoadedModels { get; set; }
 
+    /// <summary>At most this many MB of loaded models' resident memory (measured at each load); loading one more unloads
+    /// the least recently used until it fits. 0: no bound. With a bound only <see cref="Preload"/> models load at start.</summary>
+    public int MaxLoadedMemoryMb { get; set; }
+
     /// <summary>Models loaded at start and pinned: never unloaded for idleness or to make room.</summary>
     public List<string> Preload { get; init; } = [];
 
@@ -110,6 +114,7 @@ public sealed class ProntoServerOptions
     {
         IdleUnload = TimeSpan.FromSeconds(IdleUnloadSeconds),
         MaxLoadedModels = MaxLoadedModels,
+        MaxLoadedBytes = (long)MaxLoadedMemoryMb << 20,
         Pinned = new HashSet<string>(Preload, StringComparer.Ordinal),
     };
 
@@ -132,6 +137,7 @@ public sealed class ProntoServerOptions
         Check(IdleUnloadSeconds >= 0, nameof(IdleUnloadSeconds), "must be 0 (never) or more");
         Check(QueueWaitBudgetMs >= 0, nameof(QueueWaitBudgetMs), "must be 0 (no budget) or more");
         Check(MaxLoadedModels >= 0, nameof(MaxLoadedModels), "must be 0 (no bound) or more");
+        Check(MaxLoadedMemoryMb >= 0, nameof(MaxLoadedMemoryMb), "must be 0 (no bound) or more");
         Check(MaxLoadedModels == 0 || Preload.Count <= MaxLoadedModels, nameof(Preload), $"names {Preload.Count} models, more than MaxLoadedModels {MaxLoadedModels}");
         Check(Preload.TrueForAll(Pronto.Core.Repository.ModelRepository.IsValidName), nameof(Preload), "must name models (letters, digits, '-', '_', '.')");
         Onnx.Validate();

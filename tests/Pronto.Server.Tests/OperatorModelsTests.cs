@@ -71,7 +71,7 @@ public sealed class OperatorModelsTests(OperatorModelsFixture fixture) : IClassF
     {
         Assert.Equal(
             OperatorModelsFixture.Models.Select(m => new ModelVersionStatus(m, 1, ModelState.Ready, "")),
-            fixture.Server.Repository.Index());
+            fixture.Server.Repository.Index().Select(static r => r with { ResidentBytes = null, LastUsed = null }));
         using var ready = await fixture.Http.GetAsync("/v2/health/ready");
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         foreach (var model in OperatorModelsFixture.Models)

@@ -23,6 +23,7 @@ internal static class ServeCommand
         var cacheBytes = new Option<long?>("--response-cache-bytes") { Description = "Bytes of the response cache for models whose config has response_cache { enable: true } (default 64 MiB; 0 = off)." };
         var price = new Option<double?>("--price-per-cpu-hour") { Description = "Price of one CPU hour: also report the engine's CPU-seconds as money (pronto_cost_total, the statistics' cost)." };
         var idleUnload = new Option<int?>("--idle-unload-seconds") { Description = "Unload a model idle this long; its next request loads it again (scale to zero). 0: never (default)." };
+        var maxMemory = new Option<int?>("--max-loaded-memory-mb") { Description = "At most this many MB of loaded models (resident memory measured at load); one more unloads the least recently used. Only --preload models load at start." };
         var maxLoaded = new Option<int?>("--max-loaded-models") { Description = "At most this many models loaded; one more unloads the least recently used. Only --preload models load at start." };
         var preload = new Option<string[]>("--preload") { Description = "Load this model at start and never unload it for idleness or room (repeat for several)." };
         var queueBudget = new Option<int?>("--queue-wait-budget-ms") { Description = "Longest a request waits for its model (default 2000): past the wait estimated from its measured run time, 503 + Retry-After at once. 0: no budget." };
@@ -31,7 +32,7 @@ internal static class ServeCommand
         var stateDirectory = new Option<string?>("--state-directory") { Description = "Folder of the scheduled runs' history (jobs.jsonl); default ~/.local/state/pronto." };
         var command = new Command(Name, "Serve the repository's models over REST and gRPC (Open Inference Protocol v2, as Triton and KServe speak it).")
         {
-            host, httpPort, grpcPort, apiKeys, repositoryApi, adminKeys, shutdownTimeout, idleUnload, maxLoaded, preload, cacheBytes, price, queueBudget, jobs, stateDirectory,
+            host, httpPort, grpcPort, apiKeys, repositoryApi, adminKeys, shutdownTimeout, idleUnload, maxLoaded, maxMemory, preload, cacheBytes, price, queueBudget, jobs, stateDirectory,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -48,6 +49,7 @@ internal static class ServeCommand
                 options.ShutdownTimeout = parse.GetValue(shutdownTimeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : options.ShutdownTimeout;
                 options.IdleUnloadSeconds = parse.GetValue(idleUnload) ?? options.IdleUnloadSeconds;
                 options.MaxLoadedModels = parse.GetValue(maxLoaded) ?? options.MaxLoadedModels;
+                options.MaxLoadedMemoryMb = parse.GetValue(maxMemory) ?? options.MaxLoadedMemoryMb;
                 options.Preload.AddRange(parse.GetValue(preload) ?? []);
                 options.ResponseCacheBytes = parse.GetValue(cacheBytes) ?? options.ResponseCacheBytes;
                 options.PricePerCpuHour = parse.GetValue(price) ?? options.PricePerCpuHour;

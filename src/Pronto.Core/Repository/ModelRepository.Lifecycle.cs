@@ -257,8 +257,13 @@ public sealed partial class ModelRepository
 
                 try
                 {
-                    MakeRoomFor(entry.Name);
-                    LoadLocked(entry, ModelDirectory(entry.Name), onDemand: true, CancellationToken.None);
+                    var dir = ModelDirectory(entry.Name);
+                    MakeRoomFor(entry.Name, ExpectedBytes(entry, dir), refuse: true);
+                    LoadLocked(entry, dir, onDemand: true, CancellationToken.None);
+
+                    // Its measured size may be more than expected (a first load is expected to take its file): the
+                    // memory bound holds after the load too, by unloading others.
+                    MakeRoomFor(entry.Name, entry.LastResidentBytes ?? 0, refuse: false);
                 }
                 catch (ProntoException e) when (e.Code != ErrorCode.Unavailable)
                 {
@@ -281,15 +286,24 @@ public sealed partial class ModelRepository
     }
 
     /// <summary>
-    /// Unloads least recently used models until one more fits under <see cref="ModelLifecyclePolicy.MaxLoadedModels"/>.
-    /// Pinned models stay; when only pinned ones are loaded the load is refused (503), as a bound is a bound.
+    /// Unloads least recently used models until <paramref name="name"/>, taking <paramref name="need"/> bytes, fits
+    /// beside the others under <see cref="ModelLifecyclePolicy.MaxLoadedModels"/> and
+    /// <see cref="ModelLifecyclePolicy.MaxLoadedBytes"/>. Pinned models stay. Before a load (<paramref name="refuse"/>),
+    /// what cannot fit is refused (503), as a bound is a bound: a model larger than the whole budget at once, without
+    /// unloading anything for it.
     /// </summary>
-    private void MakeRoomFor(string name)
+    private void MakeRoomFor(string name, long need, bool refuse)
     {
         var max = Lifecycle.MaxLoadedModels;
-        if (max <= 0)
+        var budget = Lifecycle.MaxLoadedBytes;
+        if (max <= 0 && budget <= 0)
         {
             return;
+        }
+
+        if (refuse && budget > 0 && need > budget)
+        {
+            ProntoErrors.Unavailable($"cannot load model '{name}': it takes about {Mb(need)} MB, over the memory budget of {Mb(budget)} MB");
         }
 
         while (true)
@@ -298,7 +312,10 @@ public sealed partial class ModelRepository
             lock (_gate)
             {
                 var loaded = _models.Values.Where(e => e.Name != name && e.Versions.Values.Any(static s => s.State == ModelState.Ready && s.Model is not null)).ToList();
-                if (loaded.Count < max)
+                var held = budget <= 0 ? 0 : loaded.Sum(static e => e.Versions.Values.Sum(static s => s.Model?.ResidentBytes ?? 0));
+                var overCount = refuse && max > 0 && loaded.Count >= max;
+                var overBytes = budget > 0 && held + need > budget;
+                if (!overCount && !overBytes)
                 {
                     return;
                 }
@@ -312,7 +329,14 @@ public sealed partial class ModelRepository
                     .FirstOrDefault();
                 if (victim is null)
                 {
-                    ProntoErrors.Unavailable($"cannot load model '{name}': {loaded.Count} models are loaded (at most {max}) and every one is pinned");
+                    if (!refuse)
+                    {
+                        return;
+                    }
+
+                    ProntoErrors.Unavailable(overCount
+                        ? $"cannot load model '{name}': {loaded.Count} models are loaded (at most {max}) and every one is pinned"
+                        : $"cannot load model '{name}': it takes about {Mb(need)} MB and the pinned models hold {Mb(held)} MB, over the memory budget of {Mb(budget)} MB");
                 }
             }
 
@@ -328,6 +352,32 @@ public sealed partial class ModelRepository
             }
         }
     }
+
+    // What loading a model is expected to take: its size when last loaded; never loaded here, its largest version's
+    // model files (a lower bound: the bound is checked again once it is loaded and measured).
+    private long ExpectedBytes(ModelEntry entry, string dir)
+    {
+        lock (_gate)
+        {
+            if (entry.LastResidentBytes is { } last)
+            {
+                return last;
+            }
+        }
+
+        try
+        {
+            return Directory.EnumerateDirectories(dir).Where(static d => long.TryParse(Path.GetFileName(d), out _))
+                .Select(static d => Directory.EnumerateFiles(d).Where(static f => f.EndsWith(".onnx", StringComparison.Ordinal) || f.EndsWith(".data", StringComparison.Ordinal)).Sum(static f => new FileInfo(f).Length))
+                .DefaultIfEmpty(0).Max();
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    private static long Mb(long bytes) => (bytes + (1 << 20) - 1) >> 20;
 
     private void OnLoaded(string name, long version, TimeSpan loadTime, bool onDemand)
     {
@@ -366,6 +416,16 @@ public sealed record ModelLifecyclePolicy
     /// <summary>At most this many models loaded at once, the least recently used unloaded first (<c>--max-loaded-models</c>); 0: no bound.</summary>
     public int MaxLoadedModels { get; init; }
 
+    /// <summary>
+    /// At most this many resident bytes of loaded models (<see cref="ServedModel.ResidentBytes"/>, <c>--max-loaded-memory-mb</c>):
+    /// before a load, least recently used models unload until the loaded ones plus what this one is expected to take
+    /// (its size when last loaded, else its model file) fit. 0: no bound.
+    /// </summary>
+    public long MaxLoadedBytes { get; init; }
+
+    /// <summary>The process's resident memory now (bytes): the probe a load is measured with. Tests give their own.</summary>
+    public Func<long> ResidentBytes { get; init; } = static () => Environment.WorkingSet;
+
     /// <summary>Models that never unload for idleness or to make room (<c>--preload</c>).</summary>
     public IReadOnlySet<string> Pinned { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 
@@ -373,7 +433,7 @@ public sealed record ModelLifecyclePolicy
     /// Whether a model on disk that was never loaded loads on its first request: on when idle unloading or a bound is
     /// set, so models come and go with use. A model unloaded for idleness or to make room always loads on demand.
     /// </summary>
-    public bool LoadOnDemand => IdleUnload > TimeSpan.Zero || MaxLoadedModels > 0;
+    public bool LoadOnDemand => IdleUnload > TimeSpan.Zero || MaxLoadedModels > 0 || MaxLoadedBytes > 0;
 }
 
 /// <summary>Why a model version was unloaded (the <c>reason</c> label of <c>pronto_model_unloads_total</c>).</summary>

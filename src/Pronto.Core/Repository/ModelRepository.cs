@@ -250,7 +250,11 @@ public sealed partial class ModelRepository : IDisposable
 
                 foreach (var slot in entry.Versions.Values.OrderBy(s => s.Version))
                 {
-                    rows.Add(new ModelVersionStatus(name, slot.Version, slot.State, slot.Reason ?? ""));
+                    rows.Add(new ModelVersionStatus(name, slot.Version, slot.State, slot.Reason ?? "")
+                    {
+                        ResidentBytes = slot.Model?.ResidentBytes,
+                        LastUsed = slot.Model is { } loaded ? DateTimeOffset.FromUnixTimeMilliseconds(loaded.LastUsedMs) : null,
+                    });
                 }
             }
         }
@@ -441,6 +445,7 @@ public sealed partial class ModelRepository : IDisposable
                 var modelPath = Path.Combine(versions[v], fileName);
                 try
                 {
+                    var residentBefore = Lifecycle.ResidentBytes();
                     var instance = backend.Load(config, modelPath, cancellationToken);
                     GenerativeModel? generative;
                     try
@@ -454,7 +459,15 @@ public sealed partial class ModelRepository : IDisposable
                         throw;
                     }
 
-                    loaded.Add(new VersionSlot(v) { State = ModelState.Ready, Reason = "", Model = new ServedModel(name, v, config, dir, instance, processing, LifetimeTotals(name, v), _time, ResponseCache, generative) });
+                    // The process's resident growth over the load and warm-up, at least the model file (a reload
+                    // may reuse memory the allocator kept, and loads of other models may overlap: an estimate).
+                    var resident = Math.Max(Lifecycle.ResidentBytes() - residentBefore, FileBytes(modelPath));
+                    loaded.Add(new VersionSlot(v)
+                    {
+                        State = ModelState.Ready,
+                        Reason = "",
+                        Model = new ServedModel(name, v, config, dir, instance, processing, LifetimeTotals(name, v), _time, ResponseCache, generative) { ResidentBytes = resident },
+                    });
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -486,6 +499,10 @@ public sealed partial class ModelRepository : IDisposable
             entry.Unloaded = false;
             entry.UnloadRequested = false;
             entry.LoadFailed = failures.Count > 0;
+            if (loaded.Any(static s => s.Model is not null))
+            {
+                entry.LastResidentBytes = loaded.Sum(static s => s.Model?.ResidentBytes ?? 0);
+            }
         }
 
         foreach (var slot in retired)
@@ -583,6 +600,8 @@ public sealed partial class ModelRepository : IDisposable
         }
     }
 
+    private static long FileBytes(string path) => File.Exists(path) ? new FileInfo(path).Length : 0;
+
     private static SortedDictionary<long, string> ListVersions(string modelDir)
     {
         var versions = new SortedDictionary<long, string>();
@@ -621,6 +640,9 @@ public sealed partial class ModelRepository : IDisposable
 
         /// <summary>The idle time the last request's <c>keep_alive</c> asked for (infinite: pinned); null: the default.</summary>
         public TimeSpan? KeepAlive { get; set; }
+
+        /// <summary>Resident bytes of its versions when last loaded: what loading it again is expected to take.</summary>
+        public long? LastResidentBytes { get; set; }
     }
 
     private sealed class VersionSlot(long version)

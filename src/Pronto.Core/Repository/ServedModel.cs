@@ -80,6 +80,12 @@ public sealed class ServedModel
     /// <summary>When a request last entered or left this version (its load counts as a use), Unix milliseconds.</summary>
     public long LastUsedMs => Interlocked.Read(ref _lastUsedMs);
 
+    /// <summary>
+    /// Memory this version holds, measured at load: the process's resident growth over the load and warm-up, at least
+    /// the model file's size. What <see cref="ModelLifecyclePolicy.MaxLoadedBytes"/> counts.
+    /// </summary>
+    public long ResidentBytes { get; init; }
+
     /// <summary>The repository's response cache when this version's config enables it (and the cache has room); null otherwise.</summary>
     public ResponseCache? ResponseCache { get; }
 

@@ -237,7 +237,7 @@ internal static class ModelJson
         w.WriteEndObject();
     }
 
-    /// <summary>The repository index: <c>[{"name","version","state","reason"}]</c>.</summary>
+    /// <summary>The repository index: <c>[{"name","version","state","reason"}]</c>, and <c>resident_bytes</c> and <c>last_used</c> for a loaded version.</summary>
     public static void WriteIndex(Utf8JsonWriter w, IEnumerable<ModelVersionStatus> rows)
     {
         w.WriteStartArray();
@@ -252,6 +252,15 @@ internal static class ModelJson
 
             w.WriteString("state"u8, row.State.ToProtocolName());
             w.WriteString("reason"u8, row.Reason);
+            if (row.ResidentBytes is { } resident)
+            {
+                w.WriteNumber("resident_bytes"u8, resident);
+            }
+
+            if (row.LastUsed is { } used)
+            {
+                w.WriteString("last_used"u8, used.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
+            }
             w.WriteEndObject();
         }
 

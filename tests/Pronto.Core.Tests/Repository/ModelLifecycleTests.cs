@@ -150,6 +150,57 @@ public sealed class ModelLifecycleTests : IDisposable
     }
 
     [Fact]
+    public async Task A_memory_budget_unloads_the_least_recently_used_by_measured_size_and_refuses_a_model_larger_than_all_of_it()
+    {
+        const long Mb = 1 << 20;
+        var sizes = new Dictionary<string, long> { ["a"] = 30 * Mb, ["b"] = 30 * Mb, ["c"] = 30 * Mb, ["big"] = 80 * Mb };
+        foreach (var name in sizes.Keys)
+        {
+            TinyModels.WriteAddConstant(_root, name, 1f, 2);
+        }
+
+        // The process's resident memory as the fake backend grows it: each load takes its model's size.
+        _backend.LoadedBytes = path => sizes[Path.GetFileName(Path.GetDirectoryName(Path.GetDirectoryName(path)))!];
+        using var repository = Open(new ModelLifecyclePolicy { MaxLoadedBytes = 70 * Mb, ResidentBytes = () => _backend.Resident });
+        async Task Use(string model)
+        {
+            _time.Advance(TimeSpan.FromSeconds(1));
+            await InferAsync(repository, model, 1, 1);
+        }
+
+        await Use("a");
+        await Use("b");
+        await Use("a");
+        var index = repository.Index().Single(r => r.Name == "a");
+        Assert.Equal(30 * Mb, index.ResidentBytes);
+        Assert.Equal(_time.GetUtcNow(), index.LastUsed);
+
+        // c, never loaded, is expected to take its file; measured at 30 MB, 90 MB are loaded: b, least recent, goes.
+        await Use("c");
+        Assert.Equal(["a", "c"], repository.ReadyModels().Select(m => m.Name));
+
+        // b is now known to take 30 MB: a (used before c) goes first.
+        await Use("b");
+        Assert.Equal(["b", "c"], repository.ReadyModels().Select(m => m.Name));
+
+        // big, measured at 80 MB, leaves no room for anything else, and stays loaded itself.
+        await Use("big");
+        Assert.Equal(["big"], repository.ReadyModels().Select(m => m.Name));
+        await Use("a");
+        Assert.Equal(["a"], repository.ReadyModels().Select(m => m.Name));
+        Assert.Equal(
+            [("b", UnloadReason.Evicted), ("a", UnloadReason.Evicted), ("c", UnloadReason.Evicted), ("b", UnloadReason.Evicted), ("big", UnloadReason.Evicted)],
+            _unloads.Select(u => (u.Model, u.Reason)));
+
+        // Now known to take more than the whole budget: refused before anything is unloaded for it.
+        var e = await Assert.ThrowsAsync<ProntoException>(() => Use("big"));
+        Assert.Equal(ErrorCode.Unavailable, e.Code);
+        Assert.Equal("cannot load model 'big': it takes about 80 MB, over the memory budget of 70 MB", e.Message);
+        Assert.Equal(["a"], repository.ReadyModels().Select(m => m.Name));
+        Assert.Equal(5, _unloads.Count);
+    }
+
+    [Fact]
     public async Task When_every_loaded_model_is_pinned_the_bound_refuses_the_load()
     {
         TinyModels.WriteAddConstant(_root, "a", 1f, 2);
@@ -221,8 +272,15 @@ public sealed class ModelLifecycleTests : IDisposable
         private readonly ManualResetEventSlim _open = new(true);
         private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _loads;
+        private long _resident;
 
         public int Loads => Volatile.Read(ref _loads);
+
+        /// <summary>Bytes each load adds to <see cref="Resident"/> (the model path in, bytes out).</summary>
+        public Func<string, long> LoadedBytes { get; set; } = static _ => 0;
+
+        /// <summary>A stand-in for the process's resident memory: what the loads so far added.</summary>
+        public long Resident => Interlocked.Read(ref _resident);
 
         public Task Entered => _entered.Task;
 
@@ -239,6 +297,7 @@ public sealed class ModelLifecycleTests : IDisposable
             Interlocked.Increment(ref _loads);
             _entered.TrySetResult();
             _open.Wait(cancellationToken);
+            Interlocked.Add(ref _resident, LoadedBytes(modelPath));
             return inner.Load(config, modelPath, cancellationToken);
         }
 

@@ -35,7 +35,8 @@ public sealed class ModelRepositoryTests : IDisposable
 
         var index = _repository.Index();
         var row = Assert.Single(index);
-        Assert.Equal(new ModelVersionStatus("adder", 2, ModelState.Ready, ""), row);
+        Assert.Equal(new ModelVersionStatus("adder", 2, ModelState.Ready, ""), row with { ResidentBytes = null, LastUsed = null });
+        Assert.True(row.ResidentBytes >= new FileInfo(Path.Combine(_root, "adder", "2", "model.onnx")).Length, $"{row.ResidentBytes} bytes");
         using var lease = _repository.Acquire("adder");
         Assert.Equal(2, lease.Model.Version);
         Assert.Equal(64, lease.Model.Config.MaxBatchSize);

@@ -92,6 +92,8 @@ public sealed class AuthTests
             {
                 Assert.Equal("1", r.GetProperty("version").GetString());
                 Assert.Equal("READY", r.GetProperty("state").GetString());
+                Assert.True(r.GetProperty("resident_bytes").GetInt64() > 0);
+                Assert.True(DateTimeOffset.TryParse(r.GetProperty("last_used").GetString(), System.Globalization.CultureInfo.InvariantCulture, out _));
             });
         }
 
@@ -114,7 +116,9 @@ public sealed class AuthTests
         // As in Triton, a model unloaded on purpose does not make the server unready: only failed or loading ones do.
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/v2/health/ready")).StatusCode);
         var all = await Index(http, "{}");
-        Assert.Equal("UNAVAILABLE", all.Single(r => r.GetProperty("name").GetString() == "fraud").GetProperty("state").GetString());
+        var fraud = all.Single(r => r.GetProperty("name").GetString() == "fraud");
+        Assert.Equal("UNAVAILABLE", fraud.GetProperty("state").GetString());
+        Assert.False(fraud.TryGetProperty("resident_bytes", out _));
         Assert.Equal(["minilm", "resnet18"], (await Index(http, """{"ready":true}""")).Select(r => r.GetProperty("name").GetString()));
 
         using (var load = await SendAsync(http, "POST", "/v2/repository/models/fraud/load", "admin", "{}"))
