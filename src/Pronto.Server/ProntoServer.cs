@@ -118,7 +118,7 @@ public sealed class ProntoServer : IAsyncDisposable
         if (options.Jobs.Count > 0)
         {
             builder.Services.AddSingleton(_ => new JobStore(options.StateFolder()));
-            builder.Services.AddSingleton<IJobRunner, BatchJobRunner>();
+            builder.Services.AddSingleton<IJobRunner, ServerJobRunner>();
             builder.Services.AddSingleton<JobScheduler>();
             builder.Services.AddHostedService(provider => provider.GetRequiredService<JobScheduler>());
         }

@@ -50,9 +50,18 @@ internal static class JobEndpoints
         w.WriteString("kind", job.Kind);
         w.WriteString("cron", job.Cron);
         w.WriteString("time_zone", job.Zone.Id);
-        w.WriteString("model", job.Model);
-        w.WriteString("input", job.Input);
-        w.WriteString("output", job.Output);
+        if (job.IsSql)
+        {
+            w.WriteString("sql", job.Sql);
+            w.WriteString("database", job.Database);
+        }
+        else
+        {
+            w.WriteString("model", job.Model);
+            w.WriteString("input", job.Input);
+            w.WriteString("output", job.Output);
+        }
+
         if (scheduler.NextRun(job.Name) is { } next)
         {
             w.WriteString("next_run", next);

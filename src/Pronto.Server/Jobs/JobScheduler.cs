@@ -97,7 +97,8 @@ public sealed class JobScheduler : IHostedService, IDisposable
                 _store.Record(latest);
             }
 
-            if (latest?.Status == JobStatus.Interrupted)
+            // A SQL script has no checkpoint to resume from, and running it again could apply an INSERT twice: it stays interrupted.
+            if (latest?.Status == JobStatus.Interrupted && !state.Job.IsSql)
             {
                 lock (state)
                 {

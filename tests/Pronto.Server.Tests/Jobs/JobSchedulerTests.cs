@@ -193,7 +193,7 @@ public sealed class JobSchedulerTests : IDisposable
         var options = new ProntoServerOptions { JobsFile = file };
         options.Validate();
         var job = Assert.Single(options.Jobs);
-        Assert.Equal(("hourly", 500, Midnight.AddHours(1)), (job.Name, job.PartRows, job.NextAfter(Midnight)!.Value));
+        Assert.Equal(("hourly", (int?)500, Midnight.AddHours(1)), (job.Name, job.PartRows, job.NextAfter(Midnight)!.Value));
     }
 
     internal static ScheduledJobOptions Job(string cron) => new()
