@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Pronto.Core.Errors;
 
 namespace Pronto.Server.Jobs;
 
@@ -207,8 +208,8 @@ public sealed class JobScheduler : IHostedService, IDisposable
 
     /// <summary>
     /// Adds a job at run time (the admin API): validated, saved to <see cref="ApiJobFile"/>, then scheduled (at once when
-    /// the scheduler has begun). Invalid: <see cref="Core.Errors.ErrorCode.InvalidArgument"/> with the validator's message; a
-    /// name in use: <see cref="Core.Errors.ErrorCode.Conflict"/>.
+    /// the scheduler has begun). Invalid: <see cref="ErrorCode.InvalidArgument"/> with the validator's message; a
+    /// name in use: <see cref="ErrorCode.Conflict"/>.
     /// </summary>
     public void Add(ScheduledJobOptions job)
     {
@@ -219,7 +220,7 @@ public sealed class JobScheduler : IHostedService, IDisposable
         }
         catch (InvalidOperationException e)
         {
-            Core.Errors.ProntoErrors.InvalidArgument(e.Message);
+            ProntoErrors.InvalidArgument(e.Message);
         }
 
         var state = new JobState(job, fromSettings: false);
@@ -228,7 +229,7 @@ public sealed class JobScheduler : IHostedService, IDisposable
         {
             if (_states.ContainsKey(job.Name))
             {
-                Core.Errors.ProntoErrors.Conflict($"job '{job.Name}' exists; delete it first (DELETE /v2/jobs/{job.Name}) or choose another name");
+                ProntoErrors.Conflict($"job '{job.Name}' exists; delete it first (DELETE /v2/jobs/{job.Name}) or choose another name");
             }
 
             // Saved before it counts: a job the API answered 201 for is there after a restart.
@@ -246,8 +247,8 @@ public sealed class JobScheduler : IHostedService, IDisposable
 
     /// <summary>
     /// Removes a job added through the API: its timer stops and the saved list drops it (its runs stay in the history).
-    /// Unknown: <see cref="Core.Errors.ErrorCode.NotFound"/>; a settings job or one with a run in progress:
-    /// <see cref="Core.Errors.ErrorCode.Conflict"/>.
+    /// Unknown: <see cref="ErrorCode.NotFound"/>; a settings job or one with a run in progress:
+    /// <see cref="ErrorCode.Conflict"/>.
     /// </summary>
     public void Remove(string name)
     {
@@ -260,14 +261,14 @@ public sealed class JobScheduler : IHostedService, IDisposable
 
             if (state.FromSettings)
             {
-                Core.Errors.ProntoErrors.Conflict($"job '{name}' is declared in the server's settings (Pronto:Jobs or --jobs), not added through the API; remove it there and restart the server");
+                ProntoErrors.Conflict($"job '{name}' is declared in the server's settings (Pronto:Jobs or --jobs), not added through the API; remove it there and restart the server");
             }
 
             lock (state)
             {
                 if (state.Current is not null)
                 {
-                    Core.Errors.ProntoErrors.Conflict($"job '{name}' has a run in progress ({state.CurrentId}); delete it once that run has ended");
+                    ProntoErrors.Conflict($"job '{name}' has a run in progress ({state.CurrentId}); delete it once that run has ended");
                 }
 
                 SaveApiJobs([.. ApiJobs().Where(j => j.Name != name)]);
@@ -286,8 +287,8 @@ public sealed class JobScheduler : IHostedService, IDisposable
 
     /// <summary>
     /// Starts a run of <paramref name="name"/> now, outside its schedule (scheduled time = now, id ending in <c>+run</c>),
-    /// recorded like the others; the schedule goes on. Unknown: <see cref="Core.Errors.ErrorCode.NotFound"/>; a run in
-    /// progress: <see cref="Core.Errors.ErrorCode.Conflict"/>.
+    /// recorded like the others; the schedule goes on. Unknown: <see cref="ErrorCode.NotFound"/>; a run in
+    /// progress: <see cref="ErrorCode.Conflict"/>.
     /// </summary>
     public JobRun RunNow(string name)
     {
@@ -296,12 +297,12 @@ public sealed class JobScheduler : IHostedService, IDisposable
         {
             if (state.Removed || _stopping.IsCancellationRequested)
             {
-                throw _stopping.IsCancellationRequested ? new Core.Errors.ProntoException(Core.Errors.ErrorCode.Unavailable, "the server is stopping") : UnknownJob(name);
+                throw _stopping.IsCancellationRequested ? new ProntoException(ErrorCode.Unavailable, "the server is stopping") : UnknownJob(name);
             }
 
             if (state.Current is not null)
             {
-                Core.Errors.ProntoErrors.Conflict($"job '{name}' has a run in progress ({state.CurrentId}); try again once it has ended");
+                ProntoErrors.Conflict($"job '{name}' has a run in progress ({state.CurrentId}); try again once it has ended");
             }
 
             var now = _time.GetUtcNow();
@@ -317,11 +318,11 @@ public sealed class JobScheduler : IHostedService, IDisposable
     }
 
     /// <summary>The 404 of an unknown job, naming the jobs there are.</summary>
-    internal Core.Errors.ProntoException UnknownJob(string name)
+    internal ProntoException UnknownJob(string name)
     {
         var jobs = Jobs;
         var names = jobs.Count == 0 ? "no jobs are scheduled" : "the jobs are " + string.Join(", ", jobs.Select(j => j.Name));
-        return new Core.Errors.ProntoException(Core.Errors.ErrorCode.NotFound, $"unknown job '{name}'; {names}");
+        return new ProntoException(ErrorCode.NotFound, $"unknown job '{name}'; {names}");
     }
 
     private JobState? StateOf(string name)
@@ -354,7 +355,7 @@ public sealed class JobScheduler : IHostedService, IDisposable
     {
         if (_apiJobs is null)
         {
-            Core.Errors.ProntoErrors.Unsupported("this scheduler has no file to keep jobs in");
+            ProntoErrors.Unsupported("this scheduler has no file to keep jobs in");
         }
 
         _apiJobs.Save(jobs);
