@@ -2,8 +2,11 @@ using System.Runtime.InteropServices;
 
 namespace Pronto.Batch;
 
-/// <summary>Write-then-rename: a reader (or a resumed job) sees the old file or the whole new one, never a torn one.</summary>
-internal static partial class AtomicFile
+/// <summary>
+/// Write-then-rename: a reader (or a resumed job) sees the old file or the whole new one, never a torn one. Also the
+/// server's for its durable state (the jobs added through the admin API).
+/// </summary>
+public static partial class AtomicFile
 {
     public static void Write(string path, ReadOnlySpan<byte> content)
     {

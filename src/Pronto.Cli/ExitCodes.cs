@@ -15,12 +15,16 @@ public static class ExitCodes
     /// <summary><c>pronto batch</c> stopped because failed rows exceeded --max-error-rate.</summary>
     public const int TooManyErrors = 6;
 
+    /// <summary>The request conflicts with the current state (a name taken, a run in progress).</summary>
+    public const int Conflict = 7;
+
     public static int From(ErrorCode code) => code switch
     {
         ErrorCode.InvalidArgument => InvalidArgument,
         ErrorCode.NotFound => NotFound,
         ErrorCode.Unavailable => Unavailable,
         ErrorCode.Unsupported => Unsupported,
+        ErrorCode.Conflict => Conflict,
         _ => Internal,
     };
 }

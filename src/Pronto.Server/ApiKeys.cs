@@ -13,6 +13,9 @@ internal sealed class ApiKeys(ProntoServerOptions options)
     public const string RepositoryDisabledMessage =
         "the repository API is disabled; enable it with --enable-repository-api (Pronto:EnableRepositoryApi) and an admin key";
 
+    public const string JobsDisabledMessage =
+        "the admin API is disabled, and adding, removing or running jobs needs it; enable it with --enable-repository-api (Pronto:EnableRepositoryApi) and an admin key";
+
     public const string ApiKeyChallenge = "missing or invalid credentials: send 'Authorization: Bearer <key>' with an API key";
 
     public const string AdminKeyChallenge = "missing or invalid credentials: send 'Authorization: Bearer <key>' with an admin key";

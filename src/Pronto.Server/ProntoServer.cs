@@ -115,17 +115,18 @@ public sealed class ProntoServer : IAsyncDisposable
         builder.Services.AddSingleton<ApiKeys>();
         builder.Services.AddProntoGrpc(options);
         builder.Services.AddOpenApi();
-        if (options.Jobs.Count > 0)
-        {
-            builder.Services.AddSingleton(_ => new JobStore(options.StateFolder()));
-            builder.Services.AddSingleton<IJobRunner, BatchJobRunner>();
-            builder.Services.AddSingleton<JobScheduler>();
-            builder.Services.AddHostedService(provider => provider.GetRequiredService<JobScheduler>());
-        }
+        // Registered with no jobs too: the admin API adds them at run time.
+        builder.Services.AddSingleton(_ => new JobStore(options.StateFolder()));
+        builder.Services.AddSingleton(_ => new ApiJobFile(options.StateFolder()));
+        builder.Services.AddSingleton<IJobRunner, ServerJobRunner>();
+        builder.Services.AddSingleton<JobScheduler>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<JobScheduler>());
 
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
+        // Built now, so that a jobs-api.json that no longer loads fails here, with the settings' errors.
+        _ = app.Services.GetRequiredService<JobScheduler>();
         app.UseMiddleware<ErrorMiddleware>();
         app.UseMiddleware<DrainMiddleware>();
         app.UseMiddleware<ApiKeyMiddleware>();
@@ -154,7 +155,7 @@ public sealed class ProntoServer : IAsyncDisposable
             : LoadPreloadedAsync(lifetime.ApplicationStopping);
         Repository.StartIdleUnloading();
         _app.Services.GetRequiredService<ServerState>().Loading = _loading;
-        _app.Services.GetService<JobScheduler>()?.BeginAfter(_loading);
+        _ = _app.Services.GetRequiredService<JobScheduler>().BeginAfter(_loading);
     }
 
     /// <summary>Under a bound of loaded models: only the preloaded (pinned) ones at start; the rest load on demand.</summary>

@@ -12,6 +12,7 @@ public sealed class ProntoSqlFunctions
 {
     private long _runs;
     private long _rows;
+    private long _engineCpuTicks;
     private ProntoException? _lastFailure;
 
     internal ProntoSqlFunctions(InferenceService service) => Service = service;
@@ -23,6 +24,9 @@ public sealed class ProntoSqlFunctions
 
     /// <summary>Rows sent to the engine (NULL rows are not).</summary>
     public long ModelRows => Interlocked.Read(ref _rows);
+
+    /// <summary>Engine CPU time of those runs (each response's <see cref="InferenceResponse.EngineCpuTime"/>): what the queries cost.</summary>
+    public TimeSpan EngineCpuTime => TimeSpan.FromTicks(Interlocked.Read(ref _engineCpuTicks));
 
     /// <summary>The FLOAT[n] size <c>pronto_embed</c> returns; 0 when it was not registered (no text-embedding model).</summary>
     public int EmbeddingDimensions { get; internal set; }
@@ -38,6 +42,7 @@ public sealed class ProntoSqlFunctions
         var response = Service.Infer(new InferenceRequest { ModelName = model, Inputs = inputs });
         Interlocked.Increment(ref _runs);
         Interlocked.Add(ref _rows, rows);
+        Interlocked.Add(ref _engineCpuTicks, response.EngineCpuTime.Ticks);
         return response;
     }
 

@@ -42,6 +42,8 @@ public sealed class ServerFixture : IAsyncLifetime
             {
                 options.HttpPort = 0;
                 options.GrpcPort = 0;
+                // Never the user's own state folder (its jobs.jsonl and jobs-api.json); created only if a job runs or is added.
+                options.StateDirectory = Path.Combine(Path.GetTempPath(), "pronto-test-state", Guid.NewGuid().ToString("N"));
                 configure(options);
             },
             services: s =>

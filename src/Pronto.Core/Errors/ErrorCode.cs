@@ -2,7 +2,7 @@ namespace Pronto.Core.Errors;
 
 /// <summary>
 /// Pronto's one error taxonomy. Every front end maps it once: HTTP in the server's error mapper
-/// (400, 404, 503, 501, 500), gRPC to <c>StatusCode</c>, the CLI to its exit codes.
+/// (400, 404, 503, 501, 500, 409), gRPC to <c>StatusCode</c>, the CLI to its exit codes.
 /// </summary>
 public enum ErrorCode
 {
@@ -20,4 +20,7 @@ public enum ErrorCode
 
     /// <summary>A real fault inside Pronto or the engine.</summary>
     Internal,
+
+    /// <summary>The request conflicts with the current state: a name already taken, a run already in progress.</summary>
+    Conflict,
 }

@@ -18,6 +18,9 @@ public static class ProntoErrors
     public static void Unsupported(string message) => throw new ProntoException(ErrorCode.Unsupported, message);
 
     [DoesNotReturn]
+    public static void Conflict(string message) => throw new ProntoException(ErrorCode.Conflict, message);
+
+    [DoesNotReturn]
     public static void Internal(string message, Exception? inner = null) => throw new ProntoException(ErrorCode.Internal, message, inner);
 
     [DoesNotReturn]

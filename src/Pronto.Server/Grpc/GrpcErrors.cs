@@ -12,6 +12,7 @@ internal static class GrpcErrors
         ErrorCode.NotFound => StatusCode.NotFound,
         ErrorCode.Unavailable => StatusCode.Unavailable,
         ErrorCode.Unsupported => StatusCode.Unimplemented,
+        ErrorCode.Conflict => StatusCode.FailedPrecondition,
         _ => StatusCode.Internal,
     };
 

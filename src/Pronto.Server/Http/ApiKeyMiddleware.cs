@@ -4,8 +4,8 @@ namespace Pronto.Server.Http;
 
 /// <summary>
 /// Inference and metadata behind API keys when any are configured (<c>Authorization: Bearer KEY</c>);
-/// the repository API off unless enabled, and then behind an admin key. Health checks, /metrics and the
-/// API docs stay open, as probes and scrapers expect.
+/// the admin API (the repository API, and the jobs API's changes: POST and DELETE under /v2/jobs) off unless enabled, and
+/// then behind an admin key. Health checks, /metrics and the API docs stay open, as probes and scrapers expect.
 /// </summary>
 internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeys keys)
 {
@@ -14,12 +14,12 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeys keys)
         var path = context.Request.Path;
         if (path.StartsWithSegments("/v2/repository"))
         {
-            if (!keys.RepositoryApiEnabled)
-            {
-                return HttpErrors.WriteAsync(context, StatusCodes.Status403Forbidden, ApiKeys.RepositoryDisabledMessage);
-            }
+            return Admin(context, ApiKeys.RepositoryDisabledMessage);
+        }
 
-            return keys.AllowsAdmin(Authorization(context)) ? next(context) : Challenge(context, ApiKeys.AdminKeyChallenge);
+        if (path.StartsWithSegments("/v2/jobs") && !HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
+        {
+            return Admin(context, ApiKeys.JobsDisabledMessage);
         }
 
         if (!keys.InferenceNeedsKey || path.StartsWithSegments("/v2/health") || !(path.StartsWithSegments("/v2") || path.StartsWithSegments("/v1")))
@@ -28,6 +28,16 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeys keys)
         }
 
         return keys.AllowsInference(Authorization(context)) ? next(context) : Challenge(context, ApiKeys.ApiKeyChallenge);
+    }
+
+    private Task Admin(HttpContext context, string disabledMessage)
+    {
+        if (!keys.RepositoryApiEnabled)
+        {
+            return HttpErrors.WriteAsync(context, StatusCodes.Status403Forbidden, disabledMessage);
+        }
+
+        return keys.AllowsAdmin(Authorization(context)) ? next(context) : Challenge(context, ApiKeys.AdminKeyChallenge);
     }
 
     private static string? Authorization(HttpContext context)

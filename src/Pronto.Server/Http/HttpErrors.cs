@@ -17,6 +17,7 @@ internal static class HttpErrors
         ErrorCode.NotFound => StatusCodes.Status404NotFound,
         ErrorCode.Unavailable => StatusCodes.Status503ServiceUnavailable,
         ErrorCode.Unsupported => StatusCodes.Status501NotImplemented,
+        ErrorCode.Conflict => StatusCodes.Status409Conflict,
         _ => StatusCodes.Status500InternalServerError,
     };
 

@@ -8,39 +8,81 @@ using Pronto.Server.Http;
 
 namespace Pronto.Server.Jobs;
 
-/// <summary><c>GET /v2/jobs</c> and <c>GET /v2/jobs/{name}</c>: each scheduled job, its schedule, next run and recent runs.</summary>
+/// <summary>
+/// The jobs API. Read: <c>GET /v2/jobs</c> and <c>GET /v2/jobs/{name}</c> (each job, its schedule, next run and recent
+/// runs; behind API keys like the other /v2 routes). Admin (<see cref="ApiKeyMiddleware"/>: the admin API on and an
+/// admin key): <c>POST /v2/jobs</c> adds a job, <c>DELETE /v2/jobs/{name}</c> removes one added so,
+/// <c>POST /v2/jobs/{name}/run</c> runs one now.
+/// </summary>
 internal static class JobEndpoints
 {
     /// <summary>Runs listed per job, newest first; the history file keeps them all.</summary>
     public const int RecentRuns = 20;
 
+    /// <summary>A job's JSON is small; a larger body is not a job.</summary>
+    private const int MaxJobBytes = 1 << 20;
+
     public static void MapProntoJobs(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/v2/jobs", (HttpContext c) => JsonResponse.WriteAsync(c, StatusCodes.Status200OK, w =>
+        app.MapGet("/v2/jobs", (HttpContext c, JobScheduler scheduler) => JsonResponse.WriteAsync(c, StatusCodes.Status200OK, w =>
         {
-            var scheduler = c.RequestServices.GetService<JobScheduler>();
             w.WriteStartObject();
             w.WriteStartArray("jobs");
-            foreach (var job in scheduler?.Jobs ?? [])
+            foreach (var job in scheduler.Jobs)
             {
-                WriteJob(w, scheduler!, job);
+                WriteJob(w, scheduler, job);
             }
 
             w.WriteEndArray();
             w.WriteEndObject();
         })).WithSummary("Scheduled jobs: schedule, next run, recent runs (newest first).");
-        app.MapGet("/v2/jobs/{name}", (HttpContext c, string name) =>
+        app.MapGet("/v2/jobs/{name}", (HttpContext c, JobScheduler scheduler, string name) =>
         {
-            var scheduler = c.RequestServices.GetService<JobScheduler>();
-            var job = scheduler?.Jobs.FirstOrDefault(j => j.Name == name);
-            if (job is null)
-            {
-                var names = scheduler is null || scheduler.Jobs.Count == 0 ? "none are scheduled" : "the jobs are " + string.Join(", ", scheduler.Jobs.Select(j => j.Name));
-                ProntoErrors.NotFound($"unknown job '{name}'; {names}");
-            }
-
-            return JsonResponse.WriteAsync(c, StatusCodes.Status200OK, w => WriteJob(w, scheduler!, job!));
+            var job = scheduler.Find(name) ?? throw scheduler.UnknownJob(name);
+            return JsonResponse.WriteAsync(c, StatusCodes.Status200OK, w => WriteJob(w, scheduler, job));
         }).WithSummary("One scheduled job: schedule, next run, recent runs (newest first).");
+        app.MapPost("/v2/jobs", AddAsync).WithSummary("Add a scheduled job, as in the settings (admin key); kept across restarts.");
+        app.MapDelete("/v2/jobs/{name}", (HttpContext c, JobScheduler scheduler, string name) =>
+        {
+            scheduler.Remove(name);
+            c.Response.StatusCode = StatusCodes.Status204NoContent;
+            return Task.CompletedTask;
+        }).WithSummary("Remove a job added through the API (admin key); its runs stay in the history.");
+        app.MapPost("/v2/jobs/{name}/run", (HttpContext c, JobScheduler scheduler, string name) =>
+        {
+            var run = scheduler.RunNow(name);
+            c.Response.Headers.Location = $"/v2/jobs/{name}";
+            return JsonResponse.WriteAsync(c, StatusCodes.Status202Accepted, w => JsonSerializer.Serialize(w, run));
+        }).WithSummary("Run a job now, outside its schedule (admin key); 409 while a run is in progress.");
+    }
+
+    private static async Task AddAsync(HttpContext c, JobScheduler scheduler)
+    {
+        using var body = new MemoryStream();
+        await c.Request.Body.CopyToAsync(body, c.RequestAborted);
+        if (body.Length > MaxJobBytes)
+        {
+            ProntoErrors.InvalidArgument($"the body is {body.Length} bytes; a job is at most {MaxJobBytes}");
+        }
+
+        ScheduledJobOptions? job;
+        try
+        {
+            job = JsonSerializer.Deserialize<ScheduledJobOptions>(body.GetBuffer().AsSpan(0, (int)body.Length), ApiJobFile.Json);
+        }
+        catch (JsonException e)
+        {
+            job = ProntoErrors.InvalidArgument<ScheduledJobOptions>($"the body is not a job's JSON object ({{\"name\", \"cron\", \"kind\", ...}} as in Pronto:Jobs): {e.Message}");
+        }
+
+        if (job is null)
+        {
+            ProntoErrors.InvalidArgument("the body is not a job's JSON object: got null");
+        }
+
+        scheduler.Add(job);
+        c.Response.Headers.Location = $"/v2/jobs/{job.Name}";
+        await JsonResponse.WriteAsync(c, StatusCodes.Status201Created, w => WriteJob(w, scheduler, job));
     }
 
     private static void WriteJob(Utf8JsonWriter w, JobScheduler scheduler, ScheduledJobOptions job)
@@ -50,9 +92,19 @@ internal static class JobEndpoints
         w.WriteString("kind", job.Kind);
         w.WriteString("cron", job.Cron);
         w.WriteString("time_zone", job.Zone.Id);
-        w.WriteString("model", job.Model);
-        w.WriteString("input", job.Input);
-        w.WriteString("output", job.Output);
+        if (job.IsSql)
+        {
+            w.WriteString("sql", job.Sql);
+            w.WriteString("database", job.Database);
+        }
+        else
+        {
+            w.WriteString("model", job.Model);
+            w.WriteString("input", job.Input);
+            w.WriteString("output", job.Output);
+        }
+
+        w.WriteString("source", scheduler.IsFromSettings(job.Name) ? "settings" : "api");
         if (scheduler.NextRun(job.Name) is { } next)
         {
             w.WriteString("next_run", next);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Pronto.Core.Errors;
 
 namespace Pronto.Server.Jobs;
 
@@ -11,11 +12,18 @@ namespace Pronto.Server.Jobs;
 /// history shows as running (the process died) is marked <c>interrupted</c>, and the latest interrupted run of each
 /// job is resumed with the batch job's own <c>--resume</c> (its committed parts are kept, exactly once); a graceful
 /// stop cancels running jobs and records them <c>interrupted</c> likewise. Missed times while the server was down
-/// are not run; the schedule continues from the start.
+/// are not run; the schedule continues from the start. Jobs come from the settings and from the admin API
+/// (<see cref="Add"/>, <see cref="Remove"/>, <see cref="RunNow"/>), the latter saved in <see cref="ApiJobFile"/>.
 /// </summary>
+/// <remarks>
+/// Locks: <c>_lock</c> guards the job list (and the API file that mirrors it), each <see cref="JobState"/> its own
+/// timer and run; when both are held, <c>_lock</c> is taken first.
+/// </remarks>
 public sealed class JobScheduler : IHostedService, IDisposable
 {
-    private readonly IReadOnlyList<ScheduledJobOptions> _jobs;
+    private readonly Lock _lock = new();
+    private readonly List<JobState> _order = [];
+    private readonly ApiJobFile? _apiJobs;
     private readonly JobStore _store;
     private readonly IJobRunner _runner;
     private readonly TimeProvider _time;
@@ -23,32 +31,75 @@ public sealed class JobScheduler : IHostedService, IDisposable
     private readonly ILogger<JobScheduler> _logger;
     private readonly Dictionary<string, JobState> _states = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
+    private bool _begun;
 
     /// <summary>The longest one timer waits before the scheduler looks again.</summary>
     internal static readonly TimeSpan LongestWait = TimeSpan.FromDays(1);
 
-    public JobScheduler(ProntoServerOptions options, JobStore store, IJobRunner runner, TimeProvider time, ILogger<JobScheduler> logger)
+    /// <summary>
+    /// The settings' jobs (validated by <see cref="ProntoServerOptions.Validate"/>), then those <paramref name="apiJobs"/>
+    /// saved; an API job named like a settings job stops start-up.
+    /// </summary>
+    public JobScheduler(ProntoServerOptions options, JobStore store, IJobRunner runner, TimeProvider time, ILogger<JobScheduler> logger, ApiJobFile? apiJobs = null)
     {
-        _jobs = options.Jobs;
         _store = store;
         _runner = runner;
         _time = time;
         _pricePerCpuHour = options.PricePerCpuHour;
         _logger = logger;
-        foreach (var job in _jobs)
+        _apiJobs = apiJobs;
+        foreach (var job in options.Jobs)
         {
-            _states[job.Name] = new JobState(job);
+            Track(new JobState(job, fromSettings: true));
+        }
+
+        foreach (var job in apiJobs?.Load() ?? [])
+        {
+            if (_states.ContainsKey(job.Name))
+            {
+                throw new InvalidOperationException($"Pronto:Jobs '{job.Name}' is also a job added through the admin API ({apiJobs!.Path}); rename one of them, or remove it from that file.");
+            }
+
+            Track(new JobState(job, fromSettings: false));
         }
     }
 
-    public IReadOnlyList<ScheduledJobOptions> Jobs => _jobs;
+    /// <summary>Every job: the settings' first, then those added through the API, in the order they were added.</summary>
+    public IReadOnlyList<ScheduledJobOptions> Jobs
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _order.Select(s => s.Job)];
+            }
+        }
+    }
+
+    /// <summary>The job of that name, or null.</summary>
+    public ScheduledJobOptions? Find(string name)
+    {
+        lock (_lock)
+        {
+            return _states.TryGetValue(name, out var state) ? state.Job : null;
+        }
+    }
+
+    /// <summary>True for a job of the settings (<c>Pronto:Jobs</c>, <c>--jobs</c>), which the API cannot delete.</summary>
+    public bool IsFromSettings(string name)
+    {
+        lock (_lock)
+        {
+            return _states.TryGetValue(name, out var state) && state.FromSettings;
+        }
+    }
 
     public JobStore Store => _store;
 
     /// <summary>The job's next scheduled time, or null (unknown job, or a schedule with no more times).</summary>
     public DateTimeOffset? NextRun(string job)
     {
-        if (!_states.TryGetValue(job, out var state))
+        if (StateOf(job) is not { } state)
         {
             return null;
         }
@@ -62,7 +113,11 @@ public sealed class JobScheduler : IHostedService, IDisposable
     /// <summary>The run in progress of <paramref name="job"/> (completed when none): tests await it, the API reports it.</summary>
     public Task Running(string job)
     {
-        var state = _states[job];
+        if (StateOf(job) is not { } state)
+        {
+            return Task.CompletedTask;
+        }
+
         lock (state)
         {
             return state.Current ?? Task.CompletedTask;
@@ -86,8 +141,16 @@ public sealed class JobScheduler : IHostedService, IDisposable
             return;
         }
 
+        List<JobState> states;
+        lock (_lock)
+        {
+            // From here on a job the API adds is scheduled at once; the ones before are scheduled below.
+            _begun = true;
+            states = [.. _order];
+        }
+
         var now = _time.GetUtcNow();
-        foreach (var state in _states.Values)
+        foreach (var state in states)
         {
             var runs = _store.RunsOf(state.Job.Name);
             var latest = runs.Count > 0 ? runs[0] : null;
@@ -97,11 +160,15 @@ public sealed class JobScheduler : IHostedService, IDisposable
                 _store.Record(latest);
             }
 
-            if (latest?.Status == JobStatus.Interrupted)
+            // A SQL script has no checkpoint to resume from, and running it again could apply an INSERT twice: it stays interrupted.
+            if (latest?.Status == JobStatus.Interrupted && !state.Job.IsSql)
             {
                 lock (state)
                 {
-                    StartRun(state, latest.Scheduled, resumes: latest.Id);
+                    if (!state.Removed)
+                    {
+                        StartRun(state, latest.Id + "+resume", latest.Scheduled, resumes: latest.Id);
+                    }
                 }
             }
 
@@ -113,7 +180,7 @@ public sealed class JobScheduler : IHostedService, IDisposable
     {
         await _stopping.CancelAsync();
         var running = new List<Task>();
-        foreach (var state in _states.Values)
+        foreach (var state in Snapshot())
         {
             lock (state)
             {
@@ -131,7 +198,7 @@ public sealed class JobScheduler : IHostedService, IDisposable
 
     public void Dispose()
     {
-        foreach (var state in _states.Values)
+        foreach (var state in Snapshot())
         {
             state.Timer?.Dispose();
         }
@@ -139,12 +206,167 @@ public sealed class JobScheduler : IHostedService, IDisposable
         _stopping.Dispose();
     }
 
+    /// <summary>
+    /// Adds a job at run time (the admin API): validated, saved to <see cref="ApiJobFile"/>, then scheduled (at once when
+    /// the scheduler has begun). Invalid: <see cref="ErrorCode.InvalidArgument"/> with the validator's message; a
+    /// name in use: <see cref="ErrorCode.Conflict"/>.
+    /// </summary>
+    public void Add(ScheduledJobOptions job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        try
+        {
+            job.Validate($"job '{job.Name}'");
+        }
+        catch (InvalidOperationException e)
+        {
+            ProntoErrors.InvalidArgument(e.Message);
+        }
+
+        var state = new JobState(job, fromSettings: false);
+        bool begun;
+        lock (_lock)
+        {
+            if (_states.ContainsKey(job.Name))
+            {
+                ProntoErrors.Conflict($"job '{job.Name}' exists; delete it first (DELETE /v2/jobs/{job.Name}) or choose another name");
+            }
+
+            // Saved before it counts: a job the API answered 201 for is there after a restart.
+            SaveApiJobs([.. ApiJobs(), job]);
+            Track(state);
+            begun = _begun;
+        }
+
+        _logger.LogInformation("job {Job}: added through the admin API", job.Name);
+        if (begun)
+        {
+            Schedule(state, _time.GetUtcNow());
+        }
+    }
+
+    /// <summary>
+    /// Removes a job added through the API: its timer stops and the saved list drops it (its runs stay in the history).
+    /// Unknown: <see cref="ErrorCode.NotFound"/>; a settings job or one with a run in progress:
+    /// <see cref="ErrorCode.Conflict"/>.
+    /// </summary>
+    public void Remove(string name)
+    {
+        lock (_lock)
+        {
+            if (!_states.TryGetValue(name, out var state))
+            {
+                throw UnknownJob(name);
+            }
+
+            if (state.FromSettings)
+            {
+                ProntoErrors.Conflict($"job '{name}' is declared in the server's settings (Pronto:Jobs or --jobs), not added through the API; remove it there and restart the server");
+            }
+
+            lock (state)
+            {
+                if (state.Current is not null)
+                {
+                    ProntoErrors.Conflict($"job '{name}' has a run in progress ({state.CurrentId}); delete it once that run has ended");
+                }
+
+                SaveApiJobs([.. ApiJobs().Where(j => j.Name != name)]);
+                state.Removed = true;
+                state.Timer?.Dispose();
+                state.Timer = null;
+                state.Next = null;
+            }
+
+            _states.Remove(name);
+            _order.Remove(state);
+        }
+
+        _logger.LogInformation("job {Job}: removed through the admin API", name);
+    }
+
+    /// <summary>
+    /// Starts a run of <paramref name="name"/> now, outside its schedule (scheduled time = now, id ending in <c>+run</c>),
+    /// recorded like the others; the schedule goes on. Unknown: <see cref="ErrorCode.NotFound"/>; a run in
+    /// progress: <see cref="ErrorCode.Conflict"/>.
+    /// </summary>
+    public JobRun RunNow(string name)
+    {
+        var state = StateOf(name) ?? throw UnknownJob(name);
+        lock (state)
+        {
+            if (state.Removed || _stopping.IsCancellationRequested)
+            {
+                throw _stopping.IsCancellationRequested ? new ProntoException(ErrorCode.Unavailable, "the server is stopping") : UnknownJob(name);
+            }
+
+            if (state.Current is not null)
+            {
+                ProntoErrors.Conflict($"job '{name}' has a run in progress ({state.CurrentId}); try again once it has ended");
+            }
+
+            var now = _time.GetUtcNow();
+            var id = RunId(name, now) + "+run";
+            for (var n = 2; _store.Contains(id); n++)
+            {
+                // Two runs asked for within one second: the history keeps both.
+                id = RunId(name, now) + "+run" + n.ToString(CultureInfo.InvariantCulture);
+            }
+
+            return StartRun(state, id, now, resumes: null);
+        }
+    }
+
+    /// <summary>The 404 of an unknown job, naming the jobs there are.</summary>
+    internal ProntoException UnknownJob(string name)
+    {
+        var jobs = Jobs;
+        var names = jobs.Count == 0 ? "no jobs are scheduled" : "the jobs are " + string.Join(", ", jobs.Select(j => j.Name));
+        return new ProntoException(ErrorCode.NotFound, $"unknown job '{name}'; {names}");
+    }
+
+    private JobState? StateOf(string name)
+    {
+        lock (_lock)
+        {
+            return _states.TryGetValue(name, out var state) ? state : null;
+        }
+    }
+
+    private List<JobState> Snapshot()
+    {
+        lock (_lock)
+        {
+            return [.. _order];
+        }
+    }
+
+    /// <summary>Adds a job to the list; the caller holds <c>_lock</c> (or is the constructor).</summary>
+    private void Track(JobState state)
+    {
+        _states.Add(state.Job.Name, state);
+        _order.Add(state);
+    }
+
+    /// <summary>The API's jobs in order; the caller holds <c>_lock</c>.</summary>
+    private IEnumerable<ScheduledJobOptions> ApiJobs() => _order.Where(s => !s.FromSettings).Select(s => s.Job);
+
+    private void SaveApiJobs(List<ScheduledJobOptions> jobs)
+    {
+        if (_apiJobs is null)
+        {
+            ProntoErrors.Unsupported("this scheduler has no file to keep jobs in");
+        }
+
+        _apiJobs.Save(jobs);
+    }
+
     /// <summary>Sets the job's timer to its first time after <paramref name="after"/>.</summary>
     private void Schedule(JobState state, DateTimeOffset after)
     {
         lock (state)
         {
-            if (_stopping.IsCancellationRequested)
+            if (_stopping.IsCancellationRequested || state.Removed)
             {
                 return;
             }
@@ -182,7 +404,7 @@ public sealed class JobScheduler : IHostedService, IDisposable
         DateTimeOffset scheduled;
         lock (state)
         {
-            if (state.Next is not { } next || _stopping.IsCancellationRequested)
+            if (state.Next is not { } next || _stopping.IsCancellationRequested || state.Removed)
             {
                 return;
             }
@@ -197,7 +419,7 @@ public sealed class JobScheduler : IHostedService, IDisposable
             scheduled = next;
             if (state.Current is null)
             {
-                StartRun(state, scheduled, resumes: null);
+                StartRun(state, RunId(state.Job.Name, scheduled), scheduled, resumes: null);
             }
             else
             {
@@ -218,12 +440,12 @@ public sealed class JobScheduler : IHostedService, IDisposable
     }
 
     /// <summary>Records the run as running, then starts it; the caller holds the state's lock.</summary>
-    private void StartRun(JobState state, DateTimeOffset scheduled, string? resumes)
+    private JobRun StartRun(JobState state, string id, DateTimeOffset scheduled, string? resumes)
     {
         var job = state.Job;
         var run = new JobRun
         {
-            Id = resumes is null ? RunId(job.Name, scheduled) : resumes + "+resume",
+            Id = id,
             Job = job.Name,
             Scheduled = scheduled,
             Status = JobStatus.Running,
@@ -233,7 +455,9 @@ public sealed class JobScheduler : IHostedService, IDisposable
         };
         _store.Record(run);
         state.CurrentScheduled = scheduled;
+        state.CurrentId = id;
         state.Current = Task.Run(() => ExecuteAsync(state, run));
+        return run;
     }
 
     private async Task ExecuteAsync(JobState state, JobRun run)
@@ -275,9 +499,16 @@ public sealed class JobScheduler : IHostedService, IDisposable
     private static string RunId(string job, DateTimeOffset scheduled) =>
         $"{job}@{scheduled.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}";
 
-    private sealed class JobState(ScheduledJobOptions job)
+    private sealed class JobState(ScheduledJobOptions job, bool fromSettings)
     {
         public ScheduledJobOptions Job { get; } = job;
+
+        public bool FromSettings { get; } = fromSettings;
+
+        /// <summary>Deleted through the API: a timer already due finds this and does nothing.</summary>
+        public bool Removed { get; set; }
+
+        public string? CurrentId { get; set; }
 
         public DateTimeOffset? Next { get; set; }
 

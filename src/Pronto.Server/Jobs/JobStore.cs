@@ -15,10 +15,11 @@ public sealed class JobStore
     private readonly Lock _lock = new();
     private readonly Dictionary<string, JobRun> _runs = new(StringComparer.Ordinal);
     private readonly List<string> _order = [];
+    private readonly string _folder;
 
     public JobStore(string folder)
     {
-        Directory.CreateDirectory(folder);
+        _folder = folder;
         Path = System.IO.Path.Combine(folder, FileName);
         if (!File.Exists(Path))
         {
@@ -52,6 +53,8 @@ public sealed class JobStore
         var bytes = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(run) + "\n");
         lock (_lock)
         {
+            // Created on the first run, so a server without jobs leaves no state folder behind.
+            Directory.CreateDirectory(_folder);
             using (var stream = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.Read))
             {
                 stream.Write(bytes);
@@ -59,6 +62,15 @@ public sealed class JobStore
             }
 
             Remember(run);
+        }
+    }
+
+    /// <summary>True when a run of that id is recorded.</summary>
+    public bool Contains(string id)
+    {
+        lock (_lock)
+        {
+            return _runs.ContainsKey(id);
         }
     }
 

@@ -193,7 +193,7 @@ public sealed class JobSchedulerTests : IDisposable
         var options = new ProntoServerOptions { JobsFile = file };
         options.Validate();
         var job = Assert.Single(options.Jobs);
-        Assert.Equal(("hourly", 500, Midnight.AddHours(1)), (job.Name, job.PartRows, job.NextAfter(Midnight)!.Value));
+        Assert.Equal(("hourly", (int?)500, Midnight.AddHours(1)), (job.Name, job.PartRows, job.NextAfter(Midnight)!.Value));
     }
 
     internal static ScheduledJobOptions Job(string cron) => new()
@@ -210,39 +210,5 @@ public sealed class JobSchedulerTests : IDisposable
         var options = new ProntoServerOptions { Jobs = { Job(cron) }, StateDirectory = _state };
         options.Validate();
         return new JobScheduler(options, new JobStore(options.StateFolder()), runner, _time, NullLogger<JobScheduler>.Instance);
-    }
-
-    /// <summary>Each run signals <see cref="Started"/>, then waits for the test's <see cref="Finish"/> (or the stop).</summary>
-    private sealed class GatedRunner : IJobRunner
-    {
-        private TaskCompletionSource<JobOutcome> _gate = New<JobOutcome>();
-
-        public TaskCompletionSource Started { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public List<(DateTimeOffset Scheduled, bool Resume)> Calls { get; } = [];
-
-        public async Task<JobOutcome> RunAsync(ScheduledJobOptions job, DateTimeOffset scheduled, bool resume, CancellationToken cancellationToken)
-        {
-            lock (Calls)
-            {
-                Calls.Add((scheduled, resume));
-            }
-
-            var gate = _gate;
-            Started.TrySetResult();
-            return await gate.Task.WaitAsync(cancellationToken);
-        }
-
-        public void Finish(JobOutcome outcome) => _gate.TrySetResult(outcome);
-
-        public void Fail(Exception e) => _gate.TrySetException(e);
-
-        public void Reset()
-        {
-            _gate = New<JobOutcome>();
-            Started = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
-
-        private static TaskCompletionSource<T> New<T>() => new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }
