@@ -71,7 +71,8 @@ stop
 
 # 3. Cost accounting on and off.
 for ((r = 0; r < rounds; r++)); do
-  for measure in true false; do
+  order="true false"; [ $((r % 2)) -eq 1 ] && order="false true"  # alternate which goes first
+  for measure in $order; do
     Pronto__MeasureEngineCpu=$measure serve 18520
     load 18520 fraud benchmarks/bodies/fraud.json 64 "$requests" "cost accounting $measure"
     stop

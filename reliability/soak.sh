@@ -71,9 +71,11 @@ print("| model | requests | failed |")
 print("|---|---:|---:|")
 for model in ("fraud", "minilm"):
     runs = [json.loads(l) for l in open(os.path.join(out, f"{model}.jsonl"))] if os.path.exists(os.path.join(out, f"{model}.jsonl")) else []
-    print(f"| {model} | {sum(r['requests'] for r in runs)} | {sum(r['errors'] for r in runs)} |")
+    errors = [r["first_error"] for r in runs if r["errors"]]
+    print(f"| {model} | {sum(r['requests'] for r in runs)} | {sum(r['errors'] for r in runs)} |" + (f" first: {errors[0]}" if errors else ""))
 codes = [c.strip() for f in glob.glob(os.path.join(out, "images-*.txt")) for c in open(f)]
-print(f"| resnet18 | {len(codes)} | {sum(1 for c in codes if c != '200')} |")
+failed = [c for c in codes if c != "200"]
+print(f"| resnet18 | {len(codes)} | {len(failed)} |" + (f" statuses: {', '.join(f'{c} x{failed.count(c)}' for c in sorted(set(failed)))}" if failed else ""))
 samples = [tuple(map(int, l.split())) for l in open(os.path.join(out, "rss.txt"))]
 first = next((m for t, m in samples if t >= 60), samples[-1][1])
 print(f"RSS MB: start {samples[0][1]}, at 1 min {first}, end {samples[-1][1]}, highest after 1 min {max(m for t, m in samples if t >= 60) if any(t >= 60 for t, _ in samples) else first}; growth after the first minute {samples[-1][1] - first:+d} MB")
