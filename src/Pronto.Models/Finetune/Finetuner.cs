@@ -15,7 +15,7 @@ public sealed record FinetuneResult(string VersionDirectory, ClassificationRepor
 /// <summary>
 /// <c>pronto finetune</c>'s core: split, embed through <see cref="InferenceService"/> (batched, the serving path),
 /// train a softmax-regression head, export base + pooling + head + softmax as one ONNX graph and write it as the
-/// next version of the named model (staged in a temporary folder, then renamed: a polling server never sees half).
+/// next version of the named model (staged in a temporary folder, then renamed: a server that loads it, e.g. through POST /v2/repository/models/{name}/load, never sees half of it).
 /// Every check of the data runs before anything is written.
 /// </summary>
 public static class Finetuner
@@ -32,6 +32,11 @@ public static class Finetuner
         if (options.TestFraction is <= 0 or >= 1)
         {
             ProntoErrors.InvalidArgument(Invariant($"--test-fraction must be between 0 and 1, got {options.TestFraction}"));
+        }
+
+        if (options.Name.Length == 0 || options.Name.StartsWith('.') || options.Name.IndexOfAny(['/', '\\']) >= 0 || options.Name == options.BaseModel)
+        {
+            ProntoErrors.InvalidArgument($"model name '{options.Name}' must be a plain folder name, not starting with '.', and not the base model's");
         }
 
         if (examples.Count == 0)

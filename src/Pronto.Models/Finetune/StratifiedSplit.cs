@@ -1,3 +1,4 @@
+using System.Globalization;
 using Pronto.Core.Errors;
 using Pronto.Models.Fraud;
 
@@ -36,12 +37,12 @@ internal static class StratifiedSplit
             var held = (int)Math.Round(members.Count * fraction, MidpointRounding.AwayFromZero);
             if (held < 2)
             {
-                ProntoErrors.InvalidArgument($"class '{labels[c]}' has {held} example(s) in the held-out split of {members.Count} (at least 2 are needed to measure it): add examples of '{labels[c]}' or choose a larger --test-fraction (now {fraction:0.###})");
+                ProntoErrors.InvalidArgument(string.Create(CultureInfo.InvariantCulture, $"class '{labels[c]}' has {held} example(s) in the held-out split of {members.Count} (at least 2 are needed to measure it): add examples of '{labels[c]}' or choose a larger --test-fraction (now {fraction:0.###})"));
             }
 
             if (members.Count - held < 1)
             {
-                ProntoErrors.InvalidArgument($"class '{labels[c]}' keeps no training example of {members.Count} after holding out {held}: choose a smaller --test-fraction (now {fraction:0.###})");
+                ProntoErrors.InvalidArgument(string.Create(CultureInfo.InvariantCulture, $"class '{labels[c]}' keeps no training example of {members.Count} after holding out {held}: choose a smaller --test-fraction (now {fraction:0.###})"));
             }
 
             test.AddRange(members.Take(held));
