@@ -61,6 +61,7 @@ public static class ProntoCli
         ModelsCommand.Create(context),
         PredictCommand.Create(context),
         TrainCommand.Create(context),
+        FinetuneCommand.Create(context),
         ServeCommand.Create(context),
         SqlCommand.Create(context),
         BatchCommand.Create(context),

@@ -1,0 +1,133 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Pronto.Models.Finetune;
+
+/// <summary>Held-out metrics of a fine-tuned head, and how long it took: what <c>report.json</c> holds.</summary>
+public sealed class ClassificationReport
+{
+    public required string Model { get; init; }
+
+    public required long Version { get; init; }
+
+    public required string BaseModel { get; init; }
+
+    public required IReadOnlyList<string> Labels { get; init; }
+
+    public required int TrainExamples { get; init; }
+
+    public required int TestExamples { get; init; }
+
+    public required ulong Seed { get; init; }
+
+    public required double Accuracy { get; init; }
+
+    public required double MacroF1 { get; init; }
+
+    public required double[] Precision { get; init; }
+
+    public required double[] Recall { get; init; }
+
+    /// <summary>Rows are the true class, columns the predicted one, both in <see cref="Labels"/> order.</summary>
+    public required int[][] Confusion { get; init; }
+
+    public required double EmbeddingSeconds { get; init; }
+
+    public required double EmbeddingRowsPerSecond { get; init; }
+
+    public required double TrainingSeconds { get; init; }
+
+    /// <summary>Metrics of predictions against truth over <paramref name="classes"/> classes.</summary>
+    public static (double Accuracy, double MacroF1, double[] Precision, double[] Recall, int[][] Confusion) Measure(int[] truth, int[] predicted, int classes)
+    {
+        var confusion = new int[classes][];
+        for (var c = 0; c < classes; c++)
+        {
+            confusion[c] = new int[classes];
+        }
+
+        var correct = 0;
+        for (var i = 0; i < truth.Length; i++)
+        {
+            confusion[truth[i]][predicted[i]]++;
+            correct += truth[i] == predicted[i] ? 1 : 0;
+        }
+
+        var precision = new double[classes];
+        var recall = new double[classes];
+        var f1 = 0.0;
+        for (var c = 0; c < classes; c++)
+        {
+            var tp = confusion[c][c];
+            var predictedC = 0;
+            var actualC = 0;
+            for (var o = 0; o < classes; o++)
+            {
+                predictedC += confusion[o][c];
+                actualC += confusion[c][o];
+            }
+
+            // A class never predicted has precision 0 (scikit-learn's zero_division=0).
+            precision[c] = predictedC == 0 ? 0 : tp / (double)predictedC;
+            recall[c] = actualC == 0 ? 0 : tp / (double)actualC;
+            f1 += precision[c] + recall[c] == 0 ? 0 : 2 * precision[c] * recall[c] / (precision[c] + recall[c]);
+        }
+
+        return (truth.Length == 0 ? 0 : correct / (double)truth.Length, f1 / classes, precision, recall, confusion);
+    }
+
+    public string ToJson()
+    {
+        var classes = new Dictionary<string, object>(StringComparer.Ordinal);
+        for (var c = 0; c < Labels.Count; c++)
+        {
+            classes[Labels[c]] = new Dictionary<string, double> { ["precision"] = Round(Precision[c]), ["recall"] = Round(Recall[c]) };
+        }
+
+        var document = new Dictionary<string, object>
+        {
+            ["model"] = Model,
+            ["version"] = Version,
+            ["base_model"] = BaseModel,
+            ["seed"] = Seed,
+            ["labels"] = Labels,
+            ["train_examples"] = TrainExamples,
+            ["test_examples"] = TestExamples,
+            ["accuracy"] = Round(Accuracy),
+            ["macro_f1"] = Round(MacroF1),
+            ["classes"] = classes,
+            ["confusion_matrix"] = Confusion,
+            ["embedding_seconds"] = Round(EmbeddingSeconds),
+            ["embedding_rows_per_second"] = Math.Round(EmbeddingRowsPerSecond, 1),
+            ["training_seconds"] = Round(TrainingSeconds),
+        };
+        return JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }) + "\n";
+    }
+
+    /// <summary>The report as the command prints it.</summary>
+    public string ToText()
+    {
+        var c = CultureInfo.InvariantCulture;
+        var s = new StringBuilder();
+        s.Append(c, $"{Model} version {Version} (base {BaseModel}, seed {Seed}): {TrainExamples} training / {TestExamples} held-out examples, {Labels.Count} classes\n");
+        s.Append(c, $"held-out accuracy {Accuracy:0.0000}, macro-F1 {MacroF1:0.0000}\n");
+        var width = Math.Max(5, Labels.Max(l => l.Length));
+        s.Append("class".PadRight(width)).Append("  precision  recall\n");
+        for (var k = 0; k < Labels.Count; k++)
+        {
+            s.Append(Labels[k].PadRight(width)).Append(c, $"  {Precision[k],9:0.0000}  {Recall[k],6:0.0000}\n");
+        }
+
+        s.Append("confusion matrix (rows: true, columns: predicted, in the order above)\n");
+        foreach (var row in Confusion)
+        {
+            s.Append("  ").AppendJoin(' ', row.Select(v => v.ToString(c).PadLeft(5))).Append('\n');
+        }
+
+        s.Append(c, $"embedding {TrainExamples + TestExamples} rows in {EmbeddingSeconds:0.00} s ({EmbeddingRowsPerSecond:0} rows/s), training {TrainingSeconds:0.00} s\n");
+        return s.ToString();
+    }
+
+    private static double Round(double v) => Math.Round(v, 6);
+}

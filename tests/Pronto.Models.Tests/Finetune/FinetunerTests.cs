@@ -1,0 +1,85 @@
+using System.Text;
+using Pronto.Core.Errors;
+using Pronto.Core.Inference;
+using Pronto.Core.Repository;
+using Pronto.Core.Tensors;
+using Pronto.Models.Finetune;
+using Pronto.Onnx;
+using Pronto.Testing;
+
+namespace Pronto.Models.Tests.Finetune;
+
+/// <summary>
+/// Fine-tunes the bundled minilm on <see cref="LabeledTexts"/> (generated data standing in for a labeled ticket set;
+/// 60 rows, 12 held out) into a temporary repository.
+/// </summary>
+[Collection(BundledCollection.Name)]
+public sealed class FinetunerTests(BundledRepositoryFixture fixture) : IDisposable
+{
+    private readonly string _temp = Directory.CreateTempSubdirectory("pronto-finetune-").FullName;
+
+    private static List<FinetuneExample> Examples(int count) =>
+        [.. LabeledTexts.Generate(count).Select((r, i) => new FinetuneExample(Encoding.UTF8.GetBytes(r.Text), r.Label, $"row {i}"))];
+
+    private FinetuneOptions Options(string repository, ulong seed = 7) =>
+        new() { Name = "tickets", BaseModel = "minilm", Seed = seed, TargetRepository = repository };
+
+    [Fact]
+    public void Served_probabilities_equal_minilm_embedding_then_head_and_beat_the_floor()
+    {
+        var examples = Examples(60);
+        var result = Finetuner.Run(fixture.Service, Options(_temp), examples);
+
+        // Generated topics are separable: the floor is 0.9 of 12 held-out texts (measured: 1.0).
+        Assert.True(result.Report.Accuracy >= 0.9, $"held-out accuracy {result.Report.Accuracy}");
+        Assert.Equal(48, result.Report.TrainExamples);
+        Assert.Equal(12, result.Report.TestExamples);
+        Assert.Equal(LabeledTexts.Labels.Order(StringComparer.Ordinal), result.Report.Labels);
+        Assert.Equal(["billing", "delivery", "login", "refund"], File.ReadAllLines(Path.Combine(_temp, "tickets", Finetuner.LabelFile)));
+        Assert.True(File.Exists(Path.Combine(result.VersionDirectory, Finetuner.ReportFile)));
+
+        using var repository = new ModelRepository(_temp, [new OnnxBackend(new OnnxBackendOptions())]);
+        repository.Load("tickets");
+        var tuned = new InferenceService(repository);
+        var texts = examples.Select(e => e.Item).ToArray();
+        var served = tuned.Infer(new InferenceRequest { ModelName = "tickets", Inputs = [new NamedTensor("text", Tensor.FromStrings(texts, texts.Length))] }).Outputs[0];
+        Assert.Equal("probabilities", served.Name);
+        var probabilities = served.Tensor.ToArray<float>();
+        var embeddings = fixture.Service.Infer(new InferenceRequest { ModelName = "minilm", Inputs = [new NamedTensor("text", Tensor.FromStrings(texts, texts.Length))] }).Outputs[0].Tensor.ToArray<float>();
+        var worst = 0.0;
+        for (var i = 0; i < texts.Length; i++)
+        {
+            var expected = result.Head.Probabilities(embeddings.AsSpan(i * 384, 384));
+            for (var k = 0; k < expected.Length; k++)
+            {
+                worst = Math.Max(worst, Math.Abs(expected[k] - probabilities[(i * expected.Length) + k]));
+            }
+        }
+
+        Assert.True(worst <= 1e-5, $"largest difference {worst}");
+    }
+
+    [Fact]
+    public void The_same_seed_writes_the_same_model_bytes_as_the_next_version()
+    {
+        var first = Finetuner.Run(fixture.Service, Options(_temp), Examples(40));
+        var second = Finetuner.Run(fixture.Service, Options(_temp), Examples(40));
+        Assert.Equal(Path.Combine(_temp, "tickets", "1"), first.VersionDirectory);
+        Assert.Equal(Path.Combine(_temp, "tickets", "2"), second.VersionDirectory);
+        Assert.True(File.ReadAllBytes(Path.Combine(first.VersionDirectory, "model.onnx")).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(second.VersionDirectory, "model.onnx"))));
+        Assert.Equal(["1", "2", "config.pbtxt", "labels.txt", "vocab.txt"], Directory.EnumerateFileSystemEntries(Path.Combine(_temp, "tickets")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Another_label_set_under_an_existing_name_writes_nothing()
+    {
+        Finetuner.Run(fixture.Service, Options(_temp), Examples(40));
+        var relabeled = Examples(40).Select(e => e with { Label = e.Label == "login" ? "access" : e.Label }).ToList();
+        var e = Assert.Throws<ProntoException>(() => Finetuner.Run(fixture.Service, Options(_temp), relabeled));
+        Assert.Equal(ErrorCode.InvalidArgument, e.Code);
+        Assert.Equal($"model 'tickets' already exists in {_temp} with another base, config or label set; a new version must keep them (they are the model's, not the version's): choose a new NAME", e.Message);
+        Assert.Equal(["1", "config.pbtxt", "labels.txt", "vocab.txt"], Directory.EnumerateFileSystemEntries(Path.Combine(_temp, "tickets")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    public void Dispose() => Directory.Delete(_temp, recursive: true);
+}
