@@ -22,13 +22,7 @@ public sealed class JobsApiTests : IDisposable
 
     public JobsApiTests()
     {
-        var repository = Path.Combine(_work, "models");
-        TinyModels.WriteAddConstant(repository, "adder", 1f, 1);
-        File.WriteAllText(Path.Combine(repository, "adder", "config.pbtxt"), """
-            max_batch_size: 8
-            input [ { name: "x" data_type: TYPE_FP32 dims: [ 1 ] } ]
-            output [ { name: "y" data_type: TYPE_FP32 dims: [ 1 ] } ]
-            """);
+        AdderRepository.Write(_work);
     }
 
     private string State => Path.Combine(_work, "state");

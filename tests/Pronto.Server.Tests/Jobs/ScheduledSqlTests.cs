@@ -21,14 +21,7 @@ public sealed class ScheduledSqlTests : IDisposable
 
     public ScheduledSqlTests()
     {
-        // adder: y = x + 1 over FP32 [batch, 1], so pronto_predict('adder', x) is x + 1.
-        var repository = Path.Combine(_work, "models");
-        TinyModels.WriteAddConstant(repository, "adder", 1f, 1);
-        File.WriteAllText(Path.Combine(repository, "adder", "config.pbtxt"), """
-            max_batch_size: 8
-            input [ { name: "x" data_type: TYPE_FP32 dims: [ 1 ] } ]
-            output [ { name: "y" data_type: TYPE_FP32 dims: [ 1 ] } ]
-            """);
+        AdderRepository.Write(_work);
     }
 
     public void Dispose() => Directory.Delete(_work, recursive: true);
