@@ -36,6 +36,12 @@ switch (command)
             return 0;
         }
 
+    case "io":
+        IoBench.Run(args[1], args[2], args[3], args.Length > 4 ? args[4] : "snappy");
+        return 0;
+    case "sql-score":
+        SqlScore(args[1], args[2], args.Length > 3 ? args[3] : "snappy");
+        return 0;
     case "raw":
         Raw(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 1);
         return 0;
@@ -68,6 +74,26 @@ static async Task GenerateFraudAsync(string path, int rows)
             await group.WriteAsync(fields[f], (ReadOnlyMemory<float>)values);
         }
     }
+}
+
+// sql-score IN OUT [CODEC]: the DuckDB candidate with the model: COPY (SELECT *, pronto_predict(...)) TO ... (FORMAT parquet).
+static void SqlScore(string input, string output, string codec)
+{
+    var root = ZooPaths.DefaultRepository();
+    BundledRepository.Ensure(root);
+    using var repository = new ModelRepository(root, [new OnnxBackend()]);
+    repository.Load("fraud");
+    using var connection = new DuckDB.NET.Data.DuckDBConnection("DataSource=:memory:");
+    connection.Open();
+    Pronto.Sql.ProntoSql.Register(connection, new InferenceService(repository));
+    var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+    var clock = Stopwatch.StartNew();
+    using var command = connection.CreateCommand();
+    command.CommandText = $"COPY (SELECT *, pronto_predict('fraud', {string.Join(", ", FraudFeatures.Names)}) AS predicted_probability FROM read_parquet('{input}')) TO '{output}' (FORMAT parquet, COMPRESSION {codec})";
+    var rows = Convert.ToInt64(command.ExecuteNonQuery(), CultureInfo.InvariantCulture);
+    var seconds = clock.Elapsed.TotalSeconds;
+    var used = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sql-score duckdb {codec}: {rows} rows, wall {seconds:F2} s, {rows / seconds:F0} rows/s, {used * 1000 / rows:G3} CPU-s per 1,000 rows"));
 }
 
 static IEnumerable<string> Texts(int rows)
