@@ -5,14 +5,16 @@
 #     pronto_model_cold_start_seconds) and the rest (first run, tokenizing, HTTP).
 #  2. a response-cache hit against no cache: minilm's request through a copy of minilm with response_cache on (every
 #     request after the first is a hit) and through the bundled minilm, concurrency 4: server CPU per request.
-#  3. the cost of cost accounting: fraud at concurrency 64 with Pronto:MeasureEngineCpu on and off, alternated ROUNDS
-#     times: server CPU per request and req/s (target: <= 2% more CPU with it on).
-# Usage: benchmarks/operations.sh [cycles=10] [rounds=3] [requests=40000]
+#  3. the cost of cost accounting: fraud at concurrency 64 with Pronto:MeasureEngineCpu off, on with the thread CPU
+#     clock read on every run (Pronto:EngineCpuSampleEvery=1) and on with the default sampling, in an order rotated
+#     over ROUNDS rounds: server CPU per request and req/s (target: <= 2% more CPU with it on).
+# Usage: benchmarks/operations.sh [cycles=10] [rounds=3] [requests=40000] [parts="1 2 3"]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cycles=${1:-10}
 rounds=${2:-3}
 requests=${3:-40000}
+parts=${4:-1 2 3}
 source benchmarks/lib.sh
 build_pronto loadgen
 out=$(mktemp -d)
@@ -32,6 +34,7 @@ load() {  # load PORT MODEL BODY CONCURRENCY REQUESTS LABEL
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); server on core 0, clients on core 1"
 
 # 1. Cold start.
+if [[ " $parts " == *" 1 "* ]]; then
 serve 18500 --idle-unload-seconds 1
 body=benchmarks/bodies/minilm.json
 infer() { taskset -c 1 curl -s -o /dev/null -w '%{time_total}\n' -H 'Content-Type: application/json' --data-binary "@$body" localhost:18500/v2/models/minilm/infer; }
@@ -54,8 +57,10 @@ p50 = statistics.median(cold)
 print(f"cold start, minilm, {len(cold)} cycles: request after idle unload p50 {p50:.0f} ms (min {cold[0]:.0f}, max {cold[-1]:.0f}); "
       f"load (session + warm-up) mean {load:.0f} ms over {m['pronto_model_cold_start_seconds_count']:.0f} loads; the rest {p50 - load:.0f} ms; warm request p50 {statistics.median(warm):.1f} ms")
 PY
+fi
 
 # 2. Response cache: hits against no cache.
+if [[ " $parts " == *" 2 "* ]]; then
 repo="$out/repo"
 mkdir -p "$repo/minilm-cached/1"
 bundled=$(dirname "$(dirname "$(ls -d "${XDG_CACHE_HOME:-$HOME/.cache}"/pronto/models-v*/minilm/1 | sort -V | tail -1)")")
@@ -68,18 +73,27 @@ serve 18510 --model-repository "$repo"
 load 18510 minilm "$body" 4 2000 "no cache"
 load 18510 minilm-cached "$body" 4 20000 "cache hits"
 stop
+fi
 
-# 3. Cost accounting on and off.
+# 3. Cost accounting: off, every run read, sampled (the default).
+if [[ " $parts " == *" 3 "* ]]; then
+arms=(off every-run sampled)
 for ((r = 0; r < rounds; r++)); do
-  order="true false"; [ $((r % 2)) -eq 1 ] && order="false true"  # alternate which goes first
-  for measure in $order; do
-    Pronto__MeasureEngineCpu=$measure serve 18520
-    load 18520 fraud benchmarks/bodies/fraud.json 64 "$requests" "cost accounting $measure"
+  for ((k = 0; k < 3; k++)); do
+    arm=${arms[$(((r + k) % 3))]}  # rotate which goes first
+    case $arm in
+      off) export Pronto__MeasureEngineCpu=false Pronto__EngineCpuSampleEvery=1 ;;
+      every-run) export Pronto__MeasureEngineCpu=true Pronto__EngineCpuSampleEvery=1 ;;
+      sampled) export Pronto__MeasureEngineCpu=true; unset Pronto__EngineCpuSampleEvery ;;
+    esac
+    serve 18520
+    load 18520 fraud benchmarks/bodies/fraud.json 64 "$requests" "cost accounting $arm"
     stop
   done
 done
+fi
 
-python3 - "$out/load.jsonl" <<'PY'
+[ -f "$out/load.jsonl" ] && python3 - "$out/load.jsonl" <<'PY'
 import json, statistics, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
 by = {}
@@ -91,6 +105,9 @@ for label, rs in by.items():
     cpu = statistics.median(r["server_cpu_us_per_request"] for r in rs)
     print(f"| {label} ({len(rs)} runs, median) | {statistics.median(r['throughput'] for r in rs):.0f} | {cpu:.1f} | {statistics.median(r['p50_us'] for r in rs):.0f} | {sum(r['errors'] for r in rs)} |")
 cpu = lambda l: statistics.median(r["server_cpu_us_per_request"] for r in by[l])
-print(f"cache hit / no cache, server CPU per request: {cpu('cache hits') / cpu('no cache'):.3f}")
-print(f"cost accounting on / off, server CPU per request: {cpu('cost accounting true') / cpu('cost accounting false'):.3f}")
+if "no cache" in by:
+    print(f"cache hit / no cache, server CPU per request: {cpu('cache hits') / cpu('no cache'):.3f}")
+if "cost accounting off" in by:
+    for arm in ("every-run", "sampled"):
+        print(f"cost accounting {arm} / off, server CPU per request: {cpu('cost accounting ' + arm) / cpu('cost accounting off'):.3f}")
 PY

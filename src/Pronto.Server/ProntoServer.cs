@@ -104,7 +104,7 @@ public sealed class ProntoServer : IAsyncDisposable
             };
         });
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(options.MeasureEngineCpu ? CpuClock.Thread : CpuClock.None);
+        builder.Services.AddSingleton(options.MeasureEngineCpu ? CpuClock.Sampled(options.EngineCpuSampleEvery) : CpuClock.None);
         builder.Services.AddSingleton(provider => new InferenceService(provider.GetRequiredService<ModelRepository>(), provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<CpuClock>())
         {
             QueueWaitBudget = TimeSpan.FromMilliseconds(options.QueueWaitBudgetMs),

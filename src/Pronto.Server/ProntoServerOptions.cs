@@ -93,6 +93,15 @@ public sealed class ProntoServerOptions
     /// </summary>
     public bool MeasureEngineCpu { get; set; } = true;
 
+    /// <summary>
+    /// Read the thread CPU clock on one engine run in this many per model and estimate the others from their wall time
+    /// and the model's sampled CPU / wall ratio (<see cref="Core.Inference.CpuClock.Sampled"/>); 1 reads it on every run (exact).
+    /// </summary>
+    public int EngineCpuSampleEvery { get; set; } = DefaultEngineCpuSampleEvery;
+
+    /// <summary>The default of <see cref="EngineCpuSampleEvery"/> (docs/benchmarks.md, Serving operations: the overhead it leaves).</summary>
+    public const int DefaultEngineCpuSampleEvery = 32;
+
     public OnnxBackendOptions Onnx { get; init; } = new();
 
     /// <summary>Scheduled batch jobs (cron schedules; docs/batch.md "Scheduled jobs"); also read from <see cref="JobsFile"/>.</summary>
@@ -134,6 +143,7 @@ public sealed class ProntoServerOptions
         Check(PricePerCpuHour >= 0 && double.IsFinite(PricePerCpuHour), nameof(PricePerCpuHour), "must be 0 (off) or a positive number");
         Check(!EnableRepositoryApi || AdminKeys.Count > 0, nameof(AdminKeys), "needs at least one key when EnableRepositoryApi is true");
         Check(!ApiKeys.Exists(string.IsNullOrWhiteSpace) && !AdminKeys.Exists(string.IsNullOrWhiteSpace), nameof(ApiKeys), "must not contain empty keys");
+        Check(EngineCpuSampleEvery >= 1, nameof(EngineCpuSampleEvery), "must be 1 (every run) or more");
         Check(IdleUnloadSeconds >= 0, nameof(IdleUnloadSeconds), "must be 0 (never) or more");
         Check(QueueWaitBudgetMs >= 0, nameof(QueueWaitBudgetMs), "must be 0 (no budget) or more");
         Check(MaxLoadedModels >= 0, nameof(MaxLoadedModels), "must be 0 (no bound) or more");

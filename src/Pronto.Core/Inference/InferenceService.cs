@@ -206,9 +206,10 @@ public sealed class InferenceService(ModelRepository repository, TimeProvider? t
     {
         var (inputs, requested, engineOutputs) = prepared;
         var inferStart = Stopwatch.GetTimestamp();
-        var cpu0 = CpuClock.GetThreadCpuNanoseconds();
+        var clock = model.GetCpuClock(CpuClock);
+        var cpu0 = clock.Begin();
         var raw = model.Instance.Run(inputs, engineOutputs, cancellationToken);
-        var cpuNs = CpuClock.GetThreadCpuNanoseconds() - cpu0;
+        var cpuNs = clock.End(cpu0);
         var outputStart = Stopwatch.GetTimestamp();
         var outputs = Produce(model, inputs, requested, engineOutputs, raw);
         var end = Stopwatch.GetTimestamp();

@@ -18,6 +18,7 @@ public sealed class ServedModel
     private int _leases;
     private bool _retired;
     private DynamicBatcher? _batcher;
+    private CpuClock? _cpuClock;
     private QueueBudget? _budget;
     private bool _budgetMade;
     internal long _waitingRows;
@@ -111,7 +112,25 @@ public sealed class ServedModel
 
         lock (_gate)
         {
-            return _batcher ??= new DynamicBatcher(Config, Instance, Statistics, time, cpuClock, GetQueueBudget(queueWaitBudget, time));
+            return _batcher ??= new DynamicBatcher(Config, Instance, Statistics, time, GetCpuClock(cpuClock ?? CpuClock.Thread), GetQueueBudget(queueWaitBudget, time));
+        }
+    }
+
+    /// <summary>
+    /// The clock this version's engine runs are costed with (<see cref="CpuClock.ForModel"/> of the first caller's
+    /// clock, made on first use: a sampled clock keeps this version's own CPU / wall ratio).
+    /// </summary>
+    public CpuClock GetCpuClock(CpuClock serverClock)
+    {
+        var clock = Volatile.Read(ref _cpuClock);
+        if (clock is not null)
+        {
+            return clock;
+        }
+
+        lock (_gate)
+        {
+            return _cpuClock ??= serverClock.ForModel();
         }
     }
 

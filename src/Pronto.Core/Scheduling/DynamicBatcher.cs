@@ -493,9 +493,9 @@ public sealed class DynamicBatcher : IAsyncDisposable
             var names = OutputNames(batch, count);
             var merged = count == 1 ? null : BatchAssembler.Concatenate(batch, count, rows);
             var t1 = Stopwatch.GetTimestamp();
-            var cpu0 = _cpu.GetThreadCpuNanoseconds();
+            var cpu0 = _cpu.Begin();
             var raw = _instance.Run(merged ?? batch[0].Inputs, names, running.Token);
-            cpuNs = _cpu.GetThreadCpuNanoseconds() - cpu0;
+            cpuNs = _cpu.End(cpu0);
             var t2 = Stopwatch.GetTimestamp();
             results = new NamedTensor[count][];
             long offset = 0;

@@ -131,6 +131,46 @@ public sealed class CostTests : IDisposable
         Assert.True(after > before, $"{after} <= {before}");
     }
 
+    [Fact]
+    public void A_sampled_clock_reads_cpu_on_one_run_in_n_and_costs_the_others_by_the_models_cpu_per_wall_ratio()
+    {
+        var cpu = new FakeCpuClock();
+        var wall = new FakeTimeProvider();
+        var server = CpuClock.Sampled(4, cpu, wall);
+        var model = server.ForModel();
+        var other = server.ForModel();
+
+        long Run(CpuClock clock, long cpuNs, TimeSpan elapsed)
+        {
+            var begin = clock.Begin();
+            cpu.Advance(cpuNs);
+            wall.Advance(elapsed);
+            return clock.End(begin);
+        }
+
+        // Run 1 of 4 is read: 30 us of CPU in 40 us of wall time.
+        Assert.Equal(30_000, Run(model, 30_000, TimeSpan.FromMicroseconds(40)));
+
+        // Runs 2-4 are not: 80 us of wall at 0.75 CPU per wall second, whatever the CPU clock did.
+        Assert.Equal([60_000, 60_000, 60_000], [Run(model, 1, TimeSpan.FromMicroseconds(80)), Run(model, 2, TimeSpan.FromMicroseconds(80)), Run(model, 3, TimeSpan.FromMicroseconds(80))]);
+
+        // Run 5 is read again (10 us in 40 us); the ratio is now 40 / 80 over both readings.
+        Assert.Equal(10_000, Run(model, 10_000, TimeSpan.FromMicroseconds(40)));
+        Assert.Equal(50_000, Run(model, 7, TimeSpan.FromMicroseconds(100)));
+
+        // Another model keeps its own count and ratio: its first run is read.
+        Assert.Equal(5_000, Run(other, 5_000, TimeSpan.FromMicroseconds(20)));
+        Assert.Equal(25_000, Run(other, 9, TimeSpan.FromMicroseconds(100)));
+    }
+
+    [Fact]
+    public void Sampling_every_run_is_the_thread_clock_itself()
+    {
+        Assert.Same(CpuClock.Thread, CpuClock.Sampled(1));
+        Assert.Same(CpuClock.Thread, CpuClock.Thread.ForModel());
+        Assert.Throws<ArgumentOutOfRangeException>(() => CpuClock.Sampled(0));
+    }
+
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
     /// <summary>A CPU clock only the fake engine moves.</summary>
