@@ -11,8 +11,9 @@ namespace Pronto.Server.Jobs;
 /// <summary>
 /// The jobs API. Read: <c>GET /v2/jobs</c> and <c>GET /v2/jobs/{name}</c> (each job, its schedule, next run and recent
 /// runs; behind API keys like the other /v2 routes). Admin (<see cref="ApiKeyMiddleware"/>: the admin API on and an
-/// admin key): <c>POST /v2/jobs</c> adds a job, <c>DELETE /v2/jobs/{name}</c> removes one added so,
-/// <c>POST /v2/jobs/{name}/run</c> runs one now.
+/// admin key): <c>POST /v2/jobs</c> adds a job, <c>PUT /v2/jobs/{name}</c> changes one added so,
+/// <c>DELETE /v2/jobs/{name}</c> removes one, <c>POST /v2/jobs/{name}/run</c> runs one now and
+/// <c>POST /v2/jobs/{name}/cancel</c> cancels its run in progress.
 /// </summary>
 internal static class JobEndpoints
 {
@@ -42,6 +43,13 @@ internal static class JobEndpoints
             return JsonResponse.WriteAsync(c, StatusCodes.Status200OK, w => WriteJob(w, scheduler, job));
         }).WithSummary("One scheduled job: schedule, next run, recent runs (newest first).");
         app.MapPost("/v2/jobs", AddAsync).WithSummary("Add a scheduled job, as in the settings (admin key); kept across restarts.");
+        app.MapPut("/v2/jobs/{name}", ReplaceAsync).WithSummary("Change a job added through the API (admin key); a run in progress keeps its definition, the next run has the new one.");
+        app.MapPost("/v2/jobs/{name}/cancel", (HttpContext c, JobScheduler scheduler, string name) =>
+        {
+            var run = scheduler.Cancel(name);
+            c.Response.Headers.Location = $"/v2/jobs/{name}";
+            return JsonResponse.WriteAsync(c, StatusCodes.Status202Accepted, w => JsonSerializer.Serialize(w, run));
+        }).WithSummary("Cancel a job's run in progress (admin key); it is recorded cancelled when its work stops; 409 when none is going.");
         app.MapDelete("/v2/jobs/{name}", (HttpContext c, JobScheduler scheduler, string name) =>
         {
             scheduler.Remove(name);
@@ -57,6 +65,30 @@ internal static class JobEndpoints
     }
 
     private static async Task AddAsync(HttpContext c, JobScheduler scheduler)
+    {
+        var job = await ReadJobAsync(c);
+        scheduler.Add(job);
+        c.Response.Headers.Location = $"/v2/jobs/{job.Name}";
+        await JsonResponse.WriteAsync(c, StatusCodes.Status201Created, w => WriteJob(w, scheduler, job));
+    }
+
+    private static async Task ReplaceAsync(HttpContext c, JobScheduler scheduler, string name)
+    {
+        var job = await ReadJobAsync(c);
+        if (string.IsNullOrEmpty(job.Name))
+        {
+            job.Name = name;
+        }
+        else if (job.Name != name)
+        {
+            ProntoErrors.InvalidArgument($"the body's name '{job.Name}' is not the job's '{name}'; a job cannot be renamed (add it under the new name and delete the old one)");
+        }
+
+        scheduler.Replace(job);
+        await JsonResponse.WriteAsync(c, StatusCodes.Status200OK, w => WriteJob(w, scheduler, job));
+    }
+
+    private static async Task<ScheduledJobOptions> ReadJobAsync(HttpContext c)
     {
         using var body = new MemoryStream();
         await c.Request.Body.CopyToAsync(body, c.RequestAborted);
@@ -80,9 +112,7 @@ internal static class JobEndpoints
             ProntoErrors.InvalidArgument("the body is not a job's JSON object: got null");
         }
 
-        scheduler.Add(job);
-        c.Response.Headers.Location = $"/v2/jobs/{job.Name}";
-        await JsonResponse.WriteAsync(c, StatusCodes.Status201Created, w => WriteJob(w, scheduler, job));
+        return job;
     }
 
     private static void WriteJob(Utf8JsonWriter w, JobScheduler scheduler, ScheduledJobOptions job)
@@ -104,6 +134,7 @@ internal static class JobEndpoints
             w.WriteString("output", job.Output);
         }
 
+        w.WriteString("missed_runs", job.MissedRuns ?? ScheduledJobOptions.SkipMissed);
         w.WriteString("source", scheduler.IsFromSettings(job.Name) ? "settings" : "api");
         if (scheduler.NextRun(job.Name) is { } next)
         {

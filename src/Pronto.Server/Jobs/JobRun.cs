@@ -10,6 +10,7 @@ public static class JobStatus
     public const string Failed = "failed";
     public const string Skipped = "skipped";
     public const string Interrupted = "interrupted";
+    public const string Cancelled = "cancelled";
 }
 
 /// <summary>
@@ -55,7 +56,7 @@ public sealed record JobRun
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? Cost { get; init; }
 
-    /// <summary>Why it failed, was skipped or interrupted.</summary>
+    /// <summary>Why it failed, was skipped, interrupted or cancelled, or why it ran (a missed time run at start).</summary>
     [JsonPropertyName("message")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Message { get; init; }

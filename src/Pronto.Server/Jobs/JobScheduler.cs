@@ -11,9 +11,10 @@ namespace Pronto.Server.Jobs;
 /// <c>skipped</c>, never doubled. Every change of a run goes to <see cref="JobStore"/> first. At start, a run the
 /// history shows as running (the process died) is marked <c>interrupted</c>, and the latest interrupted run of each
 /// job is resumed with the batch job's own <c>--resume</c> (its committed parts are kept, exactly once); a graceful
-/// stop cancels running jobs and records them <c>interrupted</c> likewise. Missed times while the server was down
-/// are not run; the schedule continues from the start. Jobs come from the settings and from the admin API
-/// (<see cref="Add"/>, <see cref="Remove"/>, <see cref="RunNow"/>), the latter saved in <see cref="ApiJobFile"/>.
+/// stop cancels running jobs and records them <c>interrupted</c> likewise. Times missed while the server was down are
+/// not run unless the job says <c>MissedRuns: run-once</c>: then the latest of them runs at start, once. Jobs come
+/// from the settings and from the admin API (<see cref="Add"/>, <see cref="Replace"/>, <see cref="Remove"/>,
+/// <see cref="RunNow"/>, <see cref="Cancel"/>), the latter saved in <see cref="ApiJobFile"/>.
 /// </summary>
 /// <remarks>
 /// Locks: <c>_lock</c> guards the job list (and the API file that mirrors it), each <see cref="JobState"/> its own
@@ -172,6 +173,29 @@ public sealed class JobScheduler : IHostedService, IDisposable
                 }
             }
 
+            // Times that passed while the server was down, after the last one the history knows (a new job has none).
+            var lastKnown = runs.Count > 0 ? runs.Max(r => r.Scheduled) : (DateTimeOffset?)null;
+            if (state.Job.RunsMissed && lastKnown is { } last && state.Job.MissedBetween(last, now) is { } missed)
+            {
+                lock (state)
+                {
+                    if (!state.Removed && !_store.Contains(RunId(state.Job.Name, missed.Latest)))
+                    {
+                        var when = missed.Latest.ToString("u", CultureInfo.InvariantCulture);
+                        if (state.Current is null)
+                        {
+                            var run = StartRun(state, RunId(state.Job.Name, missed.Latest), missed.Latest, resumes: null, message: $"missed while the server was down (the latest of {missed.Count} missed times); run at start (MissedRuns: run-once)");
+                            _logger.LogInformation("job {Job}: running {Scheduled}, missed while the server was down", state.Job.Name, run.Scheduled);
+                        }
+                        else
+                        {
+                            _store.Record(new JobRun { Id = RunId(state.Job.Name, missed.Latest), Job = state.Job.Name, Scheduled = missed.Latest, Status = JobStatus.Skipped, Message = $"missed while the server was down; not run at start because the resumed run of {state.CurrentScheduled.ToString("u", CultureInfo.InvariantCulture)} is going" });
+                            _logger.LogWarning("job {Job}: the missed time {Scheduled} is skipped, a resumed run is going", state.Job.Name, when);
+                        }
+                    }
+                }
+            }
+
             Schedule(state, now);
         }
     }
@@ -243,6 +267,89 @@ public sealed class JobScheduler : IHostedService, IDisposable
         {
             Schedule(state, _time.GetUtcNow());
         }
+    }
+
+    /// <summary>
+    /// Changes a job added through the API in place (the admin API's <c>PUT</c>): validated, saved, and its timer set
+    /// from now by the new schedule; a run in progress goes on with the definition it started with, the next run has
+    /// the new one; the history is kept. Unknown: <see cref="ErrorCode.NotFound"/>; a settings job:
+    /// <see cref="ErrorCode.Conflict"/>; invalid: <see cref="ErrorCode.InvalidArgument"/>.
+    /// </summary>
+    public void Replace(ScheduledJobOptions job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        try
+        {
+            job.Validate($"job '{job.Name}'");
+        }
+        catch (InvalidOperationException e)
+        {
+            ProntoErrors.InvalidArgument(e.Message);
+        }
+
+        JobState state;
+        bool begun;
+        lock (_lock)
+        {
+            if (!_states.TryGetValue(job.Name, out state!))
+            {
+                throw UnknownJob(job.Name);
+            }
+
+            if (state.FromSettings)
+            {
+                ProntoErrors.Conflict($"job '{job.Name}' is declared in the server's settings (Pronto:Jobs or --jobs), not added through the API; change it there and restart the server");
+            }
+
+            SaveApiJobs([.. ApiJobs().Select(j => j.Name == job.Name ? job : j)]);
+            lock (state)
+            {
+                state.Job = job;
+            }
+
+            begun = _begun;
+        }
+
+        _logger.LogInformation("job {Job}: changed through the admin API", job.Name);
+        if (begun)
+        {
+            Schedule(state, _time.GetUtcNow());
+        }
+    }
+
+    /// <summary>
+    /// Cancels the run in progress of <paramref name="name"/>: its work is cancelled (a batch run keeps the parts it
+    /// committed) and it is recorded <c>cancelled</c> when it ends; the schedule goes on. Returns the run as it was
+    /// when cancelled (running). Unknown: <see cref="ErrorCode.NotFound"/>; no run in progress:
+    /// <see cref="ErrorCode.Conflict"/>.
+    /// </summary>
+    public JobRun Cancel(string name)
+    {
+        var state = StateOf(name) ?? throw UnknownJob(name);
+        CancellationTokenSource cancel;
+        JobRun run;
+        lock (state)
+        {
+            if (state.Current is null || state.CurrentCancel is null || state.CurrentId is null)
+            {
+                ProntoErrors.Conflict($"job '{name}' has no run in progress");
+            }
+
+            cancel = state.CurrentCancel;
+            run = _store.RunsOf(name).First(r => r.Id == state.CurrentId);
+        }
+
+        // Outside the lock: the run's work may stop, and record its end, inside this call.
+        try
+        {
+            cancel.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The run ended between the lock and here: nothing is left to cancel.
+        }
+
+        return run;
     }
 
     /// <summary>
@@ -440,7 +547,7 @@ public sealed class JobScheduler : IHostedService, IDisposable
     }
 
     /// <summary>Records the run as running, then starts it; the caller holds the state's lock.</summary>
-    private JobRun StartRun(JobState state, string id, DateTimeOffset scheduled, string? resumes)
+    private JobRun StartRun(JobState state, string id, DateTimeOffset scheduled, string? resumes, string? message = null)
     {
         var job = state.Job;
         var run = new JobRun
@@ -452,25 +559,32 @@ public sealed class JobScheduler : IHostedService, IDisposable
             Started = _time.GetUtcNow(),
             Output = job.OutputOf(scheduled),
             Resumes = resumes,
+            Message = message,
         };
         _store.Record(run);
         state.CurrentScheduled = scheduled;
         state.CurrentId = id;
-        state.Current = Task.Run(() => ExecuteAsync(state, run));
+        state.CurrentCancel = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        var cancel = state.CurrentCancel;
+        state.Current = Task.Run(() => ExecuteAsync(state, job, run, cancel));
         return run;
     }
 
-    private async Task ExecuteAsync(JobState state, JobRun run)
+    private async Task ExecuteAsync(JobState state, ScheduledJobOptions job, JobRun run, CancellationTokenSource cancel)
     {
         JobRun end;
         try
         {
-            var outcome = await _runner.RunAsync(state.Job, run.Scheduled, resume: run.Resumes is not null, _stopping.Token);
-            end = Ended(run, outcome.Failed ? JobStatus.Failed : JobStatus.Succeeded, outcome.Message, outcome);
+            var outcome = await _runner.RunAsync(job, run.Scheduled, resume: run.Resumes is not null, cancel.Token);
+            end = Ended(run, outcome.Failed ? JobStatus.Failed : JobStatus.Succeeded, outcome.Message ?? run.Message, outcome);
         }
         catch (Exception) when (_stopping.IsCancellationRequested)
         {
             end = Ended(run, JobStatus.Interrupted, "the server stopped during the run", null);
+        }
+        catch (Exception) when (cancel.IsCancellationRequested)
+        {
+            end = Ended(run, JobStatus.Cancelled, "cancelled through the admin API (POST /v2/jobs/{name}/cancel)".Replace("{name}", run.Job, StringComparison.Ordinal), null);
         }
         catch (Exception e)
         {
@@ -482,7 +596,10 @@ public sealed class JobScheduler : IHostedService, IDisposable
         {
             _store.Record(end);
             state.Current = null;
+            state.CurrentCancel = null;
         }
+
+        cancel.Dispose();
     }
 
     private JobRun Ended(JobRun run, string status, string? message, JobOutcome? outcome) => run with
@@ -501,7 +618,8 @@ public sealed class JobScheduler : IHostedService, IDisposable
 
     private sealed class JobState(ScheduledJobOptions job, bool fromSettings)
     {
-        public ScheduledJobOptions Job { get; } = job;
+        /// <summary>The definition; the admin API's <see cref="Replace"/> changes it under the state's lock.</summary>
+        public ScheduledJobOptions Job { get; set; } = job;
 
         public bool FromSettings { get; } = fromSettings;
 
@@ -517,6 +635,9 @@ public sealed class JobScheduler : IHostedService, IDisposable
         public Task? Current { get; set; }
 
         public DateTimeOffset CurrentScheduled { get; set; }
+
+        /// <summary>Cancels the run in progress (linked to the scheduler's stop).</summary>
+        public CancellationTokenSource? CurrentCancel { get; set; }
     }
 
     private sealed class Due(JobScheduler scheduler, JobState state)

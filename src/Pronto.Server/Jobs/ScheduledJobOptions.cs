@@ -19,6 +19,12 @@ public sealed class ScheduledJobOptions
 
     public const string SqlKind = "sql";
 
+    /// <summary><see cref="MissedRuns"/>: times missed while the server was down are not run (the default).</summary>
+    public const string SkipMissed = "skip";
+
+    /// <summary><see cref="MissedRuns"/>: at start, the latest time missed while the server was down runs once.</summary>
+    public const string RunOnceMissed = "run-once";
+
     public string Name { get; set; } = "";
 
     /// <summary>Five fields (minute hour day month weekday) or six with seconds first, as Cronos reads them.</summary>
@@ -26,6 +32,16 @@ public sealed class ScheduledJobOptions
 
     /// <summary>Time zone the schedule is read in (IANA id); UTC when empty.</summary>
     public string? TimeZone { get; set; }
+
+    /// <summary>
+    /// What start-up does with the times that passed while the server was down (after the job's last recorded run):
+    /// <c>skip</c> (default) or <c>run-once</c>, the latest of them at once (Kubernetes CronJob's and Quartz's
+    /// "fire once now" misfire policy), never one run per missed time.
+    /// </summary>
+    public string? MissedRuns { get; set; }
+
+    /// <summary>True when <see cref="MissedRuns"/> is <c>run-once</c>.</summary>
+    internal bool RunsMissed => MissedRuns == RunOnceMissed;
 
     /// <summary>What the job runs: <c>batch</c> (a <c>pronto batch</c> run) or <c>sql</c> (DuckDB statements).</summary>
     public string Kind { get; set; } = BatchKind;
@@ -78,6 +94,20 @@ public sealed class ScheduledJobOptions
     /// <summary>The statements of the SQL run scheduled at <paramref name="scheduled"/>.</summary>
     public string SqlOf(DateTimeOffset scheduled) => WithTime(Sql ?? "", scheduled);
 
+    /// <summary>The latest scheduled time strictly after <paramref name="after"/> and at or before <paramref name="until"/>, with how many there are; null when none.</summary>
+    public (DateTimeOffset Latest, int Count)? MissedBetween(DateTimeOffset after, DateTimeOffset until)
+    {
+        DateTimeOffset? latest = null;
+        var count = 0;
+        foreach (var time in Schedule.GetOccurrences(after, until, Zone, fromInclusive: false, toInclusive: true))
+        {
+            latest = time;
+            count++;
+        }
+
+        return latest is { } l ? (l, count) : null;
+    }
+
     /// <summary>The first scheduled time strictly after <paramref name="after"/>, or null when the schedule has none.</summary>
     public DateTimeOffset? NextAfter(DateTimeOffset after) => Schedule.GetNextOccurrence(after, Zone, inclusive: false);
 
@@ -106,6 +136,7 @@ public sealed class ScheduledJobOptions
     {
         Check(!string.IsNullOrWhiteSpace(Name) && Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'), who, "Name must be set (letters, digits, '-', '_', '.')");
         Check(Kind is BatchKind or SqlKind, who, $"Kind '{Kind}' is not supported (batch or sql)");
+        Check(MissedRuns is null or SkipMissed or RunOnceMissed, who, $"MissedRuns '{MissedRuns}' is not supported ({SkipMissed} or {RunOnceMissed})");
         try
         {
             var fields = Cron.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;

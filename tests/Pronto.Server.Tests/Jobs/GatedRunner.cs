@@ -11,11 +11,15 @@ internal sealed class GatedRunner : IJobRunner
 
     public List<(DateTimeOffset Scheduled, bool Resume)> Calls { get; } = [];
 
+    /// <summary>The definition each call ran with, in the order of <see cref="Calls"/>.</summary>
+    public List<ScheduledJobOptions> Jobs { get; } = [];
+
     public async Task<JobOutcome> RunAsync(ScheduledJobOptions job, DateTimeOffset scheduled, bool resume, CancellationToken cancellationToken)
     {
         lock (Calls)
         {
             Calls.Add((scheduled, resume));
+            Jobs.Add(job);
         }
 
         var gate = _gate;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using Pronto.Core.Errors;
 using Pronto.Server.Jobs;
 
 namespace Pronto.Server.Tests.Jobs;
@@ -108,6 +109,84 @@ public sealed class JobSchedulerTests : IDisposable
         crashed.Dispose();
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("skip")]
+    [InlineData("run-once")]
+    public async Task Times_missed_while_the_server_was_down_are_skipped_or_with_run_once_the_latest_runs_once_at_start(string? missedRuns)
+    {
+        var first = new GatedRunner();
+        using (var before = Scheduler(first, missedRuns: missedRuns))
+        {
+            before.Begin();
+            _time.Advance(TimeSpan.FromMinutes(5));
+            await first.Started.Task;
+            first.Finish(new JobOutcome(1, 0, TimeSpan.Zero, Failed: false, Message: null));
+            await before.Running("nightly");
+            await before.StopAsync(CancellationToken.None);
+        }
+
+        // Down from 00:05 to 00:22: 00:10, 00:15 and 00:20 pass.
+        _time.Advance(TimeSpan.FromMinutes(17));
+        var second = new GatedRunner();
+        using var after = Scheduler(second, missedRuns: missedRuns);
+        after.Begin();
+        Assert.Equal(Midnight.AddMinutes(25), after.NextRun("nightly"));
+        if (missedRuns != "run-once")
+        {
+            Assert.Empty(second.Calls);
+            Assert.Equal(["nightly@20261205T000500Z"], after.Store.RunsOf("nightly").Select(r => r.Id));
+            return;
+        }
+
+        await second.Started.Task;
+        Assert.Equal([(Midnight.AddMinutes(20), false)], second.Calls);
+        var running = after.Store.RunsOf("nightly")[0];
+        const string Why = "missed while the server was down (the latest of 3 missed times); run at start (MissedRuns: run-once)";
+        Assert.Equal(("nightly@20261205T002000Z", JobStatus.Running, Midnight.AddMinutes(22), Why), (running.Id, running.Status, running.Started!.Value, running.Message));
+        second.Finish(new JobOutcome(7, 0, TimeSpan.Zero, Failed: false, Message: null));
+        await after.Running("nightly");
+        Assert.Equal(
+            [("nightly@20261205T002000Z", JobStatus.Succeeded, 7L, Why), ("nightly@20261205T000500Z", JobStatus.Succeeded, 1L, null)],
+            after.Store.RunsOf("nightly").Select(r => (r.Id, r.Status, r.Rows, r.Message)));
+    }
+
+    [Fact]
+    public void A_missed_runs_policy_other_than_skip_or_run_once_is_refused_at_start()
+    {
+        var job = Job("*/5 * * * *");
+        job.MissedRuns = "all";
+        var e = Assert.Throws<InvalidOperationException>(() => new ProntoServerOptions { Jobs = { job }, StateDirectory = _state }.Validate());
+        Assert.Equal("Pronto:Jobs 'nightly': MissedRuns 'all' is not supported (skip or run-once).", e.Message);
+    }
+
+    [Fact]
+    public async Task A_run_cancelled_is_recorded_cancelled_and_the_schedule_goes_on()
+    {
+        var runner = new GatedRunner();
+        using var scheduler = Scheduler(runner);
+        scheduler.Begin();
+        Assert.Equal(ErrorCode.Conflict, Assert.Throws<ProntoException>(() => scheduler.Cancel("nightly")).Code);
+        _time.Advance(TimeSpan.FromMinutes(5));
+        await runner.Started.Task;
+
+        _time.Advance(TimeSpan.FromSeconds(40));
+        var cancelling = scheduler.Cancel("nightly");
+        Assert.Equal(("nightly@20261205T000500Z", JobStatus.Running), (cancelling.Id, cancelling.Status));
+        await scheduler.Running("nightly");
+        var cancelled = Assert.Single(scheduler.Store.RunsOf("nightly"));
+        Assert.Equal((JobStatus.Cancelled, Midnight.AddSeconds(340), "cancelled through the admin API (POST /v2/jobs/nightly/cancel)"), (cancelled.Status, cancelled.Ended!.Value, cancelled.Message));
+        Assert.Equal("job 'nightly' has no run in progress", Assert.Throws<ProntoException>(() => scheduler.Cancel("nightly")).Message);
+        Assert.Equal(ErrorCode.NotFound, Assert.Throws<ProntoException>(() => scheduler.Cancel("other")).Code);
+
+        runner.Reset();
+        _time.Advance(TimeSpan.FromMinutes(4) + TimeSpan.FromSeconds(20));
+        await runner.Started.Task;
+        Assert.Equal([Midnight.AddMinutes(5), Midnight.AddMinutes(10)], runner.Calls.Select(c => c.Scheduled));
+        runner.Finish(new JobOutcome(1, 0, TimeSpan.Zero, Failed: false, Message: null));
+        await scheduler.Running("nightly");
+    }
+
     [Fact]
     public async Task A_graceful_stop_records_the_running_run_interrupted_and_the_next_start_resumes_it()
     {
@@ -205,9 +284,11 @@ public sealed class JobSchedulerTests : IDisposable
         Output = "/data/out/scores-{time}.jsonl",
     };
 
-    private JobScheduler Scheduler(IJobRunner runner, string cron = "*/5 * * * *")
+    private JobScheduler Scheduler(IJobRunner runner, string cron = "*/5 * * * *", string? missedRuns = null)
     {
-        var options = new ProntoServerOptions { Jobs = { Job(cron) }, StateDirectory = _state };
+        var job = Job(cron);
+        job.MissedRuns = missedRuns;
+        var options = new ProntoServerOptions { Jobs = { job }, StateDirectory = _state };
         options.Validate();
         return new JobScheduler(options, new JobStore(options.StateFolder()), runner, _time, NullLogger<JobScheduler>.Instance);
     }

@@ -42,7 +42,7 @@ public sealed class JobsApiTests : IDisposable
         Assert.Equal("/v2/jobs/hourly", added.Headers.Location?.OriginalString);
         var body = await added.Content.ReadAsStringAsync();
         Assert.Equal(
-            """{"name":"hourly","kind":"sql","cron":"0 * * * *","time_zone":"UTC","sql":"SELECT 1","database":null,"source":"api","next_run":"2026-12-05T01:00:00+00:00","running":false,"runs":[]}""",
+            """{"name":"hourly","kind":"sql","cron":"0 * * * *","time_zone":"UTC","sql":"SELECT 1","database":null,"missed_runs":"skip","source":"api","next_run":"2026-12-05T01:00:00+00:00","running":false,"runs":[]}""",
             body);
         Assert.Equal(body, await http.GetStringAsync("/v2/jobs/hourly"));
         using (var list = JsonDocument.Parse(await http.GetStringAsync("/v2/jobs")))
@@ -82,6 +82,59 @@ public sealed class JobsApiTests : IDisposable
         await AssertError(http.PostAsync("/v2/jobs/hourly/run", null), HttpStatusCode.NotFound, "unknown job 'hourly'; the jobs are settings-job");
         Assert.Equal("[]", File.ReadAllText(Path.Combine(State, ApiJobFile.FileName)));
         Assert.Equal([(Midnight, false)], runner.Calls);
+        await server.StopAsync();
+    }
+
+    [Fact]
+    public async Task A_job_is_changed_in_place_and_its_run_cancelled_through_the_admin_API()
+    {
+        var runner = new GatedRunner();
+        await using var server = await StartAsync(runner: runner);
+        var scheduler = server.Services.GetRequiredService<JobScheduler>();
+        await scheduler.Started;
+        using var http = Admin(server);
+        (await http.PostAsync("/v2/jobs", Json(SqlJob))).Dispose();
+
+        // The name may be left out of the body; the route names the job.
+        using (var changed = await http.PutAsync("/v2/jobs/hourly", Json("""{"kind": "sql", "cron": "*/30 * * * *", "sql": "SELECT 2", "missedRuns": "run-once"}""")))
+        {
+            Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+            Assert.Equal(
+                """{"name":"hourly","kind":"sql","cron":"*/30 * * * *","time_zone":"UTC","sql":"SELECT 2","database":null,"missed_runs":"run-once","source":"api","next_run":"2026-12-05T00:30:00+00:00","running":false,"runs":[]}""",
+                await changed.Content.ReadAsStringAsync());
+        }
+
+        using (var saved = JsonDocument.Parse(File.ReadAllText(Path.Combine(State, ApiJobFile.FileName))))
+        {
+            var job = Assert.Single(saved.RootElement.EnumerateArray());
+            Assert.Equal(("hourly", "*/30 * * * *", "SELECT 2", "run-once"), (job.GetProperty("name").GetString(), job.GetProperty("cron").GetString(), job.GetProperty("sql").GetString(), job.GetProperty("missedRuns").GetString()));
+        }
+
+        await AssertError(http.PutAsync("/v2/jobs/hourly", Json("""{"name": "daily", "kind": "sql", "cron": "0 0 * * *", "sql": "SELECT 3"}""")), HttpStatusCode.BadRequest, "the body's name 'daily' is not the job's 'hourly'; a job cannot be renamed (add it under the new name and delete the old one)");
+        await AssertError(http.PutAsync("/v2/jobs/hourly", Json("""{"kind": "sql", "cron": "0 * * * *"}""")), HttpStatusCode.BadRequest, "job 'hourly': Sql must be set (the DuckDB statements of each run).");
+        await AssertError(http.PutAsync("/v2/jobs/settings-job", Json("""{"kind": "sql", "cron": "0 * * * *", "sql": "SELECT 1"}""")), HttpStatusCode.Conflict, "job 'settings-job' is declared in the server's settings (Pronto:Jobs or --jobs), not added through the API; change it there and restart the server");
+        await AssertError(http.PutAsync("/v2/jobs/weekly", Json("""{"kind": "sql", "cron": "0 * * * *", "sql": "SELECT 1"}""")), HttpStatusCode.NotFound, "unknown job 'weekly'; the jobs are settings-job, hourly");
+        await AssertError(http.PostAsync("/v2/jobs/hourly/cancel", null), HttpStatusCode.Conflict, "job 'hourly' has no run in progress");
+
+        // The new definition runs on the new schedule; cancelling it records it cancelled.
+        _time.Advance(TimeSpan.FromMinutes(30));
+        await runner.Started.Task;
+        Assert.Equal([(Midnight.AddMinutes(30), "SELECT 2")], runner.Calls.Select((c, i) => (c.Scheduled, runner.Jobs[i].Sql)));
+        using (var cancelling = await http.PostAsync("/v2/jobs/hourly/cancel", null))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, cancelling.StatusCode);
+            using var run = JsonDocument.Parse(await cancelling.Content.ReadAsStringAsync());
+            Assert.Equal(("hourly@20261205T003000Z", "running"), (run.RootElement.GetProperty("id").GetString(), run.RootElement.GetProperty("status").GetString()));
+        }
+
+        await scheduler.Running("hourly");
+        using (var one = JsonDocument.Parse(await http.GetStringAsync("/v2/jobs/hourly")))
+        {
+            var run = Assert.Single(one.RootElement.GetProperty("runs").EnumerateArray());
+            Assert.Equal(("cancelled", "cancelled through the admin API (POST /v2/jobs/hourly/cancel)"), (run.GetProperty("status").GetString(), run.GetProperty("message").GetString()));
+            Assert.Equal("2026-12-05T01:00:00+00:00", one.RootElement.GetProperty("next_run").GetString());
+        }
+
         await server.StopAsync();
     }
 
@@ -181,6 +234,8 @@ public sealed class JobsApiTests : IDisposable
         () => http.PostAsync("/v2/jobs", Json(SqlJob)),
         () => http.DeleteAsync("/v2/jobs/settings-job"),
         () => http.PostAsync("/v2/jobs/settings-job/run", null),
+        () => http.PutAsync("/v2/jobs/settings-job", Json(SqlJob)),
+        () => http.PostAsync("/v2/jobs/settings-job/cancel", null),
     ];
 
     private static async Task AssertError(Task<HttpResponseMessage> call, HttpStatusCode status, string message, bool prefix = false)
