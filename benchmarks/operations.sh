@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Serving operations (issue 15's benchmark), `pronto serve` on core 0, clients on core 1:
 #  1. cold start after idle unload: minilm with --idle-unload-seconds 1; CYCLES times, wait until it has unloaded,
-#     then time one request (curl), then a warm one. Split: the load (session creation and warm-up, the server's
-#     pronto_model_cold_start_seconds) and the rest (first run, tokenizing, HTTP).
+#     then time one request (curl), then a warm one. Split: the load (the server's pronto_model_cold_start_seconds;
+#     within it session creation and warm-up, pronto_model_cold_start_phase_seconds) and the rest (first run,
+#     tokenizing, HTTP).
 #  2. a response-cache hit against no cache: minilm's request through a copy of minilm with response_cache on (every
 #     request after the first is a hit) and through the bundled minilm, concurrency 4: server CPU per request.
 #  3. the cost of cost accounting: fraud at concurrency 64 with Pronto:MeasureEngineCpu off, on with the thread CPU
@@ -44,18 +45,21 @@ for ((i = 0; i < cycles; i++)); do
   infer >> "$out/cold.txt"
   infer >> "$out/warm.txt"
 done
-curl -s localhost:18500/metrics | grep '^pronto_model_cold_start_seconds_\(sum\|count\){model="minilm"}' > "$out/cold-metrics.txt"
+curl -s localhost:18500/metrics | grep '^pronto_model_cold_start_\(phase_\)\?seconds_\(sum\|count\){model="minilm"' > "$out/cold-metrics.txt"
 stop
 python3 - "$out" <<'PY'
 import os, statistics, sys
 out = sys.argv[1]
 cold = sorted(float(l) * 1000 for l in open(os.path.join(out, "cold.txt")))
 warm = sorted(float(l) * 1000 for l in open(os.path.join(out, "warm.txt")))
-m = {l.split("{")[0]: float(l.split()[-1]) for l in open(os.path.join(out, "cold-metrics.txt"))}
+m = {l.split("{")[0] + ("." + l.split('phase="')[1].split('"')[0] if "phase=" in l else ""): float(l.split()[-1]) for l in open(os.path.join(out, "cold-metrics.txt"))}
 load = m["pronto_model_cold_start_seconds_sum"] / m["pronto_model_cold_start_seconds_count"] * 1000
 p50 = statistics.median(cold)
 print(f"cold start, minilm, {len(cold)} cycles: request after idle unload p50 {p50:.0f} ms (min {cold[0]:.0f}, max {cold[-1]:.0f}); "
       f"load (session + warm-up) mean {load:.0f} ms over {m['pronto_model_cold_start_seconds_count']:.0f} loads; the rest {p50 - load:.0f} ms; warm request p50 {statistics.median(warm):.1f} ms")
+n = m["pronto_model_cold_start_phase_seconds_count.session"]
+print(f"load split, mean over {n:.0f} loads: session creation {m['pronto_model_cold_start_phase_seconds_sum.session'] / n * 1000:.0f} ms, "
+      f"warm-up {m['pronto_model_cold_start_phase_seconds_sum.warmup'] / n * 1000:.0f} ms")
 PY
 fi
 

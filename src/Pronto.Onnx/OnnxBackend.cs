@@ -58,9 +58,10 @@ public sealed partial class OnnxBackend : IModelBackend
         InferenceSession? session = null;
         try
         {
+            var opening = System.Diagnostics.Stopwatch.GetTimestamp();
             session = OpenSession(modelPath, options);
             CheckConfigAgainstModel(config, session);
-            var instance = new OnnxModelInstance(session, options, config);
+            var instance = new OnnxModelInstance(session, options, config) { SessionCreation = System.Diagnostics.Stopwatch.GetElapsedTime(opening) };
             session = null;
             options = null;
 

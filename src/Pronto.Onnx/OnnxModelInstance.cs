@@ -12,12 +12,15 @@ namespace Pronto.Onnx;
 /// One ONNX Runtime session. ORT sessions are thread-safe for concurrent Run calls, so one instance
 /// serves many requests at once; it owns the session and its options and disposes them on unload.
 /// </summary>
-internal sealed class OnnxModelInstance : IModelInstance
+internal sealed class OnnxModelInstance : IModelInstance, ITimedLoad
 {
     private readonly InferenceSession _session;
     private readonly SessionOptions _options;
     private readonly ModelConfig _config;
     private volatile bool _disposed;
+
+    /// <summary>Opening the session and checking it against the config, timed by <see cref="OnnxBackend.Load"/>.</summary>
+    public TimeSpan SessionCreation { get; init; }
 
     public OnnxModelInstance(InferenceSession session, SessionOptions options, ModelConfig config)
     {

@@ -15,3 +15,13 @@ public interface IModelInstance : IDisposable
     /// </summary>
     IReadOnlyList<NamedTensor> Run(IReadOnlyList<NamedTensor> inputs, IReadOnlyList<string> outputNames, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// An instance whose backend timed building its engine session at load (ONNX Runtime's <c>InferenceSession</c>:
+/// parsing and graph optimisation), apart from what follows it (warm-up runs): the cold-start split on /metrics.
+/// </summary>
+public interface ITimedLoad
+{
+    /// <summary>Wall time the backend spent creating the session, before any warm-up.</summary>
+    TimeSpan SessionCreation { get; }
+}

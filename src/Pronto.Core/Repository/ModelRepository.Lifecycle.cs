@@ -379,14 +379,14 @@ public sealed partial class ModelRepository
 
     private static long Mb(long bytes) => (bytes + (1 << 20) - 1) >> 20;
 
-    private void OnLoaded(string name, long version, TimeSpan loadTime, bool onDemand)
+    private void OnLoaded(string name, long version, TimeSpan loadTime, bool onDemand, LoadPhases? phases)
     {
         if (onDemand)
         {
             LogLoadedOnDemand(_logger, name, version, loadTime.TotalSeconds);
         }
 
-        ModelLoaded?.Invoke(new ModelLoadedEvent(name, version, loadTime, onDemand));
+        ModelLoaded?.Invoke(new ModelLoadedEvent(name, version, loadTime, onDemand, phases));
     }
 
     private void OnUnloaded(string name, long version, UnloadReason reason) => ModelUnloaded?.Invoke(new ModelUnloadedEvent(name, version, reason));
@@ -453,7 +453,14 @@ public enum UnloadReason
 }
 
 /// <summary>A version finished loading, in <see cref="LoadTime"/> (session creation and warm-up).</summary>
-public sealed record ModelLoadedEvent(string Model, long Version, TimeSpan LoadTime, bool OnDemand);
+public sealed record ModelLoadedEvent(string Model, long Version, TimeSpan LoadTime, bool OnDemand, LoadPhases? Phases = null);
+
+/// <summary>
+/// One version's load split: <paramref name="Session"/>, the backend creating its engine session
+/// (<see cref="Backends.ITimedLoad"/>), and <paramref name="WarmUp"/>, everything after it (implicit warm-up runs,
+/// the config's model_warmup samples, a generative model's setup).
+/// </summary>
+public sealed record LoadPhases(TimeSpan Session, TimeSpan WarmUp);
 
 /// <summary>A version was unloaded.</summary>
 public sealed record ModelUnloadedEvent(string Model, long Version, UnloadReason Reason);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -446,6 +447,7 @@ public sealed partial class ModelRepository : IDisposable
                 try
                 {
                     var residentBefore = Lifecycle.ResidentBytes();
+                    var loadStart = Stopwatch.GetTimestamp();
                     var instance = backend.Load(config, modelPath, cancellationToken);
                     GenerativeModel? generative;
                     try
@@ -467,6 +469,7 @@ public sealed partial class ModelRepository : IDisposable
                         State = ModelState.Ready,
                         Reason = "",
                         Model = new ServedModel(name, v, config, dir, instance, processing, LifetimeTotals(name, v), _time, ResponseCache, generative) { ResidentBytes = resident },
+                        Phases = instance is ITimedLoad timed ? new LoadPhases(timed.SessionCreation, Stopwatch.GetElapsedTime(loadStart) - timed.SessionCreation) : null,
                     });
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
@@ -514,7 +517,7 @@ public sealed partial class ModelRepository : IDisposable
         var loadTime = _time.GetElapsedTime(started);
         foreach (var slot in loaded.Where(static s => s.State == ModelState.Ready))
         {
-            OnLoaded(name, slot.Version, loadTime, onDemand);
+            OnLoaded(name, slot.Version, loadTime, onDemand, slot.Phases);
         }
 
         var failed = loaded.FirstOrDefault(s => s.State != ModelState.Ready);
@@ -654,6 +657,9 @@ public sealed partial class ModelRepository : IDisposable
         public string? Reason { get; set; }
 
         public ServedModel? Model { get; init; }
+
+        /// <summary>The load's split, when the backend timed its session.</summary>
+        public LoadPhases? Phases { get; init; }
     }
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Model {Model} ready (versions {Versions})")]

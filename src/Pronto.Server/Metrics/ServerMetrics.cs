@@ -29,6 +29,7 @@ internal sealed class ServerMetrics
     private readonly Counter _loads;
     private readonly Counter _unloads;
     private readonly Histogram _coldStart;
+    private readonly Histogram _coldStartPhase;
     private readonly Gauge _running;
     private readonly Gauge _waiting;
     private readonly Counter _promptTokens;
@@ -78,6 +79,13 @@ internal sealed class ServerMetrics
             // 10 ms .. ~160 s.
             Buckets = Histogram.ExponentialBuckets(0.01, 2, 15),
         });
+        _coldStartPhase = factory.CreateHistogram("pronto_model_cold_start_phase_seconds", "The cold start's split, per version loaded on demand: phase session (the engine session's creation: parsing, graph optimisation) and warmup (everything after it: warm-up runs, model_warmup samples)", new HistogramConfiguration
+        {
+            LabelNames = ["model", "phase"],
+
+            // 1 ms .. ~16 s.
+            Buckets = Histogram.ExponentialBuckets(0.001, 2, 15),
+        });
         repository.ModelLoaded += OnLoaded;
         repository.ModelUnloaded += e => _unloads.WithLabels(e.Model, Version(e.Version), e.Reason.ToString().ToLowerInvariant()).Inc();
 
@@ -119,6 +127,11 @@ internal sealed class ServerMetrics
         if (e.OnDemand)
         {
             _coldStart.WithLabels(e.Model).Observe(e.LoadTime.TotalSeconds);
+            if (e.Phases is { } phases)
+            {
+                _coldStartPhase.WithLabels(e.Model, "session").Observe(phases.Session.TotalSeconds);
+                _coldStartPhase.WithLabels(e.Model, "warmup").Observe(phases.WarmUp.TotalSeconds);
+            }
         }
     }
 

@@ -37,6 +37,14 @@ public sealed class ScaleToZeroTests
         Assert.Contains("pronto_model_loads_total{model=\"fraud\",version=\"1\"} 2\n", metrics, StringComparison.Ordinal);
         Assert.Contains("pronto_model_unloads_total{model=\"fraud\",version=\"1\",reason=\"idle\"} 1\n", metrics, StringComparison.Ordinal);
         Assert.Contains("pronto_model_cold_start_seconds_count{model=\"fraud\"} 1\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("pronto_model_cold_start_phase_seconds_count{model=\"fraud\",phase=\"session\"} 1\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("pronto_model_cold_start_phase_seconds_count{model=\"fraud\",phase=\"warmup\"} 1\n", metrics, StringComparison.Ordinal);
+        var sums = metrics.Split('\n').Where(l => l.StartsWith("pronto_model_cold_start", StringComparison.Ordinal) && l.Contains("_sum{", StringComparison.Ordinal))
+            .ToDictionary(l => l[..l.LastIndexOf(' ')], l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        var session = sums["pronto_model_cold_start_phase_seconds_sum{model=\"fraud\",phase=\"session\"}"];
+        var warmup = sums["pronto_model_cold_start_phase_seconds_sum{model=\"fraud\",phase=\"warmup\"}"];
+        // Timed on the wall clock (this test's clock is fake, and the whole load's time with it): both phases took time.
+        Assert.True(session > 0 && warmup > 0, $"session {session} s, warm-up {warmup} s");
 
         // Counted at the source: the Triton counters hold both loads' requests.
         Assert.Contains("nv_inference_request_success{model=\"fraud\",version=\"1\"} 2\n", metrics, StringComparison.Ordinal);
