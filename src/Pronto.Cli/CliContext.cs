@@ -47,14 +47,18 @@ internal sealed class CliContext(TextWriter output, TextWriter error)
     /// Opens the repository at <paramref name="path"/>, or the bundled default one (prepared on first use)
     /// when no path is given. Models are not loaded yet.
     /// </summary>
+    /// <summary>The bundled repository's folder, its models prepared first (trained or fetched) when missing.</summary>
+    public string OpenBundledRepositoryFolder()
+    {
+        var root = ZooPaths.DefaultRepository();
+        BundledRepository.Ensure(root, message => Error.WriteLine(message));
+        return root;
+    }
+
     public ModelRepository OpenRepository(string? path, OnnxBackendOptions? onnx = null)
     {
-        var root = path ?? ZooPaths.DefaultRepository();
-        if (path is null)
-        {
-            BundledRepository.Ensure(root, message => Error.WriteLine(message));
-        }
-        else if (!Directory.Exists(root))
+        var root = path ?? OpenBundledRepositoryFolder();
+        if (path is not null && !Directory.Exists(root))
         {
             throw new Core.Errors.ProntoException(Core.Errors.ErrorCode.NotFound, $"model repository '{root}' does not exist");
         }

@@ -7,7 +7,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Pronto.Core.Inference;
 using Pronto.Core.Repository;
-using Pronto.Models;
 using Pronto.Onnx;
 using Pronto.Server.Grpc;
 using Pronto.Server.Http;
@@ -87,12 +86,15 @@ public sealed class ProntoServer : IAsyncDisposable
         builder.Services.AddSingleton<OnnxBackend>();
         builder.Services.AddSingleton(provider =>
         {
-            var root = string.IsNullOrEmpty(options.ModelRepository) ? ZooPaths.DefaultRepository() : Path.GetFullPath(options.ModelRepository);
+            // The server serves a folder it is given; preparing the bundled models (training fraud, fetching minilm and
+            // resnet18) is the CLI's work (`pronto serve` without --model-repository), so this library ships no trainer.
             if (string.IsNullOrEmpty(options.ModelRepository))
             {
-                BundledRepository.Ensure(root);
+                throw new InvalidOperationException("Pronto:ModelRepository must be set: the folder of models to serve (`pronto serve` prepares the bundled repository and passes it when none is given).");
             }
-            else if (!Directory.Exists(root))
+
+            var root = Path.GetFullPath(options.ModelRepository);
+            if (!Directory.Exists(root))
             {
                 throw new InvalidOperationException($"Pronto:ModelRepository '{root}' does not exist.");
             }

@@ -11,7 +11,7 @@ public sealed class ProntoServerOptions
 {
     public const string Section = "Pronto";
 
-    /// <summary>Model repository folder; empty = the bundled repository, prepared on first use.</summary>
+    /// <summary>Model repository folder; required (`pronto serve` prepares the bundled repository and passes it when none is given).</summary>
     public string? ModelRepository { get; set; }
 
     /// <summary>Address to bind. Loopback by default: exposing the server is a deliberate choice.</summary>

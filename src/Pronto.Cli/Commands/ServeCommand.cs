@@ -40,6 +40,12 @@ internal static class ServeCommand
             await using var server = CreateServer(options =>
             {
                 options.ModelRepository = repository ?? options.ModelRepository;
+                if (string.IsNullOrEmpty(options.ModelRepository))
+                {
+                    // The bundled defaults: prepared here, so the server library only ever serves a folder it is given.
+                    options.ModelRepository = context.OpenBundledRepositoryFolder();
+                }
+
                 options.Host = parse.GetValue(host) ?? options.Host;
                 options.HttpPort = parse.GetValue(httpPort) ?? options.HttpPort;
                 options.GrpcPort = parse.GetValue(grpcPort) ?? options.GrpcPort;
