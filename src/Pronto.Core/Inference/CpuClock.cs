@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace Pronto.Core.Inference;
@@ -53,6 +52,9 @@ public abstract partial class CpuClock
     /// <summary>The clock one model's runs are measured with: this one, or for a sampled clock one with the model's own CPU / wall ratio.</summary>
     public virtual CpuClock ForModel() => this;
 
+    /// <summary>True for a clock whose <see cref="ForModel"/> makes a new clock per model (a sampled one).</summary>
+    public virtual bool KeepsPerModelState => false;
+
     /// <summary>Called on the engine run's thread before it; <see cref="End"/> after it, on the same thread, gives its CPU nanoseconds.</summary>
     public virtual CpuMark Begin() => new(GetThreadCpuNanoseconds(), 0);
 
@@ -76,6 +78,8 @@ public abstract partial class CpuClock
         public override long GetThreadCpuNanoseconds() => inner.GetThreadCpuNanoseconds();
 
         public override CpuClock ForModel() => new SampledCpuClock(every, inner, wall);
+
+        public override bool KeepsPerModelState => true;
 
         public override CpuMark Begin()
         {

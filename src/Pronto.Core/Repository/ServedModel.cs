@@ -18,7 +18,7 @@ public sealed class ServedModel
     private int _leases;
     private bool _retired;
     private DynamicBatcher? _batcher;
-    private CpuClock? _cpuClock;
+    private OwnedCpuClock? _cpuClock;
     private QueueBudget? _budget;
     private bool _budgetMade;
     internal long _waitingRows;
@@ -117,22 +117,37 @@ public sealed class ServedModel
     }
 
     /// <summary>
-    /// The clock this version's engine runs are costed with (<see cref="CpuClock.ForModel"/> of the first caller's
-    /// clock, made on first use: a sampled clock keeps this version's own CPU / wall ratio).
+    /// The clock this version's engine runs are costed with: <paramref name="serverClock"/> itself, or for a sampled
+    /// clock (<see cref="CpuClock.ForModel"/>) this version's own, made on first use for that clock and kept while
+    /// callers pass the same one (a sampled clock keeps this version's own CPU / wall ratio).
     /// </summary>
     public CpuClock GetCpuClock(CpuClock serverClock)
     {
-        var clock = Volatile.Read(ref _cpuClock);
-        if (clock is not null)
+        ArgumentNullException.ThrowIfNull(serverClock);
+        if (!serverClock.KeepsPerModelState)
         {
-            return clock;
+            return serverClock;
+        }
+
+        var held = Volatile.Read(ref _cpuClock);
+        if (held is not null && ReferenceEquals(held.Owner, serverClock))
+        {
+            return held.Clock;
         }
 
         lock (_gate)
         {
-            return _cpuClock ??= serverClock.ForModel();
+            if (_cpuClock is null || !ReferenceEquals(_cpuClock.Owner, serverClock))
+            {
+                Volatile.Write(ref _cpuClock, new OwnedCpuClock(serverClock, serverClock.ForModel()));
+            }
+
+            return _cpuClock.Clock;
         }
     }
+
+    /// <summary>A version's own sampled clock and the server clock it was made from.</summary>
+    private sealed record OwnedCpuClock(CpuClock Owner, CpuClock Clock);
 
     /// <summary>
     /// The version's queue-wait budget (<see cref="QueueBudget.For"/>: its config's, else <paramref name="serverDefault"/>),
