@@ -237,15 +237,7 @@ public sealed class JobScheduler : IHostedService, IDisposable
     /// </summary>
     public void Add(ScheduledJobOptions job)
     {
-        ArgumentNullException.ThrowIfNull(job);
-        try
-        {
-            job.Validate($"job '{job.Name}'");
-        }
-        catch (InvalidOperationException e)
-        {
-            ProntoErrors.InvalidArgument(e.Message);
-        }
+        ValidateFromApi(job);
 
         var state = new JobState(job, fromSettings: false);
         bool begun;
@@ -277,15 +269,7 @@ public sealed class JobScheduler : IHostedService, IDisposable
     /// </summary>
     public void Replace(ScheduledJobOptions job)
     {
-        ArgumentNullException.ThrowIfNull(job);
-        try
-        {
-            job.Validate($"job '{job.Name}'");
-        }
-        catch (InvalidOperationException e)
-        {
-            ProntoErrors.InvalidArgument(e.Message);
-        }
+        ValidateFromApi(job);
 
         JobState state;
         bool begun;
@@ -350,6 +334,20 @@ public sealed class JobScheduler : IHostedService, IDisposable
         }
 
         return run;
+    }
+
+    /// <summary>A job from the admin API, validated: <see cref="ErrorCode.InvalidArgument"/> with the validator's message.</summary>
+    private static void ValidateFromApi(ScheduledJobOptions job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        try
+        {
+            job.Validate($"job '{job.Name}'");
+        }
+        catch (InvalidOperationException e)
+        {
+            ProntoErrors.InvalidArgument(e.Message);
+        }
     }
 
     /// <summary>
