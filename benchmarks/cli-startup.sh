@@ -10,7 +10,7 @@ cmd=("$@")
 [ ${#cmd[@]} -gt 0 ] || cmd=(models list)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-scripts/install-pronto "$work/bin" > /dev/null
+scripts/install-pronto --framework-dependent "$work/bin" > /dev/null
 dotnet build src/Pronto.Cli -c Release -v q -nologo > /dev/null
 # seconds COMMAND...: wall seconds of one run, output discarded (a failed run stops the script).
 seconds() { local s e; s=$(date +%s.%N); "$@" > /dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc; }
@@ -26,7 +26,7 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "| pronto ${cmd[*]} | runs | median s | min s | max s |"
 echo "|---|---|---|---|---|"
 for kind in run exe; do
-  label=$([ $kind = run ] && echo "dotnet run --project src/Pronto.Cli -c Release --" || echo "published executable (scripts/install-pronto)")
+  label=$([ $kind = run ] && echo "dotnet run --project src/Pronto.Cli -c Release --" || echo "published executable (scripts/install-pronto --framework-dependent)")
   values=$(awk -v k=$kind '$1 == k { print $2 }' "$work/times")
   printf '| %s | %s | %.2f | %.2f | %.2f |\n' "$label" "$runs" "$(echo "$values" | median)" "$(echo "$values" | sort -g | head -1)" "$(echo "$values" | sort -g | tail -1)"
 done

@@ -176,8 +176,8 @@ public sealed class ProntoServerOptions
         {
             var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(JobsFile));
             var array = json.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object && json.RootElement.TryGetProperty("jobs", out var inner) ? inner : json.RootElement;
-            var web = new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web);
-            Jobs.AddRange(System.Text.Json.JsonSerializer.Deserialize<List<Jobs.ScheduledJobOptions>>(array, web) ?? []);
+            var web = new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web) { TypeInfoResolver = Pronto.Server.Jobs.JobJsonContext.Default };
+            Jobs.AddRange(System.Text.Json.JsonSerializer.Deserialize(array, Pronto.Server.Jobs.JobJsonContext.Info<List<Jobs.ScheduledJobOptions>>(web)) ?? []);
         }
         catch (System.Text.Json.JsonException e)
         {

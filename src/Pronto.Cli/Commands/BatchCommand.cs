@@ -147,7 +147,7 @@ internal static class BatchCommand
 
         try
         {
-            return JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(path)) ?? [];
+            return JsonSerializer.Deserialize(File.ReadAllText(path), CliJsonContext.Default.DictionaryStringString) ?? [];
         }
         catch (JsonException e)
         {

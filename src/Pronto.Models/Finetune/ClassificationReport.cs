@@ -77,32 +77,58 @@ public sealed class ClassificationReport
         return (truth.Length == 0 ? 0 : correct / (double)truth.Length, f1 / classes, precision, recall, confusion);
     }
 
+    /// <summary>The report as report.json holds it (written by hand, not by reflection, so the NativeAOT binary writes it too).</summary>
     public string ToJson()
     {
-        var classes = new Dictionary<string, object>(StringComparer.Ordinal);
-        for (var c = 0; c < Labels.Count; c++)
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
-            classes[Labels[c]] = new Dictionary<string, double> { ["precision"] = Round(Precision[c]), ["recall"] = Round(Recall[c]) };
+            w.WriteStartObject();
+            w.WriteString("model", Model);
+            w.WriteNumber("version", Version);
+            w.WriteString("base_model", BaseModel);
+            w.WriteNumber("seed", Seed);
+            w.WriteStartArray("labels");
+            foreach (var label in Labels)
+            {
+                w.WriteStringValue(label);
+            }
+
+            w.WriteEndArray();
+            w.WriteNumber("train_examples", TrainExamples);
+            w.WriteNumber("test_examples", TestExamples);
+            w.WriteNumber("accuracy", Round(Accuracy));
+            w.WriteNumber("macro_f1", Round(MacroF1));
+            w.WriteStartObject("classes");
+            for (var c = 0; c < Labels.Count; c++)
+            {
+                w.WriteStartObject(Labels[c]);
+                w.WriteNumber("precision", Round(Precision[c]));
+                w.WriteNumber("recall", Round(Recall[c]));
+                w.WriteEndObject();
+            }
+
+            w.WriteEndObject();
+            w.WriteStartArray("confusion_matrix");
+            foreach (var row in Confusion)
+            {
+                w.WriteStartArray();
+                foreach (var count in row)
+                {
+                    w.WriteNumberValue(count);
+                }
+
+                w.WriteEndArray();
+            }
+
+            w.WriteEndArray();
+            w.WriteNumber("embedding_seconds", Round(EmbeddingSeconds));
+            w.WriteNumber("embedding_rows_per_second", Math.Round(EmbeddingRowsPerSecond, 1));
+            w.WriteNumber("training_seconds", Round(TrainingSeconds));
+            w.WriteEndObject();
         }
 
-        var document = new Dictionary<string, object>
-        {
-            ["model"] = Model,
-            ["version"] = Version,
-            ["base_model"] = BaseModel,
-            ["seed"] = Seed,
-            ["labels"] = Labels,
-            ["train_examples"] = TrainExamples,
-            ["test_examples"] = TestExamples,
-            ["accuracy"] = Round(Accuracy),
-            ["macro_f1"] = Round(MacroF1),
-            ["classes"] = classes,
-            ["confusion_matrix"] = Confusion,
-            ["embedding_seconds"] = Round(EmbeddingSeconds),
-            ["embedding_rows_per_second"] = Math.Round(EmbeddingRowsPerSecond, 1),
-            ["training_seconds"] = Round(TrainingSeconds),
-        };
-        return JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }) + "\n";
+        return Encoding.UTF8.GetString(buffer.WrittenSpan) + "\n";
     }
 
     /// <summary>The report as the command prints it.</summary>

@@ -47,6 +47,13 @@ public static class FraudTrainer
         ArgumentException.ThrowIfNullOrWhiteSpace(modelDirectory);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.TrainRows, 100, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.TestRows, 100, nameof(options));
+        if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
+        {
+            // ML.NET builds its row mappers with run-time code generation, which a NativeAOT process does not have.
+            Core.Errors.ProntoErrors.Unsupported("training the fraud model needs ML.NET, which cannot run in the NativeAOT pronto binary; "
+                + "train it (or prepare the bundled repository) once with the ReadyToRun binary (scripts/install-pronto) or dotnet run, "
+                + "or pass --model-repository with a prepared repository");
+        }
 
         var generator = new TransactionGenerator(options.Seed);
         var trainRows = generator.Generate(options.TrainRows).ToArray();

@@ -19,6 +19,7 @@ public sealed class ApiJobFile(string folder)
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         WriteIndented = true,
+        TypeInfoResolver = JobJsonContext.Default,
     };
 
     public string Path { get; } = System.IO.Path.Combine(folder, FileName);
@@ -34,7 +35,7 @@ public sealed class ApiJobFile(string folder)
         List<ScheduledJobOptions> jobs;
         try
         {
-            jobs = JsonSerializer.Deserialize<List<ScheduledJobOptions>>(File.ReadAllBytes(Path), Json) ?? [];
+            jobs = JsonSerializer.Deserialize(File.ReadAllBytes(Path), JobJsonContext.Info<List<ScheduledJobOptions>>(Json)) ?? [];
         }
         catch (JsonException e)
         {
@@ -53,6 +54,6 @@ public sealed class ApiJobFile(string folder)
     public void Save(IEnumerable<ScheduledJobOptions> jobs)
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-        AtomicFile.Write(Path, JsonSerializer.SerializeToUtf8Bytes(jobs.ToList(), Json));
+        AtomicFile.Write(Path, JsonSerializer.SerializeToUtf8Bytes(jobs.ToList(), JobJsonContext.Info<List<ScheduledJobOptions>>(Json)));
     }
 }

@@ -48,7 +48,7 @@ internal static class JobEndpoints
         {
             var run = scheduler.Cancel(name);
             c.Response.Headers.Location = $"/v2/jobs/{name}";
-            return JsonResponse.WriteAsync(c, StatusCodes.Status202Accepted, w => JsonSerializer.Serialize(w, run));
+            return JsonResponse.WriteAsync(c, StatusCodes.Status202Accepted, w => JsonSerializer.Serialize(w, run, JobJsonContext.Run));
         }).WithSummary("Cancel a job's run in progress (admin key); it is recorded cancelled when its work stops; 409 when none is going.");
         app.MapDelete("/v2/jobs/{name}", (HttpContext c, JobScheduler scheduler, string name) =>
         {
@@ -60,7 +60,7 @@ internal static class JobEndpoints
         {
             var run = scheduler.RunNow(name);
             c.Response.Headers.Location = $"/v2/jobs/{name}";
-            return JsonResponse.WriteAsync(c, StatusCodes.Status202Accepted, w => JsonSerializer.Serialize(w, run));
+            return JsonResponse.WriteAsync(c, StatusCodes.Status202Accepted, w => JsonSerializer.Serialize(w, run, JobJsonContext.Run));
         }).WithSummary("Run a job now, outside its schedule (admin key); 409 while a run is in progress.");
     }
 
@@ -100,7 +100,7 @@ internal static class JobEndpoints
         ScheduledJobOptions? job;
         try
         {
-            job = JsonSerializer.Deserialize<ScheduledJobOptions>(body.GetBuffer().AsSpan(0, (int)body.Length), ApiJobFile.Json);
+            job = JsonSerializer.Deserialize(body.GetBuffer().AsSpan(0, (int)body.Length), JobJsonContext.Info<ScheduledJobOptions>(ApiJobFile.Json));
         }
         catch (JsonException e)
         {
@@ -149,7 +149,7 @@ internal static class JobEndpoints
         w.WriteStartArray("runs");
         foreach (var run in scheduler.Store.RunsOf(job.Name).Take(RecentRuns))
         {
-            JsonSerializer.Serialize(w, run);
+            JsonSerializer.Serialize(w, run, JobJsonContext.Run);
         }
 
         w.WriteEndArray();

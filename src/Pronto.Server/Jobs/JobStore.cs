@@ -31,7 +31,7 @@ public sealed class JobStore
             JobRun? run;
             try
             {
-                run = JsonSerializer.Deserialize<JobRun>(line);
+                run = JsonSerializer.Deserialize(line, JobJsonContext.Run);
             }
             catch (JsonException)
             {
@@ -50,7 +50,7 @@ public sealed class JobStore
     /// <summary>Records a run's new state: appended and flushed to disk before it returns.</summary>
     public void Record(JobRun run)
     {
-        var bytes = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(run) + "\n");
+        var bytes = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(run, JobJsonContext.Run) + "\n");
         lock (_lock)
         {
             // Created on the first run, so a server without jobs leaves no state folder behind.
