@@ -43,10 +43,6 @@ internal sealed class CliContext(TextWriter output, TextWriter error)
         return console;
     }
 
-    /// <summary>
-    /// Opens the repository at <paramref name="path"/>, or the bundled default one (prepared on first use)
-    /// when no path is given. Models are not loaded yet.
-    /// </summary>
     /// <summary>The bundled repository's folder, its models prepared first (trained or fetched) when missing.</summary>
     public string OpenBundledRepositoryFolder()
     {
@@ -55,6 +51,10 @@ internal sealed class CliContext(TextWriter output, TextWriter error)
         return root;
     }
 
+    /// <summary>
+    /// Opens the repository at <paramref name="path"/>, or the bundled default one (prepared on first use)
+    /// when no path is given. Models are not loaded yet.
+    /// </summary>
     public ModelRepository OpenRepository(string? path, OnnxBackendOptions? onnx = null)
     {
         var root = path ?? OpenBundledRepositoryFolder();
