@@ -123,7 +123,7 @@ public sealed class GenerationEngine : IDisposable
     {
         Validate(prompt, parameters);
         ObjectDisposedException.ThrowIf(_stop.IsCancellationRequested, this);
-        var sequence = new Sequence([.. prompt], parameters, _tokenizer, cancellationToken);
+        var sequence = new Sequence([.. prompt], parameters, _tokenizer, _eos, cancellationToken);
         if (!_queue.Writer.TryWrite(sequence))
         {
             throw new ProntoException(ErrorCode.Unavailable, $"model '{_model}' has {MaxWaiting} sequences waiting already; retry later") { RetryAfterSeconds = 1 };
@@ -466,7 +466,8 @@ public sealed class GenerationEngine : IDisposable
         }
         else
         {
-            var (released, stopped) = sequence.Text.Add(token);
+            // Before min_tokens, stop strings do not end the text (the end ids cannot be drawn then: the sampler masks them).
+            var (released, stopped) = sequence.Text.Add(token, armed: sequence.Generated >= parameters.MinTokens);
             if (stopped)
             {
                 sequence.Emit(new GenerationChunk(token, released, FinishReason.Stop));
@@ -502,7 +503,7 @@ public sealed class GenerationEngine : IDisposable
         return false;
     }
 
-    private sealed class Sequence(int[] prompt, SamplingParameters parameters, GenerativeTokenizer tokenizer, CancellationToken cancellationToken)
+    private sealed class Sequence(int[] prompt, SamplingParameters parameters, GenerativeTokenizer tokenizer, IReadOnlySet<int> eos, CancellationToken cancellationToken)
     {
         public int[] Prompt { get; } = prompt;
 
@@ -510,7 +511,7 @@ public sealed class GenerationEngine : IDisposable
 
         public CancellationToken CancellationToken { get; } = cancellationToken;
 
-        public Sampler Sampler { get; } = new(parameters);
+        public Sampler Sampler { get; } = new(parameters, prompt, parameters.IgnoreEos ? parameters.StopTokenIds : eos.Concat(parameters.StopTokenIds));
 
         public StopStringTracker Text { get; } = new(tokenizer, parameters.Stop);
 

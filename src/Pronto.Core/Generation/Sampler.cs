@@ -1,9 +1,12 @@
 namespace Pronto.Core.Generation;
 
 /// <summary>
-/// Picks the next token from one row of logits: greedy at temperature 0, else softmax(logits / temperature) cut to
-/// the top k and then to the top-p nucleus, drawn with the sequence's own random stream (SplitMix64, so a seed gives
-/// the same draws on every platform and .NET version, unlike <see cref="Random"/>'s unspecified algorithm).
+/// Picks the next token from one row of logits, in vLLM's order: the logits are adjusted first (min_tokens masks the
+/// end ids; repetition_penalty over prompt + output, then frequency and presence penalties over the output), then
+/// greedy at temperature 0, else softmax(logits / temperature) cut to the top k, to min_p of the most likely
+/// token's probability and then to the top-p nucleus, drawn with the sequence's own random stream (SplitMix64, so a
+/// seed gives the same draws on every platform and .NET version, unlike <see cref="Random"/>'s unspecified algorithm).
+/// The sampler records each token it returns: it is one sequence's.
 /// </summary>
 internal sealed class Sampler
 {
@@ -11,23 +14,100 @@ internal sealed class Sampler
     private const double UnitScale = 1.0 / (1UL << 53);
 
     private readonly SamplingParameters _parameters;
+    private readonly int[] _endIds;
+    private readonly HashSet<int>? _seen;
+    private readonly Dictionary<int, int>? _generatedCounts;
     private ulong _state;
+    private int _generated;
     private int[] _order = [];
     private double[] _probabilities = [];
+    private float[] _row = [];
 
-    public Sampler(SamplingParameters parameters)
+    /// <param name="parameters">The sequence's parameters.</param>
+    /// <param name="prompt">Its prompt's token ids (repetition_penalty counts them as seen).</param>
+    /// <param name="endIds">The ids that end it (the model's end-of-sequence ids unless ignore_eos, and stop_token_ids): masked while min_tokens is not reached.</param>
+    public Sampler(SamplingParameters parameters, ReadOnlySpan<int> prompt = default, IEnumerable<int>? endIds = null)
     {
         _parameters = parameters;
         _state = parameters.Seed ?? (ulong)Random.Shared.NextInt64();
+        _endIds = parameters.MinTokens > 0 && endIds is not null ? [.. endIds.Distinct()] : [];
+        if (parameters.RepetitionPenalty != 1f)
+        {
+            _seen = [.. prompt];
+        }
+
+        if (parameters.PresencePenalty != 0f || parameters.FrequencyPenalty != 0f)
+        {
+            _generatedCounts = [];
+        }
     }
 
     public int Next(ReadOnlySpan<float> logits)
     {
-        if (_parameters.Temperature == 0f)
+        var row = Adjust(logits);
+        var token = _parameters.Temperature == 0f ? ArgMax(row) : Draw(row);
+        _generated++;
+        _seen?.Add(token);
+        if (_generatedCounts is not null)
         {
-            return ArgMax(logits);
+            _generatedCounts[token] = _generatedCounts.GetValueOrDefault(token) + 1;
         }
 
+        return token;
+    }
+
+    /// <summary>The logits with min_tokens' mask and the penalties applied: a copy when anything changes, else the row itself.</summary>
+    internal ReadOnlySpan<float> Adjust(ReadOnlySpan<float> logits)
+    {
+        var masking = _generated < _parameters.MinTokens && _endIds.Length > 0;
+        if (!masking && _seen is null && _generatedCounts is null)
+        {
+            return logits;
+        }
+
+        if (_row.Length != logits.Length)
+        {
+            _row = new float[logits.Length];
+        }
+
+        var row = _row;
+        logits.CopyTo(row);
+        if (_seen is not null)
+        {
+            var penalty = _parameters.RepetitionPenalty;
+            foreach (var id in _seen)
+            {
+                if ((uint)id < (uint)row.Length)
+                {
+                    row[id] = row[id] > 0 ? row[id] / penalty : row[id] * penalty;
+                }
+            }
+        }
+
+        if (_generatedCounts is not null)
+        {
+            foreach (var (id, times) in _generatedCounts)
+            {
+                row[id] -= (_parameters.FrequencyPenalty * times) + _parameters.PresencePenalty;
+            }
+        }
+
+        if (masking)
+        {
+            foreach (var id in _endIds)
+            {
+                if ((uint)id < (uint)row.Length)
+                {
+                    row[id] = float.NegativeInfinity;
+                }
+            }
+        }
+
+        return row;
+    }
+
+    private int Draw(ReadOnlySpan<float> logits)
+    {
         var count = logits.Length;
         if (_order.Length != count)
         {
@@ -49,7 +129,15 @@ internal sealed class Sampler
         double sum = 0;
         for (var i = 0; i < kept; i++)
         {
+            // exp((l - max) / T) is also the token's probability relative to the most likely one, which min_p reads;
+            // 0 is a masked token (min_tokens), never drawn.
             var p = Math.Exp((row[order[i]] - max) / (double)_parameters.Temperature);
+            if (p < _parameters.MinP || p == 0)
+            {
+                kept = i;
+                break;
+            }
+
             _probabilities[i] = p;
             sum += p;
         }

@@ -4,7 +4,8 @@ namespace Pronto.Core.Generation;
 
 /// <summary>
 /// How one sequence picks its tokens and when it stops: OpenAI's parameters (temperature, top_p, max_tokens, stop,
-/// seed) and vLLM's top_k and stop_token_ids. Temperature 0 is greedy decoding.
+/// seed, presence_penalty, frequency_penalty) and vLLM's top_k, min_p, repetition_penalty, min_tokens and
+/// stop_token_ids. Temperature 0 is greedy decoding (penalties and min_tokens still apply to the logits it reads).
 /// </summary>
 public sealed record SamplingParameters
 {
@@ -16,6 +17,27 @@ public sealed record SamplingParameters
 
     /// <summary>Only the k most likely tokens; 0 (or -1, vLLM's spelling) keeps all.</summary>
     public int TopK { get; init; }
+
+    /// <summary>vLLM's min_p: only tokens at least this fraction of the most likely token's probability; 0 keeps all.</summary>
+    public float MinP { get; init; }
+
+    /// <summary>
+    /// vLLM's repetition_penalty, over the prompt and the generated tokens: a seen token's logit is divided by it when
+    /// positive and multiplied by it when not; 1 changes nothing, above 1 discourages repeats.
+    /// </summary>
+    public float RepetitionPenalty { get; init; } = 1f;
+
+    /// <summary>OpenAI's presence_penalty, over the generated tokens: subtracted once from the logit of every token seen.</summary>
+    public float PresencePenalty { get; init; }
+
+    /// <summary>OpenAI's frequency_penalty, over the generated tokens: subtracted from a token's logit once per time it was generated.</summary>
+    public float FrequencyPenalty { get; init; }
+
+    /// <summary>
+    /// vLLM's min_tokens: end-of-sequence and stop_token_ids cannot be drawn, and stop strings do not end the text,
+    /// before this many tokens were generated.
+    /// </summary>
+    public int MinTokens { get; init; }
 
     /// <summary>The seed of this sequence's random draws: the same seed, prompt and parameters give the same tokens.</summary>
     public ulong? Seed { get; init; }
@@ -31,6 +53,9 @@ public sealed record SamplingParameters
 
     /// <summary>Keep generating past the model's end-of-sequence tokens (vLLM's <c>ignore_eos</c>).</summary>
     public bool IgnoreEos { get; init; }
+
+    /// <summary>Whether any penalty changes the logits (each sampler then keeps the counts it needs).</summary>
+    internal bool Penalized => RepetitionPenalty != 1f || PresencePenalty != 0f || FrequencyPenalty != 0f;
 
     /// <summary>Checks the values; the message names the parameter as OpenAI's API spells it.</summary>
     public void Validate(int vocabSize)
@@ -53,6 +78,31 @@ public sealed record SamplingParameters
         if (MaxTokens < 1)
         {
             ProntoErrors.InvalidArgument($"'max_tokens' must be at least 1, got {MaxTokens}");
+        }
+
+        if (!float.IsFinite(MinP) || MinP < 0 || MinP > 1)
+        {
+            ProntoErrors.InvalidArgument($"'min_p' must be from 0 to 1, got {MinP}");
+        }
+
+        if (!float.IsFinite(RepetitionPenalty) || RepetitionPenalty <= 0)
+        {
+            ProntoErrors.InvalidArgument($"'repetition_penalty' must be greater than 0, got {RepetitionPenalty}");
+        }
+
+        if (!float.IsFinite(PresencePenalty) || PresencePenalty < -2 || PresencePenalty > 2)
+        {
+            ProntoErrors.InvalidArgument($"'presence_penalty' must be from -2 to 2, got {PresencePenalty}");
+        }
+
+        if (!float.IsFinite(FrequencyPenalty) || FrequencyPenalty < -2 || FrequencyPenalty > 2)
+        {
+            ProntoErrors.InvalidArgument($"'frequency_penalty' must be from -2 to 2, got {FrequencyPenalty}");
+        }
+
+        if (MinTokens < 0 || MinTokens > MaxTokens)
+        {
+            ProntoErrors.InvalidArgument($"'min_tokens' must be from 0 to max_tokens ({MaxTokens}), got {MinTokens}");
         }
 
         foreach (var stop in Stop)

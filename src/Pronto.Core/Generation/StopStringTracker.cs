@@ -16,14 +16,15 @@ internal sealed class StopStringTracker(GenerativeTokenizer tokenizer, IReadOnly
 
     /// <summary>
     /// Adds a token; returns the text it releases (may be empty) and whether a stop string was reached, in which
-    /// case the released text ends just before it and the sequence must stop.
+    /// case the released text ends just before it and the sequence must stop. Not <paramref name="armed"/> (before
+    /// min_tokens), no stop string is looked for and nothing is held back for one.
     /// </summary>
-    public (string Released, bool Stopped) Add(int token)
+    public (string Released, bool Stopped) Add(int token, bool armed = true)
     {
         _tokens.Add(token);
         var decoded = tokenizer.Decode(_tokens);
         var stopAt = -1;
-        foreach (var stop in stops)
+        foreach (var stop in armed ? stops : [])
         {
             // A stop string cannot start before text already released minus its own length.
             var from = Math.Max(0, _released - stop.Length + 1);
@@ -44,7 +45,7 @@ internal sealed class StopStringTracker(GenerativeTokenizer tokenizer, IReadOnly
             return (string.Empty, false);
         }
 
-        var safe = decoded.Length - HeldBack(decoded);
+        var safe = decoded.Length - (armed ? HeldBack(decoded) : 0);
         return (safe > _released ? Release(decoded, safe) : string.Empty, false);
     }
 

@@ -6,7 +6,7 @@ namespace Pronto.Server.Http;
 
 /// <summary>
 /// The body of <c>POST /v1/completions</c> or <c>/v1/chat/completions</c>, read strictly enough that a parameter
-/// Pronto would silently ignore (n &gt; 1, logprobs, penalties) is refused instead: 400 for a bad value, 501 for a
+/// Pronto would silently ignore (n &gt; 1, logprobs) is refused instead: 400 for a bad value, 501 for a
 /// feature not built yet. Unknown fields are ignored, as OpenAI-compatible servers do.
 /// </summary>
 internal sealed class GenerationRequest
@@ -58,8 +58,6 @@ internal sealed class GenerationRequest
             Refuse(root, "top_logprobs", _ => false, "'top_logprobs' is not supported yet");
             Refuse(root, "echo", v => v.ValueKind == JsonValueKind.False, "'echo' is not supported yet");
             Refuse(root, "suffix", _ => false, "'suffix' is not supported");
-            Refuse(root, "presence_penalty", v => v.ValueKind == JsonValueKind.Number && v.GetDouble() == 0, "'presence_penalty' is not supported yet");
-            Refuse(root, "frequency_penalty", v => v.ValueKind == JsonValueKind.Number && v.GetDouble() == 0, "'frequency_penalty' is not supported yet");
             Refuse(root, "tools", v => v.ValueKind == JsonValueKind.Array && v.GetArrayLength() == 0, "'tools' are not supported");
 
             int? maxTokens = null;
@@ -103,6 +101,11 @@ internal sealed class GenerationRequest
                 Temperature = OpenAiFields.Float(root, "temperature") ?? 1f,
                 TopP = OpenAiFields.Float(root, "top_p") ?? 1f,
                 TopK = OpenAiFields.Integer(root, "top_k") ?? 0,
+                MinP = OpenAiFields.Float(root, "min_p") ?? 0f,
+                RepetitionPenalty = OpenAiFields.Float(root, "repetition_penalty") ?? 1f,
+                PresencePenalty = OpenAiFields.Float(root, "presence_penalty") ?? 0f,
+                FrequencyPenalty = OpenAiFields.Float(root, "frequency_penalty") ?? 0f,
+                MinTokens = OpenAiFields.Integer(root, "min_tokens") ?? 0,
                 Seed = OpenAiFields.Number(root, "seed") is { } seed ? (seed.TryGetInt64(out var sv) ? unchecked((ulong)sv) : ProntoErrors.InvalidArgument<ulong>("'seed' must be an integer")) : null,
                 Stop = stop,
                 StopTokenIds = stopIds,

@@ -202,6 +202,34 @@ public sealed class GenerationEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task Min_tokens_keeps_stop_token_ids_and_stop_strings_from_ending_the_sequence_before_it()
+    {
+        var engine = Model("tiny").Engine;
+        var full = await Collect(engine.Generate(Prompts[0], Greedy(12), CancellationToken.None)).WaitAsync(Guard);
+        var first = full.Tokens[0];
+        var early = await Collect(engine.Generate(Prompts[0], Greedy(12) with { StopTokenIds = [first] }, CancellationToken.None)).WaitAsync(Guard);
+        Assert.Equal([first], early.Tokens);
+
+        var held = await Collect(engine.Generate(Prompts[0], Greedy(12) with { StopTokenIds = [first], MinTokens = 3 }, CancellationToken.None)).WaitAsync(Guard);
+        Assert.True(held.Tokens.Count >= 3, $"{held.Tokens.Count} tokens");
+        Assert.DoesNotContain(first, held.Tokens.Take(3));
+        Assert.Equal(held.Tokens.Count < 12 ? FinishReason.Stop : FinishReason.Length, held.Finish);
+        Assert.Equal(held.Tokens.Count < 12 ? first : held.Tokens[^1], held.Tokens[^1]);
+
+        // A stop string that occurs once, early: min_tokens = max_tokens lets the whole text through.
+        var text = (await Collect(engine.Generate(Prompts[1], Greedy(24), CancellationToken.None)).WaitAsync(Guard));
+        var start = Enumerable.Range(4, text.Text.Length - 12).First(k => !text.Text.AsSpan(k, 2).Contains('\uFFFD')
+            && text.Text.IndexOf(text.Text.Substring(k, 2), StringComparison.Ordinal) == k && text.Text.LastIndexOf(text.Text.Substring(k, 2), StringComparison.Ordinal) == k);
+        var stop = text.Text.Substring(start, 2);
+        var cut = await Collect(engine.Generate(Prompts[1], Greedy(24) with { Stop = [stop] }, CancellationToken.None)).WaitAsync(Guard);
+        Assert.Equal(text.Text[..start], cut.Text);
+        var through = await Collect(engine.Generate(Prompts[1], Greedy(24) with { Stop = [stop], MinTokens = 24 }, CancellationToken.None)).WaitAsync(Guard);
+        Assert.Equal(text.Tokens, through.Tokens);
+        Assert.Equal(text.Text, through.Text);
+        Assert.Equal(FinishReason.Length, through.Finish);
+    }
+
+    [Fact]
     public async Task A_sequence_that_ends_at_its_first_token_completes_its_stream()
     {
         var engine = Model("tiny").Engine;

@@ -201,6 +201,53 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     }
 
     [Fact]
+    public async Task Penalties_min_p_and_min_tokens_reach_the_engine_on_both_routes()
+    {
+        var sampling = new SamplingParameters
+        {
+            Temperature = 0.9f, Seed = 11, MaxTokens = 12, MinTokens = 12, MinP = 0.1f, RepetitionPenalty = 1.5f, PresencePenalty = 0.5f, FrequencyPenalty = 0.25f,
+        };
+        const string Parameters = """
+            "max_tokens":12,"min_tokens":12,"temperature":0.9,"seed":11,"min_p":0.1,"repetition_penalty":1.5,"presence_penalty":0.5,"frequency_penalty":0.25
+            """;
+        async Task<string> Reference(string prompt, SamplingParameters parameters)
+        {
+            using var lease = fixture.Reference.Acquire("tiny");
+            var model = lease.Model.Generative!;
+            var text = new StringBuilder();
+            await foreach (var chunk in model.Engine.Generate(model.Tokenizer.Encode(prompt), parameters, CancellationToken.None))
+            {
+                text.Append(chunk.Text);
+            }
+
+            return text.ToString();
+        }
+
+        var expected = await Reference("the cat", sampling);
+        var plain = await Reference("the cat", sampling with { MinP = 0, RepetitionPenalty = 1, PresencePenalty = 0, FrequencyPenalty = 0 });
+        Assert.NotEqual(plain, expected);
+
+        using var completion = await Post($$"""{"model":"tiny","prompt":"the cat",{{Parameters}}}""");
+        Assert.Equal(HttpStatusCode.OK, completion.StatusCode);
+        using (var doc = JsonDocument.Parse(await completion.Content.ReadAsStringAsync()))
+        {
+            var choice = doc.RootElement.GetProperty("choices")[0];
+            Assert.Equal(expected, choice.GetProperty("text").GetString());
+            Assert.Equal("length", choice.GetProperty("finish_reason").GetString());
+            Assert.Equal(12, doc.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        }
+
+        var chatExpected = await Reference(ChatPrompt(new ProntoChatMessage("user", "hello there")), sampling);
+        using var chat = await Post($$"""{"model":"tiny","messages":[{"role":"user","content":"hello there"}],{{Parameters}}}""", "/v1/chat/completions");
+        Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
+        using (var doc = JsonDocument.Parse(await chat.Content.ReadAsStringAsync()))
+        {
+            Assert.Equal(chatExpected, doc.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+            Assert.Equal(12, doc.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        }
+    }
+
+    [Fact]
     public async Task Models_lists_the_generative_models()
     {
         using var doc = JsonDocument.Parse(await fixture.Http.GetStringAsync("/v1/models"));
@@ -220,6 +267,12 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","n":2}""", 501, "'n' other than 1 is not supported yet")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","logprobs":2}""", 501, "'logprobs' is not supported yet")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":""", 400, "malformed JSON")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","min_p":-0.1}""", 400, "'min_p' must be from 0 to 1, got -0.1")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","repetition_penalty":0}""", 400, "'repetition_penalty' must be greater than 0, got 0")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","presence_penalty":2.5}""", 400, "'presence_penalty' must be from -2 to 2, got 2.5")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","frequency_penalty":"high"}""", 400, "'frequency_penalty' must be a number")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","max_tokens":4,"min_tokens":5}""", 400, "'min_tokens' must be from 0 to max_tokens (4), got 5")]
+    [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[{"role":"user","content":"hi"}],"min_tokens":1.5}""", 400, "'min_tokens' must be an integer")]
     [InlineData("/v1/chat/completions", """{"model":"plain","messages":[{"role":"user","content":"hi"}]}""", 400, "model 'plain' cannot render chat messages: it has no chat template")]
     [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[]}""", 400, "'messages' is required")]
     [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[{"content":"hi"}]}""", 400, "each message needs a 'role' string")]
