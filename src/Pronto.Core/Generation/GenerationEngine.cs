@@ -15,9 +15,18 @@ public enum FinishReason
 
 /// <summary>
 /// One generated token and the text it releases (possibly empty: see <see cref="StopStringTracker"/>);
-/// <see cref="Finish"/> is set on the last chunk of a sequence.
+/// <see cref="Finish"/> is set on the last chunk of a sequence; <see cref="Logprobs"/> when the sequence asked for them.
 /// </summary>
-public readonly record struct GenerationChunk(int TokenId, string Text, FinishReason? Finish);
+public readonly record struct GenerationChunk(int TokenId, string Text, FinishReason? Finish, TokenLogprobs? Logprobs = null);
+
+/// <summary>A candidate token and its log-probability.</summary>
+public readonly record struct TokenLogprob(int TokenId, float Logprob);
+
+/// <summary>
+/// The log-probability of a generated token and the most likely alternatives, most likely first (lower id on a tie):
+/// log-softmax of the model's raw logits, before penalties, temperature and truncation (vLLM's default, raw_logprobs).
+/// </summary>
+public sealed record TokenLogprobs(float Logprob, IReadOnlyList<TokenLogprob> Top);
 
 /// <summary>
 /// Pronto's own decode loop over a decoder's ONNX session, with a KV cache and continuous batching. Sequences wait in a
@@ -462,7 +471,7 @@ public sealed class GenerationEngine : IDisposable
         var parameters = sequence.Parameters;
         if ((!parameters.IgnoreEos && _eos.Contains(token)) || Contains(parameters.StopTokenIds, token))
         {
-            sequence.Emit(new GenerationChunk(token, sequence.Text.Flush(), FinishReason.Stop));
+            sequence.Emit(new GenerationChunk(token, sequence.Text.Flush(), FinishReason.Stop, sequence.Sampler.LastLogprobs));
         }
         else
         {
@@ -470,16 +479,16 @@ public sealed class GenerationEngine : IDisposable
             var (released, stopped) = sequence.Text.Add(token, armed: sequence.Generated >= parameters.MinTokens);
             if (stopped)
             {
-                sequence.Emit(new GenerationChunk(token, released, FinishReason.Stop));
+                sequence.Emit(new GenerationChunk(token, released, FinishReason.Stop, sequence.Sampler.LastLogprobs));
             }
             else if (sequence.Generated >= parameters.MaxTokens || sequence.Length + 1 >= ContextLength)
             {
-                sequence.Emit(new GenerationChunk(token, released + sequence.Text.Flush(), FinishReason.Length));
+                sequence.Emit(new GenerationChunk(token, released + sequence.Text.Flush(), FinishReason.Length, sequence.Sampler.LastLogprobs));
             }
             else
             {
                 sequence.NextToken = token;
-                sequence.Emit(new GenerationChunk(token, released, null));
+                sequence.Emit(new GenerationChunk(token, released, null, sequence.Sampler.LastLogprobs));
             }
         }
 

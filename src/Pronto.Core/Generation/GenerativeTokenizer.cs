@@ -19,13 +19,94 @@ public sealed class GenerativeTokenizer
     private readonly BpeTokenizer _tokenizer;
     private readonly Dictionary<string, int> _special;
     private readonly HashSet<int> _specialIds;
+    private readonly string?[] _tokens;
+    private readonly bool _byteLevel;
 
-    private GenerativeTokenizer(BpeTokenizer tokenizer, Dictionary<string, int> special, int vocabSize)
+    private GenerativeTokenizer(BpeTokenizer tokenizer, Dictionary<string, int> special, Dictionary<string, int> vocab, int vocabSize, bool byteLevel)
     {
         _tokenizer = tokenizer;
         _special = special;
         _specialIds = [.. special.Values];
         VocabSize = vocabSize;
+        _byteLevel = byteLevel;
+        _tokens = new string?[vocabSize];
+        foreach (var (token, id) in vocab)
+        {
+            _tokens[id] = token;
+        }
+
+        foreach (var (token, id) in special)
+        {
+            _tokens[id] = token;
+        }
+    }
+
+    /// <summary>
+    /// The bytes one token stands for, as log-probabilities report them (OpenAI's <c>bytes</c>): byte-level BPE
+    /// vocabulary entries mapped back through GPT-2's byte-to-character table, <c>&lt;0xNN&gt;</c> byte-fallback entries
+    /// as that byte, <c>▁</c> as a space, added tokens as their text. A token can be part of a UTF-8 character.
+    /// </summary>
+    public byte[] TokenBytes(int id)
+    {
+        if ((uint)id >= (uint)_tokens.Length || _tokens[id] is not { } token)
+        {
+            return [];
+        }
+
+        if (_specialIds.Contains(id))
+        {
+            return System.Text.Encoding.UTF8.GetBytes(token);
+        }
+
+        if (_byteLevel)
+        {
+            var bytes = new byte[token.Length];
+            for (var i = 0; i < token.Length; i++)
+            {
+                bytes[i] = ByteOfChar(token[i]);
+            }
+
+            return bytes;
+        }
+
+        if (token.Length == 6 && token.StartsWith("<0x", StringComparison.Ordinal) && token[5] == '>'
+            && byte.TryParse(token.AsSpan(3, 2), System.Globalization.NumberStyles.HexNumber, null, out var single))
+        {
+            return [single];
+        }
+
+        return System.Text.Encoding.UTF8.GetBytes(token.Replace('\u2581', ' '));
+    }
+
+    /// <summary>A token as text for log-probabilities: its bytes as UTF-8 (U+FFFD where they end inside a character).</summary>
+    public string TokenText(int id) => System.Text.Encoding.UTF8.GetString(TokenBytes(id));
+
+    /// <summary>
+    /// GPT-2's byte-level table backwards: bytes 33-126, 161-172 and 174-255 are their own character; the other 68
+    /// bytes, in order, are U+0100 onwards.
+    /// </summary>
+    private static byte ByteOfChar(char c)
+    {
+        if (c is (>= '!' and <= '~') or (>= '\u00A1' and <= '\u00AC') or (>= '\u00AE' and <= '\u00FF'))
+        {
+            return (byte)c;
+        }
+
+        var n = c - 0x100;
+        for (var b = 0; b < 256; b++)
+        {
+            if (b is (>= 33 and <= 126) or (>= 161 and <= 172) or (>= 174 and <= 255))
+            {
+                continue;
+            }
+
+            if (n-- == 0)
+            {
+                return (byte)b;
+            }
+        }
+
+        return (byte)'?';
     }
 
     /// <summary>Ids the tokenizer knows: one more than the highest id of the vocabulary and the added tokens.</summary>
@@ -103,7 +184,7 @@ public sealed class GenerativeTokenizer
             };
             try
             {
-                return new GenerativeTokenizer(BpeTokenizer.Create(options), special, maxId + 1);
+                return new GenerativeTokenizer(BpeTokenizer.Create(options), special, vocab, maxId + 1, byteLevel);
             }
             catch (Exception e) when (e is ArgumentException or InvalidOperationException)
             {

@@ -42,10 +42,18 @@ internal sealed class Sampler
         }
     }
 
+    /// <summary>The log-probabilities of the token <see cref="Next"/> returned last, when the parameters ask for them.</summary>
+    public TokenLogprobs? LastLogprobs { get; private set; }
+
     public int Next(ReadOnlySpan<float> logits)
     {
         var row = Adjust(logits);
         var token = _parameters.Temperature == 0f ? ArgMax(row) : Draw(row);
+        if (_parameters.Logprobs is { } top)
+        {
+            LastLogprobs = Logprobs(logits, token, top);
+        }
+
         _generated++;
         _seen?.Add(token);
         if (_generatedCounts is not null)
@@ -173,6 +181,51 @@ internal sealed class Sampler
         }
 
         return order[kept - 1];
+    }
+
+    /// <summary>log-softmax of the raw <paramref name="logits"/> at <paramref name="token"/> and the <paramref name="top"/> largest, most likely first.</summary>
+    internal static TokenLogprobs Logprobs(ReadOnlySpan<float> logits, int token, int top)
+    {
+        var max = float.NegativeInfinity;
+        foreach (var l in logits)
+        {
+            max = Math.Max(max, l);
+        }
+
+        double sum = 0;
+        foreach (var l in logits)
+        {
+            sum += Math.Exp(l - max);
+        }
+
+        var logSum = max + Math.Log(sum);
+        var best = new TokenLogprob[Math.Min(top, logits.Length)];
+        var count = 0;
+        for (var i = 0; i < logits.Length && best.Length > 0; i++)
+        {
+            // Insertion into the small sorted list; a later id never displaces an equal earlier one.
+            if (count == best.Length && logits[i] <= logits[best[count - 1].TokenId])
+            {
+                continue;
+            }
+
+            var at = Math.Min(count, best.Length - 1);
+            while (at > 0 && logits[best[at - 1].TokenId] < logits[i])
+            {
+                best[at] = best[at - 1];
+                at--;
+            }
+
+            best[at] = new TokenLogprob(i, 0);
+            count = Math.Min(count + 1, best.Length);
+        }
+
+        for (var k = 0; k < best.Length; k++)
+        {
+            best[k] = best[k] with { Logprob = (float)(logits[best[k].TokenId] - logSum) };
+        }
+
+        return new TokenLogprobs((float)(logits[token] - logSum), best);
     }
 
     internal static int ArgMax(ReadOnlySpan<float> logits)

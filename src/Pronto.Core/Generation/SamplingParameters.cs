@@ -39,6 +39,15 @@ public sealed record SamplingParameters
     /// </summary>
     public int MinTokens { get; init; }
 
+    /// <summary>
+    /// Log-probabilities with each token and this many most likely alternatives (0 to <see cref="MaxLogprobs"/>);
+    /// null: none. Read from the raw logits (<see cref="TokenLogprobs"/>).
+    /// </summary>
+    public int? Logprobs { get; init; }
+
+    /// <summary>The most alternatives a token's log-probabilities list (vLLM's default max_logprobs).</summary>
+    public const int MaxLogprobs = 20;
+
     /// <summary>The seed of this sequence's random draws: the same seed, prompt and parameters give the same tokens.</summary>
     public ulong? Seed { get; init; }
 
@@ -98,6 +107,11 @@ public sealed record SamplingParameters
         if (!float.IsFinite(FrequencyPenalty) || FrequencyPenalty < -2 || FrequencyPenalty > 2)
         {
             ProntoErrors.InvalidArgument($"'frequency_penalty' must be from -2 to 2, got {FrequencyPenalty}");
+        }
+
+        if (Logprobs is < 0 or > MaxLogprobs)
+        {
+            ProntoErrors.InvalidArgument($"'logprobs' must be from 0 to {MaxLogprobs}, got {Logprobs}");
         }
 
         if (MinTokens < 0 || MinTokens > MaxTokens)

@@ -6,7 +6,7 @@ namespace Pronto.Server.Http;
 
 /// <summary>
 /// The body of <c>POST /v1/completions</c> or <c>/v1/chat/completions</c>, read strictly enough that a parameter
-/// Pronto would silently ignore (n &gt; 1, logprobs) is refused instead: 400 for a bad value, 501 for a
+/// Pronto would silently ignore (n &gt; 1, echo) is refused instead: 400 for a bad value, 501 for a
 /// feature not built yet. Unknown fields are ignored, as OpenAI-compatible servers do.
 /// </summary>
 internal sealed class GenerationRequest
@@ -31,6 +31,9 @@ internal sealed class GenerationRequest
 
     public bool IncludeUsage { get; init; }
 
+    /// <summary>vLLM's <c>return_token_ids</c>: each choice carries its <c>token_ids</c>, the prompt its <c>prompt_token_ids</c>.</summary>
+    public bool ReturnTokenIds { get; init; }
+
     /// <summary>A prompt as text or as token ids.</summary>
     public readonly record struct Prompt(string? Text, int[]? TokenIds);
 
@@ -54,8 +57,7 @@ internal sealed class GenerationRequest
             PositiveInteger(root, "best_of");
             Refuse(root, "n", v => v.ValueKind == JsonValueKind.Number && v.GetInt32() == 1, "'n' other than 1 is not supported yet");
             Refuse(root, "best_of", v => v.ValueKind == JsonValueKind.Number && v.GetInt32() == 1, "'best_of' other than 1 is not supported yet");
-            Refuse(root, "logprobs", v => v.ValueKind == JsonValueKind.False, "'logprobs' is not supported yet");
-            Refuse(root, "top_logprobs", _ => false, "'top_logprobs' is not supported yet");
+            var logprobs = chat ? ChatLogprobs(root) : OpenAiFields.Integer(root, "logprobs");
             Refuse(root, "echo", v => v.ValueKind == JsonValueKind.False, "'echo' is not supported yet");
             Refuse(root, "suffix", _ => false, "'suffix' is not supported");
             Refuse(root, "tools", v => v.ValueKind == JsonValueKind.Array && v.GetArrayLength() == 0, "'tools' are not supported");
@@ -106,6 +108,7 @@ internal sealed class GenerationRequest
                 PresencePenalty = OpenAiFields.Float(root, "presence_penalty") ?? 0f,
                 FrequencyPenalty = OpenAiFields.Float(root, "frequency_penalty") ?? 0f,
                 MinTokens = OpenAiFields.Integer(root, "min_tokens") ?? 0,
+                Logprobs = logprobs,
                 Seed = OpenAiFields.Number(root, "seed") is { } seed ? (seed.TryGetInt64(out var sv) ? unchecked((ulong)sv) : ProntoErrors.InvalidArgument<ulong>("'seed' must be an integer")) : null,
                 Stop = stop,
                 StopTokenIds = stopIds,
@@ -129,6 +132,7 @@ internal sealed class GenerationRequest
                 Sampling = sampling,
                 Stream = stream,
                 IncludeUsage = includeUsage,
+                ReturnTokenIds = OpenAiFields.Bool(root, "return_token_ids") ?? false,
             };
         }
         catch (JsonException e)
@@ -143,6 +147,24 @@ internal sealed class GenerationRequest
         {
             return ProntoErrors.InvalidArgument<GenerationRequest>($"unexpected JSON value: {e.Message}");
         }
+    }
+
+    /// <summary>Chat's <c>logprobs: true</c> with <c>top_logprobs: k</c> (0 to 20) as the number of alternatives; null without logprobs.</summary>
+    private static int? ChatLogprobs(JsonElement root)
+    {
+        var wanted = OpenAiFields.Bool(root, "logprobs") ?? false;
+        var top = OpenAiFields.Integer(root, "top_logprobs");
+        if (top is not null && !wanted)
+        {
+            ProntoErrors.InvalidArgument("'top_logprobs' needs 'logprobs': true");
+        }
+
+        if (top is < 0 or > SamplingParameters.MaxLogprobs)
+        {
+            ProntoErrors.InvalidArgument($"'top_logprobs' must be from 0 to {SamplingParameters.MaxLogprobs}, got {top}");
+        }
+
+        return wanted ? top ?? 0 : null;
     }
 
     /// <summary>A count below 1 (or not an integer) is the client's mistake, 400; only counts past 1 are unsupported (501).</summary>

@@ -89,7 +89,9 @@ internal static class OpenAiGeneration
             chat ? "chat.completion" : "text_completion",
             time.GetUtcNow().ToUnixTimeSeconds(),
             model.Name,
-            chat);
+            chat,
+            request.ReturnTokenIds ? prompts : null,
+            request.Sampling.Logprobs is not null ? model.Tokenizer : null);
         var promptTotal = prompts.Sum(p => p.Length);
         if (request.Stream)
         {
@@ -107,11 +109,11 @@ internal static class OpenAiGeneration
     private static async Task<Choice> Collect(IAsyncEnumerable<GenerationChunk> stream)
     {
         var text = new System.Text.StringBuilder();
-        var tokens = 0;
+        var tokens = new List<GenerationChunk>();
         FinishReason? finish = null;
         await foreach (var chunk in stream.ConfigureAwait(false))
         {
-            tokens++;
+            tokens.Add(chunk);
             text.Append(chunk.Text);
             finish = chunk.Finish;
         }
@@ -141,28 +143,50 @@ internal static class OpenAiGeneration
 
         var buffer = new ArrayBufferWriter<byte>(512);
         var completionTokens = 0;
+
+        // Tokens whose text is held back (an incomplete character, a possible stop string) ride on the next chunk
+        // written for their choice, so token_ids and logprobs line up with the text sent; text offsets run per choice.
+        var pending = new List<GenerationChunk>[streams.Length];
+        var offsets = new int[streams.Length];
+        var started = new bool[streams.Length];
+        for (var i = 0; i < pending.Length; i++)
+        {
+            pending[i] = [];
+        }
+
+        ChunkTokens Take(int index)
+        {
+            var tokens = new ChunkTokens(pending[index].ToArray(), offsets[index], header.PromptTokenIds is not null && !header.Chat && !started[index] ? header.PromptTokenIds[index] : null);
+            offsets[index] += tokens.Chunks.Sum(c => header.Tokenizer?.TokenText(c.TokenId).Length ?? 0);
+            started[index] = true;
+            pending[index].Clear();
+            return tokens;
+        }
+
         try
         {
             if (header.Chat)
             {
-                // OpenAI's first chat chunk carries the role alone.
-                await WriteEventAsync(http, buffer, w => WriteChunk(w, header, 0, string.Empty, null, role: true, includeUsage), context.RequestAborted);
+                // OpenAI's first chat chunk carries the role alone (and, with return_token_ids, the prompt's ids).
+                await WriteEventAsync(http, buffer, w => WriteChunk(w, header, 0, string.Empty, null, role: true, includeUsage, ChunkTokens.None, firstOfStream: true), context.RequestAborted);
             }
 
             await foreach (var (index, chunk) in merged.Reader.ReadAllAsync(context.RequestAborted))
             {
                 completionTokens++;
+                pending[index].Add(chunk);
                 if (chunk.Text.Length > 0 || chunk.Finish is not null)
                 {
+                    var tokens = Take(index);
                     if (header.Chat && chunk.Finish is not null && chunk.Text.Length > 0)
                     {
                         // The finish chunk of a chat stream has an empty delta: the last text goes first.
-                        await WriteEventAsync(http, buffer, w => WriteChunk(w, header, index, chunk.Text, null, role: false, includeUsage), context.RequestAborted);
-                        await WriteEventAsync(http, buffer, w => WriteChunk(w, header, index, null, chunk.Finish, role: false, includeUsage), context.RequestAborted);
+                        await WriteEventAsync(http, buffer, w => WriteChunk(w, header, index, chunk.Text, null, role: false, includeUsage, tokens), context.RequestAborted);
+                        await WriteEventAsync(http, buffer, w => WriteChunk(w, header, index, null, chunk.Finish, role: false, includeUsage, ChunkTokens.None), context.RequestAborted);
                     }
                     else
                     {
-                        await WriteEventAsync(http, buffer, w => WriteChunk(w, header, index, header.Chat && chunk.Finish is not null ? null : chunk.Text, chunk.Finish, role: false, includeUsage), context.RequestAborted);
+                        await WriteEventAsync(http, buffer, w => WriteChunk(w, header, index, header.Chat && chunk.Finish is not null ? null : chunk.Text, chunk.Finish, role: false, includeUsage, tokens), context.RequestAborted);
                     }
                 }
             }
@@ -212,13 +236,22 @@ internal static class OpenAiGeneration
         w.WriteString("model"u8, header.Model);
     }
 
-    private static void WriteChunk(Utf8JsonWriter w, ResponseHeader header, int index, string? text, FinishReason? finish, bool role, bool includeUsage)
+    private static void WriteChunk(Utf8JsonWriter w, ResponseHeader header, int index, string? text, FinishReason? finish, bool role, bool includeUsage, ChunkTokens tokens, bool firstOfStream = false)
     {
         w.WriteStartObject();
         WriteHeader(w, header, chunk: true);
+        if (firstOfStream && header.Chat && header.PromptTokenIds is { } promptIds)
+        {
+            WriteIds(w, "prompt_token_ids"u8, promptIds[0]);
+        }
+
         w.WriteStartArray("choices"u8);
         w.WriteStartObject();
         w.WriteNumber("index"u8, index);
+        if (tokens.PromptTokenIds is { } choicePrompt)
+        {
+            WriteIds(w, "prompt_token_ids"u8, choicePrompt);
+        }
         if (header.Chat)
         {
             w.WriteStartObject("delta"u8);
@@ -239,7 +272,12 @@ internal static class OpenAiGeneration
             w.WriteString("text"u8, text ?? string.Empty);
         }
 
-        w.WriteNull("logprobs"u8);
+        WriteLogprobs(w, header, tokens.Chunks, tokens.TextOffset);
+        if (header.PromptTokenIds is not null && tokens.Chunks.Length > 0)
+        {
+            WriteIds(w, "token_ids"u8, tokens.Chunks.Select(c => c.TokenId));
+        }
+
         WriteFinish(w, finish);
         w.WriteEndObject();
         w.WriteEndArray();
@@ -266,14 +304,25 @@ internal static class OpenAiGeneration
     {
         w.WriteStartObject();
         WriteHeader(w, header, chunk: false);
+        if (header.Chat && header.PromptTokenIds is { } promptIds)
+        {
+            // vLLM: chat's prompt ids on the response, completions' on each choice (each has its own prompt).
+            WriteIds(w, "prompt_token_ids"u8, promptIds[0]);
+        }
+
         w.WriteStartArray("choices"u8);
         var completionTokens = 0;
         for (var i = 0; i < choices.Length; i++)
         {
             var choice = choices[i];
-            completionTokens += choice.Tokens;
+            completionTokens += choice.Tokens.Count;
             w.WriteStartObject();
             w.WriteNumber("index"u8, i);
+            if (!header.Chat && header.PromptTokenIds is { } ids)
+            {
+                WriteIds(w, "prompt_token_ids"u8, ids[i]);
+            }
+
             if (header.Chat)
             {
                 w.WriteStartObject("message"u8);
@@ -286,7 +335,12 @@ internal static class OpenAiGeneration
                 w.WriteString("text"u8, choice.Text);
             }
 
-            w.WriteNull("logprobs"u8);
+            WriteLogprobs(w, header, choice.Tokens, 0);
+            if (header.PromptTokenIds is not null)
+            {
+                WriteIds(w, "token_ids"u8, choice.Tokens.Select(c => c.TokenId));
+            }
+
             WriteFinish(w, choice.Finish);
             w.WriteEndObject();
         }
@@ -294,6 +348,118 @@ internal static class OpenAiGeneration
         w.WriteEndArray();
         WriteUsage(w, promptTokens, completionTokens);
         w.WriteEndObject();
+    }
+
+    private static void WriteIds(Utf8JsonWriter w, ReadOnlySpan<byte> name, IEnumerable<int> ids)
+    {
+        w.WriteStartArray(name);
+        foreach (var id in ids)
+        {
+            w.WriteNumberValue(id);
+        }
+
+        w.WriteEndArray();
+    }
+
+    /// <summary>
+    /// <c>"logprobs"</c> of a choice or chunk: null when not asked for; chat's <c>{"content": [{token, logprob, bytes,
+    /// top_logprobs}]}</c>; completions' legacy <c>{tokens, token_logprobs, top_logprobs, text_offset}</c>, whose
+    /// top_logprobs maps token text to log-probability and holds the sampled token too (OpenAI's and vLLM's k + 1).
+    /// </summary>
+    private static void WriteLogprobs(Utf8JsonWriter w, ResponseHeader header, IReadOnlyList<GenerationChunk> tokens, int textOffset)
+    {
+        // A stream chunk that carries no token (chat's role and finish chunks) has none to report.
+        if (header.Tokenizer is not { } tokenizer || tokens.Count == 0)
+        {
+            w.WriteNull("logprobs"u8);
+            return;
+        }
+
+        w.WriteStartObject("logprobs"u8);
+        if (header.Chat)
+        {
+            w.WriteStartArray("content"u8);
+            foreach (var chunk in tokens)
+            {
+                w.WriteStartObject();
+                WriteCandidate(w, tokenizer, chunk.TokenId, chunk.Logprobs!.Logprob);
+                w.WriteStartArray("top_logprobs"u8);
+                foreach (var top in chunk.Logprobs.Top)
+                {
+                    w.WriteStartObject();
+                    WriteCandidate(w, tokenizer, top.TokenId, top.Logprob);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+        }
+        else
+        {
+            w.WriteStartArray("tokens"u8);
+            foreach (var chunk in tokens)
+            {
+                w.WriteStringValue(tokenizer.TokenText(chunk.TokenId));
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("token_logprobs"u8);
+            foreach (var chunk in tokens)
+            {
+                w.WriteNumberValue(chunk.Logprobs!.Logprob);
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("top_logprobs"u8);
+            foreach (var chunk in tokens)
+            {
+                w.WriteStartObject();
+                var written = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var top in chunk.Logprobs!.Top)
+                {
+                    if (written.Add(tokenizer.TokenText(top.TokenId)))
+                    {
+                        w.WriteNumber(tokenizer.TokenText(top.TokenId), top.Logprob);
+                    }
+                }
+
+                if (written.Add(tokenizer.TokenText(chunk.TokenId)))
+                {
+                    w.WriteNumber(tokenizer.TokenText(chunk.TokenId), chunk.Logprobs.Logprob);
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("text_offset"u8);
+            foreach (var chunk in tokens)
+            {
+                w.WriteNumberValue(textOffset);
+                textOffset += tokenizer.TokenText(chunk.TokenId).Length;
+            }
+
+            w.WriteEndArray();
+        }
+
+        w.WriteEndObject();
+    }
+
+    private static void WriteCandidate(Utf8JsonWriter w, GenerativeTokenizer tokenizer, int id, float logprob)
+    {
+        var bytes = tokenizer.TokenBytes(id);
+        w.WriteString("token"u8, System.Text.Encoding.UTF8.GetString(bytes));
+        w.WriteNumber("logprob"u8, logprob);
+        w.WriteStartArray("bytes"u8);
+        foreach (var b in bytes)
+        {
+            w.WriteNumberValue(b);
+        }
+
+        w.WriteEndArray();
     }
 
     private static void WriteUsage(Utf8JsonWriter w, int promptTokens, int completionTokens)
@@ -330,7 +496,15 @@ internal static class OpenAiGeneration
         public void Dispose() => source.Cancel();
     }
 
-    private sealed record ResponseHeader(string Id, string Object, long Created, string Model, bool Chat);
+    /// <param name="PromptTokenIds">With return_token_ids, each prompt's ids; else null.</param>
+    /// <param name="Tokenizer">With logprobs, the model's tokenizer (token text and bytes); else null.</param>
+    private sealed record ResponseHeader(string Id, string Object, long Created, string Model, bool Chat, int[][]? PromptTokenIds, GenerativeTokenizer? Tokenizer);
 
-    private sealed record Choice(string Text, int Tokens, FinishReason? Finish);
+    private sealed record Choice(string Text, IReadOnlyList<GenerationChunk> Tokens, FinishReason? Finish);
+
+    /// <summary>The tokens one stream chunk carries, where its choice's text offset starts, and (first chunk of a completion choice) its prompt's ids.</summary>
+    private readonly record struct ChunkTokens(GenerationChunk[] Chunks, int TextOffset, int[]? PromptTokenIds)
+    {
+        public static ChunkTokens None => new([], 0, null);
+    }
 }

@@ -230,6 +230,57 @@ public sealed class GenerationEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task Logprobs_are_the_log_softmax_of_a_full_rerun_s_raw_logits_with_the_most_likely_alternatives()
+    {
+        var engine = Model("tiny").Engine;
+        var prompt = Prompts[2];
+        var chunks = new List<GenerationChunk>();
+        var parameters = new SamplingParameters { Temperature = 0.7f, Seed = 5, MaxTokens = 8, IgnoreEos = true, Logprobs = 3, RepetitionPenalty = 1.4f };
+        await foreach (var chunk in engine.Generate(prompt, parameters, CancellationToken.None))
+        {
+            chunks.Add(chunk);
+        }
+
+        var path = Path.Combine(_root, "tiny", "1", "model.onnx");
+        var backend = new OnnxBackend();
+        using var instance = backend.Load(backend.DeriveConfig("tiny", path), path, CancellationToken.None);
+        long[] ids = [.. prompt, .. chunks.SkipLast(1).Select(c => (long)c.TokenId)];
+        var inputs = new List<Pronto.Core.Inference.NamedTensor>
+        {
+            new("input_ids", Pronto.Core.Tensors.Tensor.Create(ids, 1, ids.Length)),
+            new("attention_mask", Pronto.Core.Tensors.Tensor.Create(Enumerable.Repeat(1L, ids.Length).ToArray(), 1, ids.Length)),
+            new("position_ids", Pronto.Core.Tensors.Tensor.Create(Enumerable.Range(0, ids.Length).Select(p => (long)p).ToArray(), 1, ids.Length)),
+        };
+        for (var i = 0; i < TinyDecoder.Layers; i++)
+        {
+            inputs.Add(new(TinyDecoder.PastKey(i), Pronto.Core.Tensors.Tensor.Create(Array.Empty<float>(), 1, TinyDecoder.Heads, 0, TinyDecoder.HeadDim)));
+            inputs.Add(new(TinyDecoder.PastValue(i), Pronto.Core.Tensors.Tensor.Create(Array.Empty<float>(), 1, TinyDecoder.Heads, 0, TinyDecoder.HeadDim)));
+        }
+
+        var logits = instance.Run(inputs, ["logits"], CancellationToken.None)[0].Tensor.ToArray<float>();
+        for (var j = 0; j < chunks.Count; j++)
+        {
+            var row = logits.AsSpan((prompt.Length - 1 + j) * TinyDecoder.VocabSize, TinyDecoder.VocabSize).ToArray();
+            var max = row.Max();
+            var logSum = max + Math.Log(row.Sum(l => Math.Exp(l - max)));
+            var reported = chunks[j].Logprobs!;
+            Assert.Equal(row[chunks[j].TokenId] - logSum, reported.Logprob, 1e-5);
+            var top = Enumerable.Range(0, row.Length).OrderByDescending(i => row[i]).ThenBy(i => i).Take(3).ToArray();
+            Assert.Equal(top, reported.Top.Select(t => t.TokenId));
+            for (var k = 0; k < 3; k++)
+            {
+                Assert.Equal(row[top[k]] - logSum, reported.Top[k].Logprob, 1e-5);
+            }
+        }
+
+        // Without the parameter the chunks carry none.
+        await foreach (var chunk in engine.Generate(prompt, Greedy(2), CancellationToken.None))
+        {
+            Assert.Null(chunk.Logprobs);
+        }
+    }
+
+    [Fact]
     public async Task A_sequence_that_ends_at_its_first_token_completes_its_stream()
     {
         var engine = Model("tiny").Engine;

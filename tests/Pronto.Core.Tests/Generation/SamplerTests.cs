@@ -104,12 +104,38 @@ public sealed class SamplerTests
         Assert.Equal(Draws(), Draws());
     }
 
+    [Fact]
+    public void Logprobs_are_the_log_softmax_of_the_raw_logits_and_the_top_alternatives_break_ties_by_lower_id()
+    {
+        float[] logits = [1f, 3f, 3f, 0.5f, 2f];
+        var logSum = Math.Log(logits.Sum(l => Math.Exp(l)));
+        var sampler = new Sampler(new SamplingParameters { Temperature = 0, Logprobs = 3, RepetitionPenalty = 2f }, prompt: [1]);
+        Assert.Equal(2, sampler.Next(logits));                               // the penalty halves 1's logit; raw logprobs do not see it
+        var reported = sampler.LastLogprobs!;
+        Assert.Equal(3 - logSum, reported.Logprob, 1e-6);
+        Assert.Equal([1, 2, 4], reported.Top.Select(t => t.TokenId));
+        Assert.Equal([3 - logSum, 3 - logSum, 2 - logSum], reported.Top.Select(t => (double)t.Logprob), new ToleranceComparer(1e-6));
+
+        var none = new Sampler(new SamplingParameters { Temperature = 0, Logprobs = 0 });
+        none.Next(logits);
+        Assert.Empty(none.LastLogprobs!.Top);
+        Assert.Null(new Sampler(new SamplingParameters { Temperature = 0 }).LastLogprobs);
+    }
+
+    private sealed class ToleranceComparer(double tolerance) : IEqualityComparer<double>
+    {
+        public bool Equals(double x, double y) => Math.Abs(x - y) <= tolerance;
+
+        public int GetHashCode(double obj) => 0;
+    }
+
     [Theory]
     [InlineData("min_p", "'min_p' must be from 0 to 1, got 1.5")]
     [InlineData("repetition_penalty", "'repetition_penalty' must be greater than 0, got 0")]
     [InlineData("presence_penalty", "'presence_penalty' must be from -2 to 2, got 2.5")]
     [InlineData("frequency_penalty", "'frequency_penalty' must be from -2 to 2, got -3")]
     [InlineData("min_tokens", "'min_tokens' must be from 0 to max_tokens (16), got 17")]
+    [InlineData("logprobs", "'logprobs' must be from 0 to 20, got 21")]
     public void Out_of_range_values_are_invalid_arguments_naming_the_parameter(string name, string message)
     {
         var parameters = name switch
@@ -118,6 +144,7 @@ public sealed class SamplerTests
             "repetition_penalty" => new SamplingParameters { RepetitionPenalty = 0f },
             "presence_penalty" => new SamplingParameters { PresencePenalty = 2.5f },
             "frequency_penalty" => new SamplingParameters { FrequencyPenalty = -3f },
+            "logprobs" => new SamplingParameters { Logprobs = 21 },
             _ => new SamplingParameters { MinTokens = 17 },
         };
         var e = Assert.Throws<ProntoException>(() => parameters.Validate(vocabSize: 10));

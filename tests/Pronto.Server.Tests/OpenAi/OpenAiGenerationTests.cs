@@ -247,6 +247,132 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
         }
     }
 
+    /// <summary>The reference engine's chunks for a prompt and parameters.</summary>
+    private async Task<(List<GenerationChunk> Chunks, int[] PromptIds, string Text)> ReferenceChunks(string prompt, SamplingParameters parameters)
+    {
+        using var lease = fixture.Reference.Acquire("tiny");
+        var model = lease.Model.Generative!;
+        var ids = model.Tokenizer.Encode(prompt);
+        var chunks = new List<GenerationChunk>();
+        await foreach (var chunk in model.Engine.Generate(ids, parameters, CancellationToken.None))
+        {
+            chunks.Add(chunk);
+        }
+
+        return (chunks, ids, string.Concat(chunks.Select(c => c.Text)));
+    }
+
+    private string TokenText(int id)
+    {
+        using var lease = fixture.Reference.Acquire("tiny");
+        return lease.Model.Generative!.Tokenizer.TokenText(id);
+    }
+
+    [Fact]
+    public async Task Completions_return_token_ids_and_legacy_logprobs_equal_to_the_engine_s()
+    {
+        var expected = await ReferenceChunks("the cat", new SamplingParameters { Temperature = 0.8f, Seed = 3, MaxTokens = 10, IgnoreEos = true, Logprobs = 2 });
+        using var response = await Post("""{"model":"tiny","prompt":"the cat","max_tokens":10,"temperature":0.8,"seed":3,"ignore_eos":true,"logprobs":2,"return_token_ids":true}""");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var choice = doc.RootElement.GetProperty("choices")[0];
+        Assert.Equal(expected.Text, choice.GetProperty("text").GetString());
+        Assert.Equal(expected.PromptIds, choice.GetProperty("prompt_token_ids").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal(expected.Chunks.Select(c => c.TokenId), choice.GetProperty("token_ids").EnumerateArray().Select(e => e.GetInt32()));
+
+        var logprobs = choice.GetProperty("logprobs");
+        var tokens = logprobs.GetProperty("tokens").EnumerateArray().Select(e => e.GetString()!).ToArray();
+        Assert.Equal(expected.Chunks.Select(c => TokenText(c.TokenId)), tokens);
+        Assert.Equal(expected.Chunks.Select(c => c.Logprobs!.Logprob), logprobs.GetProperty("token_logprobs").EnumerateArray().Select(e => e.GetSingle()));
+        var offsets = logprobs.GetProperty("text_offset").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        Assert.Equal(tokens.Select((_, i) => tokens[..i].Sum(t => t.Length)), offsets);
+        var tops = logprobs.GetProperty("top_logprobs").EnumerateArray().ToArray();
+        for (var j = 0; j < tops.Length; j++)
+        {
+            // The two most likely and the sampled token (k + 1 at most), token text -> logprob.
+            var want = expected.Chunks[j].Logprobs!.Top.Select(t => (TokenText(t.TokenId), t.Logprob)).Append((TokenText(expected.Chunks[j].TokenId), expected.Chunks[j].Logprobs!.Logprob))
+                .DistinctBy(t => t.Item1).ToArray();
+            Assert.Equal(want, tops[j].EnumerateObject().Select(p => (p.Name, p.Value.GetSingle())));
+        }
+    }
+
+    [Fact]
+    public async Task Chat_logprobs_carry_each_token_s_bytes_and_top_alternatives_and_return_token_ids_the_prompt_s()
+    {
+        var expected = await ReferenceChunks(ChatPrompt(new ProntoChatMessage("user", "hello there")), new SamplingParameters { Temperature = 0, MaxTokens = 12, IgnoreEos = true, Logprobs = 2 });
+        using var response = await Post(
+            """{"model":"tiny","messages":[{"role":"user","content":"hello there"}],"max_tokens":12,"temperature":0,"ignore_eos":true,"logprobs":true,"top_logprobs":2,"return_token_ids":true}""",
+            "/v1/chat/completions");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(expected.PromptIds, doc.RootElement.GetProperty("prompt_token_ids").EnumerateArray().Select(e => e.GetInt32()));
+        var choice = doc.RootElement.GetProperty("choices")[0];
+        Assert.Equal(expected.Chunks.Select(c => c.TokenId), choice.GetProperty("token_ids").EnumerateArray().Select(e => e.GetInt32()));
+        var content = choice.GetProperty("logprobs").GetProperty("content").EnumerateArray().ToArray();
+        Assert.Equal(expected.Chunks.Count, content.Length);
+        var bytes = new List<byte>();
+        for (var j = 0; j < content.Length; j++)
+        {
+            var entry = content[j];
+            var token = entry.GetProperty("bytes").EnumerateArray().Select(e => (byte)e.GetInt32()).ToArray();
+            bytes.AddRange(token);
+            Assert.Equal(Encoding.UTF8.GetString(token), entry.GetProperty("token").GetString());
+            Assert.Equal(expected.Chunks[j].Logprobs!.Logprob, entry.GetProperty("logprob").GetSingle());
+            var top = entry.GetProperty("top_logprobs").EnumerateArray().ToArray();
+            Assert.Equal(expected.Chunks[j].Logprobs!.Top.Select(t => (TokenText(t.TokenId), t.Logprob)), top.Select(t => (t.GetProperty("token").GetString()!, t.GetProperty("logprob").GetSingle())));
+            Assert.Equal(entry.GetProperty("token").GetString(), top[0].GetProperty("token").GetString()); // greedy: the most likely
+        }
+
+        // The tokens' bytes are exactly the generated text's.
+        Assert.Equal(expected.Text, Encoding.UTF8.GetString([.. bytes]));
+        Assert.Equal(expected.Text, choice.GetProperty("message").GetProperty("content").GetString());
+    }
+
+    [Fact]
+    public async Task Streamed_chunks_carry_the_token_ids_and_logprobs_of_the_text_they_send()
+    {
+        var expected = await ReferenceChunks("and then", new SamplingParameters { Temperature = 0, MaxTokens = 14, IgnoreEos = true, Logprobs = 1 });
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions")
+        {
+            Content = new StringContent("""{"model":"tiny","prompt":"and then","max_tokens":14,"temperature":0,"ignore_eos":true,"logprobs":1,"return_token_ids":true,"stream":true}""", Encoding.UTF8, "application/json"),
+        };
+        using var response = await fixture.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(Guard);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var ids = new List<int>();
+        var tokens = new List<string>();
+        var offsets = new List<int>();
+        var text = new StringBuilder();
+        var promptIds = new List<int[]>();
+        await foreach (var item in SseParser.Create(await response.Content.ReadAsStreamAsync()).EnumerateAsync())
+        {
+            if (item.Data == "[DONE]")
+            {
+                break;
+            }
+
+            using var chunk = JsonDocument.Parse(item.Data);
+            var choice = chunk.RootElement.GetProperty("choices")[0];
+            text.Append(choice.GetProperty("text").GetString());
+            if (choice.TryGetProperty("prompt_token_ids", out var p))
+            {
+                promptIds.Add([.. p.EnumerateArray().Select(e => e.GetInt32())]);
+            }
+
+            var chunkIds = choice.GetProperty("token_ids").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+            var logprobs = choice.GetProperty("logprobs");
+            Assert.Equal(chunkIds.Length, logprobs.GetProperty("tokens").GetArrayLength());
+            ids.AddRange(chunkIds);
+            tokens.AddRange(logprobs.GetProperty("tokens").EnumerateArray().Select(e => e.GetString()!));
+            offsets.AddRange(logprobs.GetProperty("text_offset").EnumerateArray().Select(e => e.GetInt32()));
+        }
+
+        Assert.Equal(expected.Text, text.ToString());
+        Assert.Equal([expected.PromptIds], promptIds);
+        Assert.Equal(expected.Chunks.Select(c => c.TokenId), ids);
+        Assert.Equal(expected.Chunks.Select(c => TokenText(c.TokenId)), tokens);
+        Assert.Equal(tokens.Select((_, i) => tokens.Take(i).Sum(t => t.Length)), offsets);
+    }
+
     [Fact]
     public async Task Models_lists_the_generative_models()
     {
@@ -265,7 +391,10 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","stop":5}""", 400, "'stop' must be a string or an array of strings")]
     [InlineData("/v1/completions", """{"model":"tiny"}""", 400, "'prompt' is required")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","n":2}""", 501, "'n' other than 1 is not supported yet")]
-    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","logprobs":2}""", 501, "'logprobs' is not supported yet")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","logprobs":21}""", 400, "'logprobs' must be from 0 to 20, got 21")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","echo":true}""", 501, "'echo' is not supported yet")]
+    [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[{"role":"user","content":"hi"}],"top_logprobs":2}""", 400, "'top_logprobs' needs 'logprobs': true")]
+    [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[{"role":"user","content":"hi"}],"logprobs":true,"top_logprobs":30}""", 400, "'top_logprobs' must be from 0 to 20, got 30")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":""", 400, "malformed JSON")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","min_p":-0.1}""", 400, "'min_p' must be from 0 to 1, got -0.1")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","repetition_penalty":0}""", 400, "'repetition_penalty' must be greater than 0, got 0")]
