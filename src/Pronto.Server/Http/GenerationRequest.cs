@@ -6,13 +6,19 @@ namespace Pronto.Server.Http;
 
 /// <summary>
 /// The body of <c>POST /v1/completions</c> or <c>/v1/chat/completions</c>, read strictly enough that a parameter
-/// Pronto would silently ignore (n &gt; 1, echo) is refused instead: 400 for a bad value, 501 for a
+/// Pronto would silently ignore (best_of, echo) is refused instead: 400 for a bad value, 501 for a
 /// feature not built yet. Unknown fields are ignored, as OpenAI-compatible servers do.
 /// </summary>
 internal sealed class GenerationRequest
 {
     /// <summary>OpenAI's default <c>max_tokens</c> for /v1/completions.</summary>
     public const int DefaultCompletionTokens = 16;
+
+    /// <summary>The most choices per prompt (<c>n</c>); each is a sequence of its own in the engine's queue.</summary>
+    public const int MaxChoices = 16;
+
+    /// <summary>Choices per prompt (<c>n</c>, default 1).</summary>
+    public int N { get; init; } = 1;
 
     public required string Model { get; init; }
 
@@ -53,9 +59,13 @@ internal sealed class GenerationRequest
                 ? m.GetString()!
                 : ProntoErrors.InvalidArgument<string>("'model' is required: the name of a generative model");
 
-            PositiveInteger(root, "n");
+            var n = PositiveInteger(root, "n") ?? 1;
+            if (n > MaxChoices)
+            {
+                ProntoErrors.InvalidArgument($"'n' must be at most {MaxChoices}, got {n}");
+            }
+
             PositiveInteger(root, "best_of");
-            Refuse(root, "n", v => v.ValueKind == JsonValueKind.Number && v.GetInt32() == 1, "'n' other than 1 is not supported yet");
             Refuse(root, "best_of", v => v.ValueKind == JsonValueKind.Number && v.GetInt32() == 1, "'best_of' other than 1 is not supported yet");
             var logprobs = chat ? ChatLogprobs(root) : OpenAiFields.Integer(root, "logprobs");
             Refuse(root, "echo", v => v.ValueKind == JsonValueKind.False, "'echo' is not supported yet");
@@ -133,6 +143,7 @@ internal sealed class GenerationRequest
                 Stream = stream,
                 IncludeUsage = includeUsage,
                 ReturnTokenIds = OpenAiFields.Bool(root, "return_token_ids") ?? false,
+                N = n,
             };
         }
         catch (JsonException e)
@@ -168,13 +179,16 @@ internal sealed class GenerationRequest
     }
 
     /// <summary>A count below 1 (or not an integer) is the client's mistake, 400; only counts past 1 are unsupported (501).</summary>
-    private static void PositiveInteger(JsonElement root, string name)
+    private static int? PositiveInteger(JsonElement root, string name)
     {
-        if (root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null
-            && !(value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var n) && n >= 1))
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
-            ProntoErrors.InvalidArgument($"'{name}' must be a positive integer, got {value.GetRawText()}");
+            return null;
         }
+
+        return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var n) && n >= 1
+            ? n
+            : ProntoErrors.InvalidArgument<int>($"'{name}' must be a positive integer, got {value.GetRawText()}");
     }
 
     private static void Refuse(JsonElement root, string name, Func<JsonElement, bool> allowed, string message)

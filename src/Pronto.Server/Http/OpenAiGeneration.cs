@@ -51,12 +51,18 @@ internal static class OpenAiGeneration
         using var lease = repository.Acquire(request.Model);
         var model = lease.Model.Generative
             ?? ProntoErrors.InvalidArgument<GenerativeModel>($"model '{request.Model}' is not a generative model");
-        var prompts = chat
+        var distinct = chat
             ? [model.Tokenizer.Encode(model.ChatTemplate.Render(model.Name, request.Messages!))]
             : request.Prompts.Select(p => p.TokenIds ?? model.Tokenizer.Encode(p.Text!)).ToArray();
+
+        // n choices per prompt, prompt-major (choice index = prompt x n + j), as OpenAI numbers them. With a seed,
+        // choice j draws from seed + j: different choices, each reproducible.
+        var n = request.N;
+        var prompts = new int[distinct.Length * n][];
         var sampling = new SamplingParameters[prompts.Length];
         for (var i = 0; i < prompts.Length; i++)
         {
+            prompts[i] = distinct[i / n];
             var promptTokens = prompts[i].Length;
             var maxTokens = request.MaxTokens ?? (chat ? model.ContextLength - promptTokens : GenerationRequest.DefaultCompletionTokens);
             if (promptTokens + maxTokens > model.ContextLength)
@@ -65,7 +71,11 @@ internal static class OpenAiGeneration
                     $"model '{model.Name}' reads {model.ContextLength} tokens at most; this request asks for {promptTokens + maxTokens} ({promptTokens} in the prompt, {maxTokens} to generate): shorten the prompt or lower max_tokens"));
             }
 
-            sampling[i] = request.Sampling with { MaxTokens = Math.Max(1, maxTokens) };
+            sampling[i] = request.Sampling with
+            {
+                MaxTokens = Math.Max(1, maxTokens),
+                Seed = request.Sampling.Seed is { } seed ? unchecked(seed + (ulong)(i % n)) : null,
+            };
         }
 
         // Every prompt is checked before any is queued, so a bad one is a plain 400 and runs nothing; the request's
@@ -92,7 +102,7 @@ internal static class OpenAiGeneration
             chat,
             request.ReturnTokenIds ? prompts : null,
             request.Sampling.Logprobs is not null ? model.Tokenizer : null);
-        var promptTotal = prompts.Sum(p => p.Length);
+        var promptTotal = distinct.Sum(p => p.Length);
         if (request.Stream)
         {
             await StreamAsync(context, response, streams, promptTotal, request.IncludeUsage);
@@ -167,8 +177,13 @@ internal static class OpenAiGeneration
         {
             if (header.Chat)
             {
-                // OpenAI's first chat chunk carries the role alone (and, with return_token_ids, the prompt's ids).
-                await WriteEventAsync(http, buffer, w => WriteChunk(w, header, 0, string.Empty, null, role: true, includeUsage, ChunkTokens.None, firstOfStream: true), context.RequestAborted);
+                // OpenAI's first chat chunk of each choice carries the role alone (the first also, with
+                // return_token_ids, the prompt's ids).
+                for (var i = 0; i < streams.Length; i++)
+                {
+                    var index = i;
+                    await WriteEventAsync(http, buffer, w => WriteChunk(w, header, index, string.Empty, null, role: true, includeUsage, ChunkTokens.None, firstOfStream: index == 0), context.RequestAborted);
+                }
             }
 
             await foreach (var (index, chunk) in merged.Reader.ReadAllAsync(context.RequestAborted))

@@ -374,6 +374,77 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     }
 
     [Fact]
+    public async Task N_choices_per_prompt_are_numbered_prompt_major_and_draw_from_seed_plus_their_index()
+    {
+        var sampled = new SamplingParameters { Temperature = 1f, Seed = 40, MaxTokens = 8, IgnoreEos = true };
+        var expected = new List<string>();
+        foreach (var prompt in new[] { "the cat", "and then" })
+        {
+            for (var j = 0; j < 3; j++)
+            {
+                expected.Add((await ReferenceChunks(prompt, sampled with { Seed = 40 + (ulong)j })).Text);
+            }
+        }
+
+        Assert.True(expected.Take(3).Distinct().Count() > 1, "the seeds give the same text");
+        using var response = await Post("""{"model":"tiny","prompt":["the cat","and then"],"n":3,"max_tokens":8,"temperature":1,"seed":40,"ignore_eos":true}""");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var choices = doc.RootElement.GetProperty("choices").EnumerateArray().ToArray();
+        Assert.Equal(Enumerable.Range(0, 6), choices.Select(c => c.GetProperty("index").GetInt32()));
+        Assert.Equal(expected, choices.Select(c => c.GetProperty("text").GetString()));
+        var promptTokens = (await ReferenceChunks("the cat", sampled)).PromptIds.Length + (await ReferenceChunks("and then", sampled)).PromptIds.Length;
+        Assert.Equal(promptTokens, doc.RootElement.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());   // each prompt once
+        Assert.Equal(48, doc.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_streamed_chat_with_n_choices_sends_a_role_chunk_and_the_text_of_each()
+    {
+        var prompt = ChatPrompt(new ProntoChatMessage("user", "tell me a story"));
+        var sampled = new SamplingParameters { Temperature = 1f, Seed = 9, MaxTokens = 10, IgnoreEos = true };
+        string[] expected = [(await ReferenceChunks(prompt, sampled)).Text, (await ReferenceChunks(prompt, sampled with { Seed = 10 })).Text];
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = new StringContent("""{"model":"tiny","messages":[{"role":"user","content":"tell me a story"}],"n":2,"max_tokens":10,"temperature":1,"seed":9,"ignore_eos":true,"stream":true}""", Encoding.UTF8, "application/json"),
+        };
+        using var response = await fixture.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(Guard);
+        var texts = new[] { new StringBuilder(), new StringBuilder() };
+        var roles = new List<int>();
+        var finishes = new List<int>();
+        await foreach (var item in SseParser.Create(await response.Content.ReadAsStreamAsync()).EnumerateAsync())
+        {
+            if (item.Data == "[DONE]")
+            {
+                break;
+            }
+
+            using var chunk = JsonDocument.Parse(item.Data);
+            var choice = chunk.RootElement.GetProperty("choices")[0];
+            var index = choice.GetProperty("index").GetInt32();
+            var delta = choice.GetProperty("delta");
+            if (delta.TryGetProperty("role", out _))
+            {
+                roles.Add(index);
+            }
+
+            if (delta.TryGetProperty("content", out var content))
+            {
+                texts[index].Append(content.GetString());
+            }
+
+            if (choice.GetProperty("finish_reason").ValueKind == JsonValueKind.String)
+            {
+                finishes.Add(index);
+            }
+        }
+
+        Assert.Equal([0, 1], roles);
+        Assert.Equal([0, 1], finishes.Order());
+        Assert.Equal(expected, texts.Select(t => t.ToString()));
+    }
+
+    [Fact]
     public async Task Models_lists_the_generative_models()
     {
         using var doc = JsonDocument.Parse(await fixture.Http.GetStringAsync("/v1/models"));
@@ -390,7 +461,9 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","top_p":0}""", 400, "'top_p' must be greater than 0")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","stop":5}""", 400, "'stop' must be a string or an array of strings")]
     [InlineData("/v1/completions", """{"model":"tiny"}""", 400, "'prompt' is required")]
-    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","n":2}""", 501, "'n' other than 1 is not supported yet")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","n":17}""", 400, "'n' must be at most 16, got 17")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","n":0}""", 400, "'n' must be a positive integer, got 0")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","best_of":2}""", 501, "'best_of' other than 1 is not supported yet")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","logprobs":21}""", 400, "'logprobs' must be from 0 to 20, got 21")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","echo":true}""", 501, "'echo' is not supported yet")]
     [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[{"role":"user","content":"hi"}],"top_logprobs":2}""", 400, "'top_logprobs' needs 'logprobs': true")]
