@@ -8,9 +8,12 @@ using Spectre.Console;
 namespace Pronto.Cli;
 
 /// <summary>What one CLI invocation works with: its output writers and the model repository it opens.</summary>
-internal sealed class CliContext(TextWriter output, TextWriter error)
+internal sealed class CliContext(TextWriter output, TextWriter error, TextReader? input = null)
 {
     public TextWriter Output { get; } = output;
+
+    /// <summary>What interactive commands read (<c>pronto generate --chat</c>): standard input unless a test gives its own.</summary>
+    public TextReader Input { get; } = input ?? System.Console.In;
 
     public TextWriter Error { get; } = error;
 

@@ -7,9 +7,9 @@ namespace Pronto.Cli;
 /// <summary>The <c>pronto</c> command line: builds the command tree and maps errors to exit codes once.</summary>
 public static class ProntoCli
 {
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, TextReader? input = null)
     {
-        var context = new CliContext(output, error);
+        var context = new CliContext(output, error, input);
         var parse = Root(context).Parse(args);
         if (parse.Errors.Count > 0)
         {
@@ -60,6 +60,7 @@ public static class ProntoCli
         context.RepositoryOption,
         ModelsCommand.Create(context),
         PredictCommand.Create(context),
+        GenerateCommand.Create(context),
         TrainCommand.Create(context),
         FinetuneCommand.Create(context),
         ServeCommand.Create(context),
