@@ -17,7 +17,7 @@ namespace Pronto.Sql;
 public static class ProntoSql
 {
     /// <summary>
-    /// Registers <c>pronto_predict</c>, <c>pronto_label</c>, <c>pronto_embed</c> and the <c>ml_predict</c> table macro
+    /// Registers <c>pronto_predict</c>, <c>pronto_label</c>, <c>pronto_embed</c>, <c>pronto_generate</c> and the <c>ml_predict</c> table macro
     /// on <paramref name="connection"/> (open). Models are looked up by name at query time through
     /// <paramref name="service"/>'s repository, so a model loaded later is usable without registering again;
     /// <c>pronto_embed</c>'s <c>FLOAT[n]</c> size is fixed now, from the text-embedding models loaded at this point
@@ -29,6 +29,7 @@ public static class ProntoSql
         ArgumentNullException.ThrowIfNull(service);
         var functions = new ProntoSqlFunctions(service);
         ScalarFunctions.Register(connection, functions);
+        GenerateFunction.Register(connection, functions);
         var dimensions = embeddingDimensions ?? EmbedFunction.LoadedDimensions(service.Repository);
         if (dimensions > 0)
         {

@@ -13,6 +13,7 @@ public sealed class ProntoSqlFunctions
     private long _runs;
     private long _rows;
     private long _engineCpuTicks;
+    private long _generations;
     private ProntoException? _lastFailure;
 
     internal ProntoSqlFunctions(InferenceService service) => Service = service;
@@ -27,6 +28,11 @@ public sealed class ProntoSqlFunctions
 
     /// <summary>Engine CPU time of those runs (each response's <see cref="InferenceResponse.EngineCpuTime"/>): what the queries cost.</summary>
     public TimeSpan EngineCpuTime => TimeSpan.FromTicks(Interlocked.Read(ref _engineCpuTicks));
+
+    /// <summary>Completions <c>pronto_generate</c> made (one sequence each in the model's decode loop).</summary>
+    public long Generations => Interlocked.Read(ref _generations);
+
+    internal void CountGenerated(int sequences) => Interlocked.Add(ref _generations, sequences);
 
     /// <summary>The FLOAT[n] size <c>pronto_embed</c> returns; 0 when it was not registered (no text-embedding model).</summary>
     public int EmbeddingDimensions { get; internal set; }
