@@ -57,6 +57,7 @@ public sealed class GenerationEngine : IDisposable
     private Task? _loop;
     private List<Sequence>? _runningView;
     private int _running;
+    private long _cachedTokens;
     private long _steps;
     private int _largestBatch;
     private long _promptTokens;
@@ -90,6 +91,12 @@ public sealed class GenerationEngine : IDisposable
 
     /// <summary>Sequences in the running batch now.</summary>
     public int Running => Volatile.Read(ref _running);
+
+    /// <summary>Tokens the running sequences' KV caches hold (prompt and generated tokens, as of the last step).</summary>
+    public long CachedTokens => Volatile.Read(ref _cachedTokens);
+
+    /// <summary>Bytes of KV cache one token takes: keys and values of every layer, FP32.</summary>
+    public long CacheBytesPerToken => 2L * _decoder.Layers * _decoder.Heads * _decoder.HeadDim * sizeof(float);
 
     /// <summary>Sequences waiting to join the batch.</summary>
     public int Waiting => _queue.Reader.Count;
@@ -254,7 +261,7 @@ public sealed class GenerationEngine : IDisposable
                     }
 
                     running.Clear();
-                    Volatile.Write(ref _running, 0);
+                    Publish([]);
                 }
             }
         }
@@ -267,7 +274,7 @@ public sealed class GenerationEngine : IDisposable
             sequence.Fail(new ProntoException(ErrorCode.Unavailable, $"model '{_model}' was unloaded"));
         }
 
-        Volatile.Write(ref _running, 0);
+        Publish([]);
     }
 
     private void Admit(List<Sequence> running, CancellationToken token)
@@ -293,15 +300,28 @@ public sealed class GenerationEngine : IDisposable
             if (!sequence.Finished)
             {
                 running.Add(sequence);
-                Volatile.Write(ref _running, running.Count);
+                Publish(running);
             }
         }
+    }
+
+    /// <summary>What the metrics read between steps: the running count and the tokens their caches hold.</summary>
+    private void Publish(List<Sequence> running)
+    {
+        long cached = 0;
+        foreach (var sequence in running)
+        {
+            cached += sequence.Length;
+        }
+
+        Volatile.Write(ref _running, running.Count);
+        Volatile.Write(ref _cachedTokens, cached);
     }
 
     private void Leave(List<Sequence> running, int index)
     {
         running.RemoveAt(index);
-        Volatile.Write(ref _running, running.Count);
+        Publish(running);
     }
 
     private void Prefill(Sequence sequence, CancellationToken token)
@@ -415,7 +435,7 @@ public sealed class GenerationEngine : IDisposable
             }
 
             running.Clear();
-            Volatile.Write(ref _running, 0);
+            Publish([]);
             return;
         }
 
@@ -451,6 +471,8 @@ public sealed class GenerationEngine : IDisposable
             sequence.Length++;
             Deliver(sequence, sequence.Sampler.Next(logits.Slice(b * vocab, vocab)));
         }
+
+        Publish(running);
 
         for (var b = batch - 1; b >= 0; b--)
         {

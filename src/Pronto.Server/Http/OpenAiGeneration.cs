@@ -87,10 +87,11 @@ internal static class OpenAiGeneration
 
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         using var cancelOnExit = new CancelOnDispose(cancel);
+        var metrics = context.RequestServices.GetRequiredService<ServerMetrics>();
         var streams = new IAsyncEnumerable<GenerationChunk>[prompts.Length];
         for (var i = 0; i < prompts.Length; i++)
         {
-            streams[i] = model.Engine.Generate(prompts[i], sampling[i], cancel.Token);
+            streams[i] = Timed(model.Engine.Generate(prompts[i], sampling[i], cancel.Token), metrics, model.Name, started);
         }
 
         var time = context.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System;
@@ -113,7 +114,28 @@ internal static class OpenAiGeneration
             await JsonResponse.WriteAsync(context, StatusCodes.Status200OK, w => WriteResponse(w, response, results, promptTotal));
         }
 
-        context.RequestServices.GetRequiredService<ServerMetrics>().ObserveRequest(model.Name, "openai", started);
+        metrics.ObserveRequest(model.Name, "openai", started);
+    }
+
+    /// <summary>The choice's chunks as they come, timing the first from the request's start and each next from the one before.</summary>
+    private static async IAsyncEnumerable<GenerationChunk> Timed(IAsyncEnumerable<GenerationChunk> stream, ServerMetrics metrics, string model, long started)
+    {
+        var last = 0L;
+        await foreach (var chunk in stream.ConfigureAwait(false))
+        {
+            var now = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (last == 0)
+            {
+                metrics.ObserveFirstToken(model, System.Diagnostics.Stopwatch.GetElapsedTime(started, now).TotalSeconds);
+            }
+            else
+            {
+                metrics.ObserveInterToken(model, System.Diagnostics.Stopwatch.GetElapsedTime(last, now).TotalSeconds);
+            }
+
+            last = now;
+            yield return chunk;
+        }
     }
 
     private static async Task<Choice> Collect(IAsyncEnumerable<GenerationChunk> stream)

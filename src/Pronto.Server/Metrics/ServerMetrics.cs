@@ -34,6 +34,10 @@ internal sealed class ServerMetrics
     private readonly Gauge _waiting;
     private readonly Counter _promptTokens;
     private readonly Counter _generationTokens;
+    private readonly Gauge _cachedTokens;
+    private readonly Gauge _cacheUsage;
+    private readonly Histogram _firstToken;
+    private readonly Histogram _interToken;
     private readonly Lock _refreshGate = new();
     private Dictionary<object, (long Prompt, long Generated)> _engineTokens = new(ReferenceEqualityComparer.Instance);
     private readonly Counter _costCpu;
@@ -95,6 +99,14 @@ internal sealed class ServerMetrics
         _waiting = factory.CreateGauge("pronto_generation_waiting_sequences", "Sequences waiting to join the running batch", ModelLabels);
         _promptTokens = factory.CreateCounter("pronto_prompt_tokens_total", "Prompt tokens prefilled", ModelLabels);
         _generationTokens = factory.CreateCounter("pronto_generation_tokens_total", "Tokens generated", ModelLabels);
+        _cachedTokens = factory.CreateGauge("pronto_generation_kv_cache_tokens", "Tokens the running sequences' KV caches hold", ModelLabels);
+        _cacheUsage = factory.CreateGauge("pronto_generation_kv_cache_bytes", "Bytes the running sequences' KV caches hold (keys and values of every layer, FP32)", ModelLabels);
+
+        // vllm:time_to_first_token_seconds and vllm:inter_token_latency_seconds, measured where the OpenAI routes
+        // receive each choice's tokens: from the request's start (queueing and prefill included), then between tokens.
+        var tokenBuckets = Histogram.ExponentialBuckets(0.0005, 2, 20); // 0.5 ms .. ~4 min: a tiny model's token takes well under a millisecond
+        _firstToken = factory.CreateHistogram("pronto_time_to_first_token_seconds", "Time from a generation request's start to each choice's first token", new HistogramConfiguration { LabelNames = ["model"], Buckets = tokenBuckets });
+        _interToken = factory.CreateHistogram("pronto_inter_token_latency_seconds", "Time between a choice's consecutive tokens", new HistogramConfiguration { LabelNames = ["model"], Buckets = tokenBuckets });
 
         _costCpu = factory.CreateCounter("pronto_cost_cpu_seconds_total", "Engine CPU seconds of the model's executions (CPU time of the thread that ran each; docs/serving.md, Cost)", ModelLabels);
         _costPerThousand = factory.CreateGauge("pronto_cost_cpu_seconds_per_1000_inferences", "Engine CPU seconds per 1,000 inferences (nv_inference_count) over the version's lifetime", ModelLabels);
@@ -116,6 +128,12 @@ internal sealed class ServerMetrics
     }
 
     public CollectorRegistry Registry { get; }
+
+    /// <summary>A choice's first token, <paramref name="seconds"/> after its request started.</summary>
+    public void ObserveFirstToken(string model, double seconds) => _firstToken.WithLabels(model).Observe(seconds);
+
+    /// <summary><paramref name="seconds"/> between two tokens of one choice.</summary>
+    public void ObserveInterToken(string model, double seconds) => _interToken.WithLabels(model).Observe(seconds);
 
     /// <summary>Records one finished request's latency from <paramref name="startTimestamp"/> (Stopwatch ticks).</summary>
     public void ObserveRequest(string model, string protocol, long startTimestamp) =>
@@ -194,6 +212,8 @@ internal sealed class ServerMetrics
             string[] labels = [model.Name, model.VersionText];
             _running.WithLabels(labels).Set(engine.Running);
             _waiting.WithLabels(labels).Set(engine.Waiting);
+            _cachedTokens.WithLabels(labels).Set(engine.CachedTokens);
+            _cacheUsage.WithLabels(labels).Set(engine.CachedTokens * engine.CacheBytesPerToken);
             var now = (engine.PromptTokens, engine.GeneratedTokens);
             var before = _engineTokens.GetValueOrDefault(engine);
             _promptTokens.WithLabels(labels).Inc(now.PromptTokens - before.Prompt);

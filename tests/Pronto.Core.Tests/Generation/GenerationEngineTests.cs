@@ -281,6 +281,27 @@ public sealed class GenerationEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task Cached_tokens_count_the_running_sequences_kv_cache_between_steps()
+    {
+        var engine = Model("tiny").Engine;
+        var seen = new List<(int Running, long Cached)>();
+        engine.BeforeStep = _ =>
+        {
+            seen.Add((engine.Running, engine.CachedTokens));
+            return ValueTask.CompletedTask;
+        };
+        var result = await Collect(engine.Generate(Prompts[2], Greedy(5), CancellationToken.None)).WaitAsync(Guard);
+        engine.BeforeStep = null;
+
+        // Step 1 (after the prefill's token) to step 4: prompt + 1 .. prompt + 3 tokens cached before steps 2-4.
+        var p = Prompts[2].Length;
+        Assert.Equal(5, result.Tokens.Count);
+        Assert.Equal([(0, 0L), (1, p + 1L), (1, p + 2L), (1, p + 3L)], seen);
+        Assert.Equal(0, engine.CachedTokens);
+        Assert.Equal(2L * TinyDecoder.Layers * TinyDecoder.Heads * TinyDecoder.HeadDim * sizeof(float), engine.CacheBytesPerToken);
+    }
+
+    [Fact]
     public async Task A_sequence_that_ends_at_its_first_token_completes_its_stream()
     {
         var engine = Model("tiny").Engine;

@@ -444,6 +444,40 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
         Assert.Equal(expected, texts.Select(t => t.ToString()));
     }
 
+    private static double Sample(string metrics, string series)
+    {
+        var line = metrics.Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
+        return line is null ? 0 : double.Parse(line[(series.Length + 1)..], CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
+    public async Task Time_to_first_token_and_inter_token_latency_count_each_choice_s_tokens()
+    {
+        const string First = "pronto_time_to_first_token_seconds_count{model=\"plain\"}";
+        const string Inter = "pronto_inter_token_latency_seconds_count{model=\"plain\"}";
+        var before = await fixture.Http.GetStringAsync("/metrics").WaitAsync(Guard);
+        using (var response = await Post("""{"model":"plain","prompt":["a","b"],"max_tokens":5,"ignore_eos":true}"""))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        using (var streamed = await Post("""{"model":"plain","prompt":"c","max_tokens":4,"ignore_eos":true,"stream":true}"""))
+        {
+            Assert.Equal(HttpStatusCode.OK, streamed.StatusCode);
+            await streamed.Content.ReadAsStringAsync();
+        }
+
+        var after = await fixture.Http.GetStringAsync("/metrics").WaitAsync(Guard);
+        Assert.Equal(3, Sample(after, First) - Sample(before, First));                 // one first token per choice
+        Assert.Equal(2 * 4 + 3, Sample(after, Inter) - Sample(before, Inter));         // the tokens after it
+        Assert.True(Sample(after, "pronto_time_to_first_token_seconds_sum{model=\"plain\"}") > 0);
+
+        // The KV cache gauges are there (their values between steps: GenerationEngineTests; right after a response
+        // the loop may not have taken the finished sequence out yet, so no value is asserted here).
+        Assert.Contains("\npronto_generation_kv_cache_tokens{model=\"plain\",version=\"1\"} ", after, StringComparison.Ordinal);
+        Assert.Contains("\npronto_generation_kv_cache_bytes{model=\"plain\",version=\"1\"} ", after, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Models_lists_the_generative_models()
     {
