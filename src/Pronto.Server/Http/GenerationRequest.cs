@@ -160,6 +160,79 @@ internal sealed class GenerationRequest
         }
     }
 
+    /// <summary>
+    /// The body of Triton's generate extension (<c>POST /v2/models/{m}/generate</c>, <c>/generate_stream</c>):
+    /// <c>text_input</c> and the sampling fields, top-level or in <c>parameters</c> (which wins), read as a completion
+    /// of that one prompt, so every field means and validates as on /v1/completions. <c>stream</c> is the route's.
+    /// </summary>
+    public static GenerationRequest ParseTriton(ReadOnlySpan<byte> json, string model)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 16 });
+            using var doc = JsonDocument.ParseValue(ref reader);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                ProntoErrors.InvalidArgument("the body must be a JSON object with 'text_input'");
+            }
+
+            if (!root.TryGetProperty("text_input", out var text) || text.ValueKind != JsonValueKind.String)
+            {
+                ProntoErrors.InvalidArgument("'text_input' is required: the prompt, a string");
+            }
+
+            var fields = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+            foreach (var property in root.EnumerateObject())
+            {
+                fields[property.Name] = property.Value;
+            }
+
+            if (root.TryGetProperty("parameters", out var parameters) && parameters.ValueKind != JsonValueKind.Null)
+            {
+                if (parameters.ValueKind != JsonValueKind.Object)
+                {
+                    ProntoErrors.InvalidArgument("'parameters' must be an object");
+                }
+
+                foreach (var property in parameters.EnumerateObject())
+                {
+                    fields[property.Name] = property.Value;
+                }
+            }
+
+            var completion = new System.Buffers.ArrayBufferWriter<byte>();
+            using (var w = new Utf8JsonWriter(completion))
+            {
+                w.WriteStartObject();
+                w.WriteString("model", model);
+                w.WriteString("prompt", text.GetString());
+                foreach (var (name, value) in fields)
+                {
+                    if (name is not ("text_input" or "parameters" or "model" or "prompt" or "stream" or "stream_options"))
+                    {
+                        w.WritePropertyName(name);
+                        value.WriteTo(w);
+                    }
+                }
+
+                w.WriteEndObject();
+            }
+
+            var request = Parse(completion.WrittenSpan, chat: false);
+            if (request.N != 1)
+            {
+                ProntoErrors.InvalidArgument("the generate extension answers one text_output: 'n' must be 1");
+            }
+
+            return request;
+        }
+        catch (JsonException e)
+        {
+            return ProntoErrors.InvalidArgument<GenerationRequest>($"malformed JSON: {e.Message}");
+        }
+    }
+
     /// <summary>Chat's <c>logprobs: true</c> with <c>top_logprobs: k</c> (0 to 20) as the number of alternatives; null without logprobs.</summary>
     private static int? ChatLogprobs(JsonElement root)
     {

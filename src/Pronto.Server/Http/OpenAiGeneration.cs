@@ -33,22 +33,31 @@ internal static class OpenAiGeneration
         var v1 = app.MapGroup("/v1").WithTags("OpenAI-compatible");
         v1.MapPost("/completions", (HttpContext c) => Generate(c, chat: false)).WithSummary("Text completion of a prompt (a string, strings, or token ids); stream: true for Server-Sent Events.");
         v1.MapPost("/chat/completions", (HttpContext c) => Generate(c, chat: true)).WithSummary("Chat completion of messages with the model's chat template; stream: true for Server-Sent Events.");
+
+        // Triton's generate extension: text_input in, text_output out (one JSON object, or Server-Sent Events).
+        var v2 = app.MapGroup("/v2").WithTags("Triton generate extension");
+        v2.MapPost("/models/{model}/generate", (HttpContext c, string model) => Generate(c, chat: false, new TritonRoute(model, null, Stream: false)))
+            .WithSummary("Triton's generate: {\"text_input\", \"parameters\": {...}} -> {\"model_name\", \"model_version\", \"text_output\"}.");
+        v2.MapPost("/models/{model}/versions/{version}/generate", (HttpContext c, string model, string version) => Generate(c, chat: false, new TritonRoute(model, version, Stream: false)));
+        v2.MapPost("/models/{model}/generate_stream", (HttpContext c, string model) => Generate(c, chat: false, new TritonRoute(model, null, Stream: true)))
+            .WithSummary("Triton's generate_stream: the same request, the text as Server-Sent Events of {\"model_name\", \"model_version\", \"text_output\"}.");
+        v2.MapPost("/models/{model}/versions/{version}/generate_stream", (HttpContext c, string model, string version) => Generate(c, chat: false, new TritonRoute(model, version, Stream: true)));
     }
 
-    private static async Task Generate(HttpContext context, bool chat)
+    private static async Task Generate(HttpContext context, bool chat, TritonRoute? triton = null)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var options = context.RequestServices.GetRequiredService<ProntoServerOptions>();
         GenerationRequest request;
         using (var body = await RequestBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted))
         {
-            request = GenerationRequest.Parse(body.Memory.Span, chat);
+            request = triton is { } route ? GenerationRequest.ParseTriton(body.Memory.Span, route.Model) : GenerationRequest.Parse(body.Memory.Span, chat);
         }
 
         var repository = context.RequestServices.GetRequiredService<ModelRepository>();
 
         // The lease spans the whole generation: an unload waits for the streams it would cut.
-        using var lease = repository.Acquire(request.Model);
+        using var lease = repository.Acquire(request.Model, triton?.Version);
         var model = lease.Model.Generative
             ?? ProntoErrors.InvalidArgument<GenerativeModel>($"model '{request.Model}' is not a generative model");
         var distinct = chat
@@ -104,7 +113,11 @@ internal static class OpenAiGeneration
             request.ReturnTokenIds ? prompts : null,
             request.Sampling.Logprobs is not null ? model.Tokenizer : null);
         var promptTotal = distinct.Sum(p => p.Length);
-        if (request.Stream)
+        if (triton is { } generate)
+        {
+            await TritonGenerate.RespondAsync(context, lease.Model.Name, lease.Model.VersionText, streams[0], generate.Stream);
+        }
+        else if (request.Stream)
         {
             await StreamAsync(context, response, streams, promptTotal, request.IncludeUsage);
         }
@@ -114,7 +127,7 @@ internal static class OpenAiGeneration
             await JsonResponse.WriteAsync(context, StatusCodes.Status200OK, w => WriteResponse(w, response, results, promptTotal));
         }
 
-        metrics.ObserveRequest(model.Name, "openai", started);
+        metrics.ObserveRequest(model.Name, triton is null ? "openai" : "generate", started);
     }
 
     /// <summary>The choice's chunks as they come, timing the first from the request's start and each next from the one before.</summary>
@@ -160,6 +173,10 @@ internal static class OpenAiGeneration
         http.ContentType = "text/event-stream; charset=utf-8";
         http.Headers.CacheControl = "no-cache";
         await http.StartAsync(context.RequestAborted);
+
+        // The headers go out now, not with the first text: a stream whose first tokens are held back (an incomplete
+        // UTF-8 character, a possible stop string) would otherwise leave the client without a response.
+        await http.Body.FlushAsync(context.RequestAborted);
 
         // Choices arrive in step order, interleaved; each pump forwards one choice's chunks with its index.
         var merged = Channel.CreateUnbounded<(int Index, GenerationChunk Chunk)>(new UnboundedChannelOptions { SingleReader = true });
@@ -251,7 +268,8 @@ internal static class OpenAiGeneration
         }
     }
 
-    private static async Task WriteEventAsync(HttpResponse http, ArrayBufferWriter<byte> buffer, Action<Utf8JsonWriter> write, CancellationToken cancellationToken)
+    /// <summary>One Server-Sent Event, <c>data: {json}\n\n</c>, flushed (also Triton's generate_stream).</summary>
+    internal static async Task WriteEventAsync(HttpResponse http, ArrayBufferWriter<byte> buffer, Action<Utf8JsonWriter> write, CancellationToken cancellationToken)
     {
         buffer.Clear();
         buffer.Write("data: "u8);
@@ -532,6 +550,9 @@ internal static class OpenAiGeneration
     {
         public void Dispose() => source.Cancel();
     }
+
+    /// <summary>A request through Triton's generate extension: the model (and version) from the route, streamed or not.</summary>
+    private sealed record TritonRoute(string Model, string? Version, bool Stream);
 
     /// <param name="PromptTokenIds">With return_token_ids, each prompt's ids; else null.</param>
     /// <param name="Tokenizer">With logprobs, the model's tokenizer (token text and bytes); else null.</param>

@@ -479,6 +479,66 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     }
 
     [Fact]
+    public async Task Triton_s_generate_answers_text_output_equal_to_the_engine_s_completion()
+    {
+        var expected = await Expected("the cat", 6, ignoreEos: true);
+        foreach (var (path, body) in new[]
+        {
+            ("/v2/models/tiny/generate", """{"text_input":"the cat","parameters":{"max_tokens":6,"temperature":0,"ignore_eos":true}}"""),
+            ("/v2/models/tiny/versions/1/generate", """{"text_input":"the cat","max_tokens":6,"ignore_eos":true,"parameters":{"temperature":0,"stream":false}}"""),
+        })
+        {
+            using var response = await Post(body, path);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            Assert.Equal("tiny", doc.RootElement.GetProperty("model_name").GetString());
+            Assert.Equal("1", doc.RootElement.GetProperty("model_version").GetString());
+            Assert.Equal(expected.Text, doc.RootElement.GetProperty("text_output").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task Triton_s_generate_stream_sends_the_text_as_server_sent_events()
+    {
+        var expected = await Expected("and then", 20, ignoreEos: true);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/models/tiny/generate_stream")
+        {
+            Content = new StringContent("""{"text_input":"and then","parameters":{"max_tokens":20,"temperature":0,"ignore_eos":true}}""", Encoding.UTF8, "application/json"),
+        };
+        using var response = await fixture.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(Guard);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var text = new StringBuilder();
+        var events = 0;
+        await foreach (var item in SseParser.Create(await response.Content.ReadAsStreamAsync()).EnumerateAsync())
+        {
+            using var chunk = JsonDocument.Parse(item.Data);
+            Assert.Equal("tiny", chunk.RootElement.GetProperty("model_name").GetString());
+            text.Append(chunk.RootElement.GetProperty("text_output").GetString());
+            events++;
+        }
+
+        Assert.Equal(expected.Text, text.ToString());
+        Assert.True(events >= 3, $"{events} events");
+    }
+
+    [Theory]
+    [InlineData("/v2/models/tiny/generate", """{"parameters":{"max_tokens":2}}""", 400, "'text_input' is required")]
+    [InlineData("/v2/models/tiny/generate", """{"text_input":"x","parameters":{"temperature":3}}""", 400, "'temperature' must be from 0 to 2, got 3")]
+    [InlineData("/v2/models/tiny/generate", """{"text_input":"x","parameters":5}""", 400, "'parameters' must be an object")]
+    [InlineData("/v2/models/tiny/generate_stream", """{"text_input":"x","n":2}""", 400, "'n' must be 1")]
+    [InlineData("/v2/models/ghost/generate", """{"text_input":"x"}""", 404, "unknown model 'ghost'")]
+    [InlineData("/v2/models/adder/generate", """{"text_input":"x"}""", 400, "model 'adder' is not a generative model")]
+    [InlineData("/v2/models/tiny/versions/7/generate", """{"text_input":"x"}""", 404, "model 'tiny' has no version '7'")]
+    public async Task Bad_generate_requests_are_triton_errors(string path, string body, int status, string message)
+    {
+        using var response = await Post(body, path);
+        Assert.Equal(status, (int)response.StatusCode);
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Contains(message, doc.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Models_lists_the_generative_models()
     {
         using var doc = JsonDocument.Parse(await fixture.Http.GetStringAsync("/v1/models"));
@@ -548,7 +608,7 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
         using (var socket = new System.Net.Sockets.TcpClient())
         {
             await socket.ConnectAsync(fixture.Server.HttpUri.Host, fixture.Server.HttpUri.Port).WaitAsync(Guard);
-            var body = """{"model":"plain","prompt":"the","max_tokens":80,"ignore_eos":true,"stream":true}""";
+            var body = """{"model":"plain","prompt":"the","max_tokens":80,"ignore_eos":true,"stream":true,"seed":1}""";
             var stream = socket.GetStream();
             await stream.WriteAsync(Encoding.ASCII.GetBytes(
                 $"POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n{body}"));
