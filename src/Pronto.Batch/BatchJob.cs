@@ -36,13 +36,13 @@ public sealed class BatchJob
         _layout = new OutputLayout(options);
     }
 
-    public static Task<BatchResult> RunAsync(InferenceService service, BatchOptions options, BatchProgress? progress = null, CancellationToken cancellationToken = default)
+    public static Task<BatchJobResult> RunAsync(InferenceService service, BatchOptions options, BatchProgress? progress = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
         return new BatchJob(service, options, progress ?? new BatchProgress()).RunAsync(cancellationToken);
     }
 
-    private async Task<BatchResult> RunAsync(CancellationToken cancellationToken)
+    private async Task<BatchJobResult> RunAsync(CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
@@ -125,7 +125,7 @@ public sealed class BatchJob
             }
         }
 
-        return new BatchResult
+        return new BatchJobResult
         {
             Rows = state.Rows,
             Written = state.Written,
@@ -179,7 +179,7 @@ public sealed class BatchJob
         }
     }
 
-    private BatchResult Done(Stopwatch clock, TimeSpan cpuStart, bool alreadyComplete) => new()
+    private BatchJobResult Done(Stopwatch clock, TimeSpan cpuStart, bool alreadyComplete) => new()
     {
         Elapsed = clock.Elapsed,
         CpuTime = Process.GetCurrentProcess().TotalProcessorTime - cpuStart,

@@ -55,7 +55,7 @@ public sealed class ColumnarTests(BatchRepositoryFixture fixture)
         }
     }
 
-    private Task<BatchResult> RunAsync(string input, string output, bool columnar, int partRows = 1000, int batchSize = 0, int rowGroupRows = 65_536, IReadOnlyList<string>? keep = null, int runs = 1) =>
+    private Task<BatchJobResult> RunAsync(string input, string output, bool columnar, int partRows = 1000, int batchSize = 0, int rowGroupRows = 65_536, IReadOnlyList<string>? keep = null, int runs = 1) =>
         BatchJob.RunAsync(fixture.Service, new BatchOptions
         {
             Model = "fraud",

@@ -117,7 +117,7 @@ internal static class BatchCommand
             });
     }
 
-    private static void WriteSummary(CliContext context, BatchResult r)
+    private static void WriteSummary(CliContext context, BatchJobResult r)
     {
         if (r.AlreadyComplete)
         {

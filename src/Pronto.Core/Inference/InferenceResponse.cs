@@ -19,6 +19,12 @@ public sealed class InferenceResponse
     /// </summary>
     public TimeSpan EngineCpuTime { get; init; }
 
+    /// <summary>How long the request waited in the dynamic batcher's queue; null when it did not go through one.</summary>
+    public TimeSpan? QueueTime { get; init; }
+
+    /// <summary>Rows of the engine execution the request ran in; null when it did not go through the batcher.</summary>
+    public int? BatchSize { get; init; }
+
     /// <summary>True when the response came from the response cache (the model did not run).</summary>
     public bool FromCache { get; init; }
 }

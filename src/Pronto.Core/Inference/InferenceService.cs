@@ -88,7 +88,7 @@ public sealed class InferenceService(ModelRepository repository, TimeProvider? t
             return Remember(model, key, new InferenceResponse
             {
                 ModelName = model.Name, ModelVersion = model.VersionText, Id = request.Id, Outputs = outputs, Parameters = parameters,
-                EngineCpuTime = TimeSpan.FromTicks(result.CpuNs / 100),
+                EngineCpuTime = TimeSpan.FromTicks(result.CpuNs / 100), QueueTime = result.QueueTime, BatchSize = result.BatchSize,
             });
         }
         catch (Exception e)

@@ -112,7 +112,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
     /// queue (REJECT), is cancelled when <paramref name="cancellationToken"/> fires before its run.
     /// Parameters read: <c>priority</c> (1 = highest) and <c>timeout</c> (microseconds, if the policy allows an override).
     /// </summary>
-    public Task<BatchResult> EnqueueAsync(IReadOnlyList<NamedTensor> inputs, IReadOnlyList<string> outputNames, IReadOnlyDictionary<string, object> parameters, CancellationToken cancellationToken)
+    public Task<BatchedRun> EnqueueAsync(IReadOnlyList<NamedTensor> inputs, IReadOnlyList<string> outputNames, IReadOnlyDictionary<string, object> parameters, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(parameters);
@@ -127,7 +127,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
 
         if (cancellationToken.IsCancellationRequested)
         {
-            return Task.FromCanceled<BatchResult>(cancellationToken);
+            return Task.FromCanceled<BatchedRun>(cancellationToken);
         }
 
         if (Interlocked.Increment(ref _queued) > _queueBound)
@@ -557,7 +557,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
             {
                 var queued = _time.GetElapsedTime(r.EnqueuedAt, started);
                 // Each request's share of the run's cost is its share of the rows.
-                r.Completion.TrySetResult(new BatchResult(results![i], queued, rows, inputTicks, inferTicks, outputTicks, cpuNs * r.Rows / rows));
+                r.Completion.TrySetResult(new BatchedRun(results![i], queued, rows, inputTicks, inferTicks, outputTicks, cpuNs * r.Rows / rows));
             }
         }
 

@@ -47,7 +47,7 @@ internal sealed class ScheduledRequest
 
     public CancellationTokenRegistration Registration;
 
-    public readonly TaskCompletionSource<BatchResult> Completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public readonly TaskCompletionSource<BatchedRun> Completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public bool IsLive => Volatile.Read(ref State) == Queued;
 }

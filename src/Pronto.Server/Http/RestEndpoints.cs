@@ -123,11 +123,10 @@ internal static class RestEndpoints
         var limits = new JsonLimits { MaxDepth = options.MaxJsonDepth, MaxTensorElements = options.MaxTensorElements };
         var parsed = InferenceJson.ReadRequest(body.Memory, body.JsonLength(context.Request), model, version, limits);
         var response = await service.InferAsync(parsed.Request, context.RequestAborted);
-        if (response.Parameters.TryGetValue(InferenceService.QueueTimeParameter, out var queueTime)
-            && response.Parameters.TryGetValue(InferenceService.BatchSizeParameter, out var batchSize))
+        if (response is { QueueTime: { } queueTime, BatchSize: { } batchSize })
         {
-            context.Response.Headers[QueueTimeHeader] = ((long)queueTime).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            context.Response.Headers[BatchSizeHeader] = ((long)batchSize).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.Headers[QueueTimeHeader] = (queueTime.Ticks / TimeSpan.TicksPerMicrosecond).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.Headers[BatchSizeHeader] = batchSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
         var binary = InferenceJson.BinaryOutputs(parsed, response);

@@ -49,10 +49,10 @@ public sealed class DynamicBatcherTests : IAsyncDisposable
         return [new NamedTensor("x", Tensor.Create(values, n, 2))];
     }
 
-    private Task<BatchResult> Enqueue(int rows, float value, CancellationToken cancellationToken = default, IReadOnlyDictionary<string, object>? parameters = null) =>
+    private Task<BatchedRun> Enqueue(int rows, float value, CancellationToken cancellationToken = default, IReadOnlyDictionary<string, object>? parameters = null) =>
         _batcher!.EnqueueAsync(Rows(rows, value), ["y"], parameters ?? NoParameters, cancellationToken);
 
-    private static async Task<float[]> Values(Task<BatchResult> task) => (await task.WaitAsync(Guard)).Outputs[0].Tensor.ToArray<float>();
+    private static async Task<float[]> Values(Task<BatchedRun> task) => (await task.WaitAsync(Guard)).Outputs[0].Tensor.ToArray<float>();
 
     [Fact]
     public async Task A_batch_forms_as_soon_as_it_reaches_max_batch_size()

@@ -39,7 +39,7 @@ public sealed class QueueBudgetTests : IAsyncDisposable, IDisposable
         return config;
     }
 
-    private Task<BatchResult> Enqueue(float value) =>
+    private Task<BatchedRun> Enqueue(float value) =>
         _batcher!.EnqueueAsync([new NamedTensor("x", Tensor.Create([value], 1, 1))], ["y"], new Dictionary<string, object>(), CancellationToken.None);
 
     // One held run of 50 ms: the budget's estimate becomes 50 ms per row.

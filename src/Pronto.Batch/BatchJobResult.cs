@@ -1,7 +1,7 @@
 namespace Pronto.Batch;
 
 /// <summary>How a job ended, and what it cost.</summary>
-public sealed record BatchResult
+public sealed record BatchJobResult
 {
     /// <summary>Input rows this run handled (scored or failed); rows of parts committed by an earlier run are not counted.</summary>
     public long Rows { get; init; }

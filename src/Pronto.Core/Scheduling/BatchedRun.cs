@@ -8,4 +8,4 @@ namespace Pronto.Core.Scheduling;
 /// that execution's engine CPU time.
 /// </summary>
 /// <remarks>Ownership: the outputs are new tensors the caller owns (views of one array per batch output, never engine memory).</remarks>
-public sealed record BatchResult(IReadOnlyList<NamedTensor> Outputs, TimeSpan QueueTime, int BatchSize, long InputTicks, long InferTicks, long OutputTicks, long CpuNs);
+public sealed record BatchedRun(IReadOnlyList<NamedTensor> Outputs, TimeSpan QueueTime, int BatchSize, long InputTicks, long InferTicks, long OutputTicks, long CpuNs);
