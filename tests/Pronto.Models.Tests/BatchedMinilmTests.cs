@@ -19,10 +19,10 @@ public sealed class BatchedMinilmTests(BundledRepositoryFixture fixture)
         // batch forms only when the fake clock passes the queue delay, after all three requests are queued.
         var root = QueuedMinilm();
         using var cleanup = new TempDirectory(root);
-        using var repository = new ModelRepository(root, [new OnnxBackend()]);
-        repository.Load("minilm");
         var time = new FakeTimeProvider();
-        var service = new InferenceService(repository, time);
+        using var repository = new ModelRepository(root, [new OnnxBackend()], time: time);
+        repository.Load("minilm");
+        var service = new InferenceService(repository);
         string[] texts = ["short", "a considerably longer sentence that pads the others in the batch", "medium length text here"];
 
         var tasks = texts.Select(t => service.InferAsync(Request(t))).ToArray();

@@ -19,7 +19,7 @@ public sealed class InferenceService(ModelRepository repository, TimeProvider? t
     public ModelRepository Repository { get; } = repository;
 
     /// <summary>The clock of the dynamic batchers (queue delays and timeouts); fake in tests.</summary>
-    public TimeProvider TimeProvider { get; } = timeProvider ?? TimeProvider.System;
+    public TimeProvider TimeProvider { get; } = timeProvider ?? repository.TimeProvider;
 
     /// <summary>The clock each engine run's CPU cost is read from; fake in tests.</summary>
     public CpuClock CpuClock { get; } = cpuClock ?? CpuClock.Thread;
@@ -49,8 +49,8 @@ public sealed class InferenceService(ModelRepository repository, TimeProvider? t
                 return hit;
             }
 
-            var batcher = model.GetBatcher(TimeProvider, CpuClock, QueueWaitBudget);
-            var budget = model.GetQueueBudget(QueueWaitBudget, TimeProvider);
+            var batcher = model.GetBatcher(CpuClock, QueueWaitBudget);
+            var budget = model.GetQueueBudget(QueueWaitBudget);
 
             // Refused before preparing: under overload a request the queue turns away costs no tokenizing or decoding.
             budget?.Admit(batcher?.QueuedRows ?? Interlocked.Read(ref model._waitingRows));

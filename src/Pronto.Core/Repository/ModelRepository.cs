@@ -29,6 +29,9 @@ public sealed partial class ModelRepository : IDisposable
     private bool _disposed;
 
     /// <param name="time">The clock of idle unloading and last-used times (<see cref="Lifecycle"/>); fake in tests.</param>
+    /// <summary>The clock of this repository's versions: idle unloading, their dynamic batchers and queue budgets.</summary>
+    public TimeProvider TimeProvider => _time;
+
     public ModelRepository(string root, IEnumerable<IModelBackend> backends, ILogger<ModelRepository>? logger = null, TimeProvider? time = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(root);

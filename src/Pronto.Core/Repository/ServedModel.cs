@@ -95,9 +95,10 @@ public sealed class ServedModel
 
     /// <summary>
     /// The version's dynamic batcher, made on first use, when its config has <c>dynamic_batching</c> and a batch
-    /// dimension; null otherwise. The first caller's clocks are the batcher's. It is disposed with the engine instance, after the last lease.
+    /// dimension; null otherwise. Its clock is the repository's, given when the version was loaded; the first caller's
+    /// CPU clock costs its runs. It is disposed with the engine instance, after the last lease.
     /// </summary>
-    public DynamicBatcher? GetBatcher(TimeProvider time, CpuClock? cpuClock = null, TimeSpan? queueWaitBudget = null)
+    public DynamicBatcher? GetBatcher(CpuClock? cpuClock = null, TimeSpan? queueWaitBudget = null)
     {
         if (Config.DynamicBatching is null || Config.MaxBatchSize <= 0)
         {
@@ -112,7 +113,7 @@ public sealed class ServedModel
 
         lock (_gate)
         {
-            return _batcher ??= new DynamicBatcher(Config, Instance, Statistics, time, GetCpuClock(cpuClock ?? CpuClock.Thread), GetQueueBudget(queueWaitBudget, time));
+            return _batcher ??= new DynamicBatcher(Config, Instance, Statistics, _time, GetCpuClock(cpuClock ?? CpuClock.Thread), GetQueueBudget(queueWaitBudget));
         }
     }
 
@@ -151,15 +152,15 @@ public sealed class ServedModel
 
     /// <summary>
     /// The version's queue-wait budget (<see cref="QueueBudget.For"/>: its config's, else <paramref name="serverDefault"/>),
-    /// made on first use with the first caller's clock; null when it has none.
+    /// made on first use, on the repository's clock; null when it has none.
     /// </summary>
-    public QueueBudget? GetQueueBudget(TimeSpan? serverDefault, TimeProvider time)
+    public QueueBudget? GetQueueBudget(TimeSpan? serverDefault)
     {
         lock (_gate)
         {
             if (!_budgetMade)
             {
-                _budget = QueueBudget.For(Config, serverDefault, time);
+                _budget = QueueBudget.For(Config, serverDefault, _time);
                 _budgetMade = true;
             }
 

@@ -94,11 +94,11 @@ public sealed class CostTests : IDisposable
             output [ { name: "y" data_type: TYPE_FP32 dims: [ 3 ] } ]
             dynamic_batching { max_queue_delay_microseconds: 100 }
             """);
-        using var repository = new ModelRepository(_root, [new OnnxBackend()]);
-        repository.Load("adder");
         var time = new FakeTimeProvider();
+        using var repository = new ModelRepository(_root, [new OnnxBackend()], time: time);
+        repository.Load("adder");
         var clock = new SteppingCpuClock(600_000);
-        var service = new InferenceService(repository, time, clock);
+        var service = new InferenceService(repository, cpuClock: clock);
 
         var tasks = new[] { 1, 3, 2 }.Select(rows => service.InferAsync(new InferenceRequest
         {

@@ -25,9 +25,9 @@ public sealed class BatchedInferenceTests : IDisposable
             output [ { name: "y" data_type: TYPE_FP32 dims: [ 3 ] } ]
             dynamic_batching { max_queue_delay_microseconds: 100 }
             """);
-        _repository = new ModelRepository(_root, [new OnnxBackend()]);
+        _repository = new ModelRepository(_root, [new OnnxBackend()], time: _time);
         _repository.Load("adder");
-        _service = new InferenceService(_repository, _time);
+        _service = new InferenceService(_repository);
     }
 
     private static InferenceRequest Request(int rows, float start)

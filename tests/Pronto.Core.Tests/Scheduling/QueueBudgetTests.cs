@@ -168,9 +168,9 @@ public sealed class QueueBudgetTests : IAsyncDisposable, IDisposable
             input [ { name: "x" data_type: TYPE_FP32 dims: [ 1 ] } ]
             output [ { name: "y" data_type: TYPE_FP32 dims: [ 1 ] } ]
             """);
-        var repository = new ModelRepository(_root, [new FakeBackend(_engine)]);
+        var repository = new ModelRepository(_root, [new FakeBackend(_engine)], time: _time);
         repository.Load("slow");
-        var service = new InferenceService(repository, _time) { QueueWaitBudget = Budget };
+        var service = new InferenceService(repository) { QueueWaitBudget = Budget };
         Task<InferenceResponse> Infer(float value) =>
             service.InferAsync(new InferenceRequest { ModelName = "slow", Inputs = [new NamedTensor("x", Tensor.Create([value], 1, 1))] });
 

@@ -51,7 +51,7 @@ public sealed class BatchingTests : IAsyncLifetime
         var waiting = service.InferAsync(new InferenceRequest { ModelName = "slow", Inputs = [new NamedTensor("x", Tensor.Create(new float[] { 1, 2, 3 }, 1, 3))] }, cts.Token);
         using (var lease = _server.Repository.Acquire("slow"))
         {
-            Assert.Equal(1, lease.Model.GetBatcher(_time)!.QueueLength);
+            Assert.Equal(1, lease.Model.GetBatcher()!.QueueLength);
         }
 
         using var rejected = await _http.PostAsync("/v2/models/slow/infer", Json());
@@ -66,7 +66,7 @@ public sealed class BatchingTests : IAsyncLifetime
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
         using (var lease = _server.Repository.Acquire("slow"))
         {
-            Assert.Equal(0, lease.Model.GetBatcher(_time)!.QueueLength);
+            Assert.Equal(0, lease.Model.GetBatcher()!.QueueLength);
         }
     }
 
