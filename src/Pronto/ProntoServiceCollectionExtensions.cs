@@ -4,43 +4,56 @@ using Pronto.Onnx;
 
 namespace Pronto;
 
-/// <summary>What <see cref="ProntoServiceCollectionExtensions.AddPronto"/> registers.</summary>
-public sealed class ProntoOptions
+/// <summary>Registers the models an application uses from the runtime <see cref="ProntoServiceCollectionExtensions.AddPronto"/> added.</summary>
+public sealed class ProntoBuilder(IServiceCollection services)
 {
-    /// <summary>The model repository folder (Triton layout). Required.</summary>
-    public string? RepositoryPath { get; set; }
+    public IServiceCollection Services { get; } = services;
 
-    /// <summary>A text-embedding model to serve as <see cref="IEmbeddingGenerator{TInput, TEmbedding}"/>, or null for none.</summary>
-    public string? EmbeddingModel { get; set; }
+    /// <summary>
+    /// <c>IEmbeddingGenerator&lt;string, Embedding&lt;float&gt;&gt;</c> over a text-embedding model; keyed by
+    /// <paramref name="key"/> when given (several embedding models in one container).
+    /// </summary>
+    public ProntoBuilder AddEmbeddingGenerator(string model, object? key = null)
+    {
+        if (key is null)
+        {
+            Services.AddSingleton(sp => sp.GetRequiredService<ProntoRuntime>().GetEmbeddingGenerator(model));
+        }
+        else
+        {
+            Services.AddKeyedSingleton(key, (sp, _) => sp.GetRequiredService<ProntoRuntime>().GetEmbeddingGenerator(model));
+        }
 
-    /// <summary>ONNX Runtime settings (threads); the defaults when null.</summary>
-    public OnnxBackendOptions? Onnx { get; set; }
+        return this;
+    }
+
+    /// <summary>A <see cref="ProntoClassifier"/> over a classification model; keyed by <paramref name="key"/> when given.</summary>
+    public ProntoBuilder AddClassifier(string model, object? key = null)
+    {
+        if (key is null)
+        {
+            Services.AddSingleton(sp => sp.GetRequiredService<ProntoRuntime>().GetClassifier(model));
+        }
+        else
+        {
+            Services.AddKeyedSingleton(key, (sp, _) => sp.GetRequiredService<ProntoRuntime>().GetClassifier(model));
+        }
+
+        return this;
+    }
 }
 
 public static class ProntoServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers a singleton <see cref="ProntoRuntime"/> over <see cref="ProntoOptions.RepositoryPath"/> and, when
-    /// <see cref="ProntoOptions.EmbeddingModel"/> is set, <c>IEmbeddingGenerator&lt;string, Embedding&lt;float&gt;&gt;</c> over it.
-    /// The runtime opens on first use and the container disposes it.
+    /// Registers a singleton <see cref="ProntoRuntime"/> over the repository folder <paramref name="repositoryPath"/>
+    /// (opened on first use, disposed with the container); add models to it through the returned builder.
     /// </summary>
-    public static IServiceCollection AddPronto(this IServiceCollection services, Action<ProntoOptions> configure)
+    public static ProntoBuilder AddPronto(this IServiceCollection services, string repositoryPath, OnnxBackendOptions? onnx = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(configure);
-        var options = new ProntoOptions();
-        configure(options);
-        if (string.IsNullOrEmpty(options.RepositoryPath))
-        {
-            throw new ArgumentException("ProntoOptions.RepositoryPath is required: the model repository folder", nameof(configure));
-        }
-
-        services.AddSingleton(_ => ProntoRuntime.Open(options.RepositoryPath, options.Onnx));
-        if (options.EmbeddingModel is { } model)
-        {
-            services.AddSingleton(sp => sp.GetRequiredService<ProntoRuntime>().GetEmbeddingGenerator(model));
-        }
-
-        return services;
+        ArgumentException.ThrowIfNullOrEmpty(repositoryPath);
+        services.AddSingleton(_ => ProntoRuntime.Open(repositoryPath, onnx));
+        return new ProntoBuilder(services);
     }
 }
