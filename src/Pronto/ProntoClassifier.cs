@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Pronto.Core.Inference;
-using Pronto.Core.Tensors;
 
 namespace Pronto;
 
@@ -13,23 +11,27 @@ namespace Pronto;
 /// </summary>
 public sealed class ProntoClassifier
 {
-    private readonly ProntoRuntime _runtime;
+    private readonly ProntoInference _inference;
     private readonly string _input;
-    private readonly string[] _labels;
+    private string[]? _labels;
 
-    internal ProntoClassifier(ProntoRuntime runtime, string model)
+    /// <param name="labels">The labels when known (in-process); null: learnt from the server with the first classification.</param>
+    internal ProntoClassifier(ProntoInference inference, string model, string input, string[]? labels)
     {
-        var processing = ProntoModel.Processing(runtime, model, ["fields", "text"], "probabilities", "a classifier");
-        _runtime = runtime;
+        _inference = inference;
         Model = model;
-        _input = processing.Preparer!.InputName;
-        _labels = [.. processing.GetLabels("probabilities") ?? []];
+        _input = input;
+        _labels = labels;
     }
 
     public string Model { get; }
 
-    /// <summary>The model's class labels, in its output's order (empty when the model has none).</summary>
-    public IReadOnlyList<string> Labels => _labels;
+    /// <summary>
+    /// The model's class labels, in its output's order (an index when the model has no label file). A remote
+    /// classifier learns them from the server with its first classification (OIP v2 has no call that lists them);
+    /// until then they are empty.
+    /// </summary>
+    public IReadOnlyList<string> Labels => _labels ?? [];
 
     /// <summary>Classifies one item of named fields (a fields model): the names its config lists, numeric values.</summary>
     public async Task<ProntoClassification> ClassifyAsync(IReadOnlyDictionary<string, double> fields, CancellationToken cancellationToken = default) =>
@@ -77,14 +79,9 @@ public sealed class ProntoClassifier
             return [];
         }
 
-        var response = await _runtime.PredictAsync(new InferenceRequest
-        {
-            ModelName = Model,
-            Inputs = [new NamedTensor(input, Tensor.FromStrings(items, items.Length))],
-            Outputs = [new RequestedOutput("probabilities")],
-        }, cancellationToken).ConfigureAwait(false);
-        var probabilities = response.Outputs[0].Tensor.ToArray<float>();
+        var (_, probabilities) = await _inference.RunAsync(Model, input, items, "probabilities", cancellationToken).ConfigureAwait(false);
         var classes = probabilities.Length / items.Length;
+        var labels = _labels ??= await _inference.LabelsAsync(Model, input, items[..1], "probabilities", classes, cancellationToken).ConfigureAwait(false);
         var result = new ProntoClassification[items.Length];
         for (var i = 0; i < result.Length; i++)
         {
@@ -92,7 +89,7 @@ public sealed class ProntoClassifier
             var best = 0;
             for (var c = 0; c < classes; c++)
             {
-                row[c] = new ProntoClass(c < _labels.Length ? _labels[c] : c.ToString(CultureInfo.InvariantCulture), probabilities[(i * classes) + c]);
+                row[c] = new ProntoClass(c < labels.Length ? labels[c] : c.ToString(CultureInfo.InvariantCulture), probabilities[(i * classes) + c]);
                 if (row[c].Probability > row[best].Probability)
                 {
                     best = c;

@@ -1,7 +1,5 @@
 using System.Text;
 using Microsoft.Extensions.AI;
-using Pronto.Core.Inference;
-using Pronto.Core.Tensors;
 
 namespace Pronto;
 
@@ -12,17 +10,18 @@ namespace Pronto;
 /// </summary>
 public sealed class ProntoEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
 {
-    private readonly ProntoRuntime _runtime;
+    private readonly ProntoInference _inference;
+    private readonly object _owner;
     private readonly string _model;
     private readonly EmbeddingGeneratorMetadata _metadata;
 
-    internal ProntoEmbeddingGenerator(ProntoRuntime runtime, string model)
+    /// <param name="owner">The <see cref="ProntoRuntime"/> or <see cref="Remote.ProntoClient"/> it came from (GetService gives it back).</param>
+    internal ProntoEmbeddingGenerator(ProntoInference inference, object owner, string model, IReadOnlyList<long> dims, Uri? server = null)
     {
-        var processing = ProntoModel.Processing(runtime, model, ["text"], "embedding", "a text-embedding model");
-        _runtime = runtime;
+        _inference = inference;
+        _owner = owner;
         _model = model;
-        var dims = processing.Producer!.Dims;
-        _metadata = new EmbeddingGeneratorMetadata("pronto", null, model, dims.Count > 0 && dims[^1] > 0 ? (int)dims[^1] : null);
+        _metadata = new EmbeddingGeneratorMetadata("pronto", server, model, dims.Count > 0 && dims[^1] > 0 ? (int)dims[^1] : null);
     }
 
     public async Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(
@@ -42,18 +41,13 @@ public sealed class ProntoEmbeddingGenerator : IEmbeddingGenerator<string, Embed
             items[i] = Encoding.UTF8.GetBytes(texts[i] ?? throw new ArgumentException($"text {i} is null", nameof(values)));
         }
 
-        var response = await _runtime.PredictAsync(new InferenceRequest
-        {
-            ModelName = options?.ModelId ?? _model,
-            Inputs = [new NamedTensor("text", Tensor.FromStrings(items, items.Length))],
-        }, cancellationToken).ConfigureAwait(false);
-        var embedding = response.Outputs[0].Tensor;
-        var all = embedding.Span<float>();
+        var (model, vectors) = await _inference.RunAsync(options?.ModelId ?? _model, "text", items, "embedding", cancellationToken).ConfigureAwait(false);
+        var all = vectors.AsSpan();
         var dim = all.Length / texts.Count;
         var created = DateTimeOffset.UtcNow;
         for (var i = 0; i < texts.Count; i++)
         {
-            result.Add(new Embedding<float>(all.Slice(i * dim, dim).ToArray()) { ModelId = response.ModelName, CreatedAt = created });
+            result.Add(new Embedding<float>(all.Slice(i * dim, dim).ToArray()) { ModelId = model, CreatedAt = created });
         }
 
         return result;
@@ -63,10 +57,10 @@ public sealed class ProntoEmbeddingGenerator : IEmbeddingGenerator<string, Embed
         serviceKey is not null ? null
         : serviceType == typeof(EmbeddingGeneratorMetadata) ? _metadata
         : serviceType.IsInstanceOfType(this) ? this
-        : serviceType == typeof(ProntoRuntime) ? _runtime
+        : serviceType.IsInstanceOfType(_owner) ? _owner
         : null;
 
-    /// <summary>Nothing to release: the <see cref="ProntoRuntime"/> owns the model.</summary>
+    /// <summary>Nothing to release: the runtime (or client) it came from owns the model (or connection).</summary>
     public void Dispose()
     {
     }

@@ -12,12 +12,15 @@ namespace Pronto;
 /// batching and processing (text, fields, image in; embedding, classification out) as one over REST or gRPC.
 /// </summary>
 /// <remarks>Ownership: the runtime owns the repository and every loaded model; disposing it unloads them.</remarks>
-public sealed class ProntoRuntime : IDisposable
+public sealed class ProntoRuntime : IProntoModels
 {
+    private readonly LocalInference _inference;
+
     private ProntoRuntime(ModelRepository repository, TimeProvider? time)
     {
         Repository = repository;
         Service = new InferenceService(repository, time);
+        _inference = new LocalInference(this);
     }
 
     /// <summary>The repository the runtime serves from (load, unload, index).</summary>
@@ -52,14 +55,26 @@ public sealed class ProntoRuntime : IDisposable
     public IEmbeddingGenerator<string, Embedding<float>> GetEmbeddingGenerator(string model)
     {
         Load(model);
-        return new ProntoEmbeddingGenerator(this, model);
+        var processing = ProntoModel.Processing(this, model, ["text"], "embedding", "a text-embedding model");
+        return new ProntoEmbeddingGenerator(_inference, this, model, processing.Producer!.Dims);
     }
 
     /// <summary>A typed classifier over a classification model (fields or text in, e.g. fraud), loading it first.</summary>
     public ProntoClassifier GetClassifier(string model)
     {
         Load(model);
-        return new ProntoClassifier(this, model);
+        var processing = ProntoModel.Processing(this, model, ["fields", "text"], "probabilities", "a classifier");
+        return new ProntoClassifier(_inference, model, processing.Preparer!.InputName, [.. processing.GetLabels("probabilities") ?? []]);
+    }
+
+    /// <summary>
+    /// An <see cref="IChatClient"/> over a generative model with a chat template (config.pbtxt
+    /// <c>pronto.generative: "true"</c>), loading it first.
+    /// </summary>
+    public IChatClient GetChatClient(string model)
+    {
+        Load(model);
+        return new ProntoChatClient(this, model);
     }
 
     public void Dispose() => Repository.Dispose();

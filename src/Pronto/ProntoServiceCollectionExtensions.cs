@@ -1,10 +1,15 @@
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Pronto.Onnx;
+using Pronto.Remote;
 
 namespace Pronto;
 
-/// <summary>Registers the models an application uses from the runtime <see cref="ProntoServiceCollectionExtensions.AddPronto"/> added.</summary>
+/// <summary>
+/// Registers the models an application uses from the <see cref="IProntoModels"/> that
+/// <see cref="ProntoServiceCollectionExtensions.AddPronto"/> (in-process) or
+/// <see cref="ProntoServiceCollectionExtensions.AddProntoClient"/> (a server) added.
+/// </summary>
 public sealed class ProntoBuilder(IServiceCollection services)
 {
     public IServiceCollection Services { get; } = services;
@@ -17,11 +22,26 @@ public sealed class ProntoBuilder(IServiceCollection services)
     {
         if (key is null)
         {
-            Services.AddSingleton(sp => sp.GetRequiredService<ProntoRuntime>().GetEmbeddingGenerator(model));
+            Services.AddSingleton(sp => sp.GetRequiredService<IProntoModels>().GetEmbeddingGenerator(model));
         }
         else
         {
-            Services.AddKeyedSingleton(key, (sp, _) => sp.GetRequiredService<ProntoRuntime>().GetEmbeddingGenerator(model));
+            Services.AddKeyedSingleton(key, (sp, _) => sp.GetRequiredService<IProntoModels>().GetEmbeddingGenerator(model));
+        }
+
+        return this;
+    }
+
+    /// <summary><see cref="IChatClient"/> over a generative model; keyed by <paramref name="key"/> when given.</summary>
+    public ProntoBuilder AddChatClient(string model, object? key = null)
+    {
+        if (key is null)
+        {
+            Services.AddSingleton(sp => sp.GetRequiredService<IProntoModels>().GetChatClient(model));
+        }
+        else
+        {
+            Services.AddKeyedSingleton(key, (sp, _) => sp.GetRequiredService<IProntoModels>().GetChatClient(model));
         }
 
         return this;
@@ -32,11 +52,11 @@ public sealed class ProntoBuilder(IServiceCollection services)
     {
         if (key is null)
         {
-            Services.AddSingleton(sp => sp.GetRequiredService<ProntoRuntime>().GetClassifier(model));
+            Services.AddSingleton(sp => sp.GetRequiredService<IProntoModels>().GetClassifier(model));
         }
         else
         {
-            Services.AddKeyedSingleton(key, (sp, _) => sp.GetRequiredService<ProntoRuntime>().GetClassifier(model));
+            Services.AddKeyedSingleton(key, (sp, _) => sp.GetRequiredService<IProntoModels>().GetClassifier(model));
         }
 
         return this;
@@ -54,6 +74,21 @@ public static class ProntoServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrEmpty(repositoryPath);
         services.AddSingleton(_ => ProntoRuntime.Open(repositoryPath, onnx));
+        services.AddSingleton<IProntoModels>(sp => sp.GetRequiredService<ProntoRuntime>());
+        return new ProntoBuilder(services);
+    }
+
+    /// <summary>
+    /// Registers a singleton <see cref="ProntoClient"/> of the server at <paramref name="http"/> (and
+    /// <paramref name="grpc"/>, by default port 8001 of the same host): the same models through the same builder,
+    /// answered by the server.
+    /// </summary>
+    public static ProntoBuilder AddProntoClient(this IServiceCollection services, Uri http, Uri? grpc = null, string? apiKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(http);
+        services.AddSingleton(_ => ProntoClient.Connect(http, grpc, apiKey));
+        services.AddSingleton<IProntoModels>(sp => sp.GetRequiredService<ProntoClient>());
         return new ProntoBuilder(services);
     }
 }

@@ -36,6 +36,23 @@ public sealed class GenerativeModel : IDisposable
 
     public int ContextLength => Engine.ContextLength;
 
+    /// <summary>
+    /// The tokens a sequence of <paramref name="promptTokens"/> may generate: <paramref name="requested"/>, else
+    /// <paramref name="defaultTokens"/>, else the rest of the context (at least 1); a clear error when the prompt and
+    /// the requested tokens do not fit the context.
+    /// </summary>
+    public int MaxTokensFor(int promptTokens, int? requested, int? defaultTokens = null)
+    {
+        var maxTokens = requested ?? defaultTokens ?? ContextLength - promptTokens;
+        if (promptTokens + maxTokens > ContextLength)
+        {
+            ProntoErrors.InvalidArgument(string.Create(CultureInfo.InvariantCulture,
+                $"model '{Name}' reads {ContextLength} tokens at most; this request asks for {promptTokens + maxTokens} ({promptTokens} in the prompt, {maxTokens} to generate): shorten the prompt or lower max_tokens"));
+        }
+
+        return Math.Max(1, maxTokens);
+    }
+
     /// <summary>True when the config marks the model generative (<c>pronto.generative: "true"</c>).</summary>
     public static bool IsGenerative(ModelConfig config)
     {

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -72,17 +71,9 @@ internal static class OpenAiGeneration
         for (var i = 0; i < prompts.Length; i++)
         {
             prompts[i] = distinct[i / n];
-            var promptTokens = prompts[i].Length;
-            var maxTokens = request.MaxTokens ?? (chat ? model.ContextLength - promptTokens : GenerationRequest.DefaultCompletionTokens);
-            if (promptTokens + maxTokens > model.ContextLength)
-            {
-                ProntoErrors.InvalidArgument(string.Create(CultureInfo.InvariantCulture,
-                    $"model '{model.Name}' reads {model.ContextLength} tokens at most; this request asks for {promptTokens + maxTokens} ({promptTokens} in the prompt, {maxTokens} to generate): shorten the prompt or lower max_tokens"));
-            }
-
             sampling[i] = request.Sampling with
             {
-                MaxTokens = Math.Max(1, maxTokens),
+                MaxTokens = model.MaxTokensFor(prompts[i].Length, request.MaxTokens, chat ? null : GenerationRequest.DefaultCompletionTokens),
                 Seed = request.Sampling.Seed is { } seed ? unchecked(seed + (ulong)(i % n)) : null,
             };
         }
