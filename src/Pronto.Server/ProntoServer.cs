@@ -10,6 +10,7 @@ using Pronto.Core.Repository;
 using Pronto.Onnx;
 using Pronto.Server.Grpc;
 using Pronto.Server.Http;
+using Pronto.Server.WebConsole;
 using Pronto.Server.Jobs;
 using Pronto.Server.Metrics;
 
@@ -138,6 +139,7 @@ public sealed class ProntoServer : IAsyncDisposable
         app.MapProntoGrpc();
         app.MapProntoMetrics();
         app.MapProntoJobs();
+        app.MapProntoConsole();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.UseSwaggerUI(ui =>
         {
