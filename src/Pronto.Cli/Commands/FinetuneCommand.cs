@@ -18,9 +18,10 @@ internal static class FinetuneCommand
         var labelColumn = new Option<string>("--label-column") { Description = "Column of labels (strings or integers).", DefaultValueFactory = _ => "label" };
         var testFraction = new Option<double>("--test-fraction") { Description = "Share of each class held out for the report.", DefaultValueFactory = _ => 0.2 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the train/test split (the same seed gives the same model bytes).", DefaultValueFactory = _ => 42 };
+        var force = new Option<bool>("--force") { Description = "Write the new version even when its held-out macro-F1 is below the live version's." };
         var command = new Command("finetune", "Train a classifier head on a base model's embeddings and write base + head as one ONNX model version.")
         {
-            name, baseModel, data, textColumn, imageColumn, labelColumn, testFraction, seed, context.RepositoryOption,
+            name, baseModel, data, textColumn, imageColumn, labelColumn, testFraction, seed, force, context.RepositoryOption,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -41,10 +42,14 @@ internal static class FinetuneCommand
                 BaseModel = baseName,
                 TestFraction = parse.GetValue(testFraction),
                 Seed = parse.GetValue(seed),
+                Force = parse.GetValue(force),
             };
             var result = Finetuner.Run(CliContext.Service(repository), options, examples, cancellationToken);
             await context.Output.WriteAsync(result.Report.ToText());
-            await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"wrote {result.VersionDirectory} (model.onnx, {Finetuner.ReportFile})"));
+            if (result.VersionDirectory is { } written)
+            {
+                await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"wrote {written} (model.onnx, {Finetuner.ReportFile})"));
+            }
             return ExitCodes.Success;
         });
 

@@ -38,6 +38,9 @@ public sealed class ClassificationReport
 
     public required double TrainingSeconds { get; init; }
 
+    /// <summary>Whether this version went live, and why (see <see cref="FinetunePromotion"/>).</summary>
+    public FinetunePromotion? Promotion { get; init; }
+
     /// <summary>Metrics of predictions against truth over <paramref name="classes"/> classes.</summary>
     public static (double Accuracy, double MacroF1, double[] Precision, double[] Recall, int[][] Confusion) Measure(int[] truth, int[] predicted, int classes)
     {
@@ -125,6 +128,23 @@ public sealed class ClassificationReport
             w.WriteNumber("embedding_seconds", Round(EmbeddingSeconds));
             w.WriteNumber("embedding_rows_per_second", Math.Round(EmbeddingRowsPerSecond, 1));
             w.WriteNumber("training_seconds", Round(TrainingSeconds));
+            if (Promotion is { } promotion)
+            {
+                w.WriteStartObject("promotion");
+                w.WriteBoolean("promoted", promotion.Promoted);
+                if (promotion.CurrentVersion is { } current)
+                {
+                    w.WriteNumber("current_version", current);
+                }
+
+                if (promotion.CurrentMacroF1 is { } f1)
+                {
+                    w.WriteNumber("current_macro_f1", f1);
+                }
+
+                w.WriteString("reason", promotion.Reason);
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
         }
 
@@ -152,6 +172,11 @@ public sealed class ClassificationReport
         }
 
         s.Append(c, $"embedding {TrainExamples + TestExamples} rows in {EmbeddingSeconds:0.00} s ({EmbeddingRowsPerSecond:0} rows/s), training {TrainingSeconds:0.00} s\n");
+        if (Promotion is { } promotion)
+        {
+            s.Append(promotion.Promoted ? "promoted: " : "not promoted: ").Append(promotion.Reason).Append('\n');
+        }
+
         return s.ToString();
     }
 

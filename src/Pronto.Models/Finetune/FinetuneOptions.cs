@@ -23,4 +23,7 @@ public sealed record FinetuneOptions
 
     /// <summary>Gradient steps of the full-batch (Nesterov-accelerated) descent.</summary>
     public int Iterations { get; init; } = 300;
+
+    /// <summary>Write the new version even when its held-out macro-F1 is below the live version's.</summary>
+    public bool Force { get; init; }
 }

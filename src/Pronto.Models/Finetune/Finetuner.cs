@@ -9,8 +9,18 @@ using Pronto.Models.Onnx;
 
 namespace Pronto.Models.Finetune;
 
-/// <summary>What one fine-tune wrote: the new version's folder and its held-out report.</summary>
-public sealed record FinetuneResult(string VersionDirectory, ClassificationReport Report, ClassifierHead Head);
+/// <summary>
+/// What one fine-tune did: the new version's folder (null when it was not promoted, so nothing was written), its
+/// held-out report (with the promotion decision) and the trained head.
+/// </summary>
+public sealed record FinetuneResult(string? VersionDirectory, ClassificationReport Report, ClassifierHead Head);
+
+/// <summary>
+/// Whether a new version went live: it does when it is the model's first, when the live version (the latest, which
+/// the default version policy serves) has no report to compare with, when its held-out macro-F1 is at least the live
+/// version's, or with <see cref="FinetuneOptions.Force"/>; otherwise nothing is written and the live version stays.
+/// </summary>
+public sealed record FinetunePromotion(bool Promoted, long? CurrentVersion, double? CurrentMacroF1, string Reason);
 
 /// <summary>
 /// <c>pronto finetune</c>'s core: split, embed through <see cref="InferenceService"/> (batched, the serving path),
@@ -92,8 +102,10 @@ public static class Finetuner
         var predicted = test.Select(i => head.Predict(embeddings[i])).ToArray();
         var (accuracy, macroF1, precision, recall, confusion) = ClassificationReport.Measure(truth, predicted, labels.Length);
         var version = NextVersion(modelDirectory);
+        var promotion = Promote(modelDirectory, macroF1, options.Force);
         var report = new ClassificationReport
         {
+            Promotion = promotion,
             Model = options.Name,
             Version = version,
             BaseModel = options.BaseModel,
@@ -110,6 +122,11 @@ public static class Finetuner
             EmbeddingRowsPerSecond = examples.Count / Math.Max(embedSeconds, 1e-9),
             TrainingSeconds = trainSeconds,
         };
+
+        if (!promotion.Promoted)
+        {
+            return new FinetuneResult(null, report, head);
+        }
 
         var baseGraph = OnnxModelEditor.Load(Path.Combine(baseDirectory, LatestVersion(baseDirectory).ToString(CultureInfo.InvariantCulture), ModelFile));
         var graph = FinetuneGraph.Build(baseGraph, baseConfig, head);
@@ -184,6 +201,46 @@ public static class Finetuner
         {
             ProntoErrors.InvalidArgument($"model '{name}' already exists in {Path.GetDirectoryName(modelDirectory)} with another base, config or label set; a new version must keep them (they are the model's, not the version's): choose a new NAME");
         }
+    }
+
+    /// <summary>The promotion decision against the live (latest) version's report.json, on metrics rounded as report.json keeps them.</summary>
+    private static FinetunePromotion Promote(string modelDirectory, double macroF1, bool force)
+    {
+        var current = Directory.Exists(modelDirectory) ? LatestVersion(modelDirectory, 0) : 0;
+        if (current == 0)
+        {
+            return new FinetunePromotion(true, null, null, "the model's first version");
+        }
+
+        double? live = null;
+        var reportPath = Path.Combine(modelDirectory, current.ToString(CultureInfo.InvariantCulture), ReportFile);
+        if (File.Exists(reportPath))
+        {
+            try
+            {
+                using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(reportPath));
+                if (json.RootElement.TryGetProperty("macro_f1", out var f1) && f1.ValueKind == System.Text.Json.JsonValueKind.Number)
+                {
+                    live = f1.GetDouble();
+                }
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                live = null;
+            }
+        }
+
+        if (live is not { } currentF1)
+        {
+            return new FinetunePromotion(true, current, null, Invariant($"version {current} has no {ReportFile} with a macro_f1 to compare with"));
+        }
+
+        var candidate = Math.Round(macroF1, 6);
+        return candidate >= currentF1
+            ? new FinetunePromotion(true, current, currentF1, Invariant($"held-out macro-F1 {candidate:0.000000} >= version {current}'s {currentF1:0.000000}"))
+            : force
+                ? new FinetunePromotion(true, current, currentF1, Invariant($"--force: held-out macro-F1 {candidate:0.000000} < version {current}'s {currentF1:0.000000}"))
+                : new FinetunePromotion(false, current, currentF1, Invariant($"held-out macro-F1 {candidate:0.000000} < version {current}'s {currentF1:0.000000}: version {current} stays live and nothing was written (--force writes the new version anyway)"));
     }
 
     private static long NextVersion(string modelDirectory) => Directory.Exists(modelDirectory) ? LatestVersion(modelDirectory, 0) + 1 : 1;

@@ -36,7 +36,7 @@ public sealed class FinetunerTests(BundledRepositoryFixture fixture) : IDisposab
         Assert.Equal(12, result.Report.TestExamples);
         Assert.Equal(LabeledTexts.Labels.Order(StringComparer.Ordinal), result.Report.Labels);
         Assert.Equal(["billing", "delivery", "login", "refund"], File.ReadAllLines(Path.Combine(_temp, "tickets", Finetuner.LabelFile)));
-        Assert.True(File.Exists(Path.Combine(result.VersionDirectory, Finetuner.ReportFile)));
+        Assert.True(File.Exists(Path.Combine(result.VersionDirectory!, Finetuner.ReportFile)));
 
         using var repository = new ModelRepository(_temp, [new OnnxBackend(new OnnxBackendOptions())]);
         repository.Load("tickets");
@@ -66,8 +66,37 @@ public sealed class FinetunerTests(BundledRepositoryFixture fixture) : IDisposab
         var second = Finetuner.Run(fixture.Service, Options(_temp), Examples(40));
         Assert.Equal(Path.Combine(_temp, "tickets", "1"), first.VersionDirectory);
         Assert.Equal(Path.Combine(_temp, "tickets", "2"), second.VersionDirectory);
-        Assert.True(File.ReadAllBytes(Path.Combine(first.VersionDirectory, "model.onnx")).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(second.VersionDirectory, "model.onnx"))));
+        Assert.True(File.ReadAllBytes(Path.Combine(first.VersionDirectory!, "model.onnx")).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(second.VersionDirectory!, "model.onnx"))));
         Assert.Equal(["1", "2", "config.pbtxt", "labels.txt", "vocab.txt"], Directory.EnumerateFileSystemEntries(Path.Combine(_temp, "tickets")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void A_version_that_scores_lower_is_not_written_unless_forced()
+    {
+        var first = Finetuner.Run(fixture.Service, Options(_temp), Examples(60));
+        Assert.Equal(new FinetunePromotion(true, null, null, "the model's first version"), first.Report.Promotion);
+
+        // Every third label moved to the next class: the same label set, a noisier held-out split.
+        var labels = LabeledTexts.Labels.Order(StringComparer.Ordinal).ToArray();
+        var noisy = Examples(60).Select((e, i) => i % 3 == 0 ? e with { Label = labels[(Array.IndexOf(labels, e.Label) + 1) % labels.Length] } : e).ToList();
+        var worse = Finetuner.Run(fixture.Service, Options(_temp), noisy);
+        Assert.True(worse.Report.MacroF1 < first.Report.MacroF1, $"{worse.Report.MacroF1} vs {first.Report.MacroF1}");
+        var live = Math.Round(first.Report.MacroF1, 6);
+        var candidate = Math.Round(worse.Report.MacroF1, 6);
+        Assert.Null(worse.VersionDirectory);
+        Assert.Equal(new FinetunePromotion(false, 1, live, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"held-out macro-F1 {candidate:0.000000} < version 1's {live:0.000000}: version 1 stays live and nothing was written (--force writes the new version anyway)")), worse.Report.Promotion);
+        Assert.Equal(["1"], Directory.GetDirectories(Path.Combine(_temp, "tickets")).Select(Path.GetFileName));
+        Assert.EndsWith("not promoted: " + worse.Report.Promotion!.Reason + "\n", worse.Report.ToText(), StringComparison.Ordinal);
+
+        var forced = Finetuner.Run(fixture.Service, Options(_temp) with { Force = true }, noisy);
+        Assert.Equal(Path.Combine(_temp, "tickets", "2"), forced.VersionDirectory);
+        Assert.True(forced.Report.Promotion!.Promoted);
+        Assert.StartsWith("--force: held-out macro-F1 ", forced.Report.Promotion.Reason, StringComparison.Ordinal);
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(forced.VersionDirectory!, Finetuner.ReportFile)));
+        Assert.True(json.RootElement.GetProperty("promotion").GetProperty("promoted").GetBoolean());
+        Assert.Equal(1, json.RootElement.GetProperty("promotion").GetProperty("current_version").GetInt64());
+        Assert.Equal(live, json.RootElement.GetProperty("promotion").GetProperty("current_macro_f1").GetDouble());
     }
 
     [Fact]
