@@ -1,11 +1,16 @@
 using System.CommandLine;
 using System.Globalization;
 using Pronto.Models;
+using Pronto.Cli.Finetune;
 using Pronto.Models.Fraud;
+using Pronto.Models.Tabular;
 
 namespace Pronto.Cli.Commands;
 
-/// <summary><c>pronto train fraud</c>: trains the project's own fraud model into a repository folder.</summary>
+/// <summary>
+/// <c>pronto train NAME --data PATH --label COL</c>: a classifier or regressor on any table (TabularTrainer), written as
+/// the next version of NAME in the repository; <c>pronto train fraud --output DIR</c>: the project's own fraud model.
+/// </summary>
 internal static class TrainCommand
 {
     public static Command Create(CliContext context)
@@ -36,7 +41,40 @@ internal static class TrainCommand
             return ExitCodes.Success;
         });
 
-        return new Command("train", "Train the project's own models.") { fraud };
+        var name = new Argument<string>("NAME") { Description = "The model's name in the repository (a new version if an earlier pronto train wrote it)." };
+        var data = new Option<string>("--data") { Description = "CSV / JSONL / Parquet table of features and a label.", Required = true };
+        var label = new Option<string>("--label") { Description = "The label column (a class, or a number with --task regression).", Required = true };
+        var task = new Option<string>("--task") { Description = "classification (two or more classes) or regression.", DefaultValueFactory = _ => TabularOptions.Classification };
+        var features = new Option<string?>("--features") { Description = "Feature columns, comma-separated (default: every column but the label)." };
+        var testFraction = new Option<double>("--test-fraction") { Description = "Share of the rows (of each class) held out to choose the trainer and for the report.", DefaultValueFactory = _ => 0.2 };
+        var tableSeed = new Option<ulong>("--seed") { Description = "Seed of the split and the trainers (the same seed gives the same model bytes).", DefaultValueFactory = _ => 42 };
+        var force = new Option<bool>("--force") { Description = "Write the new version even when its held-out metric is worse than the live version's." };
+        var train = new Command("train", "Train a model on a table (ML.NET FastTree or SDCA, the best on a held-out split), exported to ONNX and served with JSON rows; or `train fraud`, the project's own model.")
+        {
+            fraud, name, data, label, task, features, testFraction, tableSeed, force, context.RepositoryOption,
+        };
+        train.SetAction(async (parse, cancellationToken) =>
+        {
+            using var repository = context.OpenRepository(parse.GetValue(context.RepositoryOption));
+            var columns = parse.GetValue(features) is { } list ? list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : null;
+            var table = await TabularFile.LoadAsync(parse.GetValue(data)!, parse.GetValue(label)!, columns, cancellationToken);
+            var result = TabularTrainer.Train(table, new TabularOptions
+            {
+                Name = parse.GetValue(name)!,
+                Task = parse.GetValue(task)!,
+                TestFraction = parse.GetValue(testFraction),
+                Seed = parse.GetValue(tableSeed),
+                Force = parse.GetValue(force),
+            }, repository.Root);
+            await context.Output.WriteAsync(result.Report.ToText());
+            if (result.VersionDirectory is { } written)
+            {
+                await context.Output.WriteLineAsync($"wrote {written} (model.onnx, report.json)");
+            }
+
+            return ExitCodes.Success;
+        });
+        return train;
     }
 
     private static int Positive(int value, string name) => value > 0

@@ -76,7 +76,7 @@ internal static class FinetuneData
         return examples.Count > 0 ? examples : ProntoErrors.InvalidArgument<IReadOnlyList<FinetuneExample>>($"data file '{full}' holds no rows");
     }
 
-    private static int Find(InputSource source, string name, string option, string path)
+    internal static int Find(InputSource source, string name, string option, string path)
     {
         for (var c = 0; c < source.Columns.Count; c++)
         {

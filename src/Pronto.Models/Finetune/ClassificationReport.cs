@@ -38,8 +38,8 @@ public sealed class ClassificationReport
 
     public required double TrainingSeconds { get; init; }
 
-    /// <summary>Whether this version went live, and why (see <see cref="FinetunePromotion"/>).</summary>
-    public FinetunePromotion? Promotion { get; init; }
+    /// <summary>Whether this version went live, and why (see <see cref="ModelPromotion"/>).</summary>
+    public ModelPromotion? Promotion { get; init; }
 
     /// <summary>Metrics of predictions against truth over <paramref name="classes"/> classes.</summary>
     public static (double Accuracy, double MacroF1, double[] Precision, double[] Recall, int[][] Confusion) Measure(int[] truth, int[] predicted, int classes)
@@ -130,20 +130,7 @@ public sealed class ClassificationReport
             w.WriteNumber("training_seconds", Round(TrainingSeconds));
             if (Promotion is { } promotion)
             {
-                w.WriteStartObject("promotion");
-                w.WriteBoolean("promoted", promotion.Promoted);
-                if (promotion.CurrentVersion is { } current)
-                {
-                    w.WriteNumber("current_version", current);
-                }
-
-                if (promotion.CurrentMacroF1 is { } f1)
-                {
-                    w.WriteNumber("current_macro_f1", f1);
-                }
-
-                w.WriteString("reason", promotion.Reason);
-                w.WriteEndObject();
+                ModelVersions.WritePromotion(w, promotion, "macro_f1");
             }
             w.WriteEndObject();
         }

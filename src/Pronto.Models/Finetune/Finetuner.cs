@@ -15,12 +15,6 @@ namespace Pronto.Models.Finetune;
 /// </summary>
 public sealed record FinetuneResult(string? VersionDirectory, ClassificationReport Report, ClassifierHead Head);
 
-/// <summary>
-/// Whether a new version went live: it does when it is the model's first, when the live version (the latest, which
-/// the default version policy serves) has no report to compare with, when its held-out macro-F1 is at least the live
-/// version's, or with <see cref="FinetuneOptions.Force"/>; otherwise nothing is written and the live version stays.
-/// </summary>
-public sealed record FinetunePromotion(bool Promoted, long? CurrentVersion, double? CurrentMacroF1, string Reason);
 
 /// <summary>
 /// <c>pronto finetune</c>'s core: split, embed through <see cref="InferenceService"/> (batched, the serving path),
@@ -31,7 +25,7 @@ public sealed record FinetunePromotion(bool Promoted, long? CurrentVersion, doub
 public static class Finetuner
 {
     public const string LabelFile = "labels.txt";
-    public const string ReportFile = "report.json";
+    public const string ReportFile = ModelVersions.ReportFile;
     private const string ModelFile = "model.onnx";
 
     public static FinetuneResult Run(InferenceService service, FinetuneOptions options, IReadOnlyList<FinetuneExample> examples, CancellationToken cancellationToken = default)
@@ -83,7 +77,7 @@ public static class Finetuner
         var modelDirectory = Path.Combine(target, options.Name);
         var config = FinetuneGraph.Config(baseConfig, options.Name, labels.Length, LabelFile);
         var configText = ModelConfigText.Format(config);
-        CheckExisting(modelDirectory, options.Name, configText, labels);
+        ModelVersions.CheckExisting(modelDirectory, options.Name, configText, LabelFile, labels, "base, config or label set");
 
         if (!repository.IsServable(options.BaseModel))
         {
@@ -101,8 +95,8 @@ public static class Finetuner
         var truth = test.Select(i => classOf[i]).ToArray();
         var predicted = test.Select(i => head.Predict(embeddings[i])).ToArray();
         var (accuracy, macroF1, precision, recall, confusion) = ClassificationReport.Measure(truth, predicted, labels.Length);
-        var version = NextVersion(modelDirectory);
-        var promotion = Promote(modelDirectory, macroF1, options.Force);
+        var version = ModelVersions.Next(modelDirectory);
+        var promotion = ModelVersions.Promote(modelDirectory, "macro_f1", "macro-F1", macroF1, higherIsBetter: true, options.Force);
         var report = new ClassificationReport
         {
             Promotion = promotion,
@@ -128,7 +122,7 @@ public static class Finetuner
             return new FinetuneResult(null, report, head);
         }
 
-        var baseGraph = OnnxModelEditor.Load(Path.Combine(baseDirectory, LatestVersion(baseDirectory).ToString(CultureInfo.InvariantCulture), ModelFile));
+        var baseGraph = OnnxModelEditor.Load(Path.Combine(baseDirectory, ModelVersions.Latest(baseDirectory).ToString(CultureInfo.InvariantCulture), ModelFile));
         var graph = FinetuneGraph.Build(baseGraph, baseConfig, head);
         var written = Write(target, modelDirectory, version, baseDirectory, baseConfig, configText, labels, graph, report);
         return new FinetuneResult(written, report, head);
@@ -185,95 +179,9 @@ public static class Finetuner
     private static Tensor Infer(InferenceService service, string model, string input, ReadOnlyMemory<byte>[] items, CancellationToken cancellationToken) =>
         service.Infer(new InferenceRequest { ModelName = model, Inputs = [new NamedTensor(input, Tensor.FromStrings(items, items.Length))] }, cancellationToken).Outputs[0].Tensor;
 
-    /// <summary>A model folder that exists must be an earlier fine-tune with the same config and labels (they are per model, not per version).</summary>
-    private static void CheckExisting(string modelDirectory, string name, string configText, string[] labels)
-    {
-        if (!Directory.Exists(modelDirectory))
-        {
-            return;
-        }
-
-        var configPath = Path.Combine(modelDirectory, ModelRepository.ConfigFileName);
-        var labelPath = Path.Combine(modelDirectory, LabelFile);
-        var same = File.Exists(configPath) && File.ReadAllText(configPath) == configText
-            && File.Exists(labelPath) && File.ReadAllLines(labelPath).SequenceEqual(labels, StringComparer.Ordinal);
-        if (!same)
-        {
-            ProntoErrors.InvalidArgument($"model '{name}' already exists in {Path.GetDirectoryName(modelDirectory)} with another base, config or label set; a new version must keep them (they are the model's, not the version's): choose a new NAME");
-        }
-    }
-
-    /// <summary>The promotion decision against the live (latest) version's report.json, on metrics rounded as report.json keeps them.</summary>
-    private static FinetunePromotion Promote(string modelDirectory, double macroF1, bool force)
-    {
-        var current = Directory.Exists(modelDirectory) ? LatestVersion(modelDirectory, 0) : 0;
-        if (current == 0)
-        {
-            return new FinetunePromotion(true, null, null, "the model's first version");
-        }
-
-        double? live = null;
-        var reportPath = Path.Combine(modelDirectory, current.ToString(CultureInfo.InvariantCulture), ReportFile);
-        if (File.Exists(reportPath))
-        {
-            try
-            {
-                using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(reportPath));
-                if (json.RootElement.TryGetProperty("macro_f1", out var f1) && f1.ValueKind == System.Text.Json.JsonValueKind.Number)
-                {
-                    live = f1.GetDouble();
-                }
-            }
-            catch (System.Text.Json.JsonException)
-            {
-                live = null;
-            }
-        }
-
-        if (live is not { } currentF1)
-        {
-            return new FinetunePromotion(true, current, null, Invariant($"version {current} has no {ReportFile} with a macro_f1 to compare with"));
-        }
-
-        var candidate = Math.Round(macroF1, 6);
-        return candidate >= currentF1
-            ? new FinetunePromotion(true, current, currentF1, Invariant($"held-out macro-F1 {candidate:0.000000} >= version {current}'s {currentF1:0.000000}"))
-            : force
-                ? new FinetunePromotion(true, current, currentF1, Invariant($"--force: held-out macro-F1 {candidate:0.000000} < version {current}'s {currentF1:0.000000}"))
-                : new FinetunePromotion(false, current, currentF1, Invariant($"held-out macro-F1 {candidate:0.000000} < version {current}'s {currentF1:0.000000}: version {current} stays live and nothing was written (--force writes the new version anyway)"));
-    }
-
-    private static long NextVersion(string modelDirectory) => Directory.Exists(modelDirectory) ? LatestVersion(modelDirectory, 0) + 1 : 1;
-
-    private static long LatestVersion(string modelDirectory, long none = -1)
-    {
-        var latest = none;
-        foreach (var dir in Directory.EnumerateDirectories(modelDirectory))
-        {
-            if (long.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > latest)
-            {
-                latest = v;
-            }
-        }
-
-        return latest >= 0 ? latest : ProntoErrors.InvalidArgument<long>($"'{modelDirectory}' has no numbered version folder");
-    }
-
-    private static string Write(string target, string modelDirectory, long version, string baseDirectory, ModelConfig baseConfig, string configText, string[] labels, ModelProto graph, ClassificationReport report)
-    {
-        var versionName = version.ToString(CultureInfo.InvariantCulture);
-        var isNew = !Directory.Exists(modelDirectory);
-
-        // A new model is staged whole beside the repository's models; a new version of an existing one inside its folder.
-        // Dot-prefixed folders are not model names nor version numbers, so neither is ever served half-written.
-        var staging = isNew
-            ? Path.Combine(target, $".{Path.GetFileName(modelDirectory)}.partial-{Guid.NewGuid():N}")
-            : Path.Combine(modelDirectory, $".{versionName}.partial-{Guid.NewGuid():N}");
-        var versionDirectory = isNew ? Path.Combine(staging, versionName) : staging;
-        Directory.CreateDirectory(versionDirectory);
-        try
-        {
-            if (isNew)
+    private static string Write(string target, string modelDirectory, long version, string baseDirectory, ModelConfig baseConfig, string configText, string[] labels, ModelProto graph, ClassificationReport report) =>
+        ModelVersions.Write(target, modelDirectory, version,
+            staging =>
             {
                 File.WriteAllText(Path.Combine(staging, ModelRepository.ConfigFileName), configText);
                 File.WriteAllLines(Path.Combine(staging, LabelFile), labels);
@@ -287,22 +195,12 @@ public static class Finetuner
                         File.Copy(source, Path.Combine(staging, value));
                     }
                 }
-            }
-
-            OnnxModelEditor.Save(graph, Path.Combine(versionDirectory, ModelFile));
-            File.WriteAllText(Path.Combine(versionDirectory, ReportFile), report.ToJson());
-            Directory.Move(staging, isNew ? modelDirectory : Path.Combine(modelDirectory, versionName));
-        }
-        finally
-        {
-            if (Directory.Exists(staging))
+            },
+            versionDirectory =>
             {
-                Directory.Delete(staging, recursive: true);
-            }
-        }
-
-        return Path.Combine(modelDirectory, versionName);
-    }
+                OnnxModelEditor.Save(graph, Path.Combine(versionDirectory, ModelFile));
+                File.WriteAllText(Path.Combine(versionDirectory, ReportFile), report.ToJson());
+            });
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

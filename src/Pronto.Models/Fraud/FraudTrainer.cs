@@ -88,7 +88,7 @@ public static class FraudTrainer
         {
             ml.Model.ConvertToOnnx(model, trainData, raw);
             var onnx = OnnxModelEditor.Load(raw.ToArray());
-            ToServingContract(onnx);
+            ToServingContract(onnx, FraudFeatures.InputName, FraudFeatures.OutputName, FraudFeatures.BatchDimension);
             OnnxModelEditor.Save(onnx, modelPath);
         }
 
@@ -153,10 +153,11 @@ public static class FraudTrainer
     }
 
     /// <summary>
-    /// Rewrites ML.NET's export (one input per column, one output per column) into the serving
-    /// contract: input <c>features</c> FP32 [batch, 6] and output <c>probabilities</c> FP32 [batch, 2].
+    /// Rewrites ML.NET's export of a binary classifier (one input per column, one output per column) into the
+    /// serving contract: input <paramref name="input"/> FP32 [batch, features] and output <paramref name="output"/>
+    /// FP32 [batch, 2] = [1 - p, p] (fraud: <c>features</c> [batch, 6] -> <c>probabilities</c>; also pronto train's).
     /// </summary>
-    private static void ToServingContract(ModelProto model)
+    internal static void ToServingContract(ModelProto model, string input, string output, string batchDimension)
     {
         var graph = model.Graph;
         var probability = graph.Output.FirstOrDefault(o => o.Name.StartsWith(ProbabilityColumn + ".", StringComparison.Ordinal))
@@ -172,7 +173,7 @@ public static class FraudTrainer
                 $"Expected one input after pruning, found: {string.Join(", ", graph.Input.Select(i => i.Name))}.");
         }
 
-        OnnxModelEditor.RenameValue(graph, graph.Input[0].Name, FraudFeatures.InputName);
+        OnnxModelEditor.RenameValue(graph, graph.Input[0].Name, input);
 
         // probabilities = Concat([1 - p, p], axis 1), with p reshaped to [batch, 1] whatever the exporter's rank.
         const string fraudColumn = "fraud_probability";
@@ -185,12 +186,12 @@ public static class FraudTrainer
             "Concat",
             "to_probabilities",
             [legitColumn, fraudColumn],
-            [FraudFeatures.OutputName],
+            [output],
             OnnxModelEditor.IntAttribute("axis", 1)));
 
         graph.Output.Clear();
-        graph.Output.Add(OnnxModelEditor.TensorValue(FraudFeatures.OutputName, TensorProto.Types.DataType.Float, FraudFeatures.BatchDimension, 2));
-        OnnxModelEditor.SetBatchDimension(model, FraudFeatures.BatchDimension);
+        graph.Output.Add(OnnxModelEditor.TensorValue(output, TensorProto.Types.DataType.Float, batchDimension, 2));
+        OnnxModelEditor.SetBatchDimension(model, batchDimension);
     }
 
     /// <summary>ML.NET view of a transaction: the feature vector and the label.</summary>

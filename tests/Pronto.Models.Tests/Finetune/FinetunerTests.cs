@@ -74,7 +74,7 @@ public sealed class FinetunerTests(BundledRepositoryFixture fixture) : IDisposab
     public void A_version_that_scores_lower_is_not_written_unless_forced()
     {
         var first = Finetuner.Run(fixture.Service, Options(_temp), Examples(60));
-        Assert.Equal(new FinetunePromotion(true, null, null, "the model's first version"), first.Report.Promotion);
+        Assert.Equal(new ModelPromotion(true, null, null, "the model's first version"), first.Report.Promotion);
 
         // Every third label moved to the next class: the same label set, a noisier held-out split.
         var labels = LabeledTexts.Labels.Order(StringComparer.Ordinal).ToArray();
@@ -84,7 +84,7 @@ public sealed class FinetunerTests(BundledRepositoryFixture fixture) : IDisposab
         var live = Math.Round(first.Report.MacroF1, 6);
         var candidate = Math.Round(worse.Report.MacroF1, 6);
         Assert.Null(worse.VersionDirectory);
-        Assert.Equal(new FinetunePromotion(false, 1, live, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        Assert.Equal(new ModelPromotion(false, 1, live, string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"held-out macro-F1 {candidate:0.000000} < version 1's {live:0.000000}: version 1 stays live and nothing was written (--force writes the new version anyway)")), worse.Report.Promotion);
         Assert.Equal(["1"], Directory.GetDirectories(Path.Combine(_temp, "tickets")).Select(Path.GetFileName));
         Assert.EndsWith("not promoted: " + worse.Report.Promotion!.Reason + "\n", worse.Report.ToText(), StringComparison.Ordinal);
