@@ -10,6 +10,7 @@ using Pronto.Core.Repository;
 using Pronto.Onnx;
 using Pronto.Server.Grpc;
 using Pronto.Server.Http;
+using Pronto.Server.Training;
 using Pronto.Server.WebConsole;
 using Pronto.Server.Jobs;
 using Pronto.Server.Metrics;
@@ -124,6 +125,7 @@ public sealed class ProntoServer : IAsyncDisposable
         builder.Services.AddSingleton<IJobRunner, ServerJobRunner>();
         builder.Services.AddSingleton<JobScheduler>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<JobScheduler>());
+        builder.Services.AddSingleton<Training.TrainingJobs>();
 
         services?.Invoke(builder.Services);
 
@@ -140,6 +142,7 @@ public sealed class ProntoServer : IAsyncDisposable
         app.MapProntoMetrics();
         app.MapProntoJobs();
         app.MapProntoConsole();
+        app.MapProntoTraining();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.UseSwaggerUI(ui =>
         {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
 using Pronto.Server;
 
 namespace Pronto.Cli.Commands;
@@ -97,7 +98,8 @@ internal static class ServeCommand
     {
         try
         {
-            return ProntoServer.Create([], configure);
+            // The training job API (POST /v2/repository/models/{name}/finetune | /train) runs pronto finetune's and train's code.
+            return ProntoServer.Create([], configure, services: s => s.AddSingleton<Server.Training.IModelTrainer, Finetune.CliModelTrainer>());
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
