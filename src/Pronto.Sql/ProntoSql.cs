@@ -21,9 +21,10 @@ public static class ProntoSql
     /// on <paramref name="connection"/> (open). Models are looked up by name at query time through
     /// <paramref name="service"/>'s repository, so a model loaded later is usable without registering again;
     /// <c>pronto_embed</c>'s <c>FLOAT[n]</c> size is fixed now, from the text-embedding models loaded at this point
-    /// (or <paramref name="embeddingDimensions"/>). The functions live as long as the connection.
+    /// (or <paramref name="embeddingDimensions"/>). With <paramref name="trainer"/>, also the <c>pronto_train</c> table
+    /// function. The functions live as long as the connection.
     /// </summary>
-    public static ProntoSqlFunctions Register(DuckDBConnection connection, InferenceService service, int? embeddingDimensions = null)
+    public static ProntoSqlFunctions Register(DuckDBConnection connection, InferenceService service, int? embeddingDimensions = null, ISqlTrainer? trainer = null)
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(service);
@@ -38,6 +39,11 @@ public static class ProntoSql
 
         functions.EmbeddingDimensions = dimensions;
         MlPredict.Register(connection);
+        if (trainer is not null)
+        {
+            TrainFunction.Register(connection, functions, trainer);
+        }
+
         return functions;
     }
 }

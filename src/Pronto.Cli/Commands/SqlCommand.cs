@@ -68,7 +68,7 @@ internal static class SqlCommand
         using var repository = context.OpenRepository(repositoryPath);
         await repository.LoadAllAsync(cancellationToken);
         using var connection = Open(args.Database);
-        var functions = ProntoSql.Register(connection, CliContext.Service(repository));
+        var functions = ProntoSql.Register(connection, CliContext.Service(repository), trainer: new Finetune.CliSqlTrainer());
         var session = new Session(context, connection, functions, args.MaxRows);
 
         if (interactive)

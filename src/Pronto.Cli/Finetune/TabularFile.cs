@@ -54,26 +54,10 @@ internal static class TabularFile
             var vector = new float[columns.Length];
             for (var j = 0; j < columns.Length; j++)
             {
-                vector[j] = row.Values[columns[j]] switch
-                {
-                    long l => l,
-                    double d when double.IsFinite(d) => (float)d,
-                    bool b => b ? 1 : 0,
-                    string s when float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var f) && float.IsFinite(f) => f,
-                    null or "" => ProntoErrors.InvalidArgument<float>($"{where}: feature '{names[j]}' is empty"),
-                    var other => ProntoErrors.InvalidArgument<float>($"{where}: feature '{names[j]}' is '{other}', not a finite number"),
-                };
+                vector[j] = TableValues.Feature(row.Values[columns[j]], where, names[j]);
             }
 
-            labels.Add(row.Values[label] switch
-            {
-                string s when s.Length > 0 => s,
-                long l => l.ToString(CultureInfo.InvariantCulture),
-                double d => d.ToString("R", CultureInfo.InvariantCulture),
-                bool b => b ? "true" : "false",
-                null or "" => ProntoErrors.InvalidArgument<string>($"{where}: label column '{labelColumn}' is empty"),
-                var other => ProntoErrors.InvalidArgument<string>($"{where}: label '{other}' is not a string, number or boolean"),
-            });
+            labels.Add(TableValues.Label(row.Values[label], where, labelColumn));
             features.Add(vector);
             sources.Add(where);
         }
