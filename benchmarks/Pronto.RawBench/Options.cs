@@ -5,7 +5,7 @@ namespace Pronto.RawBench;
 /// <summary>The <c>--name value</c> pairs after the mode; a name given that no mode reads is an error.</summary>
 internal sealed class Options
 {
-    private static readonly string[] Known = ["model", "repository", "batch", "threads", "seconds", "runs", "json-out"];
+    private static readonly string[] Known = ["model", "repository", "batch", "threads", "seconds", "runs", "json-out", "data"];
 
     private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
 

@@ -12,11 +12,14 @@ using Pronto.RawBench;
 //   flops      --model FILE.onnx                               FLOPs of one sample, counted from the graph
 //   gflops     --model NAME [--batch 1] [--seconds 10]         the peak, then throughput with GFLOP/s = FLOPs/row x rows/s
 //                                                              and its share of that peak (same threads, same process)
+//   embed      --model NAME --data FILE|FOLDER [--batch 32] [--runs 1]
+//                                                              rows/s over the texts (a text,label CSV) or images (an
+//                                                              ImageFolder) pronto finetune embeds, --runs passes
 // Every mode prints markdown table rows; --json-out FILE writes them as a JSON array too.
 var mode = args.Length > 0 ? args[0] : "";
-if (mode is not ("throughput" or "latency" or "peak" or "flops" or "gflops"))
+if (mode is not ("throughput" or "latency" or "peak" or "flops" or "gflops" or "embed"))
 {
-    Console.Error.WriteLine("usage: Pronto.RawBench throughput|latency|peak|flops|gflops [--model M] [--repository DIR] [--batch B,..] [--threads T] [--seconds S] [--runs N] [--json-out FILE]");
+    Console.Error.WriteLine("usage: Pronto.RawBench throughput|latency|peak|flops|gflops|embed [--model M] [--data FILE|FOLDER] [--repository DIR] [--batch B,..] [--threads T] [--seconds S] [--runs N] [--json-out FILE]");
     return 2;
 }
 
@@ -78,6 +81,11 @@ static List<Row> Measured(string mode, Options options)
     }
 
     using var model = new RawModel(backend, repository, options.Required("model"));
+    if (mode == "embed")
+    {
+        return [Embed.Measure(model, options.Required("data"), options.Ints("batch", [32])[0], backend.IntraOpThreads, options.Int("runs", 1))];
+    }
+
     var flops = peak is null ? 0 : FlopCounter.Count(model.FilePath).Total;
     foreach (var batch in options.Ints("batch", mode == "throughput" ? [1, 8, 32] : [1]))
     {
