@@ -1,4 +1,3 @@
-using DuckDB.NET.Data;
 using Pronto.Core.Errors;
 using Pronto.Core.Inference;
 
@@ -27,32 +26,16 @@ public static class SqlScript
     /// </summary>
     public static SqlScriptResult Run(InferenceService service, string sql, string? database, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(service);
-        using var connection = new DuckDBConnection($"DataSource={(string.IsNullOrEmpty(database) ? ":memory:" : database)}");
+        using var session = SqlSession.Open(service, database);
+        var functions = session.Functions;
         try
         {
-            connection.Open();
-        }
-        catch (DuckDBException e)
-        {
-            ProntoErrors.InvalidArgument($"cannot open database '{database}': {e.Message.Trim()}");
-        }
-
-        var functions = ProntoSql.Register(connection, service);
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        using var interrupt = cancellationToken.Register(static c => ((DuckDBCommand)c!).Cancel(), command);
-        try
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var rows = command.ExecuteNonQuery();
+            var rows = session.Execute(sql, cancellationToken);
             return new SqlScriptResult(rows, functions.ModelRows, functions.EngineCpuTime, null);
         }
-        catch (DuckDBException e)
+        catch (ProntoException e)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var code = functions.TakeLastFailure()?.Code ?? ErrorCode.InvalidArgument;
-            return new SqlScriptResult(0, functions.ModelRows, functions.EngineCpuTime, new ProntoException(code, e.Message.Trim(), e));
+            return new SqlScriptResult(0, functions.ModelRows, functions.EngineCpuTime, e);
         }
     }
 }

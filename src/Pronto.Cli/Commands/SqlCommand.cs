@@ -2,7 +2,7 @@ using System.Collections;
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
-using DuckDB.NET.Data;
+using System.Data.Common;
 using Pronto.Core.Errors;
 using Pronto.Sql;
 using Spectre.Console;
@@ -48,7 +48,11 @@ internal static class SqlCommand
             ProntoErrors.InvalidArgument($"--max-rows must be 0 or more, got {args.MaxRows}");
         }
 
-        var format = args.Output is null ? null : OutputFormat(args.Output);
+        if (args.Output is not null)
+        {
+            SqlSession.CheckOutputPath(args.Output);
+        }
+
         var text = args.Query;
         if (args.File is not null)
         {
@@ -67,18 +71,17 @@ internal static class SqlCommand
 
         using var repository = context.OpenRepository(repositoryPath);
         await repository.LoadAllAsync(cancellationToken);
-        using var connection = Open(args.Database);
-        var functions = ProntoSql.Register(connection, CliContext.Service(repository), trainer: new Finetune.CliSqlTrainer());
-        var session = new Session(context, connection, functions, args.MaxRows);
+        using var sql = SqlSession.Open(CliContext.Service(repository), args.Database, new Finetune.CliSqlTrainer());
+        var session = new Session(context, sql, args.MaxRows);
 
         if (interactive)
         {
             return session.Repl(Console.In);
         }
 
-        if (format is not null)
+        if (args.Output is not null)
         {
-            session.Copy(text!, args.Output!, format);
+            session.Copy(text!, args.Output);
         }
         else
         {
@@ -88,57 +91,17 @@ internal static class SqlCommand
         return ExitCodes.Success;
     }
 
-    private static DuckDBConnection Open(string? database)
-    {
-        var connection = new DuckDBConnection($"DataSource={database ?? ":memory:"}");
-        try
-        {
-            connection.Open();
-        }
-        catch (DuckDBException e)
-        {
-            connection.Dispose();
-            ProntoErrors.InvalidArgument($"cannot open database '{database}': {e.Message}");
-        }
-
-        return connection;
-    }
-
-    private static string OutputFormat(string path) => Path.GetExtension(path).ToLowerInvariant() switch
-    {
-        ".parquet" => "FORMAT parquet",
-        ".csv" => "FORMAT csv, HEADER",
-        ".jsonl" or ".ndjson" => "FORMAT json",
-        var other => ProntoErrors.InvalidArgument<string>($"--output '{path}': unknown format '{other}'; use .parquet, .csv or .jsonl"),
-    };
-
-    private sealed class Session(CliContext context, DuckDBConnection connection, ProntoSqlFunctions functions, int maxRows)
+    private sealed class Session(CliContext context, SqlSession sql, int maxRows)
     {
         /// <summary>Runs every statement and prints each result that has columns.</summary>
-        public void Run(string sql) => Guard(() =>
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = sql;
-            using var reader = command.ExecuteReader();
-            do
-            {
-                if (reader.FieldCount > 0)
-                {
-                    Print(reader);
-                }
-            }
-            while (reader.NextResult());
-        });
+        public void Run(string statements) => sql.Query(statements, Print);
 
         /// <summary>Writes one query's result with DuckDB's COPY, which streams it without holding it in memory.</summary>
-        public void Copy(string sql, string path, string format) => Guard(() =>
+        public void Copy(string query, string path)
         {
-            var query = sql.Trim().TrimEnd(';').Trim();
-            using var command = connection.CreateCommand();
-            command.CommandText = $"COPY ({query}) TO '{path.Replace("'", "''", StringComparison.Ordinal)}' ({format})";
-            var rows = command.ExecuteNonQuery();
+            var rows = sql.Copy(query, path);
             context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {rows} rows to {path}"));
-        });
+        }
 
         /// <summary>A prompt: statements end at ';'; errors are printed and the prompt goes on; .quit or end of input leaves.</summary>
         public int Repl(TextReader input)
@@ -173,22 +136,7 @@ internal static class SqlCommand
             }
         }
 
-        /// <summary>Maps a DuckDB error to Pronto's taxonomy: a function's failure keeps its code, anything else is bad SQL.</summary>
-        private void Guard(Action action)
-        {
-            functions.TakeLastFailure();
-            try
-            {
-                action();
-            }
-            catch (DuckDBException e)
-            {
-                var code = functions.TakeLastFailure()?.Code ?? ErrorCode.InvalidArgument;
-                throw new ProntoException(code, e.Message.Trim(), e);
-            }
-        }
-
-        private void Print(DuckDBDataReader reader)
+        private void Print(DbDataReader reader)
         {
             var table = new Table();
             for (var i = 0; i < reader.FieldCount; i++)
