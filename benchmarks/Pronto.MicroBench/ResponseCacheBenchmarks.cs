@@ -43,7 +43,7 @@ public class ResponseCacheBenchmarks
         _repository.Load("plain");
         _service = new InferenceService(_repository);
         _same = Request("cached", _features);
-        _service.Infer(_same);
+        _service.InferDirect(_same);
     }
 
     [GlobalCleanup]
@@ -57,7 +57,7 @@ public class ResponseCacheBenchmarks
         new() { ModelName = model, Inputs = [new NamedTensor("features", Tensor.Create(features, 1, 6))] };
 
     [Benchmark(Baseline = true)]
-    public InferenceResponse NoCache() => _service.Infer(Request("plain", _features));
+    public InferenceResponse NoCache() => _service.InferDirect(Request("plain", _features));
 
     [Benchmark]
     public InferenceResponse Miss()
@@ -66,9 +66,9 @@ public class ResponseCacheBenchmarks
         // (and, once 64 MiB fill, evicts).
         var n = _next++;
         float[] features = [n % 1_000_000, 40, 7, 3, 850, n / 1_000_000];
-        return _service.Infer(Request("cached", features));
+        return _service.InferDirect(Request("cached", features));
     }
 
     [Benchmark]
-    public InferenceResponse Hit() => _service.Infer(_same);
+    public InferenceResponse Hit() => _service.InferDirect(_same);
 }

@@ -26,7 +26,6 @@ public sealed class BatchJob
     private readonly BatchOptions _options;
     private readonly BatchProgress _progress;
     private readonly OutputLayout _layout;
-    private readonly TestHooks _hooks = TestHooks.FromEnvironment();
 
     private BatchJob(InferenceService service, BatchOptions options, BatchProgress progress)
     {
@@ -664,12 +663,12 @@ public sealed class BatchJob
     private void Commit(Checkpoint checkpoint, RunState state, PartEntry entry)
     {
         state.Parts++;
-        _hooks.At("before-rename", state.Parts);
+        _options.CommitHook?.Invoke(BatchCommitStage.BeforeRename, state.Parts);
         AtomicFile.Commit(AtomicFile.TempOf(_layout.PartErrorsFile(entry.Part)), _layout.PartErrorsFile(entry.Part));
         AtomicFile.Commit(AtomicFile.TempOf(_layout.PartFile(entry.Part)), _layout.PartFile(entry.Part));
-        _hooks.At("before-checkpoint", state.Parts);
+        _options.CommitHook?.Invoke(BatchCommitStage.BeforeCheckpoint, state.Parts);
         checkpoint.Commit(entry);
-        _hooks.At("after-checkpoint", state.Parts);
+        _options.CommitHook?.Invoke(BatchCommitStage.AfterCheckpoint, state.Parts);
         state.Rows += entry.Rows;
         state.Written += entry.Written;
         state.Errors += entry.Errors;

@@ -2,6 +2,19 @@ using Pronto.Core.Errors;
 
 namespace Pronto.Batch;
 
+/// <summary>Where a part's commit stands (<see cref="BatchOptions.CommitHook"/>).</summary>
+public enum BatchCommitStage
+{
+    /// <summary>The part and its errors are written, durable, under their temporary names.</summary>
+    BeforeRename,
+
+    /// <summary>Both are renamed to their final names; the checkpoint does not record the part yet.</summary>
+    BeforeCheckpoint,
+
+    /// <summary>The checkpoint line is written: the part is committed.</summary>
+    AfterCheckpoint,
+}
+
 /// <summary>What one <c>pronto batch</c> job does. Validated once (<see cref="Validate"/>) with the option's name in each message.</summary>
 public sealed class BatchOptions
 {
@@ -12,6 +25,14 @@ public sealed class BatchOptions
     public const int DefaultBufferRows = 32_768;
 
     public required string Model { get; init; }
+
+    /// <summary>
+    /// Called at each stage of every part's commit with the parts committed by this run so far (the part being
+    /// committed included): an observer for hosts, and the crash tests' way in (kill the process, or throw what a
+    /// full disk throws, at an exact commit point). An exception it throws fails the job as a failed write does, with
+    /// the part not committed. Null (the default) calls nothing.
+    /// </summary>
+    public Action<BatchCommitStage, int>? CommitHook { get; set; }
 
     public required string Input { get; init; }
 

@@ -17,6 +17,12 @@ internal sealed class CliContext(TextWriter output, TextWriter error, TextReader
 
     public TextWriter Error { get; } = error;
 
+    /// <summary>
+    /// Given to every <c>pronto batch</c> job's <see cref="Batch.BatchOptions.CommitHook"/>: null in the product; the
+    /// resume tests' crash host (tests/Pronto.Batch.CrashHost) sets it to die at an exact commit point.
+    /// </summary>
+    public Action<Batch.BatchCommitStage, int>? BatchCommitHook { get; init; }
+
     /// <summary>The option every command that reads models shares (one instance per invocation).</summary>
     public Option<string?> RepositoryOption { get; } = new("--model-repository", "-r")
     {

@@ -7,9 +7,13 @@ namespace Pronto.Cli;
 /// <summary>The <c>pronto</c> command line: builds the command tree and maps errors to exit codes once.</summary>
 public static class ProntoCli
 {
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, TextReader? input = null)
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, TextReader? input = null) =>
+        RunAsync(new CliContext(output, error, input), args);
+
+    /// <summary>Runs <paramref name="args"/> in <paramref name="context"/> (a test host's, with its batch commit hook).</summary>
+    internal static async Task<int> RunAsync(CliContext context, string[] args)
     {
-        var context = new CliContext(output, error, input);
+        var (output, error) = (context.Output, context.Error);
         var parse = Root(context).Parse(args);
         if (parse.Errors.Count > 0)
         {

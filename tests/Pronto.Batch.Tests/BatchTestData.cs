@@ -73,7 +73,7 @@ internal static class BatchTestData
         for (var start = 0; start < rows.Length; start += 4096)
         {
             var n = Math.Min(4096, rows.Length - start);
-            var response = fixture.Service.Infer(new InferenceRequest { ModelName = "fraud", Inputs = [preparer.FromRows(features.AsSpan(start * 6, n * 6).ToArray(), n)] });
+            var response = fixture.Service.InferDirect(new InferenceRequest { ModelName = "fraud", Inputs = [preparer.FromRows(features.AsSpan(start * 6, n * 6).ToArray(), n)] });
             var p = response.Outputs[0].Tensor.Span<float>();
             for (var i = 0; i < n; i++)
             {

@@ -145,7 +145,7 @@ public sealed class FormatTests(BatchRepositoryFixture fixture)
         var scored = ReadJsonl(Path.Combine(dir, "emb.jsonl"));
         Assert.Equal([0.0, 1, 2, 4], scored.Select(r => r.GetProperty("id").GetDouble()));
         var good = new[] { texts[0], texts[1], texts[2], texts[4] };
-        var direct = fixture.Service.Infer(new InferenceRequest { ModelName = "minilm", Inputs = [new NamedTensor("text", Core.Tensors.Tensor.FromStrings(good))] }).Outputs[0].Tensor.Span<float>().ToArray();
+        var direct = fixture.Service.InferDirect(new InferenceRequest { ModelName = "minilm", Inputs = [new NamedTensor("text", Core.Tensors.Tensor.FromStrings(good))] }).Outputs[0].Tensor.Span<float>().ToArray();
         for (var k = 0; k < good.Length; k++)
         {
             var embedding = scored[k].GetProperty("predicted_embedding").EnumerateArray().Select(e => e.GetSingle()).ToArray();
@@ -169,7 +169,7 @@ public sealed class FormatTests(BatchRepositoryFixture fixture)
 
         var scored = ReadJsonl(Path.Combine(dir, "features.jsonl"));
         Assert.Equal(["a", "b"], scored.Select(r => r.GetProperty("name").GetString()));
-        var direct = fixture.Service.Infer(new InferenceRequest
+        var direct = fixture.Service.InferDirect(new InferenceRequest
         {
             ModelName = "resnet18",
             Inputs = [new NamedTensor("image", Core.Tensors.Tensor.FromStrings([File.ReadAllBytes(Path.Combine(dir, "b.png"))], 1))],

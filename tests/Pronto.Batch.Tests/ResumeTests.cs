@@ -1,11 +1,13 @@
 using System.Diagnostics;
+using Pronto.Batch.CrashHost;
 using Pronto.Testing;
 using static Pronto.Batch.Tests.BatchTestData;
 
 namespace Pronto.Batch.Tests;
 
 /// <summary>
-/// Exactly-once resume: the built <c>pronto</c> is started as a child process and really killed (SIGKILL, by
+/// Exactly-once resume: the pronto command line is started as a child process (tests/Pronto.Batch.CrashHost: pronto with
+/// <see cref="CrashPoints"/> as its batch commit hook) and really killed (SIGKILL, by
 /// itself at a commit stage or by the test at an arbitrary moment); <c>--resume</c> then finishes and the output
 /// must equal an uninterrupted run's, byte for byte.
 /// </summary>
@@ -51,7 +53,7 @@ public sealed class ResumeTests(BatchRepositoryFixture fixture)
     private async Task KillResumeAndCompareAsync(string dir, string[] job, string kill, string output)
     {
         var target = Path.Combine(dir, output);
-        using (var child = StartChild([.. job, "--output", target], (TestHooks.KillVariable, kill)))
+        using (var child = StartChild([.. job, "--output", target], (CrashPoints.KillVariable, kill)))
         {
             await child.Process.WaitForExitAsync();
             Assert.Equal(KilledExitCode, child.Process.ExitCode);
@@ -82,11 +84,11 @@ public sealed class ResumeTests(BatchRepositoryFixture fixture)
 
         var target = Path.Combine(dir, "out.parquet");
         var checkpoint = Path.Combine(target + ".parts", "_checkpoint.jsonl");
-        using (var child = StartChild([.. job, "--output", target], hook: (TestHooks.PauseVariable, "after-checkpoint:4")))
+        using (var child = StartChild([.. job, "--output", target], hook: (CrashPoints.PauseVariable, "after-checkpoint:4")))
         {
             // The child's writer stops after its 4th commit and says so; its reader and scorers run on. The kill
             // comes from outside at that known commit count, whatever the other threads are doing at that instant.
-            Assert.Equal(TestHooks.PausedLine + "after-checkpoint:4", await child.Paused);
+            Assert.Equal(CrashPoints.PausedLine + "after-checkpoint:4", await child.Paused);
             child.Process.Kill();
             await child.Process.WaitForExitAsync();
             Assert.Equal(KilledExitCode, child.Process.ExitCode);
@@ -118,7 +120,7 @@ public sealed class ResumeTests(BatchRepositoryFixture fixture)
         var target = Path.Combine(dir, output);
         var work = output == "parts" ? target : target + ".parts";
         var partName = output == "parts" ? "part-000002.jsonl" : "part-000002.parquet";
-        using (var child = StartChild([.. job, "--output", target], (TestHooks.DiskFullVariable, "before-rename:3")))
+        using (var child = StartChild([.. job, "--output", target], (CrashPoints.DiskFullVariable, "before-rename:3")))
         {
             await child.Process.WaitForExitAsync();
             var errors = await child.Errors;
@@ -175,7 +177,7 @@ public sealed class ResumeTests(BatchRepositoryFixture fixture)
     private Child StartChild(string[] args, (string Variable, string Value)? hook)
     {
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pronto.dll"));
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Pronto.Batch.CrashHost.dll"));
         start.ArgumentList.Add("-r");
         start.ArgumentList.Add(fixture.Root);
         foreach (var a in args)
@@ -222,7 +224,7 @@ public sealed class ResumeTests(BatchRepositoryFixture fixture)
             while (await Process.StandardError.ReadLineAsync() is { } line)
             {
                 all.Append(line).Append('\n');
-                if (line.StartsWith(TestHooks.PausedLine, StringComparison.Ordinal))
+                if (line.StartsWith(CrashPoints.PausedLine, StringComparison.Ordinal))
                 {
                     _paused.TrySetResult(line);
                 }

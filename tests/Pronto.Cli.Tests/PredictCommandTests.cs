@@ -121,7 +121,7 @@ public sealed class PredictCommandTests(BundledRepositoryFixture fixture) : IDis
         Assert.Equal(0, code);
         using var doc = JsonDocument.Parse(output);
         var cli = doc.RootElement.GetProperty("outputs")[0].GetProperty("data").EnumerateArray().Select(e => e.GetSingle()).ToArray();
-        var direct = fixture.Service.Infer(new InferenceRequest
+        var direct = fixture.Service.InferDirect(new InferenceRequest
         {
             ModelName = "minilm",
             Inputs = [new NamedTensor("text", Tensor.FromStrings(["my card was charged twice"]))],
@@ -221,14 +221,14 @@ public sealed class PredictCommandTests(BundledRepositoryFixture fixture) : IDis
     private string ProtocolJson(InferenceRequest request)
     {
         var buffer = new ArrayBufferWriter<byte>();
-        InferenceJson.WriteResponse(buffer, fixture.Service.Infer(request));
+        InferenceJson.WriteResponse(buffer, fixture.Service.InferDirect(request));
         return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     /// <summary>The class table of FraudJson's transaction, from a direct inference: fraud first, then legit.</summary>
     private string ClassTable(int rows = 2)
     {
-        var p = fixture.Service.Infer(FieldsRequest()).Outputs[0].Tensor.ToArray<float>();
+        var p = fixture.Service.InferDirect(FieldsRequest()).Outputs[0].Tensor.ToArray<float>();
         string Percent(float v) => ((v * 100).ToString("F1", System.Globalization.CultureInfo.InvariantCulture) + "%").PadRight(11);
         return "┌─────┬───────┬─────────────┐\n"
             + "│ Row │ Label │ Probability │\n"

@@ -32,7 +32,7 @@ public sealed class BatchedMinilmTests(BundledRepositoryFixture fixture)
         for (var i = 0; i < texts.Length; i++)
         {
             Assert.Equal(3L, batched[i].Parameters[InferenceService.BatchSizeParameter]);
-            var single = fixture.Service.Infer(Request(texts[i])).Outputs[0].Tensor.ToArray<float>();
+            var single = fixture.Service.InferDirect(Request(texts[i])).Outputs[0].Tensor.ToArray<float>();
             var together = batched[i].Outputs[0].Tensor.ToArray<float>();
             Assert.Equal(single.Length, together.Length);
             for (var d = 0; d < single.Length; d++)

@@ -74,7 +74,7 @@ public sealed class BundledModelsTests(BundledRepositoryFixture fixture)
     {
         const string Legit = """{"amount": 42.5, "customer_avg_amount": 50, "merchant_category": 0, "hour": 18, "distance_km": 3, "txn_last_hour": 1}""";
         const string Fraud = """{"amount": 1900, "customer_avg_amount": 45, "merchant_category": 7, "hour": 3, "distance_km": 4200, "txn_last_hour": 9}""";
-        var response = fixture.Service.Infer(Request("fraud", "fields", Legit, Fraud));
+        var response = fixture.Service.InferDirect(Request("fraud", "fields", Legit, Fraud));
         var p = response.Outputs[0].Tensor;
         Assert.Equal("probabilities", response.Outputs[0].Name);
         Assert.Equal([2L, 2L], p.Shape.ToArray());
@@ -92,21 +92,21 @@ public sealed class BundledModelsTests(BundledRepositoryFixture fixture)
     [Fact]
     public void Fraud_names_the_missing_field()
     {
-        var error = Assert.Throws<Core.Errors.ProntoException>(() => fixture.Service.Infer(Request("fraud", "fields", """{"amount": 1}""")));
+        var error = Assert.Throws<Core.Errors.ProntoException>(() => fixture.Service.InferDirect(Request("fraud", "fields", """{"amount": 1}""")));
         Assert.Equal(Core.Errors.ErrorCode.InvalidArgument, error.Code);
         Assert.Contains("missing fields customer_avg_amount, merchant_category, hour, distance_km, txn_last_hour", error.Message, StringComparison.Ordinal);
     }
 
     private float[][] Embed(string model, string input, params string[] texts)
     {
-        var response = fixture.Service.Infer(Request(model, input, texts));
+        var response = fixture.Service.InferDirect(Request(model, input, texts));
         return Rows(response);
     }
 
     private float[][] EmbedImages(params byte[][] images)
     {
         var tensor = Tensor.FromStrings(images.Select(i => (ReadOnlyMemory<byte>)i).ToArray(), images.Length);
-        var response = fixture.Service.Infer(new InferenceRequest { ModelName = "resnet18", Inputs = [new NamedTensor("image", tensor)] });
+        var response = fixture.Service.InferDirect(new InferenceRequest { ModelName = "resnet18", Inputs = [new NamedTensor("image", tensor)] });
         return Rows(response);
     }
 

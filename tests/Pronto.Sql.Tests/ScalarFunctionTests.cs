@@ -70,7 +70,7 @@ public sealed class ScalarFunctionTests(BundledRepositoryFixture bundled)
         Assert.Equal(1, ranked[0][0]);
 
         var embedded = sql.Rows("SELECT pronto_embed('minilm', text) FROM tickets ORDER BY id");
-        var direct = bundled.Service.Infer(new InferenceRequest
+        var direct = bundled.Service.InferDirect(new InferenceRequest
         {
             ModelName = "minilm",
             Inputs = [new NamedTensor("text", Tensor.FromStrings(texts))],
@@ -194,7 +194,7 @@ public sealed class ScalarFunctionTests(BundledRepositoryFixture bundled)
             labels = lease.Model.Processing.GetLabels("probabilities");
         }
 
-        var output = bundled.Service.Infer(new InferenceRequest { ModelName = "fraud", Inputs = [preparer.FromRows(features, rows)] }).Outputs[0].Tensor;
+        var output = bundled.Service.InferDirect(new InferenceRequest { ModelName = "fraud", Inputs = [preparer.FromRows(features, rows)] }).Outputs[0].Tensor;
         return (output.ToArray<float>(), [.. Classification.TopK(output, 1, labels).Select(t => t[0].Label)]);
     }
 

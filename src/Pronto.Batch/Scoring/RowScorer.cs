@@ -11,7 +11,7 @@ namespace Pronto.Batch.Scoring;
 
 /// <summary>
 /// Maps input columns to the model's raw input (named fields, a text column, an image column of paths or
-/// bytes), runs <see cref="InferenceService.Infer"/> on a whole batch, and turns the produced output into
+/// bytes), runs <see cref="InferenceService.InferDirect"/> on a whole batch, and turns the produced output into
 /// <c>predicted_*</c> columns. A row that cannot be mapped is a <see cref="RowError"/>; when the engine
 /// rejects a batch, its rows are retried one by one so only the bad rows are lost.
 /// </summary>
@@ -436,7 +436,7 @@ public sealed class RowScorer
     }
 
     private Tensor Infer(NamedTensor input) =>
-        _service.Infer(new InferenceRequest { ModelName = _model, Inputs = [input] }).Outputs[0].Tensor;
+        _service.InferDirect(new InferenceRequest { ModelName = _model, Inputs = [input] }).Outputs[0].Tensor;
 
     private void Emit(List<InputRow> good, int offset, int count, Tensor result, List<object?[]> output)
     {

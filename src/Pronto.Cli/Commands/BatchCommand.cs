@@ -53,6 +53,7 @@ internal static class BatchCommand
                 BufferRows = parse.GetValue(bufferRows),
                 ConcurrentRuns = parse.GetValue(runs) is var n && n != 0 ? n : Environment.ProcessorCount,
                 Format = parse.GetValue(format),
+                CommitHook = context.BatchCommitHook,
             };
             return RunAsync(context, parse.GetValue(context.RepositoryOption), options, ct);
         });

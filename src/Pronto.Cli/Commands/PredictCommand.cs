@@ -82,7 +82,7 @@ internal static class PredictCommand
             }
         }
 
-        var response = service.Infer(request);
+        var response = service.InferDirect(request);
         if (json)
         {
             // Exactly the protocol's response, as RestEndpoints.Infer writes it (outputs a body asks as binary come as JSON data).

@@ -9,7 +9,7 @@ namespace Pronto.Core.Inference;
 /// <summary>
 /// The one inference path every front end calls: lease the model, prepare raw items if the model declares
 /// processing and the request sends them, validate, run (directly, or through the model's dynamic batcher when
-/// its config has <c>dynamic_batching</c> and the caller uses <see cref="InferAsync"/>), produce, apply the
+/// its config has <c>dynamic_batching</c> and the caller uses <see cref="InferAsync"/>; <see cref="InferDirect"/> runs on the caller's thread), produce, apply the
 /// classification extension. A model whose config enables <c>response_cache</c> is looked up in the repository's
 /// <see cref="ResponseCache"/> first, so every front end shares its hits; each engine run's CPU time is measured with
 /// <see cref="CpuClock"/> and counted in the model's statistics (the cost).
@@ -101,7 +101,7 @@ public sealed class InferenceService(ModelRepository repository, TimeProvider? t
     /// <summary>
     /// The queue-wait budget of models whose config sets none (<see cref="QueueBudget"/>): a request whose estimated wait for
     /// an instance exceeds it is refused at once (503, Retry-After), one still waiting when it runs out is refused then.
-    /// Null or zero: none (Triton's behaviour: only the queue policy bounds waiting). Batch jobs and SQL (<see cref="Infer"/>) never wait on it.
+    /// Null or zero: none (Triton's behaviour: only the queue policy bounds waiting). Batch jobs and SQL (<see cref="InferDirect"/>) never wait on it.
     /// </summary>
     public TimeSpan? QueueWaitBudget { get; init; }
 
@@ -143,7 +143,14 @@ public sealed class InferenceService(ModelRepository repository, TimeProvider? t
     /// <summary>Response parameter: rows in the engine execution the request ran in.</summary>
     public const string BatchSizeParameter = "batch_size";
 
-    public InferenceResponse Infer(InferenceRequest request, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The direct path: runs <paramref name="request"/> on the calling thread now, as one engine run of its own rows,
+    /// with the same preparation, validation, response cache, production and statistics as <see cref="InferAsync"/>,
+    /// but with no dynamic batcher and no wait for an <c>instance_group</c> slot. For callers that form their own
+    /// batches and bring their own parallelism (batch jobs and SQL run one single-threaded engine batch per core, the
+    /// CLI and fine-tuning one batch at a time); a server's requests go through <see cref="InferAsync"/>.
+    /// </summary>
+    public InferenceResponse InferDirect(InferenceRequest request, CancellationToken cancellationToken = default)
     {
         using var lease = Repository.Acquire(request.ModelName, request.ModelVersion);
         var model = lease.Model;

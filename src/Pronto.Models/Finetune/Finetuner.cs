@@ -177,7 +177,7 @@ public static class Finetuner
     }
 
     private static Tensor Infer(InferenceService service, string model, string input, ReadOnlyMemory<byte>[] items, CancellationToken cancellationToken) =>
-        service.Infer(new InferenceRequest { ModelName = model, Inputs = [new NamedTensor(input, Tensor.FromStrings(items, items.Length))] }, cancellationToken).Outputs[0].Tensor;
+        service.InferDirect(new InferenceRequest { ModelName = model, Inputs = [new NamedTensor(input, Tensor.FromStrings(items, items.Length))] }, cancellationToken).Outputs[0].Tensor;
 
     private static string Write(string target, string modelDirectory, long version, string baseDirectory, ModelConfig baseConfig, string configText, string[] labels, ModelProto graph, ClassificationReport report) =>
         ModelVersions.Write(target, modelDirectory, version,

@@ -54,13 +54,13 @@ public sealed class CostTests : IDisposable
         long expected = 0;
         foreach (var rows in sizes)
         {
-            var response = rows % 2 == 0 ? service.Infer(Request(new float[rows])) : await service.InferAsync(Request(new float[rows]));
+            var response = rows % 2 == 0 ? service.InferDirect(Request(new float[rows])) : await service.InferAsync(Request(new float[rows]));
             Assert.Equal(TimeSpan.FromTicks(CostOf(rows) / 100), response.EngineCpuTime);
             expected += CostOf(rows);
         }
 
         // A failed request never reached the engine: no cost.
-        Assert.ThrowsAny<Exception>(() => service.Infer(Request(new float[9])));
+        Assert.ThrowsAny<Exception>(() => service.InferDirect(Request(new float[9])));
 
         using (var lease = repository.Acquire("m"))
         {
@@ -73,7 +73,7 @@ public sealed class CostTests : IDisposable
 
         // A reload restarts the load's statistics; the lifetime totals (the Prometheus counter) keep counting.
         repository.Load("m");
-        service.Infer(Request(1f));
+        service.InferDirect(Request(1f));
         using (var lease = repository.Acquire("m"))
         {
             Assert.Equal(CostOf(1), lease.Model.Statistics.Snapshot().CostCpuNs);

@@ -43,7 +43,7 @@ public sealed class InferenceServiceTests : IDisposable
     [MemberData(nameof(BadInputs))]
     public void Bad_inputs_are_rejected_before_the_engine_with_a_precise_message(string name, Tensor tensor, string message)
     {
-        var error = Assert.Throws<ProntoException>(() => _service.Infer(new InferenceRequest { ModelName = "adder", Inputs = [new NamedTensor(name, tensor)] }));
+        var error = Assert.Throws<ProntoException>(() => _service.InferDirect(new InferenceRequest { ModelName = "adder", Inputs = [new NamedTensor(name, tensor)] }));
         Assert.Equal(ErrorCode.InvalidArgument, error.Code);
         Assert.Equal(message, error.Message);
     }
@@ -51,7 +51,7 @@ public sealed class InferenceServiceTests : IDisposable
     [Fact]
     public void NaN_and_infinity_reach_the_model_by_default()
     {
-        var response = _service.Infer(Request([1f, float.NaN, float.NegativeInfinity], new RequestedOutput("y")));
+        var response = _service.InferDirect(Request([1f, float.NaN, float.NegativeInfinity], new RequestedOutput("y")));
 
         var y = response.Outputs[0].Tensor.ToArray<float>();
         Assert.Equal(2f, y[0]);
@@ -65,7 +65,7 @@ public sealed class InferenceServiceTests : IDisposable
         TinyModels.WriteAddConstant(_root, "strict", 1f, 3);
         TinyModels.RejectNonFinite(_root, "strict");
         _repository.Load("strict");
-        var error = Assert.Throws<ProntoException>(() => _service.Infer(new InferenceRequest { ModelName = "strict", Inputs = [new NamedTensor("x", Tensor.Create(new[] { 1f, float.NaN, 3f }, 1, 3))] }));
+        var error = Assert.Throws<ProntoException>(() => _service.InferDirect(new InferenceRequest { ModelName = "strict", Inputs = [new NamedTensor("x", Tensor.Create(new[] { 1f, float.NaN, 3f }, 1, 3))] }));
         Assert.Equal(ErrorCode.InvalidArgument, error.Code);
         Assert.Equal("input 'x' element 1 is NaN or infinite; model 'strict' takes finite numbers only (its config sets pronto.reject_non_finite)", error.Message);
 
@@ -75,7 +75,7 @@ public sealed class InferenceServiceTests : IDisposable
         _repository.Load("wide");
         var values = new float[1000];
         values[777] = float.NegativeInfinity;
-        error = Assert.Throws<ProntoException>(() => _service.Infer(new InferenceRequest { ModelName = "wide", Inputs = [new NamedTensor("x", Tensor.Create(values, 1, 1000))] }));
+        error = Assert.Throws<ProntoException>(() => _service.InferDirect(new InferenceRequest { ModelName = "wide", Inputs = [new NamedTensor("x", Tensor.Create(values, 1, 1000))] }));
         Assert.StartsWith("input 'x' element 777 is NaN or infinite", error.Message, StringComparison.Ordinal);
     }
 
@@ -114,14 +114,14 @@ public sealed class InferenceServiceTests : IDisposable
     [Fact]
     public void A_missing_input_is_named()
     {
-        var error = Assert.Throws<ProntoException>(() => _service.Infer(new InferenceRequest { ModelName = "adder", Inputs = [] }));
+        var error = Assert.Throws<ProntoException>(() => _service.InferDirect(new InferenceRequest { ModelName = "adder", Inputs = [] }));
         Assert.Equal("missing input 'x' for model 'adder' (expected FP32 [-1,3])", error.Message);
     }
 
     [Fact]
     public void An_unknown_output_is_named()
     {
-        var error = Assert.Throws<ProntoException>(() => _service.Infer(Request([1, 2, 3], new RequestedOutput("nope"))));
+        var error = Assert.Throws<ProntoException>(() => _service.InferDirect(Request([1, 2, 3], new RequestedOutput("nope"))));
         Assert.Equal(ErrorCode.InvalidArgument, error.Code);
         Assert.Equal("unknown output 'nope' for model 'adder'; its outputs are y", error.Message);
     }
@@ -129,7 +129,7 @@ public sealed class InferenceServiceTests : IDisposable
     [Fact]
     public void The_classification_extension_returns_score_index_label()
     {
-        var response = _service.Infer(Request([0.5f, 2f, -1f], new RequestedOutput("y", Classification: 2)));
+        var response = _service.InferDirect(Request([0.5f, 2f, -1f], new RequestedOutput("y", Classification: 2)));
         var output = Assert.Single(response.Outputs);
         Assert.Equal("y", output.Name);
         Assert.Equal(DataType.Bytes, output.Tensor.DataType);
@@ -140,7 +140,7 @@ public sealed class InferenceServiceTests : IDisposable
     [Fact]
     public void The_response_echoes_the_id_and_names_the_version()
     {
-        var response = _service.Infer(new InferenceRequest
+        var response = _service.InferDirect(new InferenceRequest
         {
             ModelName = "adder",
             Id = "req-42",
@@ -155,7 +155,7 @@ public sealed class InferenceServiceTests : IDisposable
     [Fact]
     public void An_unknown_model_is_not_found()
     {
-        var error = Assert.Throws<ProntoException>(() => _service.Infer(new InferenceRequest { ModelName = "ghost", Inputs = [] }));
+        var error = Assert.Throws<ProntoException>(() => _service.InferDirect(new InferenceRequest { ModelName = "ghost", Inputs = [] }));
         Assert.Equal(ErrorCode.NotFound, error.Code);
         Assert.Equal("unknown model 'ghost'", error.Message);
     }

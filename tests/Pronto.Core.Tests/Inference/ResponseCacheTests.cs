@@ -57,7 +57,7 @@ public sealed class ResponseCacheTests : IDisposable
         using var repository = Repository(Cached);
         var service = new InferenceService(repository);
 
-        var miss = service.Infer(Request(41, id: "a"));
+        var miss = service.InferDirect(Request(41, id: "a"));
         var hit = await service.InferAsync(Request(41, id: "b"));
 
         Assert.Single(_engine.Runs);
@@ -89,18 +89,18 @@ public sealed class ResponseCacheTests : IDisposable
         using var repository = Repository(Cached);
         var service = new InferenceService(repository);
 
-        service.Infer(Request(1));
-        service.Infer(Request(2));                                                        // other data
-        service.Infer(Request(1, outputs: new RequestedOutput("y", Classification: 1)));   // classification
-        service.Infer(Request(1, parameters: new Dictionary<string, object> { ["custom"] = "v" }));
-        service.Infer(Request(1, parameters: new Dictionary<string, object> { ["custom"] = 1L }));
+        service.InferDirect(Request(1));
+        service.InferDirect(Request(2));                                                        // other data
+        service.InferDirect(Request(1, outputs: new RequestedOutput("y", Classification: 1)));   // classification
+        service.InferDirect(Request(1, parameters: new Dictionary<string, object> { ["custom"] = "v" }));
+        service.InferDirect(Request(1, parameters: new Dictionary<string, object> { ["custom"] = 1L }));
         Assert.Equal(5, _engine.Runs.Count);
 
         // Priority, timeout and the binary flag say how a request runs or travels: same key. So do asking for binary and
         // naming the default output.
-        service.Infer(Request(1, parameters: new Dictionary<string, object> { ["priority"] = 1L, ["timeout"] = 5L, ["binary_data_output"] = true }));
-        service.Infer(Request(1, outputs: new RequestedOutput("y", Binary: true)));
-        service.Infer(Request(1, outputs: new RequestedOutput("y")));
+        service.InferDirect(Request(1, parameters: new Dictionary<string, object> { ["priority"] = 1L, ["timeout"] = 5L, ["binary_data_output"] = true }));
+        service.InferDirect(Request(1, outputs: new RequestedOutput("y", Binary: true)));
+        service.InferDirect(Request(1, outputs: new RequestedOutput("y")));
         Assert.Equal(5, _engine.Runs.Count);
         var s = Stats(repository);
         Assert.Equal(5, s.CacheMiss.Count);
@@ -112,8 +112,8 @@ public sealed class ResponseCacheTests : IDisposable
     {
         using var repository = Repository(extra: "");
         var service = new InferenceService(repository);
-        service.Infer(Request(1));
-        service.Infer(Request(1));
+        service.InferDirect(Request(1));
+        service.InferDirect(Request(1));
 
         Assert.Equal(2, _engine.Runs.Count);
         Assert.Equal(0, repository.ResponseCache.Count);
@@ -127,8 +127,8 @@ public sealed class ResponseCacheTests : IDisposable
     {
         using var repository = Repository(Cached, capacity: 0);
         var service = new InferenceService(repository);
-        service.Infer(Request(1));
-        service.Infer(Request(1));
+        service.InferDirect(Request(1));
+        service.InferDirect(Request(1));
         Assert.Equal(2, _engine.Runs.Count);
         Assert.Equal(0, Stats(repository).CacheMiss.Count);
     }
@@ -140,25 +140,25 @@ public sealed class ResponseCacheTests : IDisposable
         long entry;
         using (var probe = Repository(Cached, name: "m"))
         {
-            new InferenceService(probe).Infer(Request(0));
+            new InferenceService(probe).InferDirect(Request(0));
             entry = probe.ResponseCache.SizeBytes;
         }
 
         using var repository = Repository(Cached, capacity: 2 * entry);
         var service = new InferenceService(repository);
-        service.Infer(Request(1));
-        service.Infer(Request(2));
+        service.InferDirect(Request(1));
+        service.InferDirect(Request(2));
         Assert.Equal(2 * entry, repository.ResponseCache.SizeBytes);
-        Assert.True(service.Infer(Request(1)).FromCache);   // 1 is now the most recent, 2 the least
+        Assert.True(service.InferDirect(Request(1)).FromCache);   // 1 is now the most recent, 2 the least
 
-        service.Infer(Request(3));                          // evicts 2
+        service.InferDirect(Request(3));                          // evicts 2
         Assert.Equal(1, repository.ResponseCache.Evictions);
         Assert.Equal(2, repository.ResponseCache.Count);
-        Assert.True(service.Infer(Request(1)).FromCache);
-        Assert.True(service.Infer(Request(3)).FromCache);
-        Assert.False(service.Infer(Request(2)).FromCache);  // ran again, evicting 1 (3 was used after it)
+        Assert.True(service.InferDirect(Request(1)).FromCache);
+        Assert.True(service.InferDirect(Request(3)).FromCache);
+        Assert.False(service.InferDirect(Request(2)).FromCache);  // ran again, evicting 1 (3 was used after it)
         Assert.Equal(2, repository.ResponseCache.Evictions);
-        Assert.False(service.Infer(Request(1)).FromCache);
+        Assert.False(service.InferDirect(Request(1)).FromCache);
         Assert.Equal([0f, 1f, 2f, 3f, 2f, 1f], _engine.Runs.Select(r => r.First));
     }
 
@@ -167,8 +167,8 @@ public sealed class ResponseCacheTests : IDisposable
     {
         using var repository = Repository(Cached, capacity: 64);
         var service = new InferenceService(repository);
-        service.Infer(Request(1));
-        Assert.False(service.Infer(Request(1)).FromCache);
+        service.InferDirect(Request(1));
+        Assert.False(service.InferDirect(Request(1)).FromCache);
         Assert.Equal(0, repository.ResponseCache.SizeBytes);
     }
 
@@ -177,21 +177,21 @@ public sealed class ResponseCacheTests : IDisposable
     {
         using var repository = Repository(Cached);
         var service = new InferenceService(repository);
-        service.Infer(Request(1));
+        service.InferDirect(Request(1));
         Assert.Equal(1, repository.ResponseCache.Count);
 
         repository.Unload("m");
         Assert.Equal(0, repository.ResponseCache.Count);
         Assert.Equal(0, repository.ResponseCache.SizeBytes);
-        Assert.Equal(ErrorCode.Unavailable, Assert.Throws<ProntoException>(() => service.Infer(Request(1))).Code);
+        Assert.Equal(ErrorCode.Unavailable, Assert.Throws<ProntoException>(() => service.InferDirect(Request(1))).Code);
 
         repository.Load("m");
-        Assert.False(service.Infer(Request(1)).FromCache);
+        Assert.False(service.InferDirect(Request(1)).FromCache);
 
         // A reload over a loaded version replaces the load: its entries go with it.
         repository.Load("m");
         Assert.Equal(0, repository.ResponseCache.Count);
-        Assert.False(service.Infer(Request(1)).FromCache);
+        Assert.False(service.InferDirect(Request(1)).FromCache);
         Assert.Equal(3, _engine.Runs.Count);
     }
 
@@ -201,8 +201,8 @@ public sealed class ResponseCacheTests : IDisposable
         using var repository = Repository(Cached);
         var service = new InferenceService(repository);
         var bad = new InferenceRequest { ModelName = "m", Inputs = [new NamedTensor("x", Tensor.Create(new float[9], 9, 1))] };
-        Assert.Throws<ProntoException>(() => service.Infer(bad));
-        Assert.Throws<ProntoException>(() => service.Infer(bad));
+        Assert.Throws<ProntoException>(() => service.InferDirect(bad));
+        Assert.Throws<ProntoException>(() => service.InferDirect(bad));
         Assert.Equal(0, repository.ResponseCache.Count);
         Assert.Empty(_engine.Runs);
     }

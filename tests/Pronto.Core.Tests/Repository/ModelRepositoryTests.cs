@@ -198,7 +198,7 @@ public sealed class ModelRepositoryTests : IDisposable
     private float[] Run(string model, string? version, params float[] values)
     {
         var service = new InferenceService(_repository);
-        var response = service.Infer(new InferenceRequest
+        var response = service.InferDirect(new InferenceRequest
         {
             ModelName = model,
             ModelVersion = version,

@@ -48,7 +48,7 @@ public sealed class ModelWarmupTests : IDisposable
 
         // READY means it serves: a valid request runs.
         var service = new InferenceService(_repository);
-        var response = service.Infer(new InferenceRequest
+        var response = service.InferDirect(new InferenceRequest
         {
             ModelName = "resize",
             Inputs = [new NamedTensor("x", Tensor.Create(new[] { 1f, 2f, 3f, 4f }, 1, 1, 2, 2)), new NamedTensor("scales", Tensor.Create(new[] { 1f, 1f, 2f, 2f }, 4))],

@@ -87,7 +87,7 @@ public sealed class BatchedInferenceTests : IDisposable
     [Fact]
     public void The_sync_path_still_runs_directly()
     {
-        var response = _service.Infer(Request(2, 0));
+        var response = _service.InferDirect(Request(2, 0));
         Assert.Equal([1f, 2f, 3f, 4f, 5f, 6f], response.Outputs[0].Tensor.ToArray<float>());
         Assert.Empty(response.Parameters);
     }

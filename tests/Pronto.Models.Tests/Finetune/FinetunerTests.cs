@@ -42,10 +42,10 @@ public sealed class FinetunerTests(BundledRepositoryFixture fixture) : IDisposab
         repository.Load("tickets");
         var tuned = new InferenceService(repository);
         var texts = examples.Select(e => e.Item).ToArray();
-        var served = tuned.Infer(new InferenceRequest { ModelName = "tickets", Inputs = [new NamedTensor("text", Tensor.FromStrings(texts, texts.Length))] }).Outputs[0];
+        var served = tuned.InferDirect(new InferenceRequest { ModelName = "tickets", Inputs = [new NamedTensor("text", Tensor.FromStrings(texts, texts.Length))] }).Outputs[0];
         Assert.Equal("probabilities", served.Name);
         var probabilities = served.Tensor.ToArray<float>();
-        var embeddings = fixture.Service.Infer(new InferenceRequest { ModelName = "minilm", Inputs = [new NamedTensor("text", Tensor.FromStrings(texts, texts.Length))] }).Outputs[0].Tensor.ToArray<float>();
+        var embeddings = fixture.Service.InferDirect(new InferenceRequest { ModelName = "minilm", Inputs = [new NamedTensor("text", Tensor.FromStrings(texts, texts.Length))] }).Outputs[0].Tensor.ToArray<float>();
         var worst = 0.0;
         for (var i = 0; i < texts.Length; i++)
         {
@@ -75,8 +75,8 @@ public sealed class FinetunerTests(BundledRepositoryFixture fixture) : IDisposab
         using var repository = new ModelRepository(_temp, [new OnnxBackend(new OnnxBackendOptions())]);
         repository.Load("digits");
         var images = examples.Take(20).Select(e => e.Item).ToArray();
-        var probabilities = new InferenceService(repository).Infer(new InferenceRequest { ModelName = "digits", Inputs = [new NamedTensor("image", Tensor.FromStrings(images, images.Length))] }).Outputs[0].Tensor.ToArray<float>();
-        var features = fixture.Service.Infer(new InferenceRequest { ModelName = "resnet18", Inputs = [new NamedTensor("image", Tensor.FromStrings(images, images.Length))] }).Outputs[0].Tensor.ToArray<float>();
+        var probabilities = new InferenceService(repository).InferDirect(new InferenceRequest { ModelName = "digits", Inputs = [new NamedTensor("image", Tensor.FromStrings(images, images.Length))] }).Outputs[0].Tensor.ToArray<float>();
+        var features = fixture.Service.InferDirect(new InferenceRequest { ModelName = "resnet18", Inputs = [new NamedTensor("image", Tensor.FromStrings(images, images.Length))] }).Outputs[0].Tensor.ToArray<float>();
         var width = features.Length / images.Length;
         var worst = 0.0;
         for (var i = 0; i < images.Length; i++)

@@ -67,7 +67,7 @@ public sealed class TabularTrainerTests : IDisposable
         Assert.Equal(["benign", "malignant"], File.ReadAllLines(Path.Combine(_temp, "cancer", TabularTrainer.LabelFile)));
 
         var service = Serve("cancer");
-        var probabilities = service.Infer(Rows("cancer", data, Enumerable.Range(0, data.Features.Count))).Outputs.Single().Tensor.ToArray<float>();
+        var probabilities = service.InferDirect(Rows("cancer", data, Enumerable.Range(0, data.Features.Count))).Outputs.Single().Tensor.ToArray<float>();
         var correct = 0;
         for (var i = 0; i < data.Features.Count; i++)
         {
@@ -98,7 +98,7 @@ public sealed class TabularTrainerTests : IDisposable
         Assert.Equal(string.Create(CultureInfo.InvariantCulture, $"held-out RMSE {Math.Round(first.Report.Rmse!.Value, 6):0.000000} <= version 1's {Math.Round(first.Report.Rmse.Value, 6):0.000000}"), second.Report.Promotion!.Reason);
         Assert.Equal(File.ReadAllBytes(Path.Combine(first.VersionDirectory!, "model.onnx")), File.ReadAllBytes(Path.Combine(second.VersionDirectory!, "model.onnx")));
 
-        var served = Serve("boston").Infer(Rows("boston", data, [0, 1])).Outputs.Single();
+        var served = Serve("boston").InferDirect(Rows("boston", data, [0, 1])).Outputs.Single();
         Assert.Equal("prediction", served.Name);
         Assert.Equal([2L, 1L], served.Tensor.Shape.ToArray());
         var values = served.Tensor.ToArray<float>();

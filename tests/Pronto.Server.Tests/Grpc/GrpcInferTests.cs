@@ -35,7 +35,7 @@ public sealed class GrpcInferTests(ServerFixture fixture) : IDisposable
 
         var fromTyped = await _grpc.Client.ModelInferAsync(typed);
         var fromRaw = await _grpc.Client.ModelInferAsync(raw);
-        var direct = Service.Infer(new InferenceRequest { ModelName = "fraud", Inputs = [new NamedTensor("features", Tensor.Create(Features, 2, 6))] });
+        var direct = Service.InferDirect(new InferenceRequest { ModelName = "fraud", Inputs = [new NamedTensor("features", Tensor.Create(Features, 2, 6))] });
 
         Assert.Equal(("fraud", "1", "typed-1"), (fromTyped.ModelName, fromTyped.ModelVersion, fromTyped.Id));
         foreach (var response in new[] { fromTyped, fromRaw })
@@ -87,7 +87,7 @@ public sealed class GrpcInferTests(ServerFixture fixture) : IDisposable
         Assert.Equal([1L, 384L], output.Shape);
         var embedding = GrpcTensors.Floats(response.RawOutputContents[0]);
         Assert.Equal(1.0, Math.Sqrt(embedding.Sum(v => (double)v * v)), 5);
-        var direct = Service.Infer(new InferenceRequest { ModelName = "minilm", Inputs = [new NamedTensor("text", Tensor.FromStrings([Text]))] });
+        var direct = Service.InferDirect(new InferenceRequest { ModelName = "minilm", Inputs = [new NamedTensor("text", Tensor.FromStrings([Text]))] });
         var expected = direct.Outputs[0].Tensor.ToArray<float>();
         Assert.Equal(expected.Length, embedding.Length);
         for (var i = 0; i < expected.Length; i++)

@@ -74,18 +74,18 @@ public sealed class ScheduledBatchTests : IDisposable
         var output = Path.Combine(_work, "out", "scores-20261205T000500Z.jsonl");
         await using (var killed = await StartAsync())
         {
-            // The 00:05 run commits its first part of 100 rows, then stops at the second (the batch job's disk-full hook).
+            // The 00:05 run commits its first part of 100 rows, then fails at the second (a commit hook throwing a full disk's error).
             var job = killed.Services.GetRequiredService<JobScheduler>().Jobs[0];
-            Environment.SetEnvironmentVariable("PRONTO_BATCH_TEST_DISK_FULL", "before-rename:2");
-            try
+            var options = job.ToBatchOptions(Midnight.AddMinutes(5), resume: false);
+            options.CommitHook = (stage, parts) =>
             {
-                var error = await Assert.ThrowsAsync<Core.Errors.ProntoException>(() => Batch.BatchJob.RunAsync(killed.Services.GetRequiredService<Core.Inference.InferenceService>(), job.ToBatchOptions(Midnight.AddMinutes(5), resume: false)));
-                Assert.StartsWith("no space left on device while writing part 1 ", error.Message, StringComparison.Ordinal);
-            }
-            finally
-            {
-                Environment.SetEnvironmentVariable("PRONTO_BATCH_TEST_DISK_FULL", null);
-            }
+                if (stage == Batch.BatchCommitStage.BeforeRename && parts == 2)
+                {
+                    throw new IOException("No space left on device", 28); // ENOSPC, as .NET reports a full disk on Linux
+                }
+            };
+            var error = await Assert.ThrowsAsync<Core.Errors.ProntoException>(() => Batch.BatchJob.RunAsync(killed.Services.GetRequiredService<Core.Inference.InferenceService>(), options));
+            Assert.StartsWith("no space left on device while writing part 1 ", error.Message, StringComparison.Ordinal);
 
             await killed.StopAsync();
         }

@@ -88,7 +88,7 @@ public sealed class LoadGenTests(ServerFixture fixture)
     {
         var json = Encoding.UTF8.GetBytes(body);
         var request = InferenceJson.ReadRequest(json, "fraud", null).Request;
-        var direct = fixture.Server.Services.GetRequiredService<InferenceService>().Infer(request);
+        var direct = fixture.Server.Services.GetRequiredService<InferenceService>().InferDirect(request);
         using IInferenceTransport transport = transportName switch
         {
             "json" => new HttpJsonTransport(fixture.Server.HttpUri, "fraud", json),

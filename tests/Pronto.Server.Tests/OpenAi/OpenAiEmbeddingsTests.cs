@@ -93,7 +93,7 @@ public sealed class OpenAiEmbeddingsTests(ServerFixture fixture)
     private float[] Direct(string text)
     {
         var service = fixture.Server.Services.GetRequiredService<InferenceService>();
-        return service.Infer(new InferenceRequest { ModelName = "minilm", Inputs = [new NamedTensor("text", Tensor.FromStrings([text]))] })
+        return service.InferDirect(new InferenceRequest { ModelName = "minilm", Inputs = [new NamedTensor("text", Tensor.FromStrings([text]))] })
             .Outputs[0].Tensor.ToArray<float>();
     }
 

@@ -67,7 +67,7 @@ public sealed class ExtensionTests(ServerFixture fixture)
         var rest = Floats(output.GetProperty("data"));
 
         var service = fixture.Server.Services.GetRequiredService<InferenceService>();
-        var direct = service.Infer(new InferenceRequest
+        var direct = service.InferDirect(new InferenceRequest
         {
             ModelName = "minilm",
             Inputs = [new NamedTensor("text", Tensor.FromStrings([text]))],
@@ -97,7 +97,7 @@ public sealed class ExtensionTests(ServerFixture fixture)
         Assert.Equal([1L, 512], Shape(output));
 
         var service = fixture.Server.Services.GetRequiredService<InferenceService>();
-        var direct = service.Infer(new InferenceRequest
+        var direct = service.InferDirect(new InferenceRequest
         {
             ModelName = "resnet18",
             Inputs = [new NamedTensor("image", Tensor.FromStrings([(ReadOnlyMemory<byte>)png], 1))],

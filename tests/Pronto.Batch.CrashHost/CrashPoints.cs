@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Pronto.Batch;
+namespace Pronto.Batch.CrashHost;
 
 /// <summary>
 /// Crash points for the resume tests: <c>PRONTO_BATCH_TEST_KILL=stage:n</c> kills this process with SIGKILL
@@ -10,9 +10,10 @@ namespace Pronto.Batch;
 /// good, after printing <see cref="PausedLine"/> to standard error, while the reader and scorers go on until their
 /// channels fill: the test kills the process from outside at a known commit count, whatever its other threads do.
 /// <c>PRONTO_BATCH_TEST_DISK_FULL=stage:n</c> throws there the IOException a full disk gives (errno ENOSPC), for the
-/// disk-full tests without a full disk. Unset in production; reading them costs three lookups per job.
+/// disk-full tests without a full disk. Stages are <see cref="BatchCommitStage"/> in kebab case. This is test code:
+/// the product only has <see cref="BatchOptions.CommitHook"/>, which this host fills.
 /// </summary>
-internal sealed class TestHooks
+public sealed class CrashPoints
 {
     public const string KillVariable = "PRONTO_BATCH_TEST_KILL";
 
@@ -27,20 +28,22 @@ internal sealed class TestHooks
     private readonly Point _pause;
     private readonly Point _diskFull;
 
-    private TestHooks(Point kill, Point pause, Point diskFull)
+    private CrashPoints(Point kill, Point pause, Point diskFull)
     {
         _kill = kill;
         _pause = pause;
         _diskFull = diskFull;
     }
 
-    public static TestHooks FromEnvironment() => new(
+    public static CrashPoints FromEnvironment() => new(
         Point.Parse(Environment.GetEnvironmentVariable(KillVariable)),
         Point.Parse(Environment.GetEnvironmentVariable(PauseVariable)),
         Point.Parse(Environment.GetEnvironmentVariable(DiskFullVariable)));
 
-    public void At(string stage, int partsCommittedThisRun)
+    /// <summary>The hook: acts when <paramref name="commit"/> and the part count match a point set in the environment.</summary>
+    public void At(BatchCommitStage commit, int partsCommittedThisRun)
     {
+        var stage = Name(commit);
         if (_kill.Is(stage, partsCommittedThisRun))
         {
             Process.GetCurrentProcess().Kill();
@@ -57,9 +60,20 @@ internal sealed class TestHooks
         if (_diskFull.Is(stage, partsCommittedThisRun))
         {
             // What .NET throws on Linux for ENOSPC: the errno as HResult.
-            throw new IOException("No space left on device", WriteFailures.Enospc);
+            throw new IOException("No space left on device", Enospc);
         }
     }
+
+    /// <summary>ENOSPC: what .NET puts in HResult on Linux for a full disk.</summary>
+    private const int Enospc = 28;
+
+    private static string Name(BatchCommitStage stage) => stage switch
+    {
+        BatchCommitStage.BeforeRename => "before-rename",
+        BatchCommitStage.BeforeCheckpoint => "before-checkpoint",
+        BatchCommitStage.AfterCheckpoint => "after-checkpoint",
+        _ => throw new ArgumentOutOfRangeException(nameof(stage), stage, null),
+    };
 
     private readonly record struct Point(string? Stage, int Part)
     {
