@@ -102,6 +102,104 @@ public sealed class TrainingApiTests : IAsyncLifetime
         Assert.EndsWith(":0:setosa\"]", JsonDocument.Parse(await infer.Content.ReadAsStringAsync()).RootElement.GetProperty("outputs")[0].GetProperty("data").GetRawText(), StringComparison.Ordinal);
     }
 
+    private static MultipartFormDataContent Upload(string fileName, byte[] data, string? request)
+    {
+        var form = new MultipartFormDataContent { { new ByteArrayContent(data), "file", fileName } };
+        if (request is not null)
+        {
+            form.Add(new StringContent(request, Encoding.UTF8), "request");
+        }
+
+        return form;
+    }
+
+    private static byte[] TicketsCsv(int rows) =>
+        Encoding.UTF8.GetBytes(string.Join('\n', ["text,label", .. LabeledTexts.Generate(rows).Select(r => $"{r.Text},{r.Label}")]) + "\n");
+
+    private async Task<JsonElement> UploadAndWaitAsync(string path, MultipartFormDataContent form)
+    {
+        using var submitted = await _http.PostAsync(path, form);
+        var text = await submitted.Content.ReadAsStringAsync();
+        Assert.True(submitted.StatusCode == HttpStatusCode.Accepted, text);
+        var id = JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!;
+        using var done = await _http.GetAsync($"/v2/repository/training/{id}?wait=true");
+        return JsonDocument.Parse(await done.Content.ReadAsStringAsync()).RootElement.Clone();
+    }
+
+    private static string[] Uploads() => [.. Directory.EnumerateDirectories(Path.GetTempPath(), "pronto-training-upload-*")];
+
+    [Fact]
+    public async Task An_uploaded_table_and_a_zipped_one_fine_tune_and_the_uploads_are_deleted_when_the_jobs_end()
+    {
+        var before = Uploads();
+        using (var csv = Upload("tickets.csv", TicketsCsv(40), """{"base":"minilm","seed":7}"""))
+        {
+            var job = await UploadAndWaitAsync("/v2/repository/models/tickets/finetune", csv);
+            Assert.Equal("succeeded", job.GetProperty("status").GetString());
+            Assert.Equal(1, job.GetProperty("version").GetInt64());
+        }
+
+        var zip = new MemoryStream();
+        using (var archive = new System.IO.Compression.ZipArchive(zip, System.IO.Compression.ZipArchiveMode.Create, leaveOpen: true))
+        {
+            await using var entry = archive.CreateEntry("tickets.csv").Open();
+            await entry.WriteAsync(TicketsCsv(40));
+        }
+
+        using (var zipped = Upload("tickets.zip", zip.ToArray(), """{"base":"minilm","seed":7,"force":true}"""))
+        {
+            var job = await UploadAndWaitAsync("/v2/repository/models/tickets/finetune", zipped);
+            Assert.Equal("succeeded", job.GetProperty("status").GetString());
+            Assert.Equal(2, job.GetProperty("version").GetInt64());
+        }
+
+        // Same rows, same seed: the same model bytes, whichever way the data came.
+        Assert.Equal(File.ReadAllBytes(Path.Combine(Repository, "tickets", "1", "model.onnx")), File.ReadAllBytes(Path.Combine(Repository, "tickets", "2", "model.onnx")));
+        Assert.Equal(before, Uploads());
+        using var served = await _http.PostAsync("/v2/models/tickets/infer", new StringContent("""{"inputs":[{"name":"text","shape":[1],"datatype":"BYTES","data":["where is my parcel"]}]}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+    }
+
+    public static TheoryData<string, string?, string> BadUploads => new()
+    {
+        { "tickets.txt", """{"base":"minilm"}""", "uploaded file 'tickets.txt': use a .csv, .jsonl or .parquet table, or a .zip of an image folder or of a table with its images" },
+        { "tickets.csv", """{"base":"minilm","data":"/d.csv"}""", "give 'data' (a server path) or upload a file, not both" },
+        { "tickets.csv", null, "a finetune request needs 'base'" },
+        { "tickets.zip", """{"base":"minilm"}""", "uploaded file 'tickets.zip' is not a readable .zip archive: " },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadUploads))]
+    public async Task A_bad_upload_is_a_400_that_starts_no_job_and_keeps_no_file(string fileName, string? request, string message)
+    {
+        var before = Uploads();
+        using var form = Upload(fileName, TicketsCsv(8), request);
+        using var response = await _http.PostAsync("/v2/repository/models/tickets/finetune", form);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.StartsWith(message, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Empty(_server.Services.GetRequiredService<TrainingJobs>().Jobs);
+        Assert.Equal(before, Uploads());
+    }
+
+    [Fact]
+    public async Task An_upload_without_a_file_part_is_a_400()
+    {
+        using var form = new MultipartFormDataContent { { new StringContent("""{"base":"minilm"}"""), "request" } };
+        using var response = await _http.PostAsync("/v2/repository/models/tickets/finetune", form);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("the upload has no 'file' part (the data)", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task Cancelling_an_ended_job_is_a_conflict()
+    {
+        var job = await SubmitAndWaitAsync("/v2/repository/models/bad/train", $$"""{"data":"{{Path.Combine(_temp, "none.csv")}}","label":"y"}""");
+        var id = job.GetProperty("id").GetString();
+        using var response = await _http.DeleteAsync($"/v2/repository/training/{id}");
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Equal($"training job '{id}' has already ended (failed)", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
+    }
+
     [Fact]
     public async Task A_bad_job_fails_alone_writes_nothing_and_the_server_serves_on()
     {

@@ -11,7 +11,10 @@ namespace Pronto.Server.Training;
 /// The training job API, under /v2/repository (so behind the admin key, like load and unload):
 /// <c>POST /v2/repository/models/{name}/finetune</c> and <c>/train</c> start a job (202 + its id and Location),
 /// <c>GET /v2/repository/training</c> lists jobs, <c>GET /v2/repository/training/{id}</c> gives one (status, report);
-/// <c>?wait=true</c> answers when the job has ended.
+/// <c>?wait=true</c> answers when the job has ended; <c>DELETE /v2/repository/training/{id}</c> cancels a job. The data is
+/// a server path (<c>"data"</c> in a JSON body) or uploaded: a <c>multipart/form-data</c> body with a <c>file</c> part (a
+/// .csv, .jsonl, .parquet table, or a .zip of an ImageFolder or of a table with its images) and an optional
+/// <c>request</c> part holding the JSON fields without <c>data</c>.
 /// </summary>
 internal static class TrainingEndpoints
 {
@@ -21,9 +24,9 @@ internal static class TrainingEndpoints
     {
         var group = app.MapGroup("/v2/repository").WithTags("Training jobs");
         group.MapPost("/models/{model}/finetune", (HttpContext c, TrainingJobs jobs, string model) => SubmitAsync(c, jobs, model, TrainingRequest.Finetune))
-            .WithSummary("Fine-tune a classifier head on a base model's embeddings (admin key): {\"base\", \"data\" (a server path), \"text_column\"|\"image_column\", \"label_column\", \"test_fraction\", \"seed\", \"force\"}.");
+            .WithSummary("Fine-tune a classifier head on a base model's embeddings (admin key): {\"base\", \"data\" (a server path, or a multipart upload: file + request parts), \"text_column\"|\"image_column\", \"label_column\", \"test_fraction\", \"seed\", \"force\"}.");
         group.MapPost("/models/{model}/train", (HttpContext c, TrainingJobs jobs, string model) => SubmitAsync(c, jobs, model, TrainingRequest.Train))
-            .WithSummary("Train a model on a table (admin key): {\"data\" (a server path), \"label\", \"task\", \"features\", \"test_fraction\", \"seed\", \"force\"}.");
+            .WithSummary("Train a model on a table (admin key): {\"data\" (a server path, or a multipart upload: file + request parts), \"label\", \"task\", \"features\", \"test_fraction\", \"seed\", \"force\"}.");
         group.MapGet("/training", (HttpContext c, TrainingJobs jobs) => JsonResponse.WriteAsync(c, StatusCodes.Status200OK, w =>
         {
             w.WriteStartObject();
@@ -36,6 +39,11 @@ internal static class TrainingEndpoints
             w.WriteEndArray();
             w.WriteEndObject();
         })).WithSummary("Training jobs, oldest first (admin key).");
+        group.MapDelete("/training/{id}", async (HttpContext c, TrainingJobs jobs, string id) =>
+        {
+            var job = jobs.Cancel(id);
+            await JsonResponse.WriteAsync(c, StatusCodes.Status202Accepted, w => Write(w, job));
+        }).WithSummary("Cancel a queued or running training job: it writes nothing; 409 once it has ended (admin key).");
         group.MapGet("/training/{id}", async (HttpContext c, TrainingJobs jobs, string id, bool? wait) =>
         {
             var job = jobs.Find(id) ?? throw new ProntoException(ErrorCode.NotFound, $"unknown training job '{id}'");
@@ -51,17 +59,97 @@ internal static class TrainingEndpoints
     private static async Task SubmitAsync(HttpContext context, TrainingJobs jobs, string model, string kind)
     {
         TrainingRequest request;
-        using (var body = await RequestBody.ReadAsync(context.Request, MaxBodyBytes, context.RequestAborted))
+        string? upload = null;
+        if (context.Request.HasFormContentType)
         {
-            request = Parse(body.Memory.Span, model, kind);
+            (request, upload) = await ReceiveUploadAsync(context, model, kind);
+        }
+        else
+        {
+            using var body = await RequestBody.ReadAsync(context.Request, MaxBodyBytes, context.RequestAborted);
+            request = Parse(body.Memory.Span, model, kind, uploaded: null);
         }
 
-        var job = jobs.Submit(request);
+        var job = jobs.Submit(request, upload);
         context.Response.Headers.Location = $"/v2/repository/training/{job.Id}";
         await JsonResponse.WriteAsync(context, StatusCodes.Status202Accepted, w => Write(w, job));
     }
 
-    private static TrainingRequest Parse(ReadOnlySpan<byte> body, string model, string kind)
+    private static readonly string[] TableExtensions = [".csv", ".jsonl", ".ndjson", ".parquet"];
+
+    /// <summary>
+    /// A multipart submission: the <c>file</c> part saved (a .zip extracted) into a fresh folder under the system's
+    /// temporary folder that the job owns, the <c>request</c> part parsed as the JSON body with that data. Anything
+    /// wrong deletes the folder and is a 400.
+    /// </summary>
+    private static async Task<(TrainingRequest Request, string Upload)> ReceiveUploadAsync(HttpContext context, string model, string kind)
+    {
+        IFormCollection form;
+        try
+        {
+            form = await context.Request.ReadFormAsync(context.RequestAborted);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            return ProntoErrors.InvalidArgument<(TrainingRequest, string)>($"the upload is not a readable multipart/form-data body: {e.Message}");
+        }
+
+        var unknown = form.Keys.Concat(form.Files.Select(f => f.Name)).Where(k => k is not ("request" or "file")).Distinct(StringComparer.Ordinal).ToList();
+        if (unknown.Count > 0)
+        {
+            ProntoErrors.InvalidArgument($"unknown part '{unknown[0]}' in the upload; the parts are 'file' (the data) and 'request' (the JSON fields)");
+        }
+
+        var file = form.Files.GetFile("file") ?? ProntoErrors.InvalidArgument<IFormFile>("the upload has no 'file' part (the data)");
+        var name = Path.GetFileName(file.FileName);
+        var extension = Path.GetExtension(name).ToLowerInvariant();
+        if (extension != ".zip" && !TableExtensions.Contains(extension))
+        {
+            ProntoErrors.InvalidArgument($"uploaded file '{name}': use a .csv, .jsonl or .parquet table, or a .zip of an image folder or of a table with its images");
+        }
+
+        var upload = Directory.CreateTempSubdirectory("pronto-training-upload-").FullName;
+        try
+        {
+            var saved = Path.Combine(upload, name);
+            await using (var target = File.Create(saved))
+            {
+                await file.CopyToAsync(target, context.RequestAborted);
+            }
+
+            var data = extension == ".zip" ? Extract(saved, Path.Combine(upload, "data")) : saved;
+            var json = form.TryGetValue("request", out var text) ? text.ToString() : "{}";
+            return (Parse(System.Text.Encoding.UTF8.GetBytes(json.Length == 0 ? "{}" : json), model, kind, uploaded: data), upload);
+        }
+        catch
+        {
+            Directory.Delete(upload, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>Extracts <paramref name="zip"/>; the data is its one table at the top level if it has one, else the folder (an ImageFolder).</summary>
+    private static string Extract(string zip, string folder)
+    {
+        try
+        {
+            System.IO.Compression.ZipFile.ExtractToDirectory(zip, folder);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            ProntoErrors.InvalidArgument($"uploaded file '{Path.GetFileName(zip)}' is not a readable .zip archive: {e.Message}");
+        }
+
+        var tables = Directory.GetFiles(folder).Where(f => TableExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).ToArray();
+        return tables.Length switch
+        {
+            0 => folder,
+            1 => tables[0],
+            _ => ProntoErrors.InvalidArgument<string>($"uploaded file '{Path.GetFileName(zip)}' holds {tables.Length} tables at its top level; give one"),
+        };
+    }
+
+    private static TrainingRequest Parse(ReadOnlySpan<byte> body, string model, string kind, string? uploaded)
     {
         JsonDocument document;
         try
@@ -101,7 +189,8 @@ internal static class TrainingEndpoints
             {
                 Kind = kind,
                 Model = model,
-                Data = Required("data"),
+                Data = uploaded is null ? Required("data")
+                    : root.TryGetProperty("data", out _) ? ProntoErrors.InvalidArgument<string>("give 'data' (a server path) or upload a file, not both") : uploaded,
                 BaseModel = kind == TrainingRequest.Finetune ? Required("base") : null,
                 TextColumn = Text("text_column"),
                 ImageColumn = Text("image_column"),

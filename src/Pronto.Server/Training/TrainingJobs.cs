@@ -7,15 +7,24 @@ using Pronto.Core.Repository;
 
 namespace Pronto.Server.Training;
 
-/// <summary>One training job: queued, running, then succeeded (promoted or not) or failed with the trainer's message.</summary>
+/// <summary>
+/// One training job: queued, running, then succeeded (promoted or not), failed with the trainer's message, or
+/// cancelled (DELETE before it wrote anything).
+/// </summary>
 public sealed class TrainingJob
 {
-    internal TrainingJob(string id, TrainingRequest request, DateTimeOffset submitted)
+    internal TrainingJob(string id, TrainingRequest request, DateTimeOffset submitted, string? upload)
     {
         Id = id;
         Request = request;
         Submitted = submitted;
+        Upload = upload;
     }
+
+    /// <summary>The folder holding the job's uploaded data (deleted when the job ends), or null for a server path.</summary>
+    internal string? Upload { get; }
+
+    internal CancellationTokenSource Cancellation { get; } = new();
 
     public string Id { get; }
 
@@ -55,8 +64,11 @@ public sealed class TrainingJobs(IEnumerable<IModelTrainer> trainers, InferenceS
 
     public TrainingJob? Find(string id) => _jobs.GetValueOrDefault(id);
 
-    /// <summary>Queues <paramref name="request"/> and returns its job at once; the work runs in the background.</summary>
-    public TrainingJob Submit(TrainingRequest request)
+    /// <summary>
+    /// Queues <paramref name="request"/> and returns its job at once; the work runs in the background.
+    /// <paramref name="upload"/>: a folder of uploaded data the job owns (deleted when it ends).
+    /// </summary>
+    public TrainingJob Submit(TrainingRequest request, string? upload = null)
     {
         if (_trainer is null)
         {
@@ -64,20 +76,47 @@ public sealed class TrainingJobs(IEnumerable<IModelTrainer> trainers, InferenceS
         }
 
         var id = string.Create(CultureInfo.InvariantCulture, $"{request.Kind}-{request.Model}-{Interlocked.Increment(ref _next)}");
-        var job = new TrainingJob(id, request, time.GetUtcNow());
+        var job = new TrainingJob(id, request, time.GetUtcNow(), upload);
         _jobs[id] = job;
         _ = Task.Run(() => RunAsync(job));
         return job;
     }
 
+    /// <summary>
+    /// Cancels a queued or running job: a queued one never starts; a running one stops at the trainer's next
+    /// check (between embedding batches, before the version is written) and writes nothing. A job that has ended is
+    /// a conflict. Returns the job; <see cref="TrainingJob.Completion"/> tells when it has stopped.
+    /// </summary>
+    public TrainingJob Cancel(string id)
+    {
+        var job = Find(id) ?? throw new ProntoException(ErrorCode.NotFound, $"unknown training job '{id}'");
+        if (job.Completion.IsCompleted)
+        {
+            throw new ProntoException(ErrorCode.Conflict, $"training job '{id}' has already ended ({job.Status})");
+        }
+
+        job.Cancellation.Cancel();
+        return job;
+    }
+
     private async Task RunAsync(TrainingJob job)
     {
-        await _one.WaitAsync().ConfigureAwait(false);
+        var token = job.Cancellation.Token;
+        try
+        {
+            await _one.WaitAsync(token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            End(job, "cancelled");
+            return;
+        }
+
         try
         {
             job.Status = "running";
             job.Started = time.GetUtcNow();
-            var outcome = await _trainer!.TrainAsync(job.Request, service, CancellationToken.None).ConfigureAwait(false);
+            var outcome = await _trainer!.TrainAsync(job.Request, service, token).ConfigureAwait(false);
             if (outcome.Promoted)
             {
                 repository.Load(job.Request.Model);
@@ -86,6 +125,11 @@ public sealed class TrainingJobs(IEnumerable<IModelTrainer> trainers, InferenceS
             job.Outcome = outcome;
             job.Status = "succeeded";
             logger.LogInformation("training job {Job}: version {Version} {Decision}: {Reason}", job.Id, outcome.Version, outcome.Promoted ? "promoted" : "not promoted", outcome.Reason);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            job.Status = "cancelled";
+            logger.LogInformation("training job {Job} cancelled", job.Id);
         }
         catch (ProntoException e)
         {
@@ -101,9 +145,27 @@ public sealed class TrainingJobs(IEnumerable<IModelTrainer> trainers, InferenceS
         }
         finally
         {
-            job.Ended = time.GetUtcNow();
             _one.Release();
-            job._done.TrySetResult();
+            End(job, job.Status);
         }
+    }
+
+    private void End(TrainingJob job, string status)
+    {
+        job.Status = status;
+        job.Ended = time.GetUtcNow();
+        if (job.Upload is { } upload)
+        {
+            try
+            {
+                Directory.Delete(upload, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                logger.LogWarning(e, "training job {Job}: could not delete its upload {Folder}", job.Id, upload);
+            }
+        }
+
+        job._done.TrySetResult();
     }
 }
