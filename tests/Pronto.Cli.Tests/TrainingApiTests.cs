@@ -137,6 +137,7 @@ public sealed class TrainingApiTests : IAsyncLifetime
             var job = await UploadAndWaitAsync("/v2/repository/models/tickets/finetune", csv);
             Assert.Equal("succeeded", job.GetProperty("status").GetString());
             Assert.Equal(1, job.GetProperty("version").GetInt64());
+            Assert.Equal("""{"stage":"training","done":1,"total":1}""", job.GetProperty("progress").GetRawText());
         }
 
         var zip = new MemoryStream();

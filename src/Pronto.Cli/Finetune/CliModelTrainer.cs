@@ -14,7 +14,7 @@ namespace Pronto.Cli.Finetune;
 /// </summary>
 internal sealed class CliModelTrainer : IModelTrainer
 {
-    public async Task<TrainingOutcome> TrainAsync(TrainingRequest request, InferenceService service, CancellationToken cancellationToken)
+    public async Task<TrainingOutcome> TrainAsync(TrainingRequest request, InferenceService service, Action<TrainingProgress> progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(service);
@@ -36,11 +36,14 @@ internal sealed class CliModelTrainer : IModelTrainer
                 TestFraction = request.TestFraction ?? 0.2,
                 Seed = request.Seed ?? 42,
                 Force = request.Force,
+                Progress = (stage, done, total) => progress(new TrainingProgress(stage, done, total)),
             }, examples, cancellationToken);
             return new TrainingOutcome(result.Report.Version, result.VersionDirectory, result.Report.Promotion!.Promoted, result.Report.Promotion.Reason, result.Report.ToJson());
         }
 
         var table = await TabularFile.LoadAsync(request.Data, request.LabelColumn!, request.Features, cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
+        progress(new TrainingProgress("training", 0, 1));
         var trained = TabularTrainer.Train(table, new TabularOptions
         {
             Name = request.Model,
@@ -49,6 +52,7 @@ internal sealed class CliModelTrainer : IModelTrainer
             Seed = request.Seed ?? 42,
             Force = request.Force,
         }, root);
+        progress(new TrainingProgress("training", 1, 1));
         return new TrainingOutcome(trained.Report.Version, trained.VersionDirectory, trained.Report.Promotion!.Promoted, trained.Report.Promotion.Reason, trained.Report.ToJson());
     }
 }

@@ -12,6 +12,9 @@ public sealed record FinetuneOptions
     /// <summary>Share of each class held out for the report; the rest trains the head.</summary>
     public double TestFraction { get; init; } = 0.2;
 
+    /// <summary>Told (stage, done, total) as the work goes: "embedding" after each batch of examples, then "training".</summary>
+    public Action<string, int, int>? Progress { get; init; }
+
     /// <summary>Seeds the split; training itself has no randomness (full-batch gradient descent from zeros).</summary>
     public ulong Seed { get; init; } = 42;
 

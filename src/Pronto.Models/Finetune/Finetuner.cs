@@ -85,12 +85,15 @@ public static class Finetuner
         }
 
         var clock = Stopwatch.StartNew();
-        var embeddings = Embed(service, options.BaseModel, prepare, Math.Max(1, baseConfig.PreferredRunSize), examples, cancellationToken);
+        var embeddings = Embed(service, options.BaseModel, prepare, Math.Max(1, baseConfig.PreferredRunSize), examples, options.Progress, cancellationToken);
         var embedSeconds = clock.Elapsed.TotalSeconds;
 
         clock.Restart();
+        cancellationToken.ThrowIfCancellationRequested();
+        options.Progress?.Invoke("training", 0, 1);
         var head = SoftmaxRegression.Train([.. train.Select(i => embeddings[i])], [.. train.Select(i => classOf[i])], labels.Length, options.L2, options.Iterations);
         var trainSeconds = clock.Elapsed.TotalSeconds;
+        options.Progress?.Invoke("training", 1, 1);
 
         var truth = test.Select(i => classOf[i]).ToArray();
         var predicted = test.Select(i => head.Predict(embeddings[i])).ToArray();
@@ -128,12 +131,13 @@ public static class Finetuner
         return new FinetuneResult(written, report, head);
     }
 
-    private static float[][] Embed(InferenceService service, string model, string prepare, int batch, IReadOnlyList<FinetuneExample> examples, CancellationToken cancellationToken)
+    private static float[][] Embed(InferenceService service, string model, string prepare, int batch, IReadOnlyList<FinetuneExample> examples, Action<string, int, int>? progress, CancellationToken cancellationToken)
     {
         var result = new float[examples.Count][];
         var input = prepare == "text" ? "text" : "image";
         for (var start = 0; start < examples.Count; start += batch)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var count = Math.Min(batch, examples.Count - start);
             var items = new ReadOnlyMemory<byte>[count];
             for (var i = 0; i < count; i++)
@@ -171,6 +175,8 @@ public static class Finetuner
             {
                 result[start + i] = values.Slice(i * dim, dim).ToArray();
             }
+
+            progress?.Invoke("embedding", start + count, examples.Count);
         }
 
         return result;

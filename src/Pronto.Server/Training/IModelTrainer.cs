@@ -39,6 +39,9 @@ public sealed record TrainingRequest
     public bool Force { get; init; }
 }
 
+/// <summary>How far a running job is: <see cref="Stage"/> (finetune: "embedding", then "training"; train: "training"), <see cref="Done"/> of <see cref="Total"/>.</summary>
+public sealed record TrainingProgress(string Stage, long Done, long Total);
+
 /// <summary>What a training job produced: the version written (null when it was not promoted) and its report.</summary>
 public sealed record TrainingOutcome(long Version, string? VersionDirectory, bool Promoted, string Reason, string ReportJson);
 
@@ -49,6 +52,10 @@ public sealed record TrainingOutcome(long Version, string? VersionDirectory, boo
 /// </summary>
 public interface IModelTrainer
 {
-    /// <summary>Runs <paramref name="request"/> against the served repository (base models through <paramref name="service"/>); writes the version atomically or not at all.</summary>
-    Task<TrainingOutcome> TrainAsync(TrainingRequest request, InferenceService service, CancellationToken cancellationToken);
+    /// <summary>
+    /// Runs <paramref name="request"/> against the served repository (base models through <paramref name="service"/>);
+    /// writes the version atomically or not at all, tells <paramref name="progress"/> how far it is, and stops with
+    /// <see cref="OperationCanceledException"/> (writing nothing) when <paramref name="cancellationToken"/> is cancelled.
+    /// </summary>
+    Task<TrainingOutcome> TrainAsync(TrainingRequest request, InferenceService service, Action<TrainingProgress> progress, CancellationToken cancellationToken);
 }

@@ -231,6 +231,15 @@ internal static class TrainingEndpoints
             w.WriteString("ended", ended);
         }
 
+        if (job.Progress is { } progress)
+        {
+            w.WriteStartObject("progress");
+            w.WriteString("stage", progress.Stage);
+            w.WriteNumber("done", progress.Done);
+            w.WriteNumber("total", progress.Total);
+            w.WriteEndObject();
+        }
+
         if (job.Error is { } error)
         {
             w.WriteString("error", error);

@@ -42,6 +42,9 @@ public sealed class TrainingJob
 
     public string? Error { get; internal set; }
 
+    /// <summary>The trainer's last word on how far it is; null until it says.</summary>
+    public TrainingProgress? Progress { get; internal set; }
+
     /// <summary>Completes when the job has ended (either way); the API's <c>?wait=true</c> awaits it.</summary>
     public Task Completion => _done.Task;
 
@@ -116,7 +119,7 @@ public sealed class TrainingJobs(IEnumerable<IModelTrainer> trainers, InferenceS
         {
             job.Status = "running";
             job.Started = time.GetUtcNow();
-            var outcome = await _trainer!.TrainAsync(job.Request, service, token).ConfigureAwait(false);
+            var outcome = await _trainer!.TrainAsync(job.Request, service, p => job.Progress = p, token).ConfigureAwait(false);
             if (outcome.Promoted)
             {
                 repository.Load(job.Request.Model);

@@ -28,7 +28,9 @@ public sealed class FinetunerTests(BundledRepositoryFixture fixture) : IDisposab
     public void Served_probabilities_equal_minilm_embedding_then_head_and_beat_the_floor()
     {
         var examples = Examples(60);
-        var result = Finetuner.Run(fixture.Service, Options(_temp), examples);
+        var progress = new List<(string, int, int)>();
+        var result = Finetuner.Run(fixture.Service, Options(_temp) with { Progress = (stage, done, total) => progress.Add((stage, done, total)) }, examples);
+        Assert.Equal([("embedding", 32, 60), ("embedding", 60, 60), ("training", 0, 1), ("training", 1, 1)], progress);
 
         // Generated topics are separable: the floor is 0.9 of 12 held-out texts (measured: 1.0).
         Assert.True(result.Report.Accuracy >= 0.9, $"held-out accuracy {result.Report.Accuracy}");

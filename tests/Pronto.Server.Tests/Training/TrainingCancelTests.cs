@@ -11,7 +11,8 @@ namespace Pronto.Server.Tests.Training;
 /// <summary>
 /// DELETE /v2/repository/training/{id} on a real server whose trainer is a gate (a stand-in for the scheduler's sake:
 /// the real trainer's end-to-end jobs are in Pronto.Cli.Tests' TrainingApiTests): the first job runs and waits on the
-/// gate, the second waits in the queue; each is cancelled where it stands, and neither writes anything.
+/// gate, the second waits in the queue; the running one shows the progress its trainer reported; each is cancelled where it stands, and neither writes
+/// anything.
 /// </summary>
 public sealed class TrainingCancelTests : IAsyncLifetime
 {
@@ -57,6 +58,9 @@ public sealed class TrainingCancelTests : IAsyncLifetime
         var running = await SubmitAsync("first");
         await _trainer.Entered.Task; // the first job is inside the trainer; the second must queue behind it
         var queued = await SubmitAsync("second");
+        var progress = JsonDocument.Parse(await _http.GetStringAsync($"/v2/repository/training/{running}")).RootElement;
+        Assert.Equal("running", progress.GetProperty("status").GetString());
+        Assert.Equal("""{"stage":"embedding","done":32,"total":100}""", progress.GetProperty("progress").GetRawText());
 
         using (var cancel = await _http.DeleteAsync($"/v2/repository/training/{queued}"))
         {
@@ -92,8 +96,9 @@ public sealed class TrainingCancelTests : IAsyncLifetime
 
         public List<string> Started { get; } = [];
 
-        public async Task<TrainingOutcome> TrainAsync(TrainingRequest request, InferenceService service, CancellationToken cancellationToken)
+        public async Task<TrainingOutcome> TrainAsync(TrainingRequest request, InferenceService service, Action<TrainingProgress> progress, CancellationToken cancellationToken)
         {
+            progress(new TrainingProgress("embedding", 32, 100));
             lock (Started)
             {
                 Started.Add(request.Model);
