@@ -42,7 +42,7 @@ public sealed partial class OnnxBackend : IModelBackend
     public string ExecutionProviderInUse => _useCuda ? "CUDAExecutionProvider" : "CPUExecutionProvider";
 
     public bool Accepts(ModelConfig config) =>
-        config.Platform is ModelConfig.OnnxPlatform || config.Backend is "onnxruntime";
+        config.Platform is ModelConfig.OnnxPlatform or ModelConfig.GenaiPlatform || config.Backend is "onnxruntime";
 
     public ModelConfig DeriveConfig(string name, string modelPath)
     {

@@ -83,6 +83,61 @@ public static class TinyDecoder
         return versionDir;
     }
 
+    /// <summary>
+    /// The same decoder in ONNX Runtime GenAI's folder layout, as its model builder writes one: REPOSITORY/NAME/1 with
+    /// decoder.onnx whose cache tensors are renamed to GenAI's <c>past_key_values.%d.key</c> -> <c>past_key_%d</c> style
+    /// (<c>past_key_%d</c>, <c>past_value_%d</c>, <c>present_key_%d</c>, <c>present_value_%d</c>), the tokenizer files and
+    /// a genai_config.json that names them; no config.pbtxt. Returns the version folder.
+    /// </summary>
+    public static string WriteGenai(string repository, string name, ulong seed = 7)
+    {
+        var versionDir = Path.Combine(repository, name, "1");
+        Directory.CreateDirectory(versionDir);
+        var path = Path.Combine(versionDir, "decoder.onnx");
+        WriteModel(path, seed);
+        var model = Pronto.Models.Onnx.OnnxModelEditor.Load(path);
+        for (var i = 0; i < Layers; i++)
+        {
+            Pronto.Models.Onnx.OnnxModelEditor.RenameValue(model.Graph, PastKey(i), $"past_key_{i}");
+            Pronto.Models.Onnx.OnnxModelEditor.RenameValue(model.Graph, PastValue(i), $"past_value_{i}");
+            Pronto.Models.Onnx.OnnxModelEditor.RenameValue(model.Graph, PresentKey(i), $"present_key_{i}");
+            Pronto.Models.Onnx.OnnxModelEditor.RenameValue(model.Graph, PresentValue(i), $"present_value_{i}");
+        }
+
+        Pronto.Models.Onnx.OnnxModelEditor.Save(model, path);
+        WriteTokenizer(versionDir);
+        File.WriteAllText(Path.Combine(versionDir, "genai_config.json"), $$"""
+            {
+              "model": {
+                "type": "llama",
+                "context_length": {{ContextLength}},
+                "eos_token_id": {{EndOfTextId}},
+                "decoder": {
+                  "filename": "decoder.onnx",
+                  "head_size": {{HeadDim}},
+                  "num_attention_heads": {{Heads}},
+                  "num_key_value_heads": {{Heads}},
+                  "num_hidden_layers": {{Layers}},
+                  "hidden_size": {{Hidden}},
+                  "inputs": {
+                    "input_ids": "input_ids",
+                    "attention_mask": "attention_mask",
+                    "past_key_names": "past_key_%d",
+                    "past_value_names": "past_value_%d"
+                  },
+                  "outputs": {
+                    "logits": "logits",
+                    "present_key_names": "present_key_%d",
+                    "present_value_names": "present_value_%d"
+                  }
+                }
+              },
+              "search": { "max_length": {{ContextLength}}, "do_sample": false }
+            }
+            """);
+        return versionDir;
+    }
+
     /// <summary>Writes the ONNX graph alone (for tests that run it directly).</summary>
     public static void WriteModel(string path, ulong seed = 7)
     {

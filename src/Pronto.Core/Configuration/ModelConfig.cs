@@ -10,6 +10,9 @@ public sealed class ModelConfig
 {
     public const string OnnxPlatform = "onnxruntime_onnx";
 
+    /// <summary>A decoder in ONNX Runtime GenAI's folder layout (genai_config.json), run by Pronto's decode loop on the ONNX backend.</summary>
+    public const string GenaiPlatform = "onnxruntime_genai";
+
     public required string Name { get; set; }
 
     /// <summary><c>onnxruntime_onnx</c> for ONNX models.</summary>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Pronto.Core.Configuration;
 using Pronto.Core.Errors;
 using Pronto.Core.Tensors;
@@ -8,17 +7,14 @@ namespace Pronto.Core.Generation;
 /// <summary>
 /// The tensors of a decoder in Hugging Face Optimum's layout, read from the model's config: <c>input_ids</c>,
 /// <c>attention_mask</c>, optional <c>position_ids</c>, <c>past_key_values.{i}.key/value</c>
-/// [batch, kv_heads, past, head_dim] FP32 -> <c>logits</c> [batch, seq, vocab], <c>present.{i}.key/value</c>.
+/// [batch, kv_heads, past, head_dim] FP32 -> <c>logits</c> [batch, seq, vocab], <c>present.{i}.key/value</c>; or the
+/// same tensors under the names a genai_config.json gives (<see cref="DecoderNames"/>).
 /// </summary>
 public sealed class DecoderSignature
 {
-    public const string InputIds = "input_ids";
-    public const string AttentionMask = "attention_mask";
-    public const string PositionIds = "position_ids";
-    public const string Logits = "logits";
-
-    private DecoderSignature(int layers, int heads, int headDim, bool hasPositionIds, long vocabSize)
+    private DecoderSignature(DecoderNames names, int layers, int heads, int headDim, bool hasPositionIds, long vocabSize)
     {
+        Names = names;
         Layers = layers;
         Heads = heads;
         HeadDim = headDim;
@@ -26,18 +22,21 @@ public sealed class DecoderSignature
         VocabSize = vocabSize;
         var past = new string[2 * layers];
         var outputs = new string[1 + (2 * layers)];
-        outputs[0] = Logits;
+        outputs[0] = names.Logits;
         for (var i = 0; i < layers; i++)
         {
-            past[2 * i] = string.Create(CultureInfo.InvariantCulture, $"past_key_values.{i}.key");
-            past[(2 * i) + 1] = string.Create(CultureInfo.InvariantCulture, $"past_key_values.{i}.value");
-            outputs[1 + (2 * i)] = string.Create(CultureInfo.InvariantCulture, $"present.{i}.key");
-            outputs[2 + (2 * i)] = string.Create(CultureInfo.InvariantCulture, $"present.{i}.value");
+            past[2 * i] = DecoderNames.Layer(names.PastKey, i);
+            past[(2 * i) + 1] = DecoderNames.Layer(names.PastValue, i);
+            outputs[1 + (2 * i)] = DecoderNames.Layer(names.PresentKey, i);
+            outputs[2 + (2 * i)] = DecoderNames.Layer(names.PresentValue, i);
         }
 
         PastNames = past;
         OutputNames = outputs;
     }
+
+    /// <summary>The tensor names this decoder uses.</summary>
+    public DecoderNames Names { get; }
 
     public int Layers { get; }
 
@@ -58,12 +57,16 @@ public sealed class DecoderSignature
     public IReadOnlyList<string> OutputNames { get; }
 
     /// <summary>Reads the signature; a model that is not an Optimum-layout FP32 decoder is refused with the reason.</summary>
-    public static DecoderSignature Create(ModelConfig config)
+    public static DecoderSignature Create(ModelConfig config, DecoderNames? names = null)
     {
+        names ??= DecoderNames.Optimum;
+        var layout = ReferenceEquals(names, DecoderNames.Optimum)
+            ? "Hugging Face Optimum's layout: input_ids, attention_mask, past_key_values.{i}.key/value -> logits, present.{i}.key/value"
+            : $"the names of its {GenaiConfig.FileName}: {names.InputIds}, {names.AttentionMask}, {names.PastKey}, {names.PastValue} -> {names.Logits}, {names.PresentKey}, {names.PresentValue}";
         TensorConfig Input(string name) => config.Inputs.Find(t => t.Name == name)
-            ?? ProntoErrors.InvalidArgument<TensorConfig>($"generative model '{config.Name}' has no input '{name}' (Pronto reads decoders in Hugging Face Optimum's layout: input_ids, attention_mask, past_key_values.{{i}}.key/value -> logits, present.{{i}}.key/value)");
+            ?? ProntoErrors.InvalidArgument<TensorConfig>($"generative model '{config.Name}' has no input '{name}' (Pronto reads decoders in {layout})");
 
-        foreach (var name in (string[])[InputIds, AttentionMask])
+        foreach (var name in (string[])[names.InputIds, names.AttentionMask])
         {
             if (Input(name).DataType != DataType.Int64)
             {
@@ -71,27 +74,23 @@ public sealed class DecoderSignature
             }
         }
 
-        var hasPositions = config.Inputs.Exists(t => t.Name == PositionIds);
+        var hasPositions = config.Inputs.Exists(t => t.Name == names.PositionIds);
         var layers = 0;
-        while (config.Inputs.Exists(t => t.Name == string.Create(CultureInfo.InvariantCulture, $"past_key_values.{layers}.key")))
+        while (config.Inputs.Exists(t => t.Name == DecoderNames.Layer(names.PastKey, layers)))
         {
             layers++;
         }
 
-        if (layers == 0)
-        {
-            Input("past_key_values.0.key");
-        }
-
-        var first = Input("past_key_values.0.key");
+        var firstName = DecoderNames.Layer(names.PastKey, 0);
+        var first = Input(firstName);
         var dims = first.Dims;
         if (dims.Length < 3 || dims[^3] <= 0 || dims[^1] <= 0)
         {
-            ProntoErrors.InvalidArgument($"generative model '{config.Name}': past_key_values.0.key must be [batch, heads, past, head_dim] with fixed heads and head_dim, got [{string.Join(",", dims)}]");
+            ProntoErrors.InvalidArgument($"generative model '{config.Name}': {firstName} must be [batch, heads, past, head_dim] with fixed heads and head_dim, got [{string.Join(",", dims)}]");
         }
 
-        var signature = new DecoderSignature(layers, (int)dims[^3], (int)dims[^1], hasPositions,
-            config.Outputs.Find(t => t.Name == Logits)?.Dims is { Length: > 0 } logits ? logits[^1] : ProntoErrors.InvalidArgument<long>($"generative model '{config.Name}' has no output 'logits'"));
+        var signature = new DecoderSignature(names, layers, (int)dims[^3], (int)dims[^1], hasPositions,
+            config.Outputs.Find(t => t.Name == names.Logits)?.Dims is { Length: > 0 } logits ? logits[^1] : ProntoErrors.InvalidArgument<long>($"generative model '{config.Name}' has no output '{names.Logits}'"));
         foreach (var name in signature.PastNames)
         {
             var past = Input(name);
@@ -112,7 +111,7 @@ public sealed class DecoderSignature
         var expected = 2 + (hasPositions ? 1 : 0) + (2 * layers);
         if (config.Inputs.Count != expected)
         {
-            var extra = config.Inputs.Select(t => t.Name).Except([InputIds, AttentionMask, PositionIds, .. signature.PastNames]);
+            var extra = config.Inputs.Select(t => t.Name).Except([names.InputIds, names.AttentionMask, names.PositionIds, .. signature.PastNames]);
             ProntoErrors.Unsupported($"generative model '{config.Name}' has inputs Pronto's decode loop does not feed: {string.Join(", ", extra)}");
         }
 

@@ -96,6 +96,9 @@ public sealed class GenerationEngine : IDisposable
     public long CachedTokens => Volatile.Read(ref _cachedTokens);
 
     /// <summary>Bytes of KV cache one token takes: keys and values of every layer, FP32.</summary>
+    /// <summary>The decoder's tensors (names, layers, heads) the loop feeds and reads.</summary>
+    public DecoderSignature Decoder => _decoder;
+
     public long CacheBytesPerToken => 2L * _decoder.Layers * _decoder.Heads * _decoder.HeadDim * sizeof(float);
 
     /// <summary>Sequences waiting to join the batch.</summary>
@@ -340,12 +343,12 @@ public sealed class GenerationEngine : IDisposable
 
         var inputs = new List<NamedTensor>(3 + _decoder.PastNames.Count)
         {
-            new(DecoderSignature.InputIds, Tensor.Create(ids, 1, n)),
-            new(DecoderSignature.AttentionMask, Tensor.Create(mask, 1, n)),
+            new(_decoder.Names.InputIds, Tensor.Create(ids, 1, n)),
+            new(_decoder.Names.AttentionMask, Tensor.Create(mask, 1, n)),
         };
         if (_decoder.HasPositionIds)
         {
-            inputs.Add(new(DecoderSignature.PositionIds, Tensor.Create(positions, 1, n)));
+            inputs.Add(new(_decoder.Names.PositionIds, Tensor.Create(positions, 1, n)));
         }
 
         var empty = Tensor.Create(Array.Empty<float>(), 1, _decoder.Heads, 0, _decoder.HeadDim);
@@ -395,12 +398,12 @@ public sealed class GenerationEngine : IDisposable
 
         var inputs = new List<NamedTensor>(3 + _decoder.PastNames.Count)
         {
-            new(DecoderSignature.InputIds, Tensor.Create(ids, batch, 1)),
-            new(DecoderSignature.AttentionMask, Tensor.Create(mask, batch, total)),
+            new(_decoder.Names.InputIds, Tensor.Create(ids, batch, 1)),
+            new(_decoder.Names.AttentionMask, Tensor.Create(mask, batch, total)),
         };
         if (_decoder.HasPositionIds)
         {
-            inputs.Add(new(DecoderSignature.PositionIds, Tensor.Create(positions, batch, 1)));
+            inputs.Add(new(_decoder.Names.PositionIds, Tensor.Create(positions, batch, 1)));
         }
 
         for (var k = 0; k < _decoder.PastNames.Count; k++)

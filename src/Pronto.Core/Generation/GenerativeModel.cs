@@ -64,7 +64,8 @@ public sealed class GenerativeModel : IDisposable
     public static GenerativeModel Create(ModelConfig config, string versionDirectory, string modelDirectory, IModelInstance instance)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var decoder = DecoderSignature.Create(config);
+        var genai = GenaiConfig.TryRead(versionDirectory);
+        var decoder = DecoderSignature.Create(config, genai?.Names);
         string? Find(string file) =>
             File.Exists(Path.Combine(versionDirectory, file)) ? Path.Combine(versionDirectory, file)
             : File.Exists(Path.Combine(modelDirectory, file)) ? Path.Combine(modelDirectory, file)
@@ -82,7 +83,7 @@ public sealed class GenerativeModel : IDisposable
         using var modelConfig = ReadJson(Find("config.json"));
         using var generationConfig = ReadJson(Find("generation_config.json"));
 
-        var eos = new HashSet<int>();
+        var eos = new HashSet<int>(genai?.EosTokenIds ?? []);
         if (tokenizerConfig?.RootElement.TryGetProperty("eos_token", out var eosToken) == true && TokenText(eosToken) is { } eosText && tokenizer.TokenId(eosText) is { } eosId)
         {
             eos.Add(eosId);
@@ -107,6 +108,7 @@ public sealed class GenerativeModel : IDisposable
         }
 
         var context = Int(config, ProntoParameters.GenerativeContextLength)
+            ?? genai?.ContextLength
             ?? ContextFrom(modelConfig)
             ?? ProntoErrors.InvalidArgument<int>($"generative model '{config.Name}': set '{ProntoParameters.GenerativeContextLength}' (no config.json gives max_position_embeddings or n_positions)");
 

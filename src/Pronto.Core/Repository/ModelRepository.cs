@@ -423,6 +423,11 @@ public sealed partial class ModelRepository : IDisposable
                     : $"model '{name}': the version policy selects none of the versions present ({string.Join(", ", versions.Keys)})");
             }
 
+            if (GenaiConfig.TryRead(versions[selected[^1]]) is { } genai)
+            {
+                config = GenaiModel(config, name, genai);
+            }
+
             var backend = config is null ? _backends[0] : FindBackend(config);
             var fileName = config?.DefaultModelFilename ?? backend.DefaultModelFilename;
             if (config is null || config.Inputs.Count == 0 || config.Outputs.Count == 0)
@@ -575,6 +580,25 @@ public sealed partial class ModelRepository : IDisposable
         }
 
         return declared;
+    }
+
+    /// <summary>
+    /// A version folder in ONNX Runtime GenAI's layout (genai_config.json) is a generative model of platform
+    /// <c>onnxruntime_genai</c> whose file is the config's decoder; a config.pbtxt beside it may add settings (its
+    /// inputs and outputs are derived from the decoder when it lists none).
+    /// </summary>
+    private static ModelConfig GenaiModel(ModelConfig? config, string name, GenaiConfig genai)
+    {
+        config ??= new ModelConfig { Name = name };
+        if (config.Platform is not (null or "" or ModelConfig.OnnxPlatform or ModelConfig.GenaiPlatform))
+        {
+            ProntoErrors.InvalidArgument($"model '{name}' has a {GenaiConfig.FileName}, so its platform is '{ModelConfig.GenaiPlatform}', but config.pbtxt says '{config.Platform}'");
+        }
+
+        config.Platform = ModelConfig.GenaiPlatform;
+        config.DefaultModelFilename ??= genai.DecoderFile;
+        config.Parameters[ProntoParameters.Generative] = "true";
+        return config;
     }
 
     private IModelBackend FindBackend(ModelConfig config)
