@@ -30,6 +30,7 @@ public sealed class GenerativeServerFixture : IAsyncLifetime
     {
         TinyDecoder.Write(Root, "tiny");
         TinyDecoder.Write(Root, "plain", chatTemplate: false);
+        TinyDecoder.WriteGenai(Root, "genai");
         TinyModels.WriteAddConstant(Root, "adder", 1f, 3);
         Server = await ServerFixture.StartAsync(options => options.ModelRepository = Root);
         Http = new HttpClient { BaseAddress = Server.HttpUri };
@@ -539,10 +540,26 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     }
 
     [Fact]
+    public async Task A_model_in_genai_layout_shows_its_platform_and_completes_as_the_optimum_copy_does()
+    {
+        using var metadata = JsonDocument.Parse(await fixture.Http.GetStringAsync("/v2/models/genai"));
+        Assert.Equal("onnxruntime_genai", metadata.RootElement.GetProperty("platform").GetString());
+        string Text(JsonDocument d) => d.RootElement.GetProperty("choices")[0].GetProperty("text").GetString()!;
+        const string Body = """{"model":"MODEL","prompt":"the cat","max_tokens":12,"temperature":0,"ignore_eos":true}""";
+        using var tiny = await Post(Body.Replace("MODEL", "tiny", StringComparison.Ordinal), "/v1/completions");
+        using var genai = await Post(Body.Replace("MODEL", "genai", StringComparison.Ordinal), "/v1/completions");
+        Assert.Equal(HttpStatusCode.OK, genai.StatusCode);
+        using var expected = JsonDocument.Parse(await tiny.Content.ReadAsStringAsync());
+        using var actual = JsonDocument.Parse(await genai.Content.ReadAsStringAsync());
+        Assert.Equal(Text(expected), Text(actual));
+        Assert.Equal(12, actual.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+    }
+
+    [Fact]
     public async Task Models_lists_the_generative_models()
     {
         using var doc = JsonDocument.Parse(await fixture.Http.GetStringAsync("/v1/models"));
-        Assert.Equal(["plain", "tiny"], doc.RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()));
+        Assert.Equal(["genai", "plain", "tiny"], doc.RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()));
     }
 
     [Theory]
