@@ -112,6 +112,9 @@ public static class TinyDecoder
                 "type": "llama",
                 "context_length": {{ContextLength}},
                 "eos_token_id": {{EndOfTextId}},
+                "bos_token_id": {{EndOfTextId}},
+                "pad_token_id": {{EndOfTextId}},
+                "vocab_size": {{VocabSize}},
                 "decoder": {
                   "filename": "decoder.onnx",
                   "head_size": {{HeadDim}},
