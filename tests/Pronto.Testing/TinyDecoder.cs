@@ -15,6 +15,15 @@ namespace Pronto.Testing;
 /// Each layer is causal multi-head self-attention over past + current keys (masked by attention_mask) and a ReLU
 /// MLP, both residual; learned position embeddings; an untied LM head.
 /// </summary>
+/// <summary>A decoder's size: the tiny one the tests use, or a larger one the generation benchmark writes.</summary>
+public sealed record DecoderShape(int Layers, int Heads, int HeadDim, int ContextLength)
+{
+    public int Hidden => Heads * HeadDim;
+
+    /// <summary>Weights: embeddings, 8 x hidden^2 per layer (q, k, v, o and a 2 x hidden MLP), the head.</summary>
+    public long Parameters(int vocab) => ((long)vocab * Hidden) + ((long)ContextLength * Hidden) + (8L * Hidden * Hidden * Layers) + ((long)Hidden * vocab);
+}
+
 public static class TinyDecoder
 {
     public const int Layers = 2;
@@ -22,6 +31,9 @@ public static class TinyDecoder
     public const int HeadDim = 8;
     public const int Hidden = Heads * HeadDim;
     public const int ContextLength = 96;
+
+    /// <summary>The tests' decoder: 2 layers, 2 heads of 8, context 96.</summary>
+    public static DecoderShape Tiny { get; } = new(Layers, Heads, HeadDim, ContextLength);
 
     public const string EndOfText = "<|endoftext|>";
     public const string ImStart = "<|im_start|>";
@@ -89,14 +101,15 @@ public static class TinyDecoder
     /// (<c>past_key_%d</c>, <c>past_value_%d</c>, <c>present_key_%d</c>, <c>present_value_%d</c>), the tokenizer files and
     /// a genai_config.json that names them; no config.pbtxt. Returns the version folder.
     /// </summary>
-    public static string WriteGenai(string repository, string name, ulong seed = 7)
+    public static string WriteGenai(string repository, string name, ulong seed = 7, DecoderShape? shape = null, int intraOpThreads = 0)
     {
+        shape ??= Tiny;
         var versionDir = Path.Combine(repository, name, "1");
         Directory.CreateDirectory(versionDir);
         var path = Path.Combine(versionDir, "decoder.onnx");
-        WriteModel(path, seed);
+        WriteModel(path, seed, shape);
         var model = Pronto.Models.Onnx.OnnxModelEditor.Load(path);
-        for (var i = 0; i < Layers; i++)
+        for (var i = 0; i < shape.Layers; i++)
         {
             Pronto.Models.Onnx.OnnxModelEditor.RenameValue(model.Graph, PastKey(i), $"past_key_{i}");
             Pronto.Models.Onnx.OnnxModelEditor.RenameValue(model.Graph, PastValue(i), $"past_value_{i}");
@@ -110,18 +123,19 @@ public static class TinyDecoder
             {
               "model": {
                 "type": "llama",
-                "context_length": {{ContextLength}},
+                "context_length": {{shape.ContextLength}},
                 "eos_token_id": {{EndOfTextId}},
                 "bos_token_id": {{EndOfTextId}},
                 "pad_token_id": {{EndOfTextId}},
                 "vocab_size": {{VocabSize}},
                 "decoder": {
                   "filename": "decoder.onnx",
-                  "head_size": {{HeadDim}},
-                  "num_attention_heads": {{Heads}},
-                  "num_key_value_heads": {{Heads}},
-                  "num_hidden_layers": {{Layers}},
-                  "hidden_size": {{Hidden}},
+                  "session_options": {{(intraOpThreads > 0 ? $"{{\"intra_op_num_threads\": {intraOpThreads}}}" : "{}")}},
+                  "head_size": {{shape.HeadDim}},
+                  "num_attention_heads": {{shape.Heads}},
+                  "num_key_value_heads": {{shape.Heads}},
+                  "num_hidden_layers": {{shape.Layers}},
+                  "hidden_size": {{shape.Hidden}},
                   "inputs": {
                     "input_ids": "input_ids",
                     "attention_mask": "attention_mask",
@@ -135,15 +149,18 @@ public static class TinyDecoder
                   }
                 }
               },
-              "search": { "max_length": {{ContextLength}}, "do_sample": false }
+              "search": { "max_length": {{shape.ContextLength}}, "do_sample": false }
             }
             """);
         return versionDir;
     }
 
     /// <summary>Writes the ONNX graph alone (for tests that run it directly).</summary>
-    public static void WriteModel(string path, ulong seed = 7)
+    public static void WriteModel(string path, ulong seed = 7, DecoderShape? shape = null)
     {
+        shape ??= Tiny;
+        var (Layers, Heads, HeadDim, ContextLength) = (shape.Layers, shape.Heads, shape.HeadDim, shape.ContextLength);
+        var Hidden = shape.Hidden;
         var random = new SplitMix64(seed);
         var graph = new GraphProto { Name = "tiny_decoder" };
         const TensorProto.Types.DataType F = TensorProto.Types.DataType.Float;

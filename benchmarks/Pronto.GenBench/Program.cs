@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.ML.OnnxRuntimeGenAI;
+using Pronto.Core.Generation;
+using Pronto.Core.Inference;
+using Pronto.Core.Repository;
+using Pronto.Core.Tensors;
+using Tensor = Pronto.Core.Tensors.Tensor;
+using Pronto.Onnx;
+using Pronto.Testing;
+
+// Generation, in one process, A and B alternated per pair:
+//   Pronto: the decode loop (continuous batching, one engine) with S concurrent streams, and with one stream alone;
+//   peer:   ONNX Runtime GenAI 0.20.0, one Generator per request run concurrently (what a .NET developer writes);
+// on a decoder generated in GenAI's layout (random fixed weights; TinyDecoder's graph at the given size). Reports
+// aggregate generated tokens/s, p50 time to first token and inter-token latency, CPU-seconds per 1,000 tokens, and
+// time to first token at concurrency 1 against the raw engine's prefill of the same prompt.
+// Usage: Pronto.GenBench [--layers 12] [--heads 16] [--head-dim 64] [--streams 16] [--tokens 64] [--prompt 32]
+//                        [--pairs 2] [--threads 2]
+var options = args.Chunk(2).ToDictionary(p => p[0].TrimStart('-'), p => int.Parse(p[1], CultureInfo.InvariantCulture));
+int Opt(string name, int fallback) => options.GetValueOrDefault(name, fallback);
+var shape = new DecoderShape(Opt("layers", 12), Opt("heads", 16), Opt("head-dim", 64), 512);
+int streams = Opt("streams", 16), tokens = Opt("tokens", 64), promptLength = Opt("prompt", 32), pairs = Opt("pairs", 2), threads = Opt("threads", 2);
+
+var root = Directory.CreateTempSubdirectory("pronto-genbench-").FullName;
+try
+{
+    var clock = Stopwatch.StartNew();
+    TinyDecoder.WriteGenai(root, "decoder", seed: 11, shape: shape, intraOpThreads: threads);
+    // The model's settings beside genai_config.json: all S streams may decode in one step (the default is 8).
+    File.WriteAllText(Path.Combine(root, "decoder", "config.pbtxt"), string.Create(CultureInfo.InvariantCulture,
+        $"name: \"decoder\"\nparameters {{ key: \"pronto.generative.max_running\" value {{ string_value: \"{streams}\" }} }}\n"));
+    var file = new FileInfo(Path.Combine(root, "decoder", "1", "decoder.onnx"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"decoder: {shape.Layers} layers, {shape.Heads} heads x {shape.HeadDim}, {shape.Parameters(TinyDecoder.VocabSize) / 1e6:F1} M parameters, {file.Length / 1e6:F0} MB, written in {clock.Elapsed.TotalSeconds:F1} s"));
+    Console.WriteLine($"machine: {Environment.ProcessorCount} CPUs, {File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim()}; {streams} streams x {tokens} tokens, prompts of {promptLength}, {threads} intra-op threads each side");
+
+    // Pronto's backend first: ONNX Runtime's one environment per process must have global thread pools (docs/generative.md).
+    using var repository = new ModelRepository(root, [new OnnxBackend(new OnnxBackendOptions { IntraOpThreads = threads })]);
+    repository.Load("decoder");
+    using var genaiModel = new Model(Path.Combine(root, "decoder", "1"));
+
+    var prompts = Enumerable.Range(0, streams).Select(s => Enumerable.Range(0, promptLength).Select(i => 97 + ((s * 7 + i * 3) % 26)).ToArray()).ToArray();
+    var rows = new List<(string Name, Run Run)>();
+    // Warm-up of both (first runs at each shape, JIT).
+    await ProntoAsync(repository, prompts[..2], 4);
+    await PeerAsync(genaiModel, prompts[..2], 4);
+    for (var pair = 1; pair <= pairs; pair++)
+    {
+        rows.Add(($"pronto x{streams}", await ProntoAsync(repository, prompts, tokens)));
+        rows.Add(($"peer x{streams}", await PeerAsync(genaiModel, prompts, tokens)));
+        rows.Add(("pronto x1", await ProntoAsync(repository, prompts[..1], tokens)));
+        rows.Add(("peer x1", await PeerAsync(genaiModel, prompts[..1], tokens)));
+        rows.Add(("raw prefill", Prefill(repository, prompts[0])));
+    }
+
+    Console.WriteLine("\n| run | pair | tokens | seconds | tokens/s | TTFT p50 ms | inter-token p50 ms | inter-token p99 ms | CPU-s / 1k tokens |");
+    Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+    var index = 0;
+    foreach (var (name, run) in rows)
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {name} | {(index++ / 5) + 1} | {run.Tokens} | {run.Seconds:F2} | {run.Tokens / run.Seconds:F1} | {run.TtftP50Ms:F1} | {run.ItlP50Ms:F1} | {run.ItlP99Ms:F1} | {(run.Tokens > 0 ? run.CpuSeconds * 1000 / run.Tokens : double.NaN):F2} |"));
+    }
+
+    // The median of the pairs (the lower middle one for an even count).
+    double Median(string name, Func<Run, double> f) => rows.Where(r => r.Name == name).Select(r => f(r.Run)).Order().ElementAt((pairs - 1) / 2);
+    double Rate(Run r) => r.Tokens / r.Seconds;
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
+
+        pronto x{streams} / pronto x1 aggregate tokens/s: {Median($"pronto x{streams}", Rate) / Median("pronto x1", Rate):F2} (target >= 4)
+        pronto x{streams} / peer x{streams} aggregate tokens/s: {Median($"pronto x{streams}", Rate) / Median($"peer x{streams}", Rate):F2} (target >= 2)
+        pronto x{streams} / peer x{streams} p50 inter-token latency: {Median($"pronto x{streams}", r => r.ItlP50Ms) / Median($"peer x{streams}", r => r.ItlP50Ms):F2} (target <= 1.5)
+        pronto x1 TTFT p50 / raw prefill: {Median("pronto x1", r => r.TtftP50Ms) / Median("raw prefill", r => r.TtftP50Ms):F2} (target <= 1.1)
+        CPU-s per 1,000 tokens: pronto x{streams} {Median($"pronto x{streams}", r => r.CpuSeconds * 1000 / r.Tokens):F2}, peer x{streams} {Median($"peer x{streams}", r => r.CpuSeconds * 1000 / r.Tokens):F2}, pronto x1 {Median("pronto x1", r => r.CpuSeconds * 1000 / r.Tokens):F2}
+        """));
+}
+finally
+{
+    Directory.Delete(root, recursive: true);
+}
+
+return 0;
+
+static async Task<Run> ProntoAsync(ModelRepository repository, int[][] prompts, int tokens)
+{
+    using var lease = repository.Acquire("decoder");
+    var engine = lease.Model.Generative!.Engine;
+    var parameters = new SamplingParameters { Temperature = 0, MaxTokens = tokens, IgnoreEos = true };
+    var recorder = new Recorder();
+    await Task.WhenAll(prompts.Select(async prompt =>
+    {
+        var stream = recorder.Stream();
+        await foreach (var chunk in engine.Generate(prompt, parameters, CancellationToken.None))
+        {
+            stream.Token();
+        }
+    }));
+    return recorder.Done();
+}
+
+static async Task<Run> PeerAsync(Model model, int[][] prompts, int tokens)
+{
+    var recorder = new Recorder();
+    await Task.WhenAll(prompts.Select(prompt => Task.Run(() =>
+    {
+        var stream = recorder.Stream();
+        using var parameters = new GeneratorParams(model);
+        parameters.SetSearchOption("max_length", prompt.Length + tokens);
+        parameters.SetSearchOption("do_sample", false);
+        using var generator = new Generator(model, parameters);
+        generator.AppendTokens(prompt);
+        while (!generator.IsDone())
+        {
+            generator.GenerateNextToken();
+            stream.Token();
+        }
+    })));
+    return recorder.Done();
+}
+
+static Run Prefill(ModelRepository repository, int[] prompt)
+{
+    using var lease = repository.Acquire("decoder");
+    var model = lease.Model;
+    var decoder = model.Generative!.Engine.Decoder;
+    var n = prompt.Length;
+    var inputs = new List<NamedTensor>
+    {
+        new(decoder.Names.InputIds, Tensor.Create(prompt.Select(t => (long)t).ToArray(), 1, n)),
+        new(decoder.Names.AttentionMask, Tensor.Create(Enumerable.Repeat(1L, n).ToArray(), 1, n)),
+        new(decoder.Names.PositionIds, Tensor.Create(Enumerable.Range(0, n).Select(i => (long)i).ToArray(), 1, n)),
+    };
+    inputs.AddRange(decoder.PastNames.Select(name => new NamedTensor(name, Tensor.Create(Array.Empty<float>(), 1, decoder.Heads, 0, decoder.HeadDim))));
+    model.Instance.Run(inputs, decoder.OutputNames, CancellationToken.None);
+    var times = new List<double>();
+    var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+    var start = Stopwatch.GetTimestamp();
+    for (var i = 0; i < 9; i++)
+    {
+        var t0 = Stopwatch.GetTimestamp();
+        model.Instance.Run(inputs, decoder.OutputNames, CancellationToken.None);
+        times.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+    }
+
+    times.Sort();
+    return new Run(0, Stopwatch.GetElapsedTime(start).TotalSeconds, times[4], double.NaN, double.NaN, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
+}
+
+internal sealed record Run(int Tokens, double Seconds, double TtftP50Ms, double ItlP50Ms, double ItlP99Ms, double CpuSeconds);
+
+/// <summary>Token arrival times per stream, from one shared start; CPU time of the process around the run.</summary>
+internal sealed class Recorder
+{
+    private readonly long _start = Stopwatch.GetTimestamp();
+    private readonly TimeSpan _cpu = Process.GetCurrentProcess().TotalProcessorTime;
+    private readonly List<StreamTimes> _streams = [];
+
+    public StreamTimes Stream()
+    {
+        var stream = new StreamTimes(_start);
+        lock (_streams)
+        {
+            _streams.Add(stream);
+        }
+
+        return stream;
+    }
+
+    public Run Done()
+    {
+        var seconds = Stopwatch.GetElapsedTime(_start).TotalSeconds;
+        var cpu = (Process.GetCurrentProcess().TotalProcessorTime - _cpu).TotalSeconds;
+        var ttft = _streams.Where(s => s.Times.Count > 0).Select(s => s.Times[0]).Order().ToArray();
+        var gaps = _streams.SelectMany(s => s.Times.Zip(s.Times.Skip(1), (a, b) => b - a)).Order().ToArray();
+        static double Rank(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Max(0, (int)Math.Ceiling(p / 100 * sorted.Length) - 1)];
+        return new Run(_streams.Sum(s => s.Times.Count), seconds, Rank(ttft, 50), Rank(gaps, 50), Rank(gaps, 99), cpu);
+    }
+}
+
+internal sealed class StreamTimes(long start)
+{
+    public List<double> Times { get; } = [];
+
+    public void Token() => Times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+}
