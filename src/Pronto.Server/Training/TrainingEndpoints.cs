@@ -70,7 +70,17 @@ internal static class TrainingEndpoints
             request = Parse(body.Memory.Span, model, kind, uploaded: null);
         }
 
-        var job = jobs.Submit(request, upload);
+        TrainingJob job;
+        try
+        {
+            job = jobs.Submit(request, upload);
+        }
+        catch when (upload is not null)
+        {
+            Directory.Delete(upload, recursive: true); // no job owns it (a server without a trainer)
+            throw;
+        }
+
         context.Response.Headers.Location = $"/v2/repository/training/{job.Id}";
         await JsonResponse.WriteAsync(context, StatusCodes.Status202Accepted, w => Write(w, job));
     }
