@@ -148,6 +148,9 @@ public sealed class GenerationEngine : IDisposable
             throw new ProntoException(ErrorCode.Unavailable, $"model '{_model}' has {MaxWaiting} sequences waiting already; retry later") { RetryAfterSeconds = 1 };
         }
 
+        // A caller that gives up while its sequence waits ends its stream at once; the loop drops the sequence when it
+        // reaches it in the queue (its slot counts against max_waiting until then).
+        sequence.Registration = cancellationToken.Register(static s => ((Sequence)s!).EndWhileWaiting(), sequence);
         EnsureLoop();
         return sequence.Output.Reader.ReadAllAsync(CancellationToken.None);
     }
@@ -284,6 +287,12 @@ public sealed class GenerationEngine : IDisposable
     {
         while (running.Count < MaxRunning && _queue.Reader.TryRead(out var sequence))
         {
+            if (!sequence.TryAdmit())
+            {
+                sequence.Cancel(this); // its stream already ended when its caller cancelled: this only tidies up
+                continue;
+            }
+
             if (sequence.CancellationToken.IsCancellationRequested)
             {
                 sequence.Cancel(this);
@@ -563,20 +572,45 @@ public sealed class GenerationEngine : IDisposable
 
         public bool Finished { get; private set; }
 
+        public CancellationTokenRegistration Registration { get; set; }
+
+        private int _state; // 0 waiting, 1 admitted, 2 ended while waiting
+
+        /// <summary>The loop takes the sequence from the queue: false when its caller already ended it there.</summary>
+        public bool TryAdmit() => Interlocked.CompareExchange(ref _state, 1, 0) == 0;
+
+        /// <summary>The caller's token fired: a sequence still waiting ends its stream now; a running one at the next step.</summary>
+        public void EndWhileWaiting()
+        {
+            if (Interlocked.CompareExchange(ref _state, 2, 0) == 0)
+            {
+                Output.Writer.TryComplete(new OperationCanceledException("the request was cancelled", CancellationToken));
+            }
+        }
+
         public void Emit(GenerationChunk chunk)
         {
             Finished = chunk.Finish is not null;
             Output.Writer.TryWrite(chunk);
         }
 
-        public void Complete() => Output.Writer.TryComplete();
+        public void Complete()
+        {
+            Registration.Dispose();
+            Output.Writer.TryComplete();
+        }
 
         public void Cancel(GenerationEngine engine)
         {
+            Registration.Dispose();
             Output.Writer.TryComplete(new OperationCanceledException("the request was cancelled", CancellationToken));
             engine.SequenceCancelled?.Invoke();
         }
 
-        public void Fail(Exception e) => Output.Writer.TryComplete(e);
+        public void Fail(Exception e)
+        {
+            Registration.Dispose();
+            Output.Writer.TryComplete(e);
+        }
     }
 }

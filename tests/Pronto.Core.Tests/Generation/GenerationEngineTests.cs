@@ -384,6 +384,31 @@ public sealed class GenerationEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task A_waiting_sequence_whose_caller_cancels_ends_its_stream_at_once()
+    {
+        var engine = Model("tiny").Engine;
+        var gate = new Gate();
+        engine.BeforeStep = gate.Hook;
+        var first = engine.Generate(Prompts[0], Greedy(6), CancellationToken.None);
+        await gate.Reached.WaitAsync(Guard);
+        using var cancel = new CancellationTokenSource();
+        var waiting = engine.Generate(Prompts[1], Greedy(6), cancel.Token);
+        Assert.Equal(2, engine.Waiting);
+
+        // The loop is held before its first step admits anyone, so both are queued: the cancelled stream ends now, not
+        // at admission; the loop drops it when it reaches it.
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Collect(waiting).WaitAsync(Guard));
+        var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        engine.SequenceCancelled = () => cancelled.TrySetResult();
+        gate.Open();
+        Assert.Equal(6, (await Collect(first).WaitAsync(Guard)).Tokens.Count);
+        await cancelled.Task.WaitAsync(Guard);
+        Assert.Equal(0, engine.Waiting);
+        Assert.Equal(1, engine.LargestBatch);
+    }
+
+    [Fact]
     public void Bad_prompts_and_parameters_are_invalid_arguments_that_leave_the_engine_serving()
     {
         var engine = Model("tiny").Engine;
