@@ -13,7 +13,7 @@ concurrency=${2:-32}
 rate=${3:-5000}
 source benchmarks/lib.sh
 build_pronto loadgen modelgen
-zoo=${PRONTO_MODEL_REPOSITORY:-${XDG_CACHE_HOME:-$HOME/.cache}/pronto/models-v6}
+bundled_zoo
 repo=$(mktemp -d /tmp/pronto-batching-XXXX)
 for model in minilm fraud; do
   cp -r "$zoo/$model" "$repo/${model}_off"

@@ -9,6 +9,7 @@
 # Usage: benchmarks/finetune.sh [pairs=3] [texts=2000] [images=1000] [minilm_requests=4000] [resnet_requests=200]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benchmarks/lib.sh
 pairs=${1:-3} texts=${2:-2000} images=${3:-1000} minilm_requests=${4:-4000} resnet_requests=${5:-200}
 for project in src/Pronto.Cli benchmarks/Pronto.LoadGen benchmarks/Pronto.RawBench benchmarks/Pronto.ModelGen; do
   dotnet build "$project" -c Release -v q -nologo > /dev/null
@@ -31,8 +32,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-zoo=${PRONTO_MODEL_REPOSITORY:-${XDG_CACHE_HOME:-$HOME/.cache}/pronto/models-v6}
-[[ -d $zoo/resnet18 ]] || dotnet "$cli" models list > /dev/null
+bundled_zoo
 dotnet "$modelgen" finetune-data "$work/data" "$texts" "$images" > /dev/null
 dotnet "$modelgen" body resnet18 "$work/bodies" > /dev/null
 echo "machine: $(nproc) cores, $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average $(cut -d' ' -f1-3 /proc/loadavg), commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' + uncommitted changes')" | tee "$results/machine.txt"
@@ -56,8 +56,7 @@ done
 
 # 2. tuned / base through pronto serve (pair 1's tuned models beside the bases).
 serve_repo=$work/repo-1
-port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-http_port=$(port) grpc_port=$(port)
+http_port=$(free_port) grpc_port=$(free_port)
 Pronto__Onnx__IntraOpThreads=1 Logging__LogLevel__Default=Warning taskset -c 0 dotnet "$cli" serve --model-repository "$serve_repo" \
   --http-port "$http_port" --grpc-port "$grpc_port" > "$results/serve.log" 2>&1 &
 server=$!

@@ -2,6 +2,9 @@
 #   build_pronto [loadgen] [modelgen]   Release builds of the CLI (and the load generator, the model generator);
 #                                       sets cli= and gen= to the dlls to run with dotnet
 #   wait_ready PORT                     until the server on PORT answers /v2/health/ready
+#   bundled_zoo                         sets zoo= to the bundled model repository (PRONTO_MODEL_REPOSITORY, else the
+#                                       cache's models-v6), preparing it on first use with $cli
+#   free_port                           prints a TCP port nobody listens on now (other servers share the machine)
 build_pronto() {
   dotnet build src/Pronto.Cli -c Release -v q -nologo > /dev/null
   local extra
@@ -18,4 +21,13 @@ build_pronto() {
 
 wait_ready() {
   until curl -sf "localhost:$1/v2/health/ready" > /dev/null; do sleep 0.5; done
+}
+
+bundled_zoo() {
+  zoo=${PRONTO_MODEL_REPOSITORY:-${XDG_CACHE_HOME:-$HOME/.cache}/pronto/models-v6}
+  [[ -d $zoo/resnet18 ]] || dotnet "$cli" models list > /dev/null
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

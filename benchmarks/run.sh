@@ -9,6 +9,7 @@
 # Usage: benchmarks/run.sh [quick|full]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benchmarks/lib.sh
 mode=${1:-quick}
 case $mode in
   # *_requests: requests per load run (resnet18 ~17 ms each at one thread); *_seconds: per raw ORT batch size.
@@ -47,8 +48,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # The bundled zoo (prepared on first use) plus the zero-compute identity model (FP32 [batch, 16], max_batch_size 64).
-zoo=${PRONTO_MODEL_REPOSITORY:-${XDG_CACHE_HOME:-$HOME/.cache}/pronto/models-v6}
-[[ -d $zoo/resnet18 ]] || dotnet "$cli" models list > /dev/null
+bundled_zoo
 for model in fraud minilm resnet18; do
   ln -s "$zoo/$model" "$repo/$model"
 done
@@ -60,8 +60,6 @@ machine="machine: $(nproc) cores, $(cpu 'model name') (family $(cpu 'cpu family'
 echo "$machine" | tee "$results/machine.txt"
 echo "mode $mode ($pairs pair(s)), commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' + uncommitted changes'), results in $results" | tee -a "$results/machine.txt"
 
-# free_port: a TCP port nobody listens on now (other engineers' servers share this machine).
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # start_server VAR LOG COMMAND...: COMMAND in the background pinned to core 0 with one intra-op thread (pronto serve
 # reads Pronto__Onnx__IntraOpThreads, the naive endpoint IntraOpThreads) and Warning logs; its pid goes into VAR and

@@ -17,9 +17,8 @@ out=$(mktemp -d)
 server=
 load=
 trap '[ -n "$load" ] && kill $load 2>/dev/null; [ -n "$server" ] && kill $server 2>/dev/null; wait 2>/dev/null; rm -rf "$out"' EXIT
-dotnet "$cli" models list > /dev/null  # prepares the bundled repository
-bundled="${XDG_CACHE_HOME:-$HOME/.cache}/pronto/models-v6"
-mkdir -p "$out/repo" && cp -r "$bundled/fraud" "$out/repo/fraud"
+bundled_zoo  # prepares the bundled repository
+mkdir -p "$out/repo" && cp -r "$zoo/fraud" "$out/repo/fraud"
 auth='Authorization: Bearer hot-reload'
 Logging__LogLevel__Default=Warning taskset -c 0 dotnet "$cli" serve --model-repository "$out/repo" --http-port 18200 --grpc-port 18201 \
   --enable-repository-api --admin-key hot-reload > "$out/serve.log" 2>&1 &

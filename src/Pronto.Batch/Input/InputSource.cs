@@ -159,7 +159,8 @@ public sealed class InputSource
         return map;
     }
 
-    internal static string? FormatOf(string path) => Path.GetExtension(path).ToLowerInvariant() switch
+    /// <summary>The reader a file's extension picks (<c>csv</c>, <c>jsonl</c>, <c>parquet</c>), or null for a file it does not read.</summary>
+    public static string? FormatOf(string path) => Path.GetExtension(path).ToLowerInvariant() switch
     {
         ".csv" => "csv",
         ".jsonl" or ".ndjson" => "jsonl",

@@ -85,8 +85,6 @@ internal static class TrainingEndpoints
         await JsonResponse.WriteAsync(context, StatusCodes.Status202Accepted, w => Write(w, job));
     }
 
-    private static readonly string[] TableExtensions = [".csv", ".jsonl", ".ndjson", ".parquet"];
-
     /// <summary>
     /// A multipart submission: the <c>file</c> part saved (a .zip extracted) into a fresh folder under the system's
     /// temporary folder that the job owns, the <c>request</c> part parsed as the JSON body with that data. Anything
@@ -113,7 +111,7 @@ internal static class TrainingEndpoints
         var file = form.Files.GetFile("file") ?? ProntoErrors.InvalidArgument<IFormFile>("the upload has no 'file' part (the data)");
         var name = Path.GetFileName(file.FileName);
         var extension = Path.GetExtension(name).ToLowerInvariant();
-        if (extension != ".zip" && !TableExtensions.Contains(extension))
+        if (extension != ".zip" && Batch.Input.InputSource.FormatOf(name) is null)
         {
             ProntoErrors.InvalidArgument($"uploaded file '{name}': use a .csv, .jsonl or .parquet table, or a .zip of an image folder or of a table with its images");
         }
@@ -150,7 +148,7 @@ internal static class TrainingEndpoints
             ProntoErrors.InvalidArgument($"uploaded file '{Path.GetFileName(zip)}' is not a readable .zip archive: {e.Message}");
         }
 
-        var tables = Directory.GetFiles(folder).Where(f => TableExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).ToArray();
+        var tables = Directory.GetFiles(folder).Where(f => Batch.Input.InputSource.FormatOf(f) is not null).ToArray();
         return tables.Length switch
         {
             0 => folder,

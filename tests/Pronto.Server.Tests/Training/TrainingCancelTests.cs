@@ -105,7 +105,7 @@ public sealed class TrainingCancelTests : IAsyncLifetime
             }
 
             Entered.TrySetResult();
-            await Task.Delay(Timeout.Infinite, cancellationToken);
+            await new TaskCompletionSource().Task.WaitAsync(cancellationToken); // a gate only cancellation opens
             throw new InvalidOperationException("unreachable: the gate opens only by cancellation");
         }
     }
