@@ -3,8 +3,7 @@ using Pronto.Core.Inference;
 using Pronto.Core.Repository;
 using Pronto.Core.Tensors;
 using Pronto.Server.Grpc.Protocol;
-using ConfigMessage = Pronto.Server.Grpc.Protocol.ModelConfig;
-using ModelWarmup = Pronto.Server.Grpc.Protocol.ModelWarmup;
+using ConfigMessage = Pronto.Core.Configuration.Protocol.ModelConfig;
 using ModelConfig = Pronto.Core.Configuration.ModelConfig;
 using StatisticsMessage = Pronto.Server.Grpc.Protocol.ModelStatistics;
 
@@ -41,97 +40,8 @@ internal static class GrpcModelMessages
         return response;
     }
 
-    /// <summary>The model config in Triton's protobuf form.</summary>
-    public static ConfigMessage Config(ModelConfig config)
-    {
-        var message = new ConfigMessage
-        {
-            Name = config.Name,
-            Platform = config.Platform,
-            Backend = config.Backend ?? "onnxruntime",
-            MaxBatchSize = config.MaxBatchSize,
-            DefaultModelFilename = config.DefaultModelFilename ?? "",
-            VersionPolicy = config.VersionPolicy.Kind switch
-            {
-                VersionPolicyKind.All => new ModelVersionPolicy { All = new ModelVersionPolicy.Types.All() },
-                VersionPolicyKind.Specific => new ModelVersionPolicy { Specific = new ModelVersionPolicy.Types.Specific { Versions = { config.VersionPolicy.Versions } } },
-                _ => new ModelVersionPolicy { Latest = new ModelVersionPolicy.Types.Latest { NumVersions = (uint)Math.Max(1, config.VersionPolicy.LatestCount) } },
-            },
-        };
-        foreach (var t in config.Inputs)
-        {
-            message.Input.Add(new ModelInput { Name = t.Name, DataType = (Protocol.DataType)t.DataType, Dims = { t.Dims }, Optional = t.Optional });
-        }
-
-        foreach (var t in config.Outputs)
-        {
-            message.Output.Add(new ModelOutput { Name = t.Name, DataType = (Protocol.DataType)t.DataType, Dims = { t.Dims }, LabelFilename = t.LabelFilename ?? "" });
-        }
-
-        foreach (var g in config.InstanceGroups.Count > 0 ? config.InstanceGroups : [new InstanceGroup(1)])
-        {
-            message.InstanceGroup.Add(new ModelInstanceGroup
-            {
-                Count = g.Count,
-                Kind = Enum.TryParse<ModelInstanceGroup.Types.Kind>(g.Kind.Replace("KIND_", "", StringComparison.Ordinal), ignoreCase: true, out var kind)
-                    ? kind
-                    : ModelInstanceGroup.Types.Kind.Cpu,
-            });
-        }
-
-        if (config.DynamicBatching is { } batching)
-        {
-            message.DynamicBatching = new ModelDynamicBatching
-            {
-                PreferredBatchSize = { batching.PreferredBatchSize },
-                MaxQueueDelayMicroseconds = (ulong)batching.MaxQueueDelayMicroseconds,
-                PreserveOrdering = batching.PreserveOrdering,
-                PriorityLevels = (ulong)batching.PriorityLevels,
-                DefaultPriorityLevel = (ulong)batching.DefaultPriorityLevel,
-                DefaultQueuePolicy = new ModelQueuePolicy
-                {
-                    TimeoutAction = batching.DefaultQueuePolicy.TimeoutAction == TimeoutAction.Delay
-                        ? ModelQueuePolicy.Types.TimeoutAction.Delay
-                        : ModelQueuePolicy.Types.TimeoutAction.Reject,
-                    DefaultTimeoutMicroseconds = (ulong)batching.DefaultQueuePolicy.DefaultTimeoutMicroseconds,
-                    AllowTimeoutOverride = batching.DefaultQueuePolicy.AllowTimeoutOverride,
-                    MaxQueueSize = (uint)batching.DefaultQueuePolicy.MaxQueueSize,
-                },
-            };
-        }
-
-        foreach (var (key, value) in config.Parameters)
-        {
-            message.Parameters[key] = new ModelParameter { StringValue = value };
-        }
-
-        foreach (var sample in config.ModelWarmup)
-        {
-            var warmup = new ModelWarmup { Name = sample.Name, BatchSize = (uint)sample.BatchSize, Count = (uint)sample.Count };
-            foreach (var input in sample.Inputs)
-            {
-                var entry = new ModelWarmup.Types.Input { DataType = (Protocol.DataType)input.DataType, Dims = { input.Dims } };
-                switch (input.Data)
-                {
-                    case WarmupData.Random:
-                        entry.RandomData = true;
-                        break;
-                    case WarmupData.File:
-                        entry.InputDataFile = input.InputDataFile ?? "";
-                        break;
-                    default:
-                        entry.ZeroData = true;
-                        break;
-                }
-
-                warmup.Inputs[input.Name] = entry;
-            }
-
-            message.ModelWarmup.Add(warmup);
-        }
-
-        return message;
-    }
+    /// <summary>The model config in Triton's protobuf form: the same message config.pbtxt is read into and /config shows.</summary>
+    public static ConfigMessage Config(ModelConfig config) => ModelConfigMessage.ToMessage(config, served: true);
 
     /// <summary>Triton's statistics, plus Pronto's cost fields (100 and up, which Triton's clients skip as unknown).</summary>
     public static ModelStatisticsResponse Statistics(IEnumerable<ServedModel> models, double pricePerCpuHour)

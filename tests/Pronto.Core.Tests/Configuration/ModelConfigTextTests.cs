@@ -90,7 +90,7 @@ public sealed class ModelConfigTextTests
             }
           }
         ]
-        sequence_batching < max_sequence_idle_microseconds: 5000000 >
+        model_operations < op_library_filename: "libcustom_ops.so" >
         model_transaction_policy { decoupled: False }
         parameters { key: "intra_op_thread_count" value: { string_value: "4" } }
         parameters: {
@@ -184,12 +184,12 @@ public sealed class ModelConfigTextTests
         var first = c.ModelWarmup[0];
         Assert.Equal(("first", 4, 3), (first.Name, first.BatchSize, first.Count));
 
-        // Map semantics: the later "ids" replaces the earlier one; zero_data counts as set whatever its value, as in Triton.
-        Assert.Equal(["img", "ids"], first.Inputs.Select(i => i.Name));
-        Assert.Equal((DataType.FP16, WarmupData.File, "img.raw"), (first.Inputs[0].DataType, first.Inputs[0].Data, first.Inputs[0].InputDataFile));
-        Assert.Equal([3L, 4L], first.Inputs[0].Dims);
-        Assert.Equal((DataType.Int32, WarmupData.Zero), (first.Inputs[1].DataType, first.Inputs[1].Data));
-        Assert.Equal([1L], first.Inputs[1].Dims);
+        // Map semantics: the later "ids" replaces the earlier one in its place; zero_data counts as set whatever its value, as in Triton.
+        Assert.Equal(["ids", "img"], first.Inputs.Select(i => i.Name));
+        Assert.Equal((DataType.FP16, WarmupData.File, "img.raw"), (first.Inputs[1].DataType, first.Inputs[1].Data, first.Inputs[1].InputDataFile));
+        Assert.Equal([3L, 4L], first.Inputs[1].Dims);
+        Assert.Equal((DataType.Int32, WarmupData.Zero), (first.Inputs[0].DataType, first.Inputs[0].Data));
+        Assert.Equal([1L], first.Inputs[0].Dims);
         Assert.Equal(("second", 0, 0), (c.ModelWarmup[1].Name, c.ModelWarmup[1].BatchSize, c.ModelWarmup[1].Count));
         Assert.Empty(c.ModelWarmup[1].Inputs);
     }
@@ -217,28 +217,37 @@ public sealed class ModelConfigTextTests
         const string expected = """
             name: "m"
             platform: "onnxruntime_onnx"
-            max_batch_size: 0
             model_warmup [
               {
                 name: "sample \"1\""
                 batch_size: 2
                 inputs {
                   key: "a"
-                  value: { data_type: TYPE_FP32 dims: [ 3 ] zero_data: true }
+                  value {
+                    data_type: TYPE_FP32
+                    dims: [ 3 ]
+                    zero_data: true
+                  }
                 }
                 inputs {
                   key: "b"
-                  value: { data_type: TYPE_STRING dims: [ 1, 2 ] input_data_file: "b.bin" }
+                  value {
+                    data_type: TYPE_STRING
+                    dims: [ 1, 2 ]
+                    input_data_file: "b.bin"
+                  }
                 }
                 inputs {
                   key: "c"
-                  value: { data_type: TYPE_BOOL dims: [ ] random_data: true }
+                  value {
+                    data_type: TYPE_BOOL
+                    random_data: true
+                  }
                 }
                 count: 5
               },
               {
                 name: "empty"
-                batch_size: 0
               }
             ]
 
@@ -417,6 +426,7 @@ public sealed class ModelConfigTextTests
             Outputs =
             {
                 new TensorConfig { Name = "y", DataType = DataType.Bytes, Dims = [1], LabelFilename = "l.txt" },
+                // Triton's ModelOutput has no 'optional': the text leaves it out.
                 new TensorConfig { Name = "z", DataType = DataType.Int64, Dims = [2], Reshape = [1, 2], Optional = true },
             },
             InstanceGroups = { new InstanceGroup(2) },
@@ -446,14 +456,15 @@ public sealed class ModelConfigTextTests
                 name: "z"
                 data_type: TYPE_INT64
                 dims: [ 2 ]
-                reshape: { shape: [ 1, 2 ] }
-                optional: true
+                reshape {
+                  shape: [ 1, 2 ]
+                }
               }
             ]
             instance_group [
               {
-                count: 2
                 kind: KIND_CPU
+                count: 2
               }
             ]
 
@@ -466,7 +477,8 @@ public sealed class ModelConfigTextTests
     {
         var text = ModelConfigText.Format(new ModelConfig { Name = "bare" });
 
-        Assert.Equal("name: \"bare\"\nplatform: \"onnxruntime_onnx\"\nmax_batch_size: 0\n", text);
+        // proto3 leaves out fields at their defaults (max_batch_size 0 among them), as Triton's own printer does.
+        Assert.Equal("name: \"bare\"\nplatform: \"onnxruntime_onnx\"\n", text);
     }
 
     [Fact]
@@ -609,7 +621,7 @@ public sealed class ModelConfigTextTests
         var ex = Assert.Throws<ProntoException>(() => ModelConfigText.Parse("input [\n  {\n    name: \"x\"\n    data_type: TYPE_FOO\n  }\n]", "m"));
 
         Assert.Equal(ErrorCode.InvalidArgument, ex.Code);
-        Assert.StartsWith("config.pbtxt line 4, column 16: unknown data_type of 'x': 'TYPE_FOO'", ex.Message, StringComparison.Ordinal);
+        Assert.StartsWith("config.pbtxt line 4, column 16: unknown data_type 'TYPE_FOO' (expected one of TYPE_INVALID, TYPE_BOOL, TYPE_UINT8", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -623,7 +635,7 @@ public sealed class ModelConfigTextTests
 
     [Theory]
     [InlineData("max_batch_size: -1", "line 1, column 17", "'max_batch_size' must be between 0 and 2147483647")]
-    [InlineData("max_batch_size: 99999999999", "line 1, column 17", "'max_batch_size' must be between 0")]
+    [InlineData("max_batch_size: 99999999999", "line 1, column 17", "'max_batch_size' must be between -2147483648 and 2147483647, found 99999999999")]
     [InlineData("max_batch_size: \"8\"", "line 1, column 17", "expected an integer for 'max_batch_size'")]
     [InlineData("max_batch_size: 1.5", "line 1, column 17", "expected an integer")]
     [InlineData("name: m", "line 1, column 7", "expected a quoted string for 'name'")]
@@ -634,7 +646,7 @@ public sealed class ModelConfigTextTests
     [InlineData("input { optional: maybe }", "line 1, column 19", "expected true or false for 'optional'")]
     [InlineData("input: 3", "line 1, column 8", "expected '{' to start the 'input' message")]
     [InlineData("instance_group { count: -1 }", "line 1, column 25", "'count' must be between 0")]
-    [InlineData("instance_group { kind: KIND_TPU }", "line 1, column 24", "unknown instance_group kind 'KIND_TPU'")]
+    [InlineData("instance_group { kind: KIND_TPU }", "line 1, column 24", "unknown kind 'KIND_TPU' (expected one of KIND_AUTO, KIND_GPU, KIND_CPU, KIND_MODEL)")]
     [InlineData("dynamic_batching { default_queue_policy { timeout_action: WAIT } }", "line 1, column 59", "unknown timeout_action 'WAIT'")]
     [InlineData("dynamic_batching { preferred_batch_size: [ 0 ] }", "line 1, column 44", "'preferred_batch_size' must be between 1")]
     [InlineData("version_policy { latest { } }", "line 1, column 25", "num_versions of at least 1")]
@@ -643,12 +655,12 @@ public sealed class ModelConfigTextTests
     [InlineData("name: \"bad \\q escape\"", "line 1, column 12", "unknown escape '\\q'")]
     [InlineData("name: @", "line 1, column 7", "unexpected character '@'")]
     [InlineData("name:", "line 1, column 6", "expected a value for 'name', found end of input")]
-    [InlineData("model_warmup { batch_size: -1 }", "line 1, column 28", "'batch_size' must be between 0 and 2147483647")]
+    [InlineData("model_warmup { batch_size: -1 }", "line 1, column 28", "'batch_size' must be between 0 and 4294967295")]
     [InlineData("model_warmup { inputs { key: \"x\" value { dims: [ 1 ] } } }", "line 1, column 40", "model_warmup input 'x' needs one of zero_data, random_data or input_data_file")]
     [InlineData("model_warmup { inputs { key: \"x\" } }", "line 1, column 23", "model_warmup input 'x' needs one of zero_data, random_data or input_data_file")]
-    [InlineData("model_warmup { inputs { key: \"x\" value { zero_data: true random_data: true } } }", "line 1, column 58", "model_warmup input 'x' takes only one of zero_data, random_data or input_data_file")]
+    [InlineData("model_warmup { inputs { key: \"x\" value { zero_data: true random_data: true } } }", "line 1, column 58", "ModelWarmup.Input takes only one of 'zero_data', 'random_data' or 'input_data_file' ('zero_data' is set already)")]
     [InlineData("model_warmup { inputs { key: \"x\" value { zero_data: yes } } }", "line 1, column 53", "expected true or false for 'zero_data'")]
-    [InlineData("model_warmup { inputs { key: \"x\" value { data_type: TYPE_FP99 zero_data: true } } }", "line 1, column 53", "unknown data_type of 'x': 'TYPE_FP99'")]
+    [InlineData("model_warmup { inputs { key: \"x\" value { data_type: TYPE_FP99 zero_data: true } } }", "line 1, column 53", "unknown data_type 'TYPE_FP99' (expected one of TYPE_INVALID, TYPE_BOOL, ")]
     public void Error_InvalidInput_IsInvalidArgumentWithPosition(string text, string position, string fragment)
     {
         var ex = Assert.Throws<ProntoException>(() => ModelConfigText.Parse(text, "m"));

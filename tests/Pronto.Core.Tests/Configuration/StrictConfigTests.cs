@@ -63,6 +63,35 @@ public sealed class StrictConfigTests
         Assert.Equal(message, error.Message);
     }
 
+    [Theory]
+    [InlineData(
+        "optimization { graph { levels: 1 } }",
+        "config.pbtxt line 1, column 24: unknown field 'levels' in ModelOptimizationPolicy.Graph (did you mean 'level'?)")]
+    [InlineData(
+        "sequence_batching {\n  oldest { max_candidate_sequence: 4 }\n}",
+        "config.pbtxt line 2, column 12: unknown field 'max_candidate_sequence' in ModelSequenceBatching.StrategyOldest (did you mean 'max_candidate_sequences'?)")]
+    [InlineData(
+        "ensemble_scheduling { step [ { model_name: \"a\" input_map { key: \"x\" val: \"y\" } } ] }",
+        "config.pbtxt line 1, column 69: unknown field 'val' in ModelEnsembling.Step.InputMapEntry (did you mean 'value'?)")]
+    [InlineData(
+        "optimization { priority: PRIORITY_HIGH }",
+        "config.pbtxt line 1, column 26: unknown priority 'PRIORITY_HIGH' (expected one of PRIORITY_DEFAULT, PRIORITY_MAX, PRIORITY_MIN)")]
+    [InlineData(
+        "optimization { cuda { graphs: 2 } }",
+        "config.pbtxt line 1, column 31: expected true or false for 'graphs', found '2'")]
+    [InlineData(
+        "model_transaction_policy { decoupled: true }\nmodel_transaction_policy { decoupled: false }",
+        "config.pbtxt line 2, column 1: 'model_transaction_policy' is given more than once")]
+    [InlineData(
+        "dynamic_batching { }\nsequence_batching { }",
+        "config.pbtxt line 2, column 1: ModelConfig takes only one of 'dynamic_batching', 'sequence_batching' or 'ensemble_scheduling' ('dynamic_batching' is set already)")]
+    public void The_blocks_pronto_does_not_act_on_are_checked_against_tritons_schema_too(string text, string message)
+    {
+        var error = Assert.Throws<ProntoException>(() => ModelConfigText.Parse(text, "m"));
+        Assert.Equal(ErrorCode.InvalidArgument, error.Code);
+        Assert.Equal(message, error.Message);
+    }
+
     [Fact]
     public void Errors_name_the_file_the_config_came_from()
     {

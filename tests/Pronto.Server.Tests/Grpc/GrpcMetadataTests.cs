@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Grpc.Core;
 using Pronto.Server.Tests.GrpcClient;
 
@@ -76,6 +77,23 @@ public sealed class GrpcMetadataTests(ServerFixture fixture) : IDisposable
         Assert.Equal([2L], output.Dims);
         Assert.Equal(1u, config.VersionPolicy.Latest.NumVersions);
         Assert.Equal("fields", config.Parameters["pronto.prepare"].StringValue);
+    }
+
+    [Theory]
+    [InlineData("fraud")]
+    [InlineData("minilm")]
+    [InlineData("resnet18")]
+    public async Task Rest_config_json_and_grpc_config_are_one_message(string model)
+    {
+        // gRPC's bytes read as Pronto's own schema (the client's copy of the .proto is a subset), REST's JSON read by
+        // protobuf's parser with unknown fields refused: the two transports carry the same Triton message.
+        var grpc = (await _grpc.Client.ModelConfigAsync(new ModelConfigRequest { Name = model })).Config;
+        var fromGrpc = Pronto.Core.Configuration.Protocol.ModelConfig.Parser.ParseFrom(grpc.ToByteString());
+        var json = await fixture.Http.GetStringAsync($"/v2/models/{model}/config");
+        var fromRest = Google.Protobuf.JsonParser.Default.Parse<Pronto.Core.Configuration.Protocol.ModelConfig>(json);
+        Assert.Equal(fromGrpc, fromRest);
+        Assert.Equal(model, fromRest.Name);
+        Assert.NotEmpty(fromRest.Input);
     }
 
     [Fact]
