@@ -39,10 +39,13 @@ public sealed record TokenLogprobs(float Logprob, IReadOnlyList<TokenLogprob> To
 /// it sleeps while nothing runs or waits.
 /// </summary>
 /// <remarks>
-/// The cache lives in managed arrays per sequence ([heads, length, head_dim] per layer), copied into the step's
-/// padded tensors and back out of the present outputs each step: simple and exact, but the copies grow with the
-/// context; a paged or in-place (ORT IOBinding) cache is issue 13's remaining work, as is chunked prefill (a long
-/// prompt's prefill delays the running sequences' next step by its own duration).
+/// A step whose batch has the same sequences in the same order as the last step feeds the last step's present outputs
+/// back as its past inputs (each sequence grew by one token, so the left padding still lines up): no cache is copied.
+/// When a sequence joins or leaves, the staying sequences copy their own tokens out of the last present outputs
+/// ([heads, length, head_dim] per layer) and the step's padded past is built from those (<see cref="CacheRebuilds"/>
+/// counts such steps). ONNX Runtime still writes each step's present whole (past plus one token) and Pronto copies it
+/// into managed memory: a paged or in-place (ORT IOBinding) cache is issue 13's remaining work, as is chunked prefill
+/// (a long prompt's prefill delays the running sequences' next step by its own duration).
 /// </remarks>
 public sealed class GenerationEngine : IDisposable
 {
@@ -62,6 +65,12 @@ public sealed class GenerationEngine : IDisposable
     private int _largestBatch;
     private long _promptTokens;
     private long _generatedTokens;
+    private long _cacheRebuilds;
+
+    // The last step's present outputs, one per past input: they are the next step's past inputs, padding and all, as
+    // long as the batch keeps its members in the same order (the usual step), so such a step copies no cache at all.
+    private Tensor[]? _batchPresent;
+    private Sequence[] _batchMembers = [];
 
     public GenerationEngine(string model, IModelInstance instance, DecoderSignature decoder, GenerativeTokenizer tokenizer, IReadOnlySet<int> eosTokenIds, int contextLength, int maxRunning, int maxWaiting)
     {
@@ -113,6 +122,12 @@ public sealed class GenerationEngine : IDisposable
     public long PromptTokens => Interlocked.Read(ref _promptTokens);
 
     public long GeneratedTokens => Interlocked.Read(ref _generatedTokens);
+
+    /// <summary>
+    /// Decode steps whose padded past was rebuilt from each sequence's own cache because the batch changed (a sequence
+    /// joined or left); the other steps fed the previous step's present outputs back as they were.
+    /// </summary>
+    public long CacheRebuilds => Interlocked.Read(ref _cacheRebuilds);
 
     /// <summary>Test hook: awaited by the loop before each step (admission, then one decode step).</summary>
     internal Func<CancellationToken, ValueTask>? BeforeStep { get; set; }
@@ -383,6 +398,12 @@ public sealed class GenerationEngine : IDisposable
     private void Step(List<Sequence> running, CancellationToken token)
     {
         var batch = running.Count;
+        var reuse = _batchPresent is not null && running.SequenceEqual(_batchMembers);
+        if (!reuse)
+        {
+            TakeCachesOutOfBatch(running);
+        }
+
         var past = 0;
         foreach (var sequence in running)
         {
@@ -417,6 +438,13 @@ public sealed class GenerationEngine : IDisposable
 
         for (var k = 0; k < _decoder.PastNames.Count; k++)
         {
+            if (reuse)
+            {
+                // Every sequence grew by one token last step, so the present's left padding is this step's padding.
+                inputs.Add(new(_decoder.PastNames[k], _batchPresent![k]));
+                continue;
+            }
+
             var padded = new float[batch * heads * past * headDim];
             for (var b = 0; b < batch; b++)
             {
@@ -433,6 +461,11 @@ public sealed class GenerationEngine : IDisposable
             inputs.Add(new(_decoder.PastNames[k], Tensor.Create(padded, batch, heads, past, headDim)));
         }
 
+        if (!reuse)
+        {
+            Interlocked.Increment(ref _cacheRebuilds);
+        }
+
         IReadOnlyList<NamedTensor> outputs;
         try
         {
@@ -447,6 +480,7 @@ public sealed class GenerationEngine : IDisposable
             }
 
             running.Clear();
+            DropBatch();
             Publish([]);
             return;
         }
@@ -459,27 +493,21 @@ public sealed class GenerationEngine : IDisposable
 
         var vocab = (int)outputs[0].Tensor.Shape[^1];
         var logits = outputs[0].Tensor.Span<float>();
-        for (var k = 0; k < _decoder.PastNames.Count; k++)
-        {
-            var present = outputs[1 + k].Tensor.Span<float>();
-            for (var b = 0; b < batch; b++)
-            {
-                var sequence = running[b];
-                var length = sequence.Length + 1;
-                var cache = new float[heads * length * headDim];
-                for (var h = 0; h < heads; h++)
-                {
-                    present.Slice((((b * heads) + h) * total + (total - length)) * headDim, length * headDim)
-                        .CopyTo(cache.AsSpan(h * length * headDim));
-                }
 
-                sequence.Cache![k] = cache;
-            }
+        // The caches stay in the present outputs; a sequence takes its own copy out only when the batch changes.
+        var present = new Tensor[_decoder.PastNames.Count];
+        for (var k = 0; k < present.Length; k++)
+        {
+            present[k] = outputs[1 + k].Tensor;
         }
 
+        _batchPresent = present;
+        _batchMembers = [.. running];
         for (var b = 0; b < batch; b++)
         {
             var sequence = running[b];
+            sequence.Cache = null;
+            sequence.BatchRow = b;
             sequence.Length++;
             Deliver(sequence, sequence.Sampler.Next(logits.Slice(b * vocab, vocab)));
         }
@@ -495,6 +523,58 @@ public sealed class GenerationEngine : IDisposable
                 finished.Complete();
             }
         }
+
+        if (running.Count == 0)
+        {
+            DropBatch();
+        }
+    }
+
+    /// <summary>
+    /// Before a step whose batch differs from the last one: every running sequence whose cache is still a row of the
+    /// last step's present outputs copies its own tokens out ([heads, Length, head_dim] per layer), without padding.
+    /// </summary>
+    private void TakeCachesOutOfBatch(List<Sequence> running)
+    {
+        if (_batchPresent is { } present)
+        {
+            var heads = _decoder.Heads;
+            var headDim = _decoder.HeadDim;
+            foreach (var sequence in running)
+            {
+                if (sequence.BatchRow < 0)
+                {
+                    continue;
+                }
+
+                var b = sequence.BatchRow;
+                var length = sequence.Length;
+                sequence.Cache = new float[present.Length][];
+                for (var k = 0; k < present.Length; k++)
+                {
+                    var total = (int)present[k].Shape[2];
+                    var rows = present[k].Span<float>();
+                    var cache = new float[heads * length * headDim];
+                    for (var h = 0; h < heads; h++)
+                    {
+                        rows.Slice((((b * heads) + h) * total + (total - length)) * headDim, length * headDim)
+                            .CopyTo(cache.AsSpan(h * length * headDim));
+                    }
+
+                    sequence.Cache[k] = cache;
+                }
+
+                sequence.BatchRow = -1;
+            }
+        }
+
+        DropBatch();
+    }
+
+    private void DropBatch()
+    {
+        _batchPresent = null;
+        _batchMembers = [];
     }
 
     /// <summary>Hands a sampled token to its sequence and decides whether the sequence ends with it.</summary>
@@ -560,8 +640,11 @@ public sealed class GenerationEngine : IDisposable
 
         public Channel<GenerationChunk> Output { get; } = Channel.CreateUnbounded<GenerationChunk>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
-        /// <summary>Per past input, [heads, Length, head_dim].</summary>
+        /// <summary>Per past input, [heads, Length, head_dim]; null while the cache is row <see cref="BatchRow"/> of the last step's present outputs.</summary>
         public float[][]? Cache { get; set; }
+
+        /// <summary>The sequence's row in the last step's present outputs, or -1 when <see cref="Cache"/> holds its tokens.</summary>
+        public int BatchRow { get; set; } = -1;
 
         /// <summary>Tokens in the cache: the prompt and every generated token but the last.</summary>
         public int Length { get; set; }

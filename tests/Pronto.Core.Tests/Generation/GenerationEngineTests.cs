@@ -121,6 +121,10 @@ public sealed class GenerationEngineTests : IDisposable
         var batched = await Task.WhenAll(new[] { first }.Concat(others).Select(Collect)).WaitAsync(Guard);
 
         Assert.Equal(3, engine.LargestBatch);
+
+        // 11 steps per run (the first token comes from the prefill); only a run's first step, where its batch formed,
+        // rebuilt the padded past: the other steps fed the previous present outputs back.
+        Assert.Equal((44, 4), (engine.Steps, engine.CacheRebuilds));
         for (var i = 0; i < Prompts.Length; i++)
         {
             Assert.Equal(12, alone[i].Tokens.Count);
@@ -132,6 +136,35 @@ public sealed class GenerationEngineTests : IDisposable
         // Different prompts give different continuations: the comparison above is not of three copies.
         Assert.NotEqual(alone[0].Tokens, alone[1].Tokens);
         Assert.Equal(0, engine.Running);
+    }
+
+    [Fact]
+    public async Task Sequences_leaving_the_batch_leave_their_neighbours_tokens_unchanged()
+    {
+        var engine = Model("tiny").Engine;
+        var alone = new List<Result>();
+        foreach (var prompt in Prompts)
+        {
+            alone.Add(await Collect(engine.Generate(prompt, Greedy(12), CancellationToken.None)).WaitAsync(Guard));
+        }
+
+        var (steps, rebuilds) = (engine.Steps, engine.CacheRebuilds);
+        int[] lengths = [5, 12, 8];
+        var gate = new Gate();
+        engine.BeforeStep = gate.Hook;
+        var first = engine.Generate(Prompts[0], Greedy(lengths[0]), CancellationToken.None);
+        await gate.Reached.WaitAsync(Guard);
+        var others = Enumerable.Range(1, 2).Select(i => engine.Generate(Prompts[i], Greedy(lengths[i]), CancellationToken.None)).ToList();
+        gate.Open();
+        var batched = await Task.WhenAll(new[] { first }.Concat(others).Select(Collect)).WaitAsync(Guard);
+
+        for (var i = 0; i < Prompts.Length; i++)
+        {
+            Assert.Equal(alone[i].Tokens.Take(lengths[i]), batched[i].Tokens);
+        }
+
+        // 11 steps; the padded past was rebuilt where the batch formed and after each leave (after steps 4 and 7).
+        Assert.Equal((11, 3), (engine.Steps - steps, engine.CacheRebuilds - rebuilds));
     }
 
     [Fact]
