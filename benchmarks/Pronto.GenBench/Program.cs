@@ -15,12 +15,16 @@ using Pronto.Testing;
 // on a decoder generated in GenAI's layout (random fixed weights; TinyDecoder's graph at the given size). Reports
 // aggregate generated tokens/s, p50 time to first token and inter-token latency, CPU-seconds per 1,000 tokens, and
 // time to first token at concurrency 1 against the raw engine's prefill of the same prompt.
+// Then chunked prefill: 4 streams decode while a long prompt (--long tokens) joins, with the step budget at the
+// default (512: the prompt is prefilled whole) and at --budget (chunks); reports the running streams' largest and p99
+// inter-token gaps and the long prompt's time to first token.
 // Usage: Pronto.GenBench [--layers 12] [--heads 16] [--head-dim 64] [--streams 16] [--tokens 64] [--prompt 32]
-//                        [--pairs 2] [--threads 2]
+//                        [--pairs 2] [--threads 2] [--long 384] [--budget 64]
 var options = args.Chunk(2).ToDictionary(p => p[0].TrimStart('-'), p => int.Parse(p[1], CultureInfo.InvariantCulture));
 int Opt(string name, int fallback) => options.GetValueOrDefault(name, fallback);
 var shape = new DecoderShape(Opt("layers", 12), Opt("heads", 16), Opt("head-dim", 64), 512);
 int streams = Opt("streams", 16), tokens = Opt("tokens", 64), promptLength = Opt("prompt", 32), pairs = Opt("pairs", 2), threads = Opt("threads", 2);
+int longPrompt = Opt("long", 384), budget = Opt("budget", 64);
 
 var root = Directory.CreateTempSubdirectory("pronto-genbench-").FullName;
 try
@@ -30,6 +34,11 @@ try
     // The model's settings beside genai_config.json: all S streams may decode in one step (the default is 8).
     File.WriteAllText(Path.Combine(root, "decoder", "config.pbtxt"), string.Create(CultureInfo.InvariantCulture,
         $"name: \"decoder\"\nparameters {{ key: \"pronto.generative.max_running\" value {{ string_value: \"{streams}\" }} }}\n"));
+    // The same files with a small step budget: the long prompt is prefilled in chunks there.
+    Directory.CreateDirectory(Path.Combine(root, "chunked"));
+    Directory.CreateSymbolicLink(Path.Combine(root, "chunked", "1"), Path.Combine(root, "decoder", "1"));
+    File.WriteAllText(Path.Combine(root, "chunked", "config.pbtxt"), string.Create(CultureInfo.InvariantCulture,
+        $"name: \"chunked\"\nparameters {{ key: \"pronto.generative.max_step_tokens\" value {{ string_value: \"{budget}\" }} }}\n"));
     var file = new FileInfo(Path.Combine(root, "decoder", "1", "decoder.onnx"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"decoder: {shape.Layers} layers, {shape.Heads} heads x {shape.HeadDim}, {shape.Parameters(TinyDecoder.VocabSize) / 1e6:F1} M parameters, {file.Length / 1e6:F0} MB, written in {clock.Elapsed.TotalSeconds:F1} s"));
@@ -38,6 +47,7 @@ try
     // Pronto's backend first: ONNX Runtime's one environment per process must have global thread pools (docs/generative.md).
     using var repository = new ModelRepository(root, [new OnnxBackend(new OnnxBackendOptions { IntraOpThreads = threads })]);
     repository.Load("decoder");
+    repository.Load("chunked");
     using var genaiModel = new Model(Path.Combine(root, "decoder", "1"));
 
     var prompts = Enumerable.Range(0, streams).Select(s => Enumerable.Range(0, promptLength).Select(i => 97 + ((s * 7 + i * 3) % 26)).ToArray()).ToArray();
@@ -74,6 +84,31 @@ try
         pronto x1 TTFT p50 / raw prefill: {Median("pronto x1", r => r.TtftP50Ms) / Median("raw prefill", r => r.TtftP50Ms):F2} (target <= 1.1)
         CPU-s per 1,000 tokens: pronto x{streams} {Median($"pronto x{streams}", r => r.CpuSeconds * 1000 / r.Tokens):F2}, peer x{streams} {Median($"peer x{streams}", r => r.CpuSeconds * 1000 / r.Tokens):F2}, pronto x1 {Median("pronto x1", r => r.CpuSeconds * 1000 / r.Tokens):F2}
         """));
+
+    if (longPrompt > 0)
+    {
+        var joining = Enumerable.Range(0, longPrompt).Select(i => 97 + ((i * 5) % 26)).ToArray();
+        var chunkRows = new List<(string Name, LongRun Run)>();
+        await LongPromptAsync(repository, "chunked", prompts[..4], joining, tokens);
+        for (var pair = 1; pair <= pairs; pair++)
+        {
+            chunkRows.Add(("whole (budget 512)", await LongPromptAsync(repository, "decoder", prompts[..4], joining, tokens)));
+            chunkRows.Add(($"chunked (budget {budget})", await LongPromptAsync(repository, "chunked", prompts[..4], joining, tokens)));
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"\n4 streams x {tokens} tokens decoding; a {longPrompt}-token prompt joins after their 8th token:\n"));
+        Console.WriteLine("| prefill | pair | running streams' largest gap ms | their p99 gap ms | their p50 gap ms | long prompt's TTFT ms |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        var at = 0;
+        foreach (var (name, run) in chunkRows)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {(at++ / 2) + 1} | {run.MaxGapMs:F1} | {run.P99GapMs:F1} | {run.P50GapMs:F1} | {run.JoinTtftMs:F1} |"));
+        }
+
+        double LongMedian(string prefix, Func<LongRun, double> f) => chunkRows.Where(r => r.Name.StartsWith(prefix, StringComparison.Ordinal)).Select(r => f(r.Run)).Order().ElementAt((pairs - 1) / 2);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"\nchunked / whole: running streams' largest gap {LongMedian("chunked", r => r.MaxGapMs) / LongMedian("whole", r => r.MaxGapMs):F2}, long prompt's TTFT {LongMedian("chunked", r => r.JoinTtftMs) / LongMedian("whole", r => r.JoinTtftMs):F2}"));
+    }
 }
 finally
 {
@@ -97,6 +132,43 @@ static async Task<Run> ProntoAsync(ModelRepository repository, int[][] prompts, 
         }
     }));
     return recorder.Done();
+}
+
+static async Task<LongRun> LongPromptAsync(ModelRepository repository, string name, int[][] prompts, int[] joining, int tokens)
+{
+    using var lease = repository.Acquire(name);
+    var engine = lease.Model.Generative!.Engine;
+    var parameters = new SamplingParameters { Temperature = 0, MaxTokens = tokens, IgnoreEos = true };
+    var recorder = new Recorder();
+    var eighth = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    var running = prompts.Select(async prompt =>
+    {
+        var stream = recorder.Stream();
+        await foreach (var chunk in engine.Generate(prompt, parameters, CancellationToken.None))
+        {
+            stream.Token();
+            if (stream.Times.Count == 8)
+            {
+                eighth.TrySetResult();
+            }
+        }
+
+        return stream;
+    }).ToList();
+    await eighth.Task;
+    var sent = Stopwatch.GetTimestamp();
+    double ttft = double.NaN;
+    await foreach (var chunk in engine.Generate(joining, parameters with { MaxTokens = 8 }, CancellationToken.None))
+    {
+        if (double.IsNaN(ttft))
+        {
+            ttft = Stopwatch.GetElapsedTime(sent).TotalMilliseconds;
+        }
+    }
+
+    var streams = await Task.WhenAll(running);
+    var gaps = streams.SelectMany(s => s.Times.Zip(s.Times.Skip(1), (a, b) => b - a)).Order().ToArray();
+    return new LongRun(gaps[^1], gaps[Math.Max(0, (int)Math.Ceiling(0.99 * gaps.Length) - 1)], gaps[gaps.Length / 2], ttft);
 }
 
 static async Task<Run> PeerAsync(Model model, int[][] prompts, int tokens)
@@ -146,6 +218,8 @@ static Run Prefill(ModelRepository repository, int[] prompt)
     times.Sort();
     return new Run(0, Stopwatch.GetElapsedTime(start).TotalSeconds, times[4], double.NaN, double.NaN, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
 }
+
+internal sealed record LongRun(double MaxGapMs, double P99GapMs, double P50GapMs, double JoinTtftMs);
 
 internal sealed record Run(int Tokens, double Seconds, double TtftP50Ms, double ItlP50Ms, double ItlP99Ms, double CpuSeconds);
 

@@ -54,6 +54,7 @@ public static class ProntoParameters
     public const string GenerativeContextLength = "pronto.generative.context_length";
     public const string GenerativeMaxRunning = "pronto.generative.max_running";
     public const string GenerativeMaxWaiting = "pronto.generative.max_waiting";
+    public const string GenerativeMaxStepTokens = "pronto.generative.max_step_tokens";
     public const string GenerativeChatTemplate = "pronto.generative.chat_template";
 
     /// <summary>Every key Pronto reads, sorted.</summary>
@@ -64,7 +65,7 @@ public static class ProntoParameters
         DynamicBatchingEager,
         EmbeddingMaskInput, EmbeddingNormalize, EmbeddingOutput, EmbeddingPooling,
         FieldsInput, FieldsNames,
-        Generative, GenerativeChatTemplate, GenerativeContextLength, GenerativeMaxRunning, GenerativeMaxWaiting,
+        Generative, GenerativeChatTemplate, GenerativeContextLength, GenerativeMaxRunning, GenerativeMaxStepTokens, GenerativeMaxWaiting,
         IdleUnloadSeconds,
         ImageChannelOrder, ImageHeight, ImageInput, ImageMaxPixels, ImageMean, ImageMeanFile, ImageResize, ImageScale, ImageStd, ImageWidth,
         Prepare, Produce,
@@ -120,7 +121,7 @@ public static class ProntoParameters
                 case RejectNonFinite or DynamicBatchingEager or Generative:
                     RequireBool(config, key, value);
                     break;
-                case GenerativeContextLength or GenerativeMaxRunning or GenerativeMaxWaiting:
+                case GenerativeContextLength or GenerativeMaxRunning or GenerativeMaxWaiting or GenerativeMaxStepTokens:
                     if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var count) || count < 1)
                     {
                         ProntoErrors.InvalidArgument($"model '{config.Name}': config parameter '{key}' must be a positive integer, got '{value}'");

@@ -31,8 +31,9 @@ public sealed record TokenLogprobs(float Logprob, IReadOnlyList<TokenLogprob> To
 /// <summary>
 /// Pronto's own decode loop over a decoder's ONNX session, with a KV cache and continuous batching. Sequences wait in a
 /// bounded queue (<see cref="MaxWaiting"/>, then 503) and join the running batch between steps, up to
-/// <see cref="MaxRunning"/>: each joins with its own prefill (the whole prompt, batch 1), then every step runs one
-/// token of every running sequence as one batch, each sequence's past keys and values left-padded to the longest past
+/// <see cref="MaxRunning"/>: each joins with its own prefill (batch 1), in chunks when its prompt is longer than what
+/// the iteration's token budget leaves (<see cref="MaxStepTokens"/>), then every step runs one token of every running
+/// sequence as one batch, each sequence's past keys and values left-padded to the longest past
 /// with attention mask 0 (so a padded key gets zero weight and a sequence's logits do not depend on its neighbours),
 /// and position ids counting its own tokens. A sequence leaves when it finishes or when its caller cancels (a client
 /// that disconnects), at the next step boundary, and its cache goes with it. One loop task per model runs the steps;
@@ -44,8 +45,8 @@ public sealed record TokenLogprobs(float Logprob, IReadOnlyList<TokenLogprob> To
 /// When a sequence joins or leaves, the staying sequences copy their own tokens out of the last present outputs
 /// ([heads, length, head_dim] per layer) and the step's padded past is built from those (<see cref="CacheRebuilds"/>
 /// counts such steps). ONNX Runtime still writes each step's present whole (past plus one token) and Pronto copies it
-/// into managed memory: a paged or in-place (ORT IOBinding) cache is issue 13's remaining work, as is chunked prefill
-/// (a long prompt's prefill delays the running sequences' next step by its own duration).
+/// into managed memory: a paged or in-place (ORT IOBinding) cache is issue 13's remaining work, as is batched prefill
+/// (prompts that join together run one after another, each at batch 1).
 /// </remarks>
 public sealed class GenerationEngine : IDisposable
 {
@@ -66,14 +67,16 @@ public sealed class GenerationEngine : IDisposable
     private long _promptTokens;
     private long _generatedTokens;
     private long _cacheRebuilds;
+    private long _prefillChunks;
 
     // The last step's present outputs, one per past input: they are the next step's past inputs, padding and all, as
     // long as the batch keeps its members in the same order (the usual step), so such a step copies no cache at all.
     private Tensor[]? _batchPresent;
     private Sequence[] _batchMembers = [];
 
-    public GenerationEngine(string model, IModelInstance instance, DecoderSignature decoder, GenerativeTokenizer tokenizer, IReadOnlySet<int> eosTokenIds, int contextLength, int maxRunning, int maxWaiting)
+    public GenerationEngine(string model, IModelInstance instance, DecoderSignature decoder, GenerativeTokenizer tokenizer, IReadOnlySet<int> eosTokenIds, int contextLength, int maxRunning, int maxWaiting, int maxStepTokens = GenerativeModel.DefaultMaxStepTokens)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxStepTokens, 1);
         _model = model;
         _instance = instance;
         _decoder = decoder;
@@ -82,6 +85,7 @@ public sealed class GenerationEngine : IDisposable
         ContextLength = contextLength;
         MaxRunning = maxRunning;
         MaxWaiting = maxWaiting;
+        MaxStepTokens = maxStepTokens;
         VocabSize = decoder.VocabSize > 0 ? (int)decoder.VocabSize : tokenizer.VocabSize;
         _queue = Channel.CreateBounded<Sequence>(new BoundedChannelOptions(maxWaiting) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     }
@@ -94,6 +98,17 @@ public sealed class GenerationEngine : IDisposable
 
     /// <summary>Sequences queued at most before new ones are refused (<c>pronto.generative.max_waiting</c>).</summary>
     public int MaxWaiting { get; }
+
+    /// <summary>
+    /// Tokens one iteration of the loop runs at most (<c>pronto.generative.max_step_tokens</c>): one per running sequence's
+    /// decode step, the rest prompt tokens of joining sequences, a long prompt in chunks over several iterations, so a
+    /// prefill delays the running sequences by about a budget's worth of tokens at most. At least one prompt token
+    /// runs per iteration, so a batch of <see cref="MaxRunning"/> past the budget still admits.
+    /// </summary>
+    public int MaxStepTokens { get; }
+
+    /// <summary>Prompt chunks run so far (a prompt within the step budget is one chunk).</summary>
+    public long PrefillChunks => Interlocked.Read(ref _prefillChunks);
 
     /// <summary>Token ids the model accepts: 0 to VocabSize - 1.</summary>
     public int VocabSize { get; }
@@ -238,13 +253,14 @@ public sealed class GenerationEngine : IDisposable
     private async Task LoopAsync()
     {
         var running = new List<Sequence>(MaxRunning);
+        var prefilling = new List<Sequence>();
         _runningView = running;
         var token = _stop.Token;
         try
         {
             while (true)
             {
-                if (running.Count == 0 && !await _queue.Reader.WaitToReadAsync(token).ConfigureAwait(false))
+                if (running.Count == 0 && prefilling.Count == 0 && !await _queue.Reader.WaitToReadAsync(token).ConfigureAwait(false))
                 {
                     break;
                 }
@@ -256,33 +272,40 @@ public sealed class GenerationEngine : IDisposable
 
                 try
                 {
-                    Admit(running, token);
-                    for (var i = running.Count - 1; i >= 0; i--)
+                    Admit(running, prefilling);
+                    foreach (var list in (List<Sequence>[])[prefilling, running])
                     {
-                        if (running[i].CancellationToken.IsCancellationRequested)
+                        for (var i = list.Count - 1; i >= 0; i--)
                         {
-                            var cancelled = running[i];
-                            Leave(running, i);
-                            cancelled.Cancel(this);
+                            if (list[i].CancellationToken.IsCancellationRequested)
+                            {
+                                var cancelled = list[i];
+                                list.RemoveAt(i);
+                                Publish(running, prefilling);
+                                cancelled.Cancel(this);
+                            }
                         }
                     }
 
+                    PrefillWithinBudget(running, prefilling, token);
                     if (running.Count > 0)
                     {
-                        Step(running, token);
+                        Step(running, prefilling, token);
                     }
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
                 {
                     // A fault of Pronto's own (not the engine's run, handled in Step) fails the batch, never the loop:
                     // a dead loop would leave every later request of this model waiting forever.
-                    foreach (var sequence in running)
+                    foreach (var sequence in running.Concat(prefilling))
                     {
                         sequence.Fail(e);
                     }
 
                     running.Clear();
-                    Publish([]);
+                    prefilling.Clear();
+                    DropBatch();
+                    Publish(running, prefilling);
                 }
             }
         }
@@ -290,17 +313,20 @@ public sealed class GenerationEngine : IDisposable
         {
         }
 
-        foreach (var sequence in running)
+        foreach (var sequence in running.Concat(prefilling))
         {
             sequence.Fail(new ProntoException(ErrorCode.Unavailable, $"model '{_model}' was unloaded"));
         }
 
-        Publish([]);
+        running.Clear();
+        prefilling.Clear();
+        Publish(running, prefilling);
     }
 
-    private void Admit(List<Sequence> running, CancellationToken token)
+    /// <summary>Takes waiting sequences into the prefill list while running and prefilling sequences stay under <see cref="MaxRunning"/>.</summary>
+    private void Admit(List<Sequence> running, List<Sequence> prefilling)
     {
-        while (running.Count < MaxRunning && _queue.Reader.TryRead(out var sequence))
+        while (running.Count + prefilling.Count < MaxRunning && _queue.Reader.TryRead(out var sequence))
         {
             if (!sequence.TryAdmit())
             {
@@ -314,26 +340,53 @@ public sealed class GenerationEngine : IDisposable
                 continue;
             }
 
+            prefilling.Add(sequence);
+        }
+
+        Publish(running, prefilling);
+    }
+
+    /// <summary>
+    /// Runs prompt chunks, first come first served, with the tokens the step budget leaves after one decode token per
+    /// running sequence; a sequence whose prompt is all in its cache has its first token and joins this iteration's step.
+    /// </summary>
+    private void PrefillWithinBudget(List<Sequence> running, List<Sequence> prefilling, CancellationToken token)
+    {
+        var budget = Math.Max(1, MaxStepTokens - running.Count);
+        while (budget > 0 && prefilling.Count > 0)
+        {
+            var sequence = prefilling[0];
+            var count = Math.Min(sequence.Prompt.Length - sequence.Length, budget);
+            budget -= count;
             try
             {
-                Prefill(sequence, token);
+                Prefill(sequence, count, token);
             }
             catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
             {
+                prefilling.RemoveAt(0);
+                Publish(running, prefilling);
                 sequence.Fail(e);
                 continue;
             }
 
+            if (sequence.Length < sequence.Prompt.Length)
+            {
+                break; // the budget ended inside this prompt: the next iteration goes on from here
+            }
+
+            prefilling.RemoveAt(0);
             if (!sequence.Finished)
             {
                 running.Add(sequence);
-                Publish(running);
             }
+
+            Publish(running, prefilling);
         }
     }
 
-    /// <summary>What the metrics read between steps: the running count and the tokens their caches hold.</summary>
-    private void Publish(List<Sequence> running)
+    /// <summary>What the metrics read between steps: sequences running (prefilling ones included) and the tokens their caches hold.</summary>
+    private void Publish(List<Sequence> running, List<Sequence> prefilling)
     {
         long cached = 0;
         foreach (var sequence in running)
@@ -341,61 +394,68 @@ public sealed class GenerationEngine : IDisposable
             cached += sequence.Length;
         }
 
-        Volatile.Write(ref _running, running.Count);
+        foreach (var sequence in prefilling)
+        {
+            cached += sequence.Length;
+        }
+
+        Volatile.Write(ref _running, running.Count + prefilling.Count);
         Volatile.Write(ref _cachedTokens, cached);
     }
 
-    private void Leave(List<Sequence> running, int index)
-    {
-        running.RemoveAt(index);
-        Publish(running);
-    }
-
-    private void Prefill(Sequence sequence, CancellationToken token)
+    /// <summary>
+    /// Runs the next <paramref name="count"/> prompt tokens of <paramref name="sequence"/> on top of the ones its cache
+    /// holds (batch 1); after the prompt's last chunk, samples the first generated token from its last logits.
+    /// </summary>
+    private void Prefill(Sequence sequence, int count, CancellationToken token)
     {
         var prompt = sequence.Prompt;
-        var n = prompt.Length;
-        var ids = new long[n];
-        var mask = new long[n];
-        var positions = new long[n];
-        for (var i = 0; i < n; i++)
+        var start = sequence.Length;
+        var total = start + count;
+        var ids = new long[count];
+        var mask = new long[total];
+        var positions = new long[count];
+        for (var i = 0; i < count; i++)
         {
-            ids[i] = prompt[i];
-            mask[i] = 1;
-            positions[i] = i;
+            ids[i] = prompt[start + i];
+            positions[i] = start + i;
         }
 
+        mask.AsSpan().Fill(1);
         var inputs = new List<NamedTensor>(3 + _decoder.PastNames.Count)
         {
-            new(_decoder.Names.InputIds, Tensor.Create(ids, 1, n)),
-            new(_decoder.Names.AttentionMask, Tensor.Create(mask, 1, n)),
+            new(_decoder.Names.InputIds, Tensor.Create(ids, 1, count)),
+            new(_decoder.Names.AttentionMask, Tensor.Create(mask, 1, total)),
         };
         if (_decoder.HasPositionIds)
         {
-            inputs.Add(new(_decoder.Names.PositionIds, Tensor.Create(positions, 1, n)));
+            inputs.Add(new(_decoder.Names.PositionIds, Tensor.Create(positions, 1, count)));
         }
 
-        var empty = Tensor.Create(Array.Empty<float>(), 1, _decoder.Heads, 0, _decoder.HeadDim);
-        foreach (var name in _decoder.PastNames)
+        for (var k = 0; k < _decoder.PastNames.Count; k++)
         {
-            inputs.Add(new(name, empty));
+            var past = sequence.Cache?[k] ?? [];
+            inputs.Add(new(_decoder.PastNames[k], Tensor.Create(past, 1, _decoder.Heads, start, _decoder.HeadDim)));
         }
 
         var outputs = _instance.Run(inputs, _decoder.OutputNames, token);
-        var vocab = (int)outputs[0].Tensor.Shape[^1];
-        var logits = outputs[0].Tensor.Span<float>().Slice((n - 1) * vocab, vocab);
         sequence.Cache = new float[_decoder.PastNames.Count][];
         for (var k = 0; k < sequence.Cache.Length; k++)
         {
             sequence.Cache[k] = outputs[1 + k].Tensor.ToArray<float>();
         }
 
-        sequence.Length = n;
-        Interlocked.Add(ref _promptTokens, n);
-        Deliver(sequence, sequence.Sampler.Next(logits));
+        sequence.Length = total;
+        Interlocked.Add(ref _promptTokens, count);
+        Interlocked.Increment(ref _prefillChunks);
+        if (total == prompt.Length)
+        {
+            var vocab = (int)outputs[0].Tensor.Shape[^1];
+            Deliver(sequence, sequence.Sampler.Next(outputs[0].Tensor.Span<float>().Slice((count - 1) * vocab, vocab)));
+        }
     }
 
-    private void Step(List<Sequence> running, CancellationToken token)
+    private void Step(List<Sequence> running, List<Sequence> prefilling, CancellationToken token)
     {
         var batch = running.Count;
         var reuse = _batchPresent is not null && running.SequenceEqual(_batchMembers);
@@ -481,7 +541,7 @@ public sealed class GenerationEngine : IDisposable
 
             running.Clear();
             DropBatch();
-            Publish([]);
+            Publish(running, prefilling);
             return;
         }
 
@@ -512,14 +572,15 @@ public sealed class GenerationEngine : IDisposable
             Deliver(sequence, sequence.Sampler.Next(logits.Slice(b * vocab, vocab)));
         }
 
-        Publish(running);
+        Publish(running, prefilling);
 
         for (var b = batch - 1; b >= 0; b--)
         {
             if (running[b].Finished)
             {
                 var finished = running[b];
-                Leave(running, b);
+                running.RemoveAt(b);
+                Publish(running, prefilling);
                 finished.Complete();
             }
         }

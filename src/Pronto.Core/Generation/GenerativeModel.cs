@@ -18,6 +18,9 @@ public sealed class GenerativeModel : IDisposable
     public const int DefaultMaxRunning = 8;
     public const int DefaultMaxWaiting = 64;
 
+    /// <summary>Tokens one loop iteration runs at most: a decode token per running sequence, the rest prompt chunks (vLLM's max_num_batched_tokens).</summary>
+    public const int DefaultMaxStepTokens = 512;
+
     private GenerativeModel(string name, GenerativeTokenizer tokenizer, ChatTemplate chatTemplate, GenerationEngine engine)
     {
         Name = name;
@@ -128,7 +131,8 @@ public sealed class GenerativeModel : IDisposable
 
         var engine = new GenerationEngine(config.Name, instance, decoder, tokenizer, eos, context,
             Int(config, ProntoParameters.GenerativeMaxRunning) ?? DefaultMaxRunning,
-            Int(config, ProntoParameters.GenerativeMaxWaiting) ?? DefaultMaxWaiting);
+            Int(config, ProntoParameters.GenerativeMaxWaiting) ?? DefaultMaxWaiting,
+            Int(config, ProntoParameters.GenerativeMaxStepTokens) ?? DefaultMaxStepTokens);
         return new GenerativeModel(config.Name, tokenizer, template, engine);
     }
 

@@ -25,9 +25,14 @@ public sealed class GenerationEngineTests : IDisposable
             ["pronto.generative.max_running"] = "1",
             ["pronto.generative.max_waiting"] = "1",
         });
+        TinyDecoder.Write(_root, "chunked", extraParameters: new Dictionary<string, string>
+        {
+            ["pronto.generative.max_step_tokens"] = "4",
+        });
         _repository = new ModelRepository(_root, [new OnnxBackend()]);
         _repository.Load("tiny");
         _repository.Load("single");
+        _repository.Load("chunked");
     }
 
     public void Dispose()
@@ -165,6 +170,34 @@ public sealed class GenerationEngineTests : IDisposable
 
         // 11 steps; the padded past was rebuilt where the batch formed and after each leave (after steps 4 and 7).
         Assert.Equal((11, 3), (engine.Steps - steps, engine.CacheRebuilds - rebuilds));
+    }
+
+    [Fact]
+    public async Task A_prompt_past_the_step_budget_is_prefilled_in_chunks_between_the_running_streams_steps()
+    {
+        var tiny = Model("tiny").Engine;
+        var shortAlone = await Collect(tiny.Generate(Prompts[1], Greedy(30), CancellationToken.None)).WaitAsync(Guard);
+        var longAlone = await Collect(tiny.Generate(Prompts[2], Greedy(12), CancellationToken.None)).WaitAsync(Guard);
+
+        var engine = Model("chunked").Engine;
+        Assert.Equal(4, engine.MaxStepTokens);
+        var seen = new List<(long Chunks, long Steps)>();
+        var gate = new Gate { OnStep = _ => seen.Add((engine.PrefillChunks, engine.Steps)) };
+        engine.BeforeStep = gate.Hook;
+        var running = engine.Generate(Prompts[1], Greedy(30), CancellationToken.None);
+        await gate.Reached.WaitAsync(Guard);
+        var joining = engine.Generate(Prompts[2], Greedy(12), CancellationToken.None);
+        gate.Open();
+        var results = await Task.WhenAll(Collect(running), Collect(joining)).WaitAsync(Guard);
+
+        // Iteration 1 prefills the 3-token prompt whole and 1 token of the 14-token one (4 in all); each later iteration
+        // runs the running stream's decode token and 3 more prompt tokens, until the prompt is in (chunks 1+3+3+3+3+1).
+        Assert.Equal([(0, 0), (2, 1), (3, 2), (4, 3), (5, 4), (6, 5), (7, 6), (7, 7)], seen.Take(8));
+        Assert.Equal(2, engine.LargestBatch);
+
+        // Chunks give the tokens the whole prompt gives.
+        Assert.Equal(shortAlone.Tokens, results[0].Tokens);
+        Assert.Equal(longAlone.Tokens, results[1].Tokens);
     }
 
     [Fact]
