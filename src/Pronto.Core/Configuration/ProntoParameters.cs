@@ -55,6 +55,7 @@ public static class ProntoParameters
     public const string GenerativeMaxRunning = "pronto.generative.max_running";
     public const string GenerativeMaxWaiting = "pronto.generative.max_waiting";
     public const string GenerativeMaxStepTokens = "pronto.generative.max_step_tokens";
+    public const string GenerativeMaxCacheTokens = "pronto.generative.max_cache_tokens";
     public const string GenerativeChatTemplate = "pronto.generative.chat_template";
 
     /// <summary>Every key Pronto reads, sorted.</summary>
@@ -65,7 +66,7 @@ public static class ProntoParameters
         DynamicBatchingEager,
         EmbeddingMaskInput, EmbeddingNormalize, EmbeddingOutput, EmbeddingPooling,
         FieldsInput, FieldsNames,
-        Generative, GenerativeChatTemplate, GenerativeContextLength, GenerativeMaxRunning, GenerativeMaxStepTokens, GenerativeMaxWaiting,
+        Generative, GenerativeChatTemplate, GenerativeContextLength, GenerativeMaxCacheTokens, GenerativeMaxRunning, GenerativeMaxStepTokens, GenerativeMaxWaiting,
         IdleUnloadSeconds,
         ImageChannelOrder, ImageHeight, ImageInput, ImageMaxPixels, ImageMean, ImageMeanFile, ImageResize, ImageScale, ImageStd, ImageWidth,
         Prepare, Produce,
@@ -121,7 +122,7 @@ public static class ProntoParameters
                 case RejectNonFinite or DynamicBatchingEager or Generative:
                     RequireBool(config, key, value);
                     break;
-                case GenerativeContextLength or GenerativeMaxRunning or GenerativeMaxWaiting or GenerativeMaxStepTokens:
+                case GenerativeContextLength or GenerativeMaxRunning or GenerativeMaxWaiting or GenerativeMaxStepTokens or GenerativeMaxCacheTokens:
                     if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var count) || count < 1)
                     {
                         ProntoErrors.InvalidArgument($"model '{config.Name}': config parameter '{key}' must be a positive integer, got '{value}'");

@@ -68,15 +68,18 @@ public sealed class GenerationEngine : IDisposable
     private long _generatedTokens;
     private long _cacheRebuilds;
     private long _prefillChunks;
+    private int _waiting;
+    private long _reservedTokens;
 
     // The last step's present outputs, one per past input: they are the next step's past inputs, padding and all, as
     // long as the batch keeps its members in the same order (the usual step), so such a step copies no cache at all.
     private Tensor[]? _batchPresent;
     private Sequence[] _batchMembers = [];
 
-    public GenerationEngine(string model, IModelInstance instance, DecoderSignature decoder, GenerativeTokenizer tokenizer, IReadOnlySet<int> eosTokenIds, int contextLength, int maxRunning, int maxWaiting, int maxStepTokens = GenerativeModel.DefaultMaxStepTokens)
+    public GenerationEngine(string model, IModelInstance instance, DecoderSignature decoder, GenerativeTokenizer tokenizer, IReadOnlySet<int> eosTokenIds, int contextLength, int maxRunning, int maxWaiting, int maxStepTokens = GenerativeModel.DefaultMaxStepTokens, int maxCacheTokens = 0)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxStepTokens, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxCacheTokens);
         _model = model;
         _instance = instance;
         _decoder = decoder;
@@ -86,8 +89,11 @@ public sealed class GenerationEngine : IDisposable
         MaxRunning = maxRunning;
         MaxWaiting = maxWaiting;
         MaxStepTokens = maxStepTokens;
+        MaxCacheTokens = maxCacheTokens > 0 ? maxCacheTokens : int.MaxValue;
         VocabSize = decoder.VocabSize > 0 ? (int)decoder.VocabSize : tokenizer.VocabSize;
-        _queue = Channel.CreateBounded<Sequence>(new BoundedChannelOptions(maxWaiting) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        // Unbounded: the bound is the count of sequences still waiting (_waiting), which a cancel lowers at once even
+        // though the cancelled sequence stays in the channel until the loop reaches it.
+        _queue = Channel.CreateUnbounded<Sequence>(new UnboundedChannelOptions { SingleReader = true });
     }
 
     /// <summary>Positions the model reads at most: prompt plus generated tokens.</summary>
@@ -106,6 +112,18 @@ public sealed class GenerationEngine : IDisposable
     /// runs per iteration, so a batch of <see cref="MaxRunning"/> past the budget still admits.
     /// </summary>
     public int MaxStepTokens { get; }
+
+    /// <summary>
+    /// The KV-memory budget in tokens (<c>pronto.generative.max_cache_tokens</c>; <see cref="CacheBytesPerToken"/> each;
+    /// int.MaxValue when unset): a sequence joins only while the running ones' reservations and its own fit, where a
+    /// sequence reserves its prompt plus its max_tokens (capped at the context) for its whole life, so a running
+    /// sequence never needs preempting. One that does not fit waits, first come first served; one that could never fit
+    /// is refused when it is queued.
+    /// </summary>
+    public int MaxCacheTokens { get; }
+
+    /// <summary>Cache tokens the running and prefilling sequences have reserved (as of the last change of the batch).</summary>
+    public long ReservedCacheTokens => Volatile.Read(ref _reservedTokens);
 
     /// <summary>Prompt chunks run so far (a prompt within the step budget is one chunk).</summary>
     public long PrefillChunks => Interlocked.Read(ref _prefillChunks);
@@ -126,7 +144,7 @@ public sealed class GenerationEngine : IDisposable
     public long CacheBytesPerToken => 2L * _decoder.Layers * _decoder.Heads * _decoder.HeadDim * sizeof(float);
 
     /// <summary>Sequences waiting to join the batch.</summary>
-    public int Waiting => _queue.Reader.Count;
+    public int Waiting => Volatile.Read(ref _waiting);
 
     /// <summary>Decode steps run so far (prefills not counted).</summary>
     public long Steps => Interlocked.Read(ref _steps);
@@ -172,15 +190,29 @@ public sealed class GenerationEngine : IDisposable
     {
         Validate(prompt, parameters);
         ObjectDisposedException.ThrowIf(_stop.IsCancellationRequested, this);
-        var sequence = new Sequence([.. prompt], parameters, _tokenizer, _eos, cancellationToken);
-        if (!_queue.Writer.TryWrite(sequence))
+        var sequence = new Sequence([.. prompt], parameters, _tokenizer, _eos, cancellationToken, Reservation(prompt.Count, parameters));
+        if (Interlocked.Increment(ref _waiting) > MaxWaiting)
         {
+            Interlocked.Decrement(ref _waiting);
             throw new ProntoException(ErrorCode.Unavailable, $"model '{_model}' has {MaxWaiting} sequences waiting already; retry later") { RetryAfterSeconds = 1 };
         }
 
-        // A caller that gives up while its sequence waits ends its stream at once; the loop drops the sequence when it
-        // reaches it in the queue (its slot counts against max_waiting until then).
-        sequence.Registration = cancellationToken.Register(static s => ((Sequence)s!).EndWhileWaiting(), sequence);
+        if (!_queue.Writer.TryWrite(sequence))
+        {
+            Interlocked.Decrement(ref _waiting);
+            throw new ObjectDisposedException(nameof(GenerationEngine));
+        }
+
+        // A caller that gives up while its sequence waits ends its stream and frees its queue slot at once; the loop
+        // drops the sequence when it reaches it in the queue.
+        sequence.Registration = cancellationToken.Register(static s =>
+        {
+            var (engine, waiting) = ((GenerationEngine, Sequence))s!;
+            if (waiting.EndWhileWaiting())
+            {
+                Interlocked.Decrement(ref engine._waiting);
+            }
+        }, (this, sequence));
         EnsureLoop();
         return sequence.Output.Reader.ReadAllAsync(CancellationToken.None);
     }
@@ -208,7 +240,15 @@ public sealed class GenerationEngine : IDisposable
                 ProntoErrors.InvalidArgument($"token id {id} is outside the vocabulary of model '{_model}' (0 to {VocabSize - 1})");
             }
         }
+
+        if (Reservation(prompt.Count, parameters) > MaxCacheTokens)
+        {
+            ProntoErrors.InvalidArgument($"the prompt's {prompt.Count} tokens and max_tokens {parameters.MaxTokens} need {Reservation(prompt.Count, parameters)} cache tokens; model '{_model}' holds {MaxCacheTokens} at most (pronto.generative.max_cache_tokens): shorten the prompt or lower max_tokens");
+        }
     }
+
+    /// <summary>The cache tokens a sequence may come to hold: prompt plus max_tokens, at most the context length.</summary>
+    private int Reservation(int promptTokens, SamplingParameters parameters) => (int)Math.Min((long)promptTokens + parameters.MaxTokens, ContextLength);
 
     public void Dispose()
     {
@@ -326,13 +366,29 @@ public sealed class GenerationEngine : IDisposable
     /// <summary>Takes waiting sequences into the prefill list while running and prefilling sequences stay under <see cref="MaxRunning"/>.</summary>
     private void Admit(List<Sequence> running, List<Sequence> prefilling)
     {
-        while (running.Count + prefilling.Count < MaxRunning && _queue.Reader.TryRead(out var sequence))
+        long reserved = 0;
+        foreach (var s in running.Concat(prefilling))
         {
-            if (!sequence.TryAdmit())
+            reserved += s.Reservation;
+        }
+
+        while (running.Count + prefilling.Count < MaxRunning && _queue.Reader.TryPeek(out var next))
+        {
+            // The first waiting sequence that does not fit the cache budget waits for running ones to finish (a
+            // cancelled one is taken out whatever its size).
+            if (!next.Ended && reserved + next.Reservation > MaxCacheTokens)
+            {
+                break;
+            }
+
+            _queue.Reader.TryRead(out var sequence);
+            if (!sequence!.TryAdmit())
             {
                 sequence.Cancel(this); // its stream already ended when its caller cancelled: this only tidies up
                 continue;
             }
+
+            Interlocked.Decrement(ref _waiting);
 
             if (sequence.CancellationToken.IsCancellationRequested)
             {
@@ -341,6 +397,7 @@ public sealed class GenerationEngine : IDisposable
             }
 
             prefilling.Add(sequence);
+            reserved += sequence.Reservation;
         }
 
         Publish(running, prefilling);
@@ -389,18 +446,16 @@ public sealed class GenerationEngine : IDisposable
     private void Publish(List<Sequence> running, List<Sequence> prefilling)
     {
         long cached = 0;
-        foreach (var sequence in running)
+        long reserved = 0;
+        foreach (var sequence in running.Concat(prefilling))
         {
             cached += sequence.Length;
-        }
-
-        foreach (var sequence in prefilling)
-        {
-            cached += sequence.Length;
+            reserved += sequence.Reservation;
         }
 
         Volatile.Write(ref _running, running.Count + prefilling.Count);
         Volatile.Write(ref _cachedTokens, cached);
+        Volatile.Write(ref _reservedTokens, reserved);
     }
 
     /// <summary>
@@ -687,9 +742,15 @@ public sealed class GenerationEngine : IDisposable
         return false;
     }
 
-    private sealed class Sequence(int[] prompt, SamplingParameters parameters, GenerativeTokenizer tokenizer, IReadOnlySet<int> eos, CancellationToken cancellationToken)
+    private sealed class Sequence(int[] prompt, SamplingParameters parameters, GenerativeTokenizer tokenizer, IReadOnlySet<int> eos, CancellationToken cancellationToken, int reservation)
     {
         public int[] Prompt { get; } = prompt;
+
+        /// <summary>Cache tokens held for the sequence while it runs (<see cref="MaxCacheTokens"/>).</summary>
+        public int Reservation { get; } = reservation;
+
+        /// <summary>True once its caller ended it while it waited.</summary>
+        public bool Ended => Volatile.Read(ref _state) == 2;
 
         public SamplingParameters Parameters { get; } = parameters;
 
@@ -723,13 +784,16 @@ public sealed class GenerationEngine : IDisposable
         /// <summary>The loop takes the sequence from the queue: false when its caller already ended it there.</summary>
         public bool TryAdmit() => Interlocked.CompareExchange(ref _state, 1, 0) == 0;
 
-        /// <summary>The caller's token fired: a sequence still waiting ends its stream now; a running one at the next step.</summary>
-        public void EndWhileWaiting()
+        /// <summary>The caller's token fired: a sequence still waiting ends its stream now (true); a running one at the next step.</summary>
+        public bool EndWhileWaiting()
         {
-            if (Interlocked.CompareExchange(ref _state, 2, 0) == 0)
+            if (Interlocked.CompareExchange(ref _state, 2, 0) != 0)
             {
-                Output.Writer.TryComplete(new OperationCanceledException("the request was cancelled", CancellationToken));
+                return false;
             }
+
+            Output.Writer.TryComplete(new OperationCanceledException("the request was cancelled", CancellationToken));
+            return true;
         }
 
         public void Emit(GenerationChunk chunk)

@@ -132,7 +132,8 @@ public sealed class GenerativeModel : IDisposable
         var engine = new GenerationEngine(config.Name, instance, decoder, tokenizer, eos, context,
             Int(config, ProntoParameters.GenerativeMaxRunning) ?? DefaultMaxRunning,
             Int(config, ProntoParameters.GenerativeMaxWaiting) ?? DefaultMaxWaiting,
-            Int(config, ProntoParameters.GenerativeMaxStepTokens) ?? DefaultMaxStepTokens);
+            Int(config, ProntoParameters.GenerativeMaxStepTokens) ?? DefaultMaxStepTokens,
+            Int(config, ProntoParameters.GenerativeMaxCacheTokens) ?? 0);
         return new GenerativeModel(config.Name, tokenizer, template, engine);
     }
 

@@ -35,6 +35,7 @@ internal sealed class ServerMetrics
     private readonly Counter _promptTokens;
     private readonly Counter _generationTokens;
     private readonly Gauge _cachedTokens;
+    private readonly Gauge _cacheBudgetUse;
     private readonly Gauge _cacheUsage;
     private readonly Histogram _firstToken;
     private readonly Histogram _interToken;
@@ -101,6 +102,7 @@ internal sealed class ServerMetrics
         _generationTokens = factory.CreateCounter("pronto_generation_tokens_total", "Tokens generated", ModelLabels);
         _cachedTokens = factory.CreateGauge("pronto_generation_kv_cache_tokens", "Tokens the running sequences' KV caches hold", ModelLabels);
         _cacheUsage = factory.CreateGauge("pronto_generation_kv_cache_bytes", "Bytes the running sequences' KV caches hold (keys and values of every layer, FP32)", ModelLabels);
+        _cacheBudgetUse = factory.CreateGauge("pronto_generation_kv_cache_usage_ratio", "Share of the model's KV-cache budget (pronto.generative.max_cache_tokens) the running sequences have reserved; only for models with a budget", ModelLabels);
 
         // vllm:time_to_first_token_seconds and vllm:inter_token_latency_seconds, measured where the OpenAI routes
         // receive each choice's tokens: from the request's start (queueing and prefill included), then between tokens.
@@ -214,6 +216,10 @@ internal sealed class ServerMetrics
             _waiting.WithLabels(labels).Set(engine.Waiting);
             _cachedTokens.WithLabels(labels).Set(engine.CachedTokens);
             _cacheUsage.WithLabels(labels).Set(engine.CachedTokens * engine.CacheBytesPerToken);
+            if (engine.MaxCacheTokens < int.MaxValue)
+            {
+                _cacheBudgetUse.WithLabels(labels).Set((double)engine.ReservedCacheTokens / engine.MaxCacheTokens);
+            }
             var now = (engine.PromptTokens, engine.GeneratedTokens);
             var before = _engineTokens.GetValueOrDefault(engine);
             _promptTokens.WithLabels(labels).Inc(now.PromptTokens - before.Prompt);

@@ -11,7 +11,7 @@ public sealed class StrictConfigTests
         "pronto.batch.run_size, pronto.classify.activation, pronto.classify.output, "
         + "pronto.dynamic_batching.eager, pronto.embedding.mask_input, pronto.embedding.normalize, pronto.embedding.output, "
         + "pronto.embedding.pooling, pronto.fields.input, pronto.fields.names, pronto.generative, pronto.generative.chat_template, "
-        + "pronto.generative.context_length, pronto.generative.max_running, pronto.generative.max_step_tokens, pronto.generative.max_waiting, pronto.idle_unload_seconds, pronto.image.channel_order, pronto.image.height, "
+        + "pronto.generative.context_length, pronto.generative.max_cache_tokens, pronto.generative.max_running, pronto.generative.max_step_tokens, pronto.generative.max_waiting, pronto.idle_unload_seconds, pronto.image.channel_order, pronto.image.height, "
         + "pronto.image.input, pronto.image.max_pixels, pronto.image.mean, pronto.image.mean_file, pronto.image.resize, pronto.image.scale, "
         + "pronto.image.std, pronto.image.width, pronto.prepare, pronto.produce, pronto.queue_wait_budget_ms, pronto.reject_non_finite, pronto.text.ids_input, pronto.text.lowercase, "
         + "pronto.text.mask_input, pronto.text.max_tokens, pronto.text.type_input, pronto.text.vocab";

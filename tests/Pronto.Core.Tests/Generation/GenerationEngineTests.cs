@@ -29,10 +29,15 @@ public sealed class GenerationEngineTests : IDisposable
         {
             ["pronto.generative.max_step_tokens"] = "4",
         });
+        TinyDecoder.Write(_root, "budget", extraParameters: new Dictionary<string, string>
+        {
+            ["pronto.generative.max_cache_tokens"] = "20",
+        });
         _repository = new ModelRepository(_root, [new OnnxBackend()]);
         _repository.Load("tiny");
         _repository.Load("single");
         _repository.Load("chunked");
+        _repository.Load("budget");
     }
 
     public void Dispose()
@@ -472,6 +477,58 @@ public sealed class GenerationEngineTests : IDisposable
         await cancelled.Task.WaitAsync(Guard);
         Assert.Equal(0, engine.Waiting);
         Assert.Equal(1, engine.LargestBatch);
+    }
+
+    [Fact]
+    public async Task A_cancelled_waiting_sequence_frees_its_queue_slot_at_once()
+    {
+        var engine = Model("single").Engine; // max_waiting 1
+        var gate = new Gate();
+        engine.BeforeStep = gate.Hook;
+        using var cancel = new CancellationTokenSource();
+        var first = engine.Generate(Prompts[0], Greedy(6), cancel.Token);
+        await gate.Reached.WaitAsync(Guard);
+        Assert.Equal(1, engine.Waiting);
+        var full = Assert.Throws<ProntoException>(() => engine.Generate(Prompts[1], Greedy(6), CancellationToken.None));
+        Assert.Equal((ErrorCode.Unavailable, 1), (full.Code, full.RetryAfterSeconds));
+
+        // The loop is held before admission, so the cancelled sequence is still in the channel: its slot is free anyway.
+        cancel.Cancel();
+        Assert.Equal(0, engine.Waiting);
+        var next = engine.Generate(Prompts[1], Greedy(6), CancellationToken.None);
+        Assert.Equal(1, engine.Waiting);
+        gate.Open();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Collect(first).WaitAsync(Guard));
+        Assert.Equal(6, (await Collect(next).WaitAsync(Guard)).Tokens.Count);
+        Assert.Equal(0, engine.Waiting);
+    }
+
+    [Fact]
+    public async Task A_sequence_past_the_cache_budget_waits_for_the_running_one_and_one_that_never_fits_is_refused()
+    {
+        var alone = await Collect(Model("tiny").Engine.Generate(Prompts[1], Greedy(6), CancellationToken.None)).WaitAsync(Guard);
+        var engine = Model("budget").Engine; // 20 cache tokens
+        var refused = Assert.Throws<ProntoException>(() => engine.Generate(Prompts[2], Greedy(10), CancellationToken.None));
+        Assert.Equal(ErrorCode.InvalidArgument, refused.Code);
+        Assert.Equal("the prompt's 14 tokens and max_tokens 10 need 24 cache tokens; model 'budget' holds 20 at most (pronto.generative.max_cache_tokens): shorten the prompt or lower max_tokens", refused.Message);
+
+        var reserved = new List<long>();
+        var gate = new Gate { OnStep = _ => reserved.Add(engine.ReservedCacheTokens) };
+        engine.BeforeStep = gate.Hook;
+        var first = engine.Generate(Prompts[0], Greedy(10), CancellationToken.None); // 5 + 10 = 15
+        await gate.Reached.WaitAsync(Guard);
+        var second = engine.Generate(Prompts[1], Greedy(6), CancellationToken.None); // 3 + 6 = 9: 24 > 20, so it waits
+        gate.Open();
+        var results = await Task.WhenAll(Collect(first), Collect(second)).WaitAsync(Guard);
+
+        Assert.Equal(1, engine.LargestBatch);
+        Assert.Equal(10, results[0].Tokens.Count);
+        Assert.Equal(alone.Tokens, results[1].Tokens);
+
+        // Seen before each iteration (before its admission): nothing; 15 while the first runs its other 8 steps; nothing
+        // once it finished; 9 while the second runs its other 4 (each iteration: prefill or not, then one step).
+        Assert.Equal([0L, .. Enumerable.Repeat(15L, 8), 0L, .. Enumerable.Repeat(9L, 4)], reserved);
+        Assert.Equal(0, engine.ReservedCacheTokens);
     }
 
     [Fact]

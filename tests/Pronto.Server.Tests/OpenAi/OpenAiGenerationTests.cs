@@ -30,6 +30,7 @@ public sealed class GenerativeServerFixture : IAsyncLifetime
     {
         TinyDecoder.Write(Root, "tiny");
         TinyDecoder.Write(Root, "plain", chatTemplate: false);
+        TinyDecoder.Write(Root, "budgeted", extraParameters: new Dictionary<string, string> { ["pronto.generative.max_cache_tokens"] = "40" });
         TinyDecoder.WriteGenai(Root, "genai");
         TinyModels.WriteAddConstant(Root, "adder", 1f, 3);
         Server = await ServerFixture.StartAsync(options => options.ModelRepository = Root);
@@ -477,6 +478,10 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
         // the loop may not have taken the finished sequence out yet, so no value is asserted here).
         Assert.Contains("\npronto_generation_kv_cache_tokens{model=\"plain\",version=\"1\"} ", after, StringComparison.Ordinal);
         Assert.Contains("\npronto_generation_kv_cache_bytes{model=\"plain\",version=\"1\"} ", after, StringComparison.Ordinal);
+
+        // The budget's share only for a model that has a budget (nothing has run on "budgeted": nothing reserved).
+        Assert.Contains("\npronto_generation_kv_cache_usage_ratio{model=\"budgeted\",version=\"1\"} 0\n", after, StringComparison.Ordinal);
+        Assert.DoesNotContain("pronto_generation_kv_cache_usage_ratio{model=\"plain\"", after, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -559,7 +564,7 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     public async Task Models_lists_the_generative_models()
     {
         using var doc = JsonDocument.Parse(await fixture.Http.GetStringAsync("/v1/models"));
-        Assert.Equal(["genai", "plain", "tiny"], doc.RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()));
+        Assert.Equal(["budgeted", "genai", "plain", "tiny"], doc.RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()));
     }
 
     [Theory]
@@ -567,6 +572,7 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     [InlineData("/v1/completions", """{"model":"adder","prompt":"x"}""", 400, "model 'adder' is not a generative model")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","max_tokens":-1}""", 400, "'max_tokens' must be at least 1, got -1")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","max_tokens":96}""", 400, "model 'tiny' reads 96 tokens at most; this request asks for 97 (1 in the prompt, 96 to generate)")]
+    [InlineData("/v1/completions", """{"model":"budgeted","prompt":[1,2,3],"max_tokens":38}""", 400, "the prompt's 3 tokens and max_tokens 38 need 41 cache tokens; model 'budgeted' holds 40 at most (pronto.generative.max_cache_tokens)")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":[1,999]}""", 400, "token id 999 is outside the vocabulary of model 'tiny'")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","temperature":3}""", 400, "'temperature' must be from 0 to 2, got 3")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","top_p":0}""", 400, "'top_p' must be greater than 0")]
