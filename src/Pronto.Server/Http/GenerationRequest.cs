@@ -6,7 +6,7 @@ namespace Pronto.Server.Http;
 
 /// <summary>
 /// The body of <c>POST /v1/completions</c> or <c>/v1/chat/completions</c>, read strictly enough that a parameter
-/// Pronto would silently ignore (best_of, echo) is refused instead: 400 for a bad value, 501 for a
+/// Pronto would silently ignore (echo) is refused instead: 400 for a bad value, 501 for a
 /// feature not built yet. Unknown fields are ignored, as OpenAI-compatible servers do.
 /// </summary>
 internal sealed class GenerationRequest
@@ -19,6 +19,9 @@ internal sealed class GenerationRequest
 
     /// <summary>Choices per prompt (<c>n</c>, default 1).</summary>
     public int N { get; init; } = 1;
+
+    /// <summary>Candidates generated per prompt (at least <see cref="N"/>); the N with the highest cumulative log-probability are returned.</summary>
+    public int BestOf { get; init; } = 1;
 
     public required string Model { get; init; }
 
@@ -65,8 +68,13 @@ internal sealed class GenerationRequest
                 ProntoErrors.InvalidArgument($"'n' must be at most {MaxChoices}, got {n}");
             }
 
-            PositiveInteger(root, "best_of");
-            Refuse(root, "best_of", v => v.ValueKind == JsonValueKind.Number && v.GetInt32() == 1, "'best_of' other than 1 is not supported yet");
+            // best_of candidates per prompt, the n with the highest cumulative log-probability returned (OpenAI's and vLLM's).
+            var bestOf = PositiveInteger(root, "best_of") ?? n;
+            if (bestOf < n || bestOf > MaxChoices)
+            {
+                ProntoErrors.InvalidArgument(bestOf < n ? $"'best_of' must be at least 'n' ({n}), got {bestOf}" : $"'best_of' must be at most {MaxChoices}, got {bestOf}");
+            }
+
             var logprobs = chat ? ChatLogprobs(root) : OpenAiFields.Integer(root, "logprobs");
             Refuse(root, "echo", v => v.ValueKind == JsonValueKind.False, "'echo' is not supported yet");
             Refuse(root, "suffix", _ => false, "'suffix' is not supported");
@@ -126,6 +134,11 @@ internal sealed class GenerationRequest
             };
 
             var stream = OpenAiFields.Bool(root, "stream") ?? false;
+            if (stream && bestOf > n)
+            {
+                ProntoErrors.InvalidArgument("'best_of' greater than 'n' cannot be streamed: the best candidates are known only when all have finished");
+            }
+
             var includeUsage = false;
             if (root.TryGetProperty("stream_options", out var so) && so.ValueKind != JsonValueKind.Null)
             {
@@ -144,6 +157,7 @@ internal sealed class GenerationRequest
                 IncludeUsage = includeUsage,
                 ReturnTokenIds = OpenAiFields.Bool(root, "return_token_ids") ?? false,
                 N = n,
+                BestOf = bestOf,
             };
         }
         catch (JsonException e)
@@ -220,9 +234,12 @@ internal sealed class GenerationRequest
             }
 
             var request = Parse(completion.WrittenSpan, chat: false);
-            if (request.N != 1)
+            foreach (var (name, value) in (ReadOnlySpan<(string, int)>)[("n", request.N), ("best_of", request.BestOf)])
             {
-                ProntoErrors.InvalidArgument("the generate extension answers one text_output: 'n' must be 1");
+                if (value != 1)
+                {
+                    ProntoErrors.InvalidArgument($"the generate extension answers one text_output: '{name}' must be 1");
+                }
             }
 
             return request;

@@ -63,18 +63,21 @@ internal static class OpenAiGeneration
             ? [model.Tokenizer.Encode(model.ChatTemplate.Render(model.Name, request.Messages!))]
             : request.Prompts.Select(p => p.TokenIds ?? model.Tokenizer.Encode(p.Text!)).ToArray();
 
-        // n choices per prompt, prompt-major (choice index = prompt x n + j), as OpenAI numbers them. With a seed,
-        // choice j draws from seed + j: different choices, each reproducible.
+        // best_of candidates (n unless asked) per prompt, prompt-major (candidate index = prompt x best_of + j), as
+        // OpenAI numbers choices. With a seed, candidate j draws from seed + j: different candidates, each reproducible.
+        // Ranking candidates needs each token's log-probability, asked for or not (the response shows them only if asked).
         var n = request.N;
-        var prompts = new int[distinct.Length * n][];
+        var candidates = request.BestOf;
+        var prompts = new int[distinct.Length * candidates][];
         var sampling = new SamplingParameters[prompts.Length];
         for (var i = 0; i < prompts.Length; i++)
         {
-            prompts[i] = distinct[i / n];
+            prompts[i] = distinct[i / candidates];
             sampling[i] = request.Sampling with
             {
                 MaxTokens = model.MaxTokensFor(prompts[i].Length, request.MaxTokens, chat ? null : GenerationRequest.DefaultCompletionTokens),
-                Seed = request.Sampling.Seed is { } seed ? unchecked(seed + (ulong)(i % n)) : null,
+                Seed = request.Sampling.Seed is { } seed ? unchecked(seed + (ulong)(i % candidates)) : null,
+                Logprobs = request.Sampling.Logprobs ?? (candidates > n ? 0 : null),
             };
         }
 
@@ -101,7 +104,7 @@ internal static class OpenAiGeneration
             time.GetUtcNow().ToUnixTimeSeconds(),
             model.Name,
             chat,
-            request.ReturnTokenIds ? prompts : null,
+            request.ReturnTokenIds ? [.. Enumerable.Range(0, distinct.Length * n).Select(i => distinct[i / n])] : null,
             request.Sampling.Logprobs is not null ? model.Tokenizer : null);
         var promptTotal = distinct.Sum(p => p.Length);
         if (triton is { } generate)
@@ -115,6 +118,11 @@ internal static class OpenAiGeneration
         else
         {
             var results = await Task.WhenAll(streams.Select(Collect));
+            if (candidates > n)
+            {
+                results = Best(results, candidates, n);
+            }
+
             await JsonResponse.WriteAsync(context, StatusCodes.Status200OK, w => WriteResponse(w, response, results, promptTotal));
         }
 
@@ -140,6 +148,26 @@ internal static class OpenAiGeneration
             last = now;
             yield return chunk;
         }
+    }
+
+    /// <summary>
+    /// Of each prompt's <paramref name="candidates"/>, the <paramref name="n"/> with the highest cumulative
+    /// log-probability of their tokens, best first (the earlier candidate on a tie); usage then counts the returned
+    /// choices' tokens, as vLLM's does.
+    /// </summary>
+    private static Choice[] Best(Choice[] results, int candidates, int n)
+    {
+        var best = new List<Choice>(results.Length / candidates * n);
+        for (var start = 0; start < results.Length; start += candidates)
+        {
+            best.AddRange(results.Skip(start).Take(candidates)
+                .Select((choice, j) => (choice, j, Sum: choice.Tokens.Sum(t => (double)t.Logprobs!.Logprob)))
+                .OrderByDescending(c => c.Sum).ThenBy(c => c.j)
+                .Take(n)
+                .Select(c => c.choice));
+        }
+
+        return [.. best];
     }
 
     private static async Task<Choice> Collect(IAsyncEnumerable<GenerationChunk> stream)

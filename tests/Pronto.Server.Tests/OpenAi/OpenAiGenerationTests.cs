@@ -561,6 +561,28 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     }
 
     [Fact]
+    public async Task Best_of_returns_the_n_candidates_with_the_highest_cumulative_log_probability()
+    {
+        // The four candidates best_of 4 draws (seeds 2 to 5), shown by n 4 with their log-probabilities.
+        using var all = await Post("""{"model":"tiny","prompt":"the cat","n":4,"seed":2,"temperature":1,"max_tokens":6,"ignore_eos":true,"logprobs":0}""");
+        using var allDoc = JsonDocument.Parse(await all.Content.ReadAsStringAsync());
+        var candidates = allDoc.RootElement.GetProperty("choices").EnumerateArray()
+            .Select(c => (Text: c.GetProperty("text").GetString()!, Sum: c.GetProperty("logprobs").GetProperty("token_logprobs").EnumerateArray().Sum(l => (double)l.GetSingle())))
+            .ToList();
+        var ranked = candidates.Select((c, j) => (c.Text, c.Sum, j)).OrderByDescending(c => c.Sum).ThenBy(c => c.j).ToList();
+        Assert.Equal([3, 1], ranked.Take(2).Select(c => c.j)); // this seed's best two are not simply the first two
+
+        using var best = await Post("""{"model":"tiny","prompt":"the cat","n":2,"best_of":4,"seed":2,"temperature":1,"max_tokens":6,"ignore_eos":true}""");
+        Assert.Equal(HttpStatusCode.OK, best.StatusCode);
+        using var doc = JsonDocument.Parse(await best.Content.ReadAsStringAsync());
+        var choices = doc.RootElement.GetProperty("choices").EnumerateArray().ToList();
+        Assert.Equal(ranked.Take(2).Select(c => c.Text), choices.Select(c => c.GetProperty("text").GetString()));
+        Assert.Equal([0, 1], choices.Select(c => c.GetProperty("index").GetInt32()));
+        Assert.All(choices, c => Assert.Equal(JsonValueKind.Null, c.GetProperty("logprobs").ValueKind)); // not asked for
+        Assert.Equal(12, doc.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+    }
+
+    [Fact]
     public async Task Models_lists_the_generative_models()
     {
         using var doc = JsonDocument.Parse(await fixture.Http.GetStringAsync("/v1/models"));
@@ -580,7 +602,9 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     [InlineData("/v1/completions", """{"model":"tiny"}""", 400, "'prompt' is required")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","n":17}""", 400, "'n' must be at most 16, got 17")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","n":0}""", 400, "'n' must be a positive integer, got 0")]
-    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","best_of":2}""", 501, "'best_of' other than 1 is not supported yet")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","n":2,"best_of":1}""", 400, "'best_of' must be at least 'n' (2), got 1")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","best_of":17}""", 400, "'best_of' must be at most 16, got 17")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","best_of":2,"stream":true}""", 400, "'best_of' greater than 'n' cannot be streamed")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","logprobs":21}""", 400, "'logprobs' must be from 0 to 20, got 21")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","echo":true}""", 501, "'echo' is not supported yet")]
     [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[{"role":"user","content":"hi"}],"top_logprobs":2}""", 400, "'top_logprobs' needs 'logprobs': true")]
