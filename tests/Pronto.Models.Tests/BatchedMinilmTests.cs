@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
+using Pronto.Core.Configuration;
 using Pronto.Core.Inference;
 using Pronto.Core.Repository;
 using Pronto.Core.Tensors;
@@ -51,16 +52,13 @@ public sealed class BatchedMinilmTests(BundledRepositoryFixture fixture)
         var target = Directory.CreateDirectory(Path.Combine(root, "minilm")).FullName;
         File.CreateSymbolicLink(Path.Combine(Directory.CreateDirectory(Path.Combine(target, "1")).FullName, "model.onnx"), Path.Combine(source, "1", "model.onnx"));
         File.Copy(Path.Combine(source, "vocab.txt"), Path.Combine(target, "vocab.txt"));
-        var config = File.ReadAllText(Path.Combine(source, "config.pbtxt"));
-        var eager = """
-            key: "pronto.dynamic_batching.eager"
-              value: { string_value: "true" }
-            """.ReplaceLineEndings("\n");
-        Assert.Contains(eager, config, StringComparison.Ordinal);
-        Assert.Contains("max_queue_delay_microseconds: 1000\n", config, StringComparison.Ordinal);
-        config = config.Replace(eager, eager.Replace("\"true\"", "\"false\"", StringComparison.Ordinal), StringComparison.Ordinal)
-            .Replace("max_queue_delay_microseconds: 1000\n", "max_queue_delay_microseconds: 1000000\n", StringComparison.Ordinal);
-        File.WriteAllText(Path.Combine(target, "config.pbtxt"), config);
+        // Edited as a config, not as text: the bundled file's layout is ModelConfigText.Format's to choose.
+        var config = ModelConfigText.Parse(File.ReadAllText(Path.Combine(source, "config.pbtxt")), "minilm");
+        Assert.Equal("true", config.Parameters[ProntoParameters.DynamicBatchingEager]);
+        Assert.Equal(1000, config.DynamicBatching!.MaxQueueDelayMicroseconds);
+        config.Parameters[ProntoParameters.DynamicBatchingEager] = "false";
+        config.DynamicBatching.MaxQueueDelayMicroseconds = 1_000_000;
+        File.WriteAllText(Path.Combine(target, "config.pbtxt"), ModelConfigText.Format(config));
         return root;
     }
 
