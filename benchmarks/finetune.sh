@@ -11,14 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source benchmarks/lib.sh
 pairs=${1:-3} texts=${2:-2000} images=${3:-1000} minilm_requests=${4:-4000} resnet_requests=${5:-200}
-for project in src/Pronto.Cli benchmarks/Pronto.LoadGen benchmarks/Pronto.RawBench benchmarks/Pronto.ModelGen; do
-  dotnet build "$project" -c Release -v q -nologo > /dev/null
-done
-bin=bin/Release/net10.0/linux-x64
-cli=src/Pronto.Cli/$bin/pronto.dll
-gen=benchmarks/Pronto.LoadGen/$bin/Pronto.LoadGen.dll
-raw=benchmarks/Pronto.RawBench/$bin/Pronto.RawBench.dll
-modelgen=benchmarks/Pronto.ModelGen/$bin/Pronto.ModelGen.dll
+build_pronto loadgen rawbench modelgen
 
 results=benchmarks/results/finetune-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$results"

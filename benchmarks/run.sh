@@ -21,15 +21,9 @@ case $mode in
 esac
 started=$SECONDS
 
-for project in src/Pronto.Cli benchmarks/Pronto.LoadGen benchmarks/Pronto.RawBench benchmarks/Pronto.ModelGen benchmarks/peers/NaiveOnnxEndpoint; do
-  dotnet build "$project" -c Release -v q -nologo > /dev/null
-done
-bin=bin/Release/net10.0/linux-x64
-cli=src/Pronto.Cli/$bin/pronto.dll
-gen=benchmarks/Pronto.LoadGen/$bin/Pronto.LoadGen.dll
-raw=benchmarks/Pronto.RawBench/$bin/Pronto.RawBench.dll
-modelgen=benchmarks/Pronto.ModelGen/$bin/Pronto.ModelGen.dll
-naive=benchmarks/peers/NaiveOnnxEndpoint/$bin/NaiveOnnxEndpoint.dll
+build_pronto loadgen rawbench modelgen
+dotnet build benchmarks/peers/NaiveOnnxEndpoint -c Release -v q -nologo > /dev/null
+naive=benchmarks/peers/NaiveOnnxEndpoint/bin/Release/net10.0/linux-x64/NaiveOnnxEndpoint.dll
 table=benchmarks/suite-table.py
 
 results=benchmarks/results/$(date -u +%Y%m%dT%H%M%SZ)
