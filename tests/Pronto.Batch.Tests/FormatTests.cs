@@ -203,6 +203,18 @@ public sealed class FormatTests(BatchRepositoryFixture fixture)
     }
 
     [Fact]
+    public async Task An_unclosed_csv_quote_stops_the_job_naming_its_line()
+    {
+        var dir = Temp();
+        WriteCsv(Path.Combine(dir, "in.csv"), Transactions(20));
+        File.AppendAllText(Path.Combine(dir, "in.csv"), "20,\"10,40,1,12,3,0\n21,10,40,1,12,3,0\n");
+        var (code, _, error) = await CliAsync(fixture, "batch", "fraud", "--input", Path.Combine(dir, "in.csv"), "--output", Path.Combine(dir, "out.jsonl"));
+        Assert.Equal(ExitCodes.InvalidArgument, code);
+        Assert.Contains("'in.csv' line 22: a quoted field opens on this line and is never closed before the end of the file", error);
+        Assert.False(File.Exists(Path.Combine(dir, "out.jsonl")));
+    }
+
+    [Fact]
     public async Task An_existing_output_is_never_overwritten_without_resume()
     {
         var dir = Temp();

@@ -41,6 +41,53 @@ public sealed class TableFileTests : IDisposable
     }
 
     [Fact]
+    public async Task Csv_rows_of_another_width_and_blank_lines_are_row_errors_and_crlf_reads_as_lf()
+    {
+        var path = Path.Combine(_temp, "t.csv");
+        await File.WriteAllTextAsync(path, "a,b\r\n1,\"x,\"\"y\"\"\"\r\n\r\n3\n4,5,6\n7,\"two\nlines\"\n");
+        var (columns, read) = await ReadCsvAsync(path);
+        Assert.Equal(["a", "b"], columns);
+        Assert.Equal(
+        [
+            ("1|x,\"y\"", null), (null, "has 1 fields, the header has 2"), (null, "has 3 fields, the header has 2"), ("7|two\nlines", null),
+        ], read);
+    }
+
+    [Fact]
+    public async Task An_unclosed_quote_is_an_invalid_argument_naming_its_line_not_the_rest_of_the_file_as_one_field()
+    {
+        var path = Path.Combine(_temp, "open.csv");
+        await File.WriteAllTextAsync(path, "a,b\n1,2\n3,\"open\n4,5\n6,7\n");
+        var error = await Assert.ThrowsAsync<ProntoException>(() => ReadCsvAsync(path));
+        Assert.Equal(ErrorCode.InvalidArgument, error.Code);
+        Assert.Equal("'open.csv' line 3: a quoted field opens on this line and is never closed before the end of the file", error.Message);
+    }
+
+    [Fact]
+    public async Task A_csv_header_naming_a_column_twice_is_an_invalid_argument()
+    {
+        var path = Path.Combine(_temp, "twice.csv");
+        await File.WriteAllTextAsync(path, "a,b,a\n1,2,3\n");
+        var error = await Assert.ThrowsAsync<ProntoException>(() => ReadCsvAsync(path));
+        Assert.Equal(ErrorCode.InvalidArgument, error.Code);
+        Assert.StartsWith("'twice.csv': the header is not usable: Col name 'a' found 2 times", error.Message);
+    }
+
+    /// <summary>The header, then each row's fields joined by '|' or its error.</summary>
+    private static async Task<(List<string> Columns, List<(string? Values, string? Error)> Rows)> ReadCsvAsync(string path)
+    {
+        await using var reader = new CsvRowReader(path, 64);
+        await reader.OpenAsync(CancellationToken.None);
+        var rows = new List<(string?, string?)>();
+        await foreach (var (values, error) in reader.ReadAsync(CancellationToken.None))
+        {
+            rows.Add((values is null ? null : string.Join("|", values), error));
+        }
+
+        return ([.. reader.Columns.Select(c => c.Name)], rows);
+    }
+
+    [Fact]
     public async Task An_unknown_extension_is_an_invalid_argument_and_writes_nothing()
     {
         var path = Path.Combine(_temp, "t.txt");

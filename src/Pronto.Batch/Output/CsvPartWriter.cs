@@ -4,7 +4,7 @@ using System.Text;
 namespace Pronto.Batch.Output;
 
 /// <summary>
-/// RFC 4180 CSV, the dialect <see cref="Input.CsvRowReader"/> reads: a header row, comma separators, a field quoted
+/// RFC 4180 CSV, the dialect <see cref="Input.CsvRowReader"/> reads (through Sep): a header row, comma separators, a field quoted
 /// (with "" for a quote) when it holds a comma, a quote or a line break, LF line ends. Numbers in their shortest
 /// round-trip form, booleans as true / false, nulls empty, binary as base64. Lists have no CSV form.
 /// </summary>
