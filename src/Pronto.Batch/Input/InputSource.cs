@@ -103,7 +103,7 @@ public sealed class InputSource
     /// </summary>
     internal async IAsyncEnumerable<ColumnGroup> ReadColumnsAsync(bool[] needed, Func<long, int, bool> wanted, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await using var reader = new ParquetRowReader(Files[0], _bufferBytes);
+        await using var reader = new ParquetRowReader(Files[0]);
         await reader.OpenAsync(cancellationToken);
         await foreach (var group in reader.ReadColumnsAsync(needed, wanted, cancellationToken))
         {
@@ -172,6 +172,6 @@ public sealed class InputSource
     {
         "csv" => new CsvRowReader(path, bufferBytes),
         "jsonl" => new JsonlRowReader(path, bufferBytes),
-        _ => new ParquetRowReader(path, bufferBytes),
+        _ => new ParquetRowReader(path),
     };
 }

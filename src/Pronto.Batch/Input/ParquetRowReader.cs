@@ -1,96 +1,88 @@
 using System.Buffers;
-using System.Numerics;
 using System.Runtime.CompilerServices;
-using Parquet;
-using Parquet.Schema;
+using ParquetSharp;
 
 namespace Pronto.Batch.Input;
 
 /// <summary>
-/// Parquet, one row group in memory at a time. Flat columns are read (integers as Int64, floating point as
-/// Double, strings, booleans, binary); nested and repeated columns are not input columns. Both paths decode the
-/// common numeric and boolean column chunks with <see cref="ParquetColumnDecoder"/> (unless
-/// <paramref name="decodePages"/> is false: tests compare it with Parquet.Net's) and read the others through Parquet.Net.
+/// Parquet through ParquetSharp (Apache Arrow's C++ Parquet: every encoding, page version and codec), one row group
+/// in memory at a time. Flat top-level columns are input columns (integers as Int64, floating point as Double, UTF-8
+/// strings, booleans, binary); nested and repeated columns, and dates, times, timestamps, decimals, UUIDs, INT96 and
+/// unsigned 64-bit integers are not. Numbers and booleans are read physically (present values packed, definition
+/// levels) straight into pooled arrays and spread to their rows; INT32 is widened as its integer annotation says
+/// (an INT(8) truncates to sbyte, a UINT(32) is unsigned).
 /// </summary>
-internal sealed class ParquetRowReader(string path, int bufferBytes, bool decodePages = true) : IRowReader
+internal sealed class ParquetRowReader(string path) : IRowReader
 {
-    private FileStream? _stream;
-    private ParquetReader? _reader;
-    private ParquetColumnDecoder? _decoder;
-    private DataField[] _fields = [];
+    private ParquetFileReader? _file;
+    private int[] _leaves = [];
+    private IntLogicalType?[] _ints = [];
     private Column[] _columns = [];
-    private int[] _levels = [];
-    private long _columnarPosition;
+    private short[] _levels = [];
+    private long _position;
 
     public IReadOnlyList<Column> Columns => _columns;
 
-    /// <summary>
-    /// Bytes read so far: the stream's position on the row path; on the columnar path, which reads chunks by offset
-    /// (its own decoder not through the stream), the end of the last row group passed.
-    /// </summary>
-    public long Position => _columnarPosition > 0 ? _columnarPosition : _stream?.Position ?? 0;
+    /// <summary>Bytes read so far (approximate, for progress): the data of the row groups passed.</summary>
+    public long Position => _position;
 
-    /// <summary>Column chunks the columnar path decoded itself rather than through Parquet.Net.</summary>
-    public int DecodedChunks => _decoder?.DecodedChunks ?? 0;
-
-    public async Task OpenAsync(CancellationToken cancellationToken)
+    public Task OpenAsync(CancellationToken cancellationToken)
     {
-        _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferBytes);
-        _reader = await ParquetReader.CreateAsync(_stream, null, leaveStreamOpen: false, cancellationToken);
-        var fields = new List<DataField>();
+        _file = Guard(() => new ParquetFileReader(path), null);
+        var schema = _file.FileMetaData.Schema;
+        var leaves = new List<int>();
+        var ints = new List<IntLogicalType?>();
         var columns = new List<Column>();
-        foreach (var field in _reader.Schema.Fields)
+        for (var c = 0; c < schema.NumColumns; c++)
         {
-            if (field is DataField data && !data.IsArray && KindOf(data.ClrType) is { } kind)
+            var column = schema.Column(c);
+            var logical = column.LogicalType;
+            if (column.MaxRepetitionLevel == 0 && column.Path.ToDotVector().Length == 1 && KindOf(column.PhysicalType, logical) is { } kind)
             {
-                fields.Add(data);
-                columns.Add(new Column(data.Name, kind, Single: data.ClrType == typeof(float)));
+                leaves.Add(c);
+                ints.Add(logical as IntLogicalType);
+                if (logical is not IntLogicalType)
+                {
+                    logical.Dispose();
+                }
+
+                columns.Add(new Column(column.Name, kind, Single: column.PhysicalType == PhysicalType.Float));
+            }
+            else
+            {
+                logical.Dispose();
             }
         }
 
-        _fields = [.. fields];
+        _leaves = [.. leaves];
+        _ints = [.. ints];
         _columns = [.. columns];
+        return Task.CompletedTask;
     }
 
     /// <summary>
-    /// The row path: every row group's columns read as the columnar path reads them (<see cref="ReadColumnData"/>),
-    /// then boxed row by row (integers as long, floating point as double, booleans, strings, byte arrays; null for
-    /// a null).
+    /// The row path: every row group's columns read as the columnar path reads them, then boxed row by row (integers
+    /// as long, floating point as double, booleans, strings, byte arrays; null for a null).
     /// </summary>
     public async IAsyncEnumerable<(object?[]? Values, string? Error)> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var columns = new ColumnData[_fields.Length];
-        for (var g = 0; g < _reader!.RowGroupCount; g++)
+        var needed = new bool[_columns.Length];
+        needed.AsSpan().Fill(true);
+        await foreach (var group in ReadColumnsAsync(needed, (_, _) => true, cancellationToken))
         {
-            object?[][] rows;
-            using (var group = _reader.OpenRowGroupReader(g))
+            var rows = new object?[group.Rows][];
+            for (var r = 0; r < rows.Length; r++)
             {
-                var count = checked((int)group.RowCount);
-                for (var c = 0; c < _fields.Length; c++)
+                var values = new object?[_columns.Length];
+                for (var c = 0; c < values.Length; c++)
                 {
-                    columns[c] = await ReadColumnData(group, c, count, cancellationToken);
+                    values[c] = group.Columns[c]!.Box(r);
                 }
 
-                rows = new object?[count][];
-                for (var r = 0; r < count; r++)
-                {
-                    var values = new object?[_fields.Length];
-                    for (var c = 0; c < values.Length; c++)
-                    {
-                        values[c] = columns[c].Box(r);
-                    }
-
-                    rows[r] = values;
-                }
-
-                foreach (var column in columns)
-                {
-                    column.Return();
-                }
-
-                Advance(group.RowGroup);
+                rows[r] = values;
             }
 
+            group.Release();
             foreach (var row in rows)
             {
                 yield return (row, null);
@@ -100,141 +92,120 @@ internal sealed class ParquetRowReader(string path, int bufferBytes, bool decode
 
     /// <summary>
     /// The columnar fast path: each row group's <paramref name="needed"/> columns as <see cref="ColumnData"/> of the
-    /// job's kinds (null for a column not needed), decoded straight into pooled arrays: no per-cell boxing, no
-    /// nullable structs. A row group none of whose rows <paramref name="wanted"/> (first row, row count) accepts is
-    /// not decoded. The caller releases each group (<see cref="ColumnGroup.Release"/>).
+    /// job's kinds (null for a column not needed), in pooled arrays: no per-cell boxing, no nullable structs. A row
+    /// group none of whose rows <paramref name="wanted"/> (first row, row count) accepts is not read. The caller
+    /// releases each group (<see cref="ColumnGroup.Release"/>).
     /// </summary>
     public async IAsyncEnumerable<ColumnGroup> ReadColumnsAsync(bool[] needed, Func<long, int, bool> wanted, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        await Task.CompletedTask;
         long start = 0;
-        for (var g = 0; g < _reader!.RowGroupCount; g++)
+        for (var g = 0; g < _file!.FileMetaData.NumRowGroups; g++)
         {
-            using var group = _reader.OpenRowGroupReader(g);
-            var rows = checked((int)group.RowCount);
-            var columns = new ColumnData?[_fields.Length];
+            cancellationToken.ThrowIfCancellationRequested();
+            using var group = _file.RowGroup(g);
+            var rows = checked((int)group.MetaData.NumRows);
+            var columns = new ColumnData?[_columns.Length];
             if (wanted(start, rows))
             {
-                for (var c = 0; c < _fields.Length; c++)
+                for (var c = 0; c < columns.Length; c++)
                 {
                     if (needed[c])
                     {
-                        columns[c] = await ReadColumnData(group, c, rows, cancellationToken);
+                        columns[c] = Guard(() => Read(group, c, rows), _columns[c].Name);
                     }
                 }
             }
 
-            Advance(group.RowGroup);
+            Advance(group.MetaData);
             yield return new ColumnGroup(start, rows, columns);
             start += rows;
         }
     }
 
-    /// <summary>Column <paramref name="c"/> of a row group: decoded by <see cref="ParquetColumnDecoder"/> when it can, else through Parquet.Net.</summary>
-    private ValueTask<ColumnData> ReadColumnData(ParquetRowGroupReader group, int c, int rows, CancellationToken ct)
+    /// <summary>Runs a read, turning ParquetSharp's errors into invalid data naming the file (and the column).</summary>
+    private T Guard<T>(Func<T> read, string? column)
     {
-        if (decodePages)
+        try
         {
-            _decoder ??= new ParquetColumnDecoder(path);
+            return read();
         }
+        catch (ParquetException e)
+        {
+            var where = column is null ? $"Parquet file '{Path.GetFileName(path)}'" : $"Parquet file '{Path.GetFileName(path)}', column '{column}'";
+            throw new InvalidDataException($"{where}: {e.Message}", e);
+        }
+    }
 
-        var field = _fields[c];
+    private ColumnData Read(RowGroupReader group, int c, int rows)
+    {
+        using var reader = group.Column(_leaves[c]);
         var kind = _columns[c].Kind;
-        return _decoder?.TryDecode(field, group.GetMetadata(field), kind, rows) is { } decoded
-            ? ValueTask.FromResult(decoded)
-            : new ValueTask<ColumnData>(ReadColumnDataAsync(group, field, kind, rows, ct));
-    }
-
-    /// <summary>Progress: the end of the row group just read (the decoder reads chunks by offset, not through the stream).</summary>
-    private void Advance(Parquet.Meta.RowGroup group) => _columnarPosition = Math.Max(_columnarPosition, EndOf(group));
-
-    /// <summary>Where a row group's last column chunk ends in the file.</summary>
-    private static long EndOf(Parquet.Meta.RowGroup group)
-    {
-        long end = 0;
-        foreach (var chunk in group.Columns)
+        return reader switch
         {
-            if (chunk.MetaData is { } meta)
-            {
-                end = Math.Max(end, ParquetColumnDecoder.StartOf(meta) + meta.TotalCompressedSize);
-            }
-        }
-
-        return end;
-    }
-
-    /// <summary>A column chunk through Parquet.Net: strings and binary, and the chunks <see cref="ParquetColumnDecoder"/> leaves.</summary>
-    private async Task<ColumnData> ReadColumnDataAsync(ParquetRowGroupReader group, DataField field, ColumnKind kind, int rows, CancellationToken ct)
-    {
-        if (field.MaxDefinitionLevel > 0 && _levels.Length < rows)
-        {
-            _levels = new int[rows];
-        }
-
-        var levels = _levels;
-        var type = field.ClrType;
-        if (kind is ColumnKind.String or ColumnKind.Binary)
-        {
-            var column = ColumnData.Rent(kind, rows, nullable: false);
-            if (kind == ColumnKind.String)
-            {
-                await group.ReadAsync(field, ((string?[])column.Values).AsMemory(0, rows), null, ct);
-            }
-            else
-            {
-                await group.ReadAsync(field, ((byte[]?[])column.Values).AsMemory(0, rows), null, ct);
-            }
-
-            return column;
-        }
-
-        return type switch
-        {
-            _ when type == typeof(long) => await ReadNumbersAsync<long, long>(group, field, kind, rows, levels, ct),
-            _ when type == typeof(int) => await ReadNumbersAsync<int, long>(group, field, kind, rows, levels, ct),
-            _ when type == typeof(short) => await ReadNumbersAsync<short, long>(group, field, kind, rows, levels, ct),
-            _ when type == typeof(sbyte) => await ReadNumbersAsync<sbyte, long>(group, field, kind, rows, levels, ct),
-            _ when type == typeof(byte) => await ReadNumbersAsync<byte, long>(group, field, kind, rows, levels, ct),
-            _ when type == typeof(ushort) => await ReadNumbersAsync<ushort, long>(group, field, kind, rows, levels, ct),
-            _ when type == typeof(uint) => await ReadNumbersAsync<uint, long>(group, field, kind, rows, levels, ct),
-            _ when type == typeof(double) => await ReadNumbersAsync<double, double>(group, field, kind, rows, levels, ct),
-            _ when type == typeof(float) => await ReadNumbersAsync<float, double>(group, field, kind, rows, levels, ct),
-            _ => await ReadBoolsAsync(group, field, rows, levels, ct),
+            ColumnReader<long> longs => ReadNumbers<long, long>(longs, kind, rows, static v => v),
+            ColumnReader<int> ints => ReadNumbers<int, long>(ints, kind, rows, Widening(_ints[c])),
+            ColumnReader<double> doubles => ReadNumbers<double, double>(doubles, kind, rows, static v => v),
+            ColumnReader<float> floats => ReadNumbers<float, double>(floats, kind, rows, static v => v),
+            ColumnReader<bool> bools => ReadNumbers<bool, bool>(bools, kind, rows, static v => v),
+            _ when kind == ColumnKind.String => ReadReferences<string>(reader, kind, rows),
+            _ => ReadReferences<byte[]>(reader, kind, rows),
         };
     }
 
-    /// <summary>A numeric column: the present values as stored (packed), widened to the job's type and spread to their rows.</summary>
-    private static async Task<ColumnData> ReadNumbersAsync<T, TOut>(ParquetRowGroupReader group, DataField field, ColumnKind kind, int rows, int[] levels, CancellationToken ct)
-        where T : unmanaged, INumberBase<T>
-        where TOut : unmanaged, INumberBase<TOut>
+    /// <summary>INT32 to Int64 as its integer annotation reads it.</summary>
+    private static Func<int, long> Widening(IntLogicalType? type) => (type?.BitWidth, type?.IsSigned) switch
     {
-        var nullable = field.MaxDefinitionLevel > 0;
-        if (typeof(T) == typeof(TOut))
-        {
-            // Stored as the job's type (int64, double): decoded in place.
-            var values = ArrayPool<T>.Shared.Rent(rows);
-            await group.ReadRawAsync(field, values.AsMemory(0, rows), LevelsOf(levels, rows, nullable), null, ct);
-            var nulls = nullable ? Nulls(levels.AsSpan(0, rows), field.MaxDefinitionLevel) : null;
-            if (nulls is not null)
-            {
-                ColumnData.Spread(values.AsSpan(0, rows), nulls.AsSpan(0, rows));
-            }
+        (8, true) => static v => (sbyte)v,
+        (8, false) => static v => (byte)v,
+        (16, true) => static v => (short)v,
+        (16, false) => static v => (ushort)v,
+        (32, false) => static v => (uint)v,
+        _ => static v => v,
+    };
 
-            return new ColumnData(kind, values, nulls);
+    /// <summary>A number or boolean column: the present values as stored (packed), widened to the job's type and spread to their rows.</summary>
+    private ColumnData ReadNumbers<T, TOut>(ColumnReader<T> reader, ColumnKind kind, int rows, Func<T, TOut> widen)
+        where T : unmanaged
+    {
+        var nullable = reader.ColumnDescriptor.MaxDefinitionLevel > 0;
+        if (nullable && _levels.Length < rows)
+        {
+            _levels = new short[rows];
         }
 
-        var stored = ArrayPool<T>.Shared.Rent(rows);
+        var stored = ArrayPool<T>.Shared.Rent(Math.Max(1, rows));
         try
         {
-            await group.ReadRawAsync(field, stored.AsMemory(0, rows), LevelsOf(levels, rows, nullable), null, ct);
-            var nulls = nullable ? Nulls(levels.AsSpan(0, rows), field.MaxDefinitionLevel) : null;
-            var values = ArrayPool<TOut>.Shared.Rent(rows);
+            var (levels, present) = (0, 0);
+            while (levels < rows)
+            {
+                var n = reader.ReadBatch(rows - levels, nullable ? _levels.AsSpan(levels, rows - levels) : default, default, stored.AsSpan(present), out var values);
+                if (n == 0)
+                {
+                    throw new InvalidDataException($"Parquet file '{Path.GetFileName(path)}', column '{reader.ColumnDescriptor.Name}': the row group ends after {levels} of its {rows} rows");
+                }
+
+                levels += (int)n;
+                present += (int)values;
+            }
+
+            var nulls = present < rows ? ColumnData.RentNulls(rows) : null;
+            var output = ArrayPool<TOut>.Shared.Rent(Math.Max(1, rows));
             var v = 0;
             for (var r = 0; r < rows; r++)
             {
-                values[r] = nulls is not null && nulls[r] ? TOut.Zero : TOut.CreateTruncating(stored[v++]);
+                if (nulls is not null && _levels[r] == 0)
+                {
+                    nulls[r] = true;
+                    output[r] = default!;
+                    continue;
+                }
+
+                output[r] = widen(stored[v++]);
             }
 
-            return new ColumnData(kind, values, nulls);
+            return new ColumnData(kind, output, nulls);
         }
         finally
         {
@@ -242,63 +213,59 @@ internal sealed class ParquetRowReader(string path, int bufferBytes, bool decode
         }
     }
 
-    private static async Task<ColumnData> ReadBoolsAsync(ParquetRowGroupReader group, DataField field, int rows, int[] levels, CancellationToken ct)
+    /// <summary>A string or binary column through ParquetSharp's logical reader (null references for nulls).</summary>
+    private static ColumnData ReadReferences<T>(ColumnReader reader, ColumnKind kind, int rows)
+        where T : class
     {
-        var nullable = field.MaxDefinitionLevel > 0;
-        var values = ArrayPool<bool>.Shared.Rent(rows);
-        await group.ReadRawAsync(field, values.AsMemory(0, rows), LevelsOf(levels, rows, nullable), null, ct);
-        var nulls = nullable ? Nulls(levels.AsSpan(0, rows), field.MaxDefinitionLevel) : null;
-        if (nulls is not null)
+        var column = ColumnData.Rent(kind, rows, nullable: false);
+        var values = ((T?[])column.Values).AsSpan(0, rows);
+        using var logical = reader.LogicalReader<T?>();
+        var read = 0;
+        while (read < rows)
         {
-            ColumnData.Spread(values.AsSpan(0, rows), nulls.AsSpan(0, rows));
+            var n = logical.ReadBatch(values[read..]);
+            if (n == 0)
+            {
+                throw new InvalidDataException($"Parquet column '{reader.ColumnDescriptor.Name}': the row group ends after {read} of its {rows} rows");
+            }
+
+            read += n;
         }
 
-        return new ColumnData(ColumnKind.Bool, values, nulls);
+        return column;
     }
 
-    /// <summary>The definition levels buffer for a nullable column, none for a required one.</summary>
-    /// <remarks>Not <c>nullable ? levels.AsMemory() : null</c>: that null converts to an empty Memory, which is not "none".</remarks>
-    private static Memory<int>? LevelsOf(int[] levels, int rows, bool nullable) => nullable ? levels.AsMemory(0, rows) : (Memory<int>?)null;
-
-    /// <summary>Which rows are null, from the definition levels; null (and nothing rented) when none is.</summary>
-    private static bool[]? Nulls(ReadOnlySpan<int> levels, int defined)
+    /// <summary>Progress: the leading magic and the compressed bytes of the row groups passed (their data, not the footer).</summary>
+    private void Advance(RowGroupMetaData group)
     {
-        if (levels.IndexOfAnyExcept(defined) < 0)
+        _position = Math.Max(_position, 4);
+        for (var c = 0; c < group.NumColumns; c++)
         {
-            return null;
+            using var chunk = group.GetColumnChunkMetaData(c);
+            _position += chunk.TotalCompressedSize;
         }
-
-        var nulls = ArrayPool<bool>.Shared.Rent(levels.Length);
-        for (var r = 0; r < levels.Length; r++)
-        {
-            nulls[r] = levels[r] != defined;
-        }
-
-        return nulls;
     }
 
-    private static ColumnKind? KindOf(Type type) => type switch
+    private static ColumnKind? KindOf(PhysicalType type, LogicalType logical) => (type, logical) switch
     {
-        _ when type == typeof(string) || type == typeof(ReadOnlyMemory<char>) => ColumnKind.String,
-        _ when type == typeof(byte[]) || type == typeof(ReadOnlyMemory<byte>) => ColumnKind.Binary,
-        _ when type == typeof(bool) => ColumnKind.Bool,
-        _ when type == typeof(double) || type == typeof(float) => ColumnKind.Double,
-        _ when type == typeof(long) || type == typeof(int) || type == typeof(short) || type == typeof(sbyte)
-            || type == typeof(byte) || type == typeof(ushort) || type == typeof(uint) => ColumnKind.Int64,
+        (PhysicalType.Boolean, _) => ColumnKind.Bool,
+        (PhysicalType.Int32, NoneLogicalType or IntLogicalType) => ColumnKind.Int64,
+        (PhysicalType.Int64, NoneLogicalType) => ColumnKind.Int64,
+        (PhysicalType.Int64, IntLogicalType { IsSigned: true }) => ColumnKind.Int64,
+        (PhysicalType.Float or PhysicalType.Double, NoneLogicalType) => ColumnKind.Double,
+        (PhysicalType.ByteArray, StringLogicalType or EnumLogicalType or JsonLogicalType) => ColumnKind.String,
+        (PhysicalType.ByteArray or PhysicalType.FixedLenByteArray, NoneLogicalType) => ColumnKind.Binary,
         _ => null,
     };
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        _decoder?.Dispose();
-        if (_reader is not null)
+        foreach (var type in _ints)
         {
-            await _reader.DisposeAsync();
+            type?.Dispose();
         }
 
-        if (_stream is not null)
-        {
-            await _stream.DisposeAsync();
-        }
+        _file?.Dispose();
+        return ValueTask.CompletedTask;
     }
 }

@@ -8,7 +8,7 @@ namespace Pronto.Batch.Output;
 /// footer: walk a value of any type (to copy it unchanged), read and write field headers, integers and list
 /// headers. Values are copied as their bytes, so fields this code does not know (newer Parquet metadata) survive.
 /// </summary>
-internal ref partial struct ThriftCompact(ReadOnlySpan<byte> data)
+internal ref struct ThriftCompact(ReadOnlySpan<byte> data)
 {
     public const byte Stop = 0;
     public const byte BoolTrue = 1;
