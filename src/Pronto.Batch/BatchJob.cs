@@ -244,6 +244,7 @@ public sealed class BatchJob
             json.WriteNumber("batchSize", batchSize);
             json.WriteString("shard", _options.Shard.ToString());
             json.WriteString("format", _layout.Format);
+            json.WriteString("codec", _options.Codec);
             json.WriteEndObject();
         }
 
@@ -644,7 +645,7 @@ public sealed class BatchJob
     private IPartWriter OpenPart(IReadOnlyList<Column> columns, string temp)
     {
         var stream = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16);
-        return _layout.Format == "jsonl" ? new JsonlPartWriter(stream, columns) : new ParquetPartWriter(stream, columns, _options.RowGroupRows);
+        return _layout.Format == "jsonl" ? new JsonlPartWriter(stream, columns) : new ParquetPartWriter(stream, columns, _options.RowGroupRows, ParquetFileWriter.CodecOf(_options.Codec));
     }
 
     private static void WriteError(Utf8JsonWriter json, Stream stream, RowError error)
@@ -707,7 +708,7 @@ public sealed class BatchJob
                 }
                 else if (nonEmpty.Count == 0)
                 {
-                    var empty = new ParquetPartWriter(stream, columns, 1);
+                    var empty = new ParquetPartWriter(stream, columns, 1, ParquetFileWriter.CodecOf(_options.Codec));
                     await empty.CompleteAsync(ct);
                 }
                 else

@@ -74,6 +74,9 @@ public sealed class BatchOptions
     /// <summary>Rows per Parquet row group written.</summary>
     public int RowGroupRows { get; init; } = 65_536;
 
+    /// <summary>The Parquet output's codec: snappy (the default), zstd or none.</summary>
+    public string Codec { get; init; } = "snappy";
+
     /// <summary>parquet or jsonl for a folder output; a file output takes its extension's.</summary>
     public string? Format { get; init; }
 
@@ -98,6 +101,11 @@ public sealed class BatchOptions
         if (ConcurrentRuns < 1)
         {
             ProntoErrors.InvalidArgument($"--concurrent-runs must be positive, got {ConcurrentRuns}");
+        }
+
+        if (Codec is not ("snappy" or "zstd" or "none"))
+        {
+            ProntoErrors.InvalidArgument($"--codec must be snappy, zstd or none, got '{Codec}'");
         }
 
         if (PartRows < 1)

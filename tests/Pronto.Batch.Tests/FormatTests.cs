@@ -214,6 +214,36 @@ public sealed class FormatTests(BatchRepositoryFixture fixture)
         Assert.False(File.Exists(Path.Combine(dir, "out.jsonl")));
     }
 
+    [Theory]
+    [InlineData("zstd", "ZSTD")]
+    [InlineData("none", "UNCOMPRESSED")]
+    public async Task The_codec_option_writes_every_column_chunk_in_that_codec_with_the_same_rows(string codec, string stored)
+    {
+        var dir = Temp();
+        await WriteParquetAsync(Path.Combine(dir, "in.parquet"), Transactions(1500, seed: 3));
+        var (code, _, error) = await CliAsync(fixture, "batch", "fraud", "--input", Path.Combine(dir, "in.parquet"), "--output", Path.Combine(dir, "snappy.parquet"), "--part-rows", "512");
+        Assert.True(code == 0, error);
+        (code, _, error) = await CliAsync(fixture, "batch", "fraud", "--input", Path.Combine(dir, "in.parquet"), "--output", Path.Combine(dir, "other.parquet"), "--part-rows", "512", "--codec", codec);
+        Assert.True(code == 0, error);
+
+        using var connection = new DuckDB.NET.Data.DuckDBConnection("DataSource=:memory:");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT string_agg(DISTINCT compression, ',') FROM parquet_metadata('{Path.Combine(dir, "other.parquet")}')";
+        Assert.Equal(stored, command.ExecuteScalar());
+        command.CommandText = $"SELECT string_agg(DISTINCT compression, ',') FROM parquet_metadata('{Path.Combine(dir, "snappy.parquet")}')";
+        Assert.Equal("SNAPPY", command.ExecuteScalar());
+        var (_, snappy) = await ReadParquetAsync(Path.Combine(dir, "snappy.parquet"));
+        var (_, other) = await ReadParquetAsync(Path.Combine(dir, "other.parquet"));
+        Assert.Equal(1500, other.Count);
+        Assert.Equal(snappy, other);
+
+        var bad = await CliAsync(fixture, "batch", "fraud", "--input", Path.Combine(dir, "in.parquet"), "--output", Path.Combine(dir, "bad.parquet"), "--codec", "lz4");
+        Assert.NotEqual(0, bad.Code);
+        Assert.Contains("lz4", bad.Error);
+        Assert.False(File.Exists(Path.Combine(dir, "bad.parquet")));
+    }
+
     [Fact]
     public async Task An_existing_output_is_never_overwritten_without_resume()
     {

@@ -6,13 +6,13 @@ namespace Pronto.Batch.Output;
 /// rowGroupRows rows (fewer for wide lists: a group holds at most <see cref="MaxBufferedValues"/> values), so
 /// memory stays bounded by a row group and both paths write the same bytes.
 /// </summary>
-internal sealed partial class ParquetPartWriter(Stream stream, IReadOnlyList<Column> columns, int rowGroupRows) : IPartWriter
+internal sealed partial class ParquetPartWriter(Stream stream, IReadOnlyList<Column> columns, int rowGroupRows, ParquetSharp.Compression codec = ParquetSharp.Compression.Snappy) : IPartWriter
 {
     // A row group also ends at this many buffered values (16 MB of floats): 65,536 rows of 384-float embeddings
     // would otherwise hold 100 MB.
     private const long MaxBufferedValues = 4 << 20;
 
-    private readonly ParquetFileWriter _file = new(stream, columns);
+    private readonly ParquetFileWriter _file = new(stream, columns, codec);
     private RowGroupBuffer? _buffer;
     private int _rows;
 
@@ -53,6 +53,7 @@ internal sealed partial class ParquetPartWriter(Stream stream, IReadOnlyList<Col
 
     public async ValueTask DisposeAsync()
     {
+        _file.Dispose();
         _buffer?.Return();
         _buffer = null;
         await stream.DisposeAsync();

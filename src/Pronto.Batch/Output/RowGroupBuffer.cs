@@ -96,14 +96,14 @@ internal sealed class ColumnBuffer
             ColumnKind.Float => ArrayPool<float>.Shared.Rent(rows),
             _ => ArrayPool<float>.Shared.Rent(Math.Max(1, rows * per)),
         };
-        Levels = kind is ColumnKind.Int64 or ColumnKind.Double or ColumnKind.Bool ? ArrayPool<int>.Shared.Rent(rows) : [];
+        Levels = kind is ColumnKind.Int64 or ColumnKind.Double or ColumnKind.Bool ? ArrayPool<short>.Shared.Rent(rows) : [];
     }
 
     public ColumnKind Kind { get; }
 
     public Array Values { get; }
 
-    public int[] Levels { get; }
+    public short[] Levels { get; }
 
     /// <summary>Values gathered into the row group so far (numbers and booleans: present ones only).</summary>
     public int Present { get; set; }
@@ -183,7 +183,7 @@ internal sealed class ColumnBuffer
     }
 
     /// <summary>The present values packed after <paramref name="present"/>, a level per row; returns the new present count.</summary>
-    private static int GatherPresent<T>(ScoredColumns batch, ColumnData column, T[] source, T[] values, int[] levels, int present, int from, int count, int at)
+    private static int GatherPresent<T>(ScoredColumns batch, ColumnData column, T[] source, T[] values, short[] levels, int present, int from, int count, int at)
     {
         if (batch.Rows is null && column.Nulls is null)
         {
@@ -228,7 +228,7 @@ internal sealed class ColumnBuffer
         ColumnData.ReturnToPool(Values);
         if (Levels.Length > 0)
         {
-            ArrayPool<int>.Shared.Return(Levels);
+            ArrayPool<short>.Shared.Return(Levels);
         }
     }
 }

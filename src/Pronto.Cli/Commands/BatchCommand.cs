@@ -30,9 +30,11 @@ internal static class BatchCommand
         var runs = new Option<int>("--concurrent-runs") { Description = "Batches the engine runs at once, each on one thread (default: one per core)." };
         var format = new Option<string?>("--format") { Description = "parquet or jsonl, for a folder output (default parquet)." };
         format.AcceptOnlyFromAmong("parquet", "jsonl");
+        var codec = new Option<string>("--codec") { Description = "The Parquet output's codec: snappy, zstd or none.", DefaultValueFactory = _ => "snappy" };
+        codec.AcceptOnlyFromAmong("snappy", "zstd", "none");
         var command = new Command("batch", "Score a large file or folder offline: per-row errors, resumable, shardable.")
         {
-            model, input, output, column, map, keep, shard, resume, maxErrorRate, batchSize, partRows, bufferRows, runs, format,
+            model, input, output, column, map, keep, shard, resume, maxErrorRate, batchSize, partRows, bufferRows, runs, format, codec,
         };
         command.SetAction((parse, ct) =>
         {
@@ -53,6 +55,7 @@ internal static class BatchCommand
                 BufferRows = parse.GetValue(bufferRows),
                 ConcurrentRuns = parse.GetValue(runs) is var n && n != 0 ? n : Environment.ProcessorCount,
                 Format = parse.GetValue(format),
+                Codec = parse.GetValue(codec)!,
                 CommitHook = context.BatchCommitHook,
             };
             return RunAsync(context, parse.GetValue(context.RepositoryOption), options, ct);
