@@ -214,7 +214,7 @@ internal sealed class ParquetRowReader(string path) : IRowReader
     }
 
     /// <summary>A string or binary column through ParquetSharp's logical reader (null references for nulls).</summary>
-    private static ColumnData ReadReferences<T>(ColumnReader reader, ColumnKind kind, int rows)
+    private ColumnData ReadReferences<T>(ColumnReader reader, ColumnKind kind, int rows)
         where T : class
     {
         var column = ColumnData.Rent(kind, rows, nullable: false);
@@ -226,7 +226,7 @@ internal sealed class ParquetRowReader(string path) : IRowReader
             var n = logical.ReadBatch(values[read..]);
             if (n == 0)
             {
-                throw new InvalidDataException($"Parquet column '{reader.ColumnDescriptor.Name}': the row group ends after {read} of its {rows} rows");
+                throw new InvalidDataException($"Parquet file '{Path.GetFileName(path)}', column '{reader.ColumnDescriptor.Name}': the row group ends after {read} of its {rows} rows");
             }
 
             read += n;
