@@ -50,7 +50,11 @@ public sealed partial class ModelRepository : IDisposable
     /// <summary>The response cache of the versions whose config enables <c>response_cache</c>, shared by all of them.</summary>
     public ResponseCache ResponseCache { get; init; } = new();
 
-    /// <summary>The models present on disk: folders of the root that hold a config or a numeric version folder.</summary>
+    /// <summary>
+    /// The models present on disk: folders of the root that hold a config or a numeric version folder. Hidden folders
+    /// (a leading '.') are not models: they are work in progress, such as a model being prepared under
+    /// <c>.NAME.partial-*</c> before its rename, which another process may move away at any moment.
+    /// </summary>
     public IReadOnlyList<string> DiscoverModelNames()
     {
         if (!Directory.Exists(Root))
@@ -62,7 +66,7 @@ public sealed partial class ModelRepository : IDisposable
         foreach (var dir in Directory.EnumerateDirectories(Root))
         {
             var name = Path.GetFileName(dir);
-            if (IsValidName(name) && (File.Exists(Path.Combine(dir, ConfigFileName)) || ListVersions(dir).Count > 0))
+            if (IsValidName(name) && !name.StartsWith('.') && (File.Exists(Path.Combine(dir, ConfigFileName)) || ListVersions(dir).Count > 0))
             {
                 names.Add(name);
             }

@@ -23,6 +23,8 @@ public sealed class ModelRepositoryTests : IDisposable
         Directory.CreateDirectory(Path.Combine(_root, "notes"));
         Directory.CreateDirectory(Path.Combine(_root, "weird name"));
         File.WriteAllText(Path.Combine(_root, "README.txt"), "not a model");
+        // A model another process is still preparing (BundledRepository's staging folder): complete, but hidden.
+        TinyModels.WriteAddConstant(_root, ".c_model.partial-0123", 1f, 2);
         Assert.Equal(["a_model", "b_model"], _repository.DiscoverModelNames());
     }
 
