@@ -53,24 +53,28 @@ public sealed class TableFileTests : IDisposable
         ], read);
     }
 
-    [Fact]
-    public async Task An_unclosed_quote_is_an_invalid_argument_naming_its_line_not_the_rest_of_the_file_as_one_field()
+    /// <summary>
+    /// An unclosed quote names the line it opens on (not the rest of the file as one field); a header naming a
+    /// column twice is refused.
+    /// </summary>
+    [Theory]
+    [InlineData("open.csv", "a,b\n1,2\n3,\"open\n4,5\n6,7\n", "'open.csv' line 3: a quoted field opens on this line and is never closed before the end of the file", true)]
+    [InlineData("twice.csv", "a,b,a\n1,2,3\n", "'twice.csv': the header is not usable: Col name 'a' found 2 times", false)]
+    public async Task A_malformed_csv_is_an_invalid_argument_naming_what_is_wrong(string name, string text, string message, bool whole)
     {
-        var path = Path.Combine(_temp, "open.csv");
-        await File.WriteAllTextAsync(path, "a,b\n1,2\n3,\"open\n4,5\n6,7\n");
+        var path = Path.Combine(_temp, name);
+        await File.WriteAllTextAsync(path, text);
         var error = await Assert.ThrowsAsync<ProntoException>(() => ReadCsvAsync(path));
         Assert.Equal(ErrorCode.InvalidArgument, error.Code);
-        Assert.Equal("'open.csv' line 3: a quoted field opens on this line and is never closed before the end of the file", error.Message);
-    }
-
-    [Fact]
-    public async Task A_csv_header_naming_a_column_twice_is_an_invalid_argument()
-    {
-        var path = Path.Combine(_temp, "twice.csv");
-        await File.WriteAllTextAsync(path, "a,b,a\n1,2,3\n");
-        var error = await Assert.ThrowsAsync<ProntoException>(() => ReadCsvAsync(path));
-        Assert.Equal(ErrorCode.InvalidArgument, error.Code);
-        Assert.StartsWith("'twice.csv': the header is not usable: Col name 'a' found 2 times", error.Message);
+        if (whole)
+        {
+            Assert.Equal(message, error.Message);
+        }
+        else
+        {
+            // The rest is Sep's own wording of the header.
+            Assert.StartsWith(message, error.Message);
+        }
     }
 
     /// <summary>The header, then each row's fields joined by '|' or its error.</summary>

@@ -143,11 +143,11 @@ internal sealed class ParquetRowReader(string path) : IRowReader
         var kind = _columns[c].Kind;
         return reader switch
         {
-            ColumnReader<long> longs => ReadNumbers<long, long>(longs, kind, rows, static v => v),
-            ColumnReader<int> ints => ReadNumbers<int, long>(ints, kind, rows, Widening(_ints[c])),
-            ColumnReader<double> doubles => ReadNumbers<double, double>(doubles, kind, rows, static v => v),
-            ColumnReader<float> floats => ReadNumbers<float, double>(floats, kind, rows, static v => v),
-            ColumnReader<bool> bools => ReadNumbers<bool, bool>(bools, kind, rows, static v => v),
+            ColumnReader<long> longs => ReadSame(longs, kind, rows),
+            ColumnReader<int> ints => ReadWidened(ints, kind, rows, Widening(_ints[c])),
+            ColumnReader<double> doubles => ReadSame(doubles, kind, rows),
+            ColumnReader<float> floats => ReadWidened<float, double>(floats, kind, rows, static v => v),
+            ColumnReader<bool> bools => ReadSame(bools, kind, rows),
             _ when kind == ColumnKind.String => ReadReferences<string>(reader, kind, rows),
             _ => ReadReferences<byte[]>(reader, kind, rows),
         };
@@ -164,45 +164,33 @@ internal sealed class ParquetRowReader(string path) : IRowReader
         _ => static v => v,
     };
 
-    /// <summary>A number or boolean column: the present values as stored (packed), widened to the job's type and spread to their rows.</summary>
-    private ColumnData ReadNumbers<T, TOut>(ColumnReader<T> reader, ColumnKind kind, int rows, Func<T, TOut> widen)
+    /// <summary>A column stored as the job's type (INT64, DOUBLE, BOOLEAN): read packed into its own array, then spread in place.</summary>
+    private ColumnData ReadSame<T>(ColumnReader<T> reader, ColumnKind kind, int rows)
         where T : unmanaged
     {
-        var nullable = reader.ColumnDescriptor.MaxDefinitionLevel > 0;
-        if (nullable && _levels.Length < rows)
+        var values = ArrayPool<T>.Shared.Rent(Math.Max(1, rows));
+        var nulls = ReadPacked(reader, values, rows);
+        if (nulls is not null)
         {
-            _levels = new short[rows];
+            ColumnData.Spread(values.AsSpan(0, rows), nulls.AsSpan(0, rows));
         }
 
+        return new ColumnData(kind, values, nulls);
+    }
+
+    /// <summary>A column stored narrower (INT32, FLOAT): the present values as stored, widened to the job's type at their rows.</summary>
+    private ColumnData ReadWidened<T, TOut>(ColumnReader<T> reader, ColumnKind kind, int rows, Func<T, TOut> widen)
+        where T : unmanaged
+    {
         var stored = ArrayPool<T>.Shared.Rent(Math.Max(1, rows));
         try
         {
-            var (levels, present) = (0, 0);
-            while (levels < rows)
-            {
-                var n = reader.ReadBatch(rows - levels, nullable ? _levels.AsSpan(levels, rows - levels) : default, default, stored.AsSpan(present), out var values);
-                if (n == 0)
-                {
-                    throw new InvalidDataException($"Parquet file '{Path.GetFileName(path)}', column '{reader.ColumnDescriptor.Name}': the row group ends after {levels} of its {rows} rows");
-                }
-
-                levels += (int)n;
-                present += (int)values;
-            }
-
-            var nulls = present < rows ? ColumnData.RentNulls(rows) : null;
+            var nulls = ReadPacked(reader, stored, rows);
             var output = ArrayPool<TOut>.Shared.Rent(Math.Max(1, rows));
             var v = 0;
             for (var r = 0; r < rows; r++)
             {
-                if (nulls is not null && _levels[r] == 0)
-                {
-                    nulls[r] = true;
-                    output[r] = default!;
-                    continue;
-                }
-
-                output[r] = widen(stored[v++]);
+                output[r] = nulls is not null && nulls[r] ? default! : widen(stored[v++]);
             }
 
             return new ColumnData(kind, output, nulls);
@@ -211,6 +199,43 @@ internal sealed class ParquetRowReader(string path) : IRowReader
         {
             ArrayPool<T>.Shared.Return(stored);
         }
+    }
+
+    /// <summary>Reads a row group's <paramref name="rows"/> of a flat column: the present values packed at the front of <paramref name="values"/>, and which rows are null (null, nothing rented, when none is).</summary>
+    private bool[]? ReadPacked<T>(ColumnReader<T> reader, T[] values, int rows)
+        where T : unmanaged
+    {
+        var nullable = reader.ColumnDescriptor.MaxDefinitionLevel > 0;
+        if (nullable && _levels.Length < rows)
+        {
+            _levels = new short[rows];
+        }
+
+        var (levels, present) = (0, 0);
+        while (levels < rows)
+        {
+            var n = reader.ReadBatch(rows - levels, nullable ? _levels.AsSpan(levels, rows - levels) : default, default, values.AsSpan(present), out var read);
+            if (n == 0)
+            {
+                throw new InvalidDataException($"Parquet file '{Path.GetFileName(path)}', column '{reader.ColumnDescriptor.Name}': the row group ends after {levels} of its {rows} rows");
+            }
+
+            levels += (int)n;
+            present += (int)read;
+        }
+
+        if (present == rows)
+        {
+            return null;
+        }
+
+        var nulls = ColumnData.RentNulls(rows);
+        for (var r = 0; r < rows; r++)
+        {
+            nulls[r] = _levels[r] == 0;
+        }
+
+        return nulls;
     }
 
     /// <summary>A string or binary column through ParquetSharp's logical reader (null references for nulls).</summary>
