@@ -27,7 +27,7 @@ switch (command)
             var clock = Stopwatch.StartNew();
             var source = await Pronto.Batch.Input.InputSource.OpenAsync(args[1], 1 << 16, CancellationToken.None);
             long n = 0;
-            await foreach (var row in source.ReadAsync(_ => true, CancellationToken.None))
+            await foreach (var row in source.ReadRowsAsync(CancellationToken.None))
             {
                 n += row.Values.Length;
             }

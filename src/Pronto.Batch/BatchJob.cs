@@ -80,16 +80,12 @@ public sealed class BatchJob
         var capacity = Math.Max(1, _options.BufferRows / batchSize);
         var work = Channel.CreateBounded<Work>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
         var scored = Channel.CreateBounded<Task<Scored>>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
-        // The columnar fast path: one Parquet file in, Parquet out, a fields model fed from numeric columns.
-        var columnar = _options.Columnar && input.IsSingleParquet && _layout.Format == "parquet" && scorer.CanScoreColumns;
         Task[] tasks =
         [
-            columnar
-                ? Guard(() => ReadColumnsAsync(input, scorer.NeededColumns(), checkpoint, batchSize, work.Writer, totalBytes, stop.Token), stop)
-                : Guard(() => ReadAsync(input, checkpoint, batchSize, work.Writer, totalBytes, stop.Token), stop),
+            Guard(() => ReadAsync(input, scorer.NeededColumns(), checkpoint, batchSize, work.Writer, totalBytes, stop.Token), stop),
             Guard(() => ScoreAsync(scorer, work.Reader, scored.Writer, capacity, stop), stop),
             Guard(() => WriteAsync(scorer.OutputColumns, scored.Reader, checkpoint, state, stop), stop),
-            Guard(() => columnar ? ParquetPartWriter.WarmUpAsync(scorer.OutputColumns, scorer.Classifies, stop.Token) : Task.CompletedTask, stop),
+            Guard(() => _layout.Format == "parquet" ? ParquetPartWriter.WarmUpAsync(scorer.OutputColumns, scorer.Classifies, stop.Token) : Task.CompletedTask, stop),
         ];
         try
         {
@@ -139,7 +135,6 @@ public sealed class BatchJob
             JitTime = System.Runtime.JitInfo.GetCompilationTime() - jitStart,
             JitMethods = System.Runtime.JitInfo.GetCompiledMethodCount() - jitMethods,
             ErrorRateExceeded = state.ErrorRateExceeded,
-            Columnar = columnar,
             Output = layout.Output,
             ErrorsFile = layout.ErrorsFile,
         };
@@ -251,69 +246,11 @@ public sealed class BatchJob
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
-    private async Task ReadAsync(InputSource input, Checkpoint checkpoint, int batchSize, ChannelWriter<Work> output, long totalBytes, CancellationToken ct)
-    {
-        try
-        {
-            var partRows = _options.PartRows;
-            var shard = _options.Shard;
-            // A snapshot: the writer adds this run's commits to the checkpoint while the reader runs.
-            var committed = checkpoint.Parts.Keys.ToHashSet();
-            bool Wanted(long n)
-            {
-                var p = n / partRows;
-                return shard.Owns(p) && !committed.Contains(p);
-            }
-
-            long part = -1;
-            var batch = new List<InputRow>(batchSize);
-            await foreach (var row in input.ReadAsync(Wanted, ct))
-            {
-                var p = row.Number / partRows;
-                if (p != part)
-                {
-                    if (part >= 0)
-                    {
-                        _progress.Queued(batch.Count);
-                        await output.WriteAsync(new Work(part, batch, EndOfPart: true), ct);
-                        batch = new List<InputRow>(batchSize);
-                        _progress.SetInput(input.ConsumedBytes, totalBytes);
-                    }
-
-                    part = p;
-                }
-
-                batch.Add(row);
-                if (batch.Count == batchSize)
-                {
-                    _progress.Queued(batch.Count);
-                    await output.WriteAsync(new Work(part, batch, EndOfPart: false), ct);
-                    batch = new List<InputRow>(batchSize);
-                    _progress.SetInput(input.ConsumedBytes, totalBytes);
-                }
-            }
-
-            if (part >= 0)
-            {
-                _progress.Queued(batch.Count);
-                await output.WriteAsync(new Work(part, batch, EndOfPart: true), ct);
-            }
-
-            _progress.SetInput(totalBytes, totalBytes);
-            output.Complete();
-        }
-        catch (Exception e)
-        {
-            output.Complete(e);
-            throw;
-        }
-    }
-
     /// <summary>
-    /// <see cref="ReadAsync"/> for the columnar fast path: the same parts (global row numbers), the same skipped
-    /// parts and shards, batches of at most <paramref name="batchSize"/> rows that never span a row group.
+    /// Cuts the input's groups into batches of one part: <paramref name="batchSize"/> rows of a part (a batch may span
+    /// groups), the parts owned by this shard and not committed yet, each part's last batch marked.
     /// </summary>
-    private async Task ReadColumnsAsync(InputSource input, bool[] needed, Checkpoint checkpoint, int batchSize, ChannelWriter<Work> output, long totalBytes, CancellationToken ct)
+    private async Task ReadAsync(InputSource input, bool[] needed, Checkpoint checkpoint, int batchSize, ChannelWriter<Work> output, long totalBytes, CancellationToken ct)
     {
         try
         {
@@ -340,7 +277,7 @@ public sealed class BatchJob
             {
                 if (pending is not null)
                 {
-                    _progress.Queued(pending.Chunk!.Count);
+                    _progress.Queued(pending.Chunk.Count);
                     await output.WriteAsync(pending with { EndOfPart = pending.Part != next.Part }, ct);
                     _progress.SetInput(input.ConsumedBytes, totalBytes);
                 }
@@ -348,8 +285,8 @@ public sealed class BatchJob
                 pending = next;
             }
 
-            // Batches are cut exactly where the row path cuts them (batchSize rows of a part, across row groups):
-            // the engine's float sums may depend on a batch's size, and the output must not.
+            // Batches are cut by row number alone (batchSize rows of a part, across groups and files): the engine's
+            // float sums may depend on a batch's size, and the output must not depend on how the input is grouped.
             var segments = new List<(ColumnGroup Group, int Offset, int Count)>();
             var filled = 0;
             long batchPart = -1;
@@ -357,14 +294,14 @@ public sealed class BatchJob
             {
                 if (filled > 0)
                 {
-                    await SendAsync(new Work(batchPart, [], false, Join(segments, filled)));
+                    await SendAsync(new Work(batchPart, Join(segments, filled), false));
                 }
 
                 segments.Clear();
                 filled = 0;
             }
 
-            await foreach (var group in input.ReadColumnsAsync(needed, AnyWanted, ct))
+            await foreach (var group in input.ReadAsync(needed, AnyWanted, ct))
             {
                 var r = 0;
                 // Each segment holds a reference to its group; the reader's own goes once the group is cut.
@@ -403,7 +340,7 @@ public sealed class BatchJob
             await EmitAsync();
             if (pending is not null)
             {
-                _progress.Queued(pending.Chunk!.Count);
+                _progress.Queued(pending.Chunk.Count);
                 await output.WriteAsync(pending with { EndOfPart = true }, ct);
             }
 
@@ -538,21 +475,8 @@ public sealed class BatchJob
 
     private static Scored Score(RowScorer scorer, Work work, FeatureBuffer buffer)
     {
-        if (work.Chunk is { } chunk)
-        {
-            var chunkErrors = new List<RowError>();
-            var columns = scorer.ScoreColumns(chunk, chunkErrors, buffer);
-            return new Scored(work.Part, chunk.Count, [], chunkErrors, work.EndOfPart, columns);
-        }
-
-        var rows = new List<object?[]>(work.Rows.Count);
         var errors = new List<RowError>();
-        if (work.Rows.Count > 0)
-        {
-            scorer.Score(work.Rows, rows, errors);
-        }
-
-        return new Scored(work.Part, work.Rows.Count, rows, errors, work.EndOfPart);
+        return new Scored(work.Part, work.Chunk.Count, scorer.Score(work.Chunk, errors, buffer), errors, work.EndOfPart);
     }
 
     private async Task WriteAsync(IReadOnlyList<Column> columns, ChannelReader<Task<Scored>> input, Checkpoint checkpoint, RunState state, CancellationTokenSource stop)
@@ -576,17 +500,9 @@ public sealed class BatchJob
                     errorJson = new Utf8JsonWriter(errors, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
                 }
 
-                if (batch.Columns is { } scoredColumns)
-                {
-                    // The writer copies what it keeps: the batch's row group may go back to the pool.
-                    await ((ParquetPartWriter)part).WriteColumnsAsync(scoredColumns, ct);
-                    scoredColumns.Chunk.Group.Release();
-                }
-
-                foreach (var row in batch.Output)
-                {
-                    await part.WriteAsync(row, ct);
-                }
+                // The writer copies what it keeps: the batch's group may go back to the pool.
+                await part.WriteAsync(batch.Columns, ct);
+                batch.Columns.Chunk.Group.Release();
 
                 foreach (var error in batch.Errors)
                 {
@@ -594,7 +510,7 @@ public sealed class BatchJob
                 }
 
                 rows += batch.InputRows;
-                written += batch.Output.Count + (batch.Columns?.Count ?? 0);
+                written += batch.Columns.Count;
                 failed += batch.Errors.Count;
                 _progress.Add(batch.InputRows, batch.Errors.Count);
                 if (!batch.EndOfPart)
@@ -732,10 +648,10 @@ public sealed class BatchJob
         }
     }
 
-    /// <summary>A batch of one part: input rows (the row path) or a <see cref="ColumnChunk"/> (the columnar fast path).</summary>
-    private sealed record Work(long Part, List<InputRow> Rows, bool EndOfPart, ColumnChunk? Chunk = null);
+    /// <summary>A batch of one part: some of its input rows.</summary>
+    private sealed record Work(long Part, ColumnChunk Chunk, bool EndOfPart);
 
-    private sealed record Scored(long Part, int InputRows, List<object?[]> Output, List<RowError> Errors, bool EndOfPart, ScoredColumns? Columns = null);
+    private sealed record Scored(long Part, int InputRows, ScoredColumns Columns, List<RowError> Errors, bool EndOfPart);
 
     private sealed class RunState(Checkpoint checkpoint)
     {

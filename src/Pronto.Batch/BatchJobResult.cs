@@ -41,9 +41,6 @@ public sealed record BatchJobResult
     /// <summary>True when <c>--resume</c> found the job already finished.</summary>
     public bool AlreadyComplete { get; init; }
 
-    /// <summary>True when the job took the columnar fast path (tests check it was taken).</summary>
-    internal bool Columnar { get; init; }
-
     public required string Output { get; init; }
 
     public required string ErrorsFile { get; init; }

@@ -80,12 +80,6 @@ public sealed class BatchOptions
     /// <summary>parquet or jsonl for a folder output; a file output takes its extension's.</summary>
     public string? Format { get; init; }
 
-    /// <summary>
-    /// Whether a job may take the columnar fast path (one Parquet file in, Parquet out, a fields model over
-    /// numeric columns); its output equals the row path's. Tests turn it off to compare the two.
-    /// </summary>
-    internal bool Columnar { get; init; } = true;
-
     public void Validate()
     {
         if (MaxErrorRate is < 0 or > 1 || double.IsNaN(MaxErrorRate))

@@ -1,4 +1,6 @@
+using Pronto.Batch.Input;
 using Pronto.Batch.Output;
+using Pronto.Batch.Scoring;
 using Pronto.Core.Errors;
 
 namespace Pronto.Batch;
@@ -41,9 +43,11 @@ public static class TableFile
         {
             await using (writer)
             {
-                foreach (var row in rows)
+                foreach (var chunk in rows.Chunk(RowGroupRows))
                 {
-                    await writer.WriteAsync(row, cancellationToken);
+                    var group = ToColumns(columns, chunk);
+                    await writer.WriteAsync(new ScoredColumns(new ColumnChunk(group, 0, chunk.Length), group.Columns, null, chunk.Length, null, null, null, 0), cancellationToken);
+                    group.Release();
                 }
 
                 await writer.CompleteAsync(cancellationToken);
@@ -56,5 +60,30 @@ public static class TableFile
             File.Delete(temp);
             throw;
         }
+    }
+
+    /// <summary>Boxed rows as a group of typed columns (a null number or boolean marked in its null mask).</summary>
+    internal static ColumnGroup ToColumns(IReadOnlyList<Column> columns, object?[][] rows)
+    {
+        var data = new ColumnData?[columns.Count];
+        for (var c = 0; c < data.Length; c++)
+        {
+            var column = ColumnData.Rent(columns[c].Kind, rows.Length, nullable: true);
+            for (var r = 0; r < rows.Length; r++)
+            {
+                if (rows[r][c] is null && column.Nulls is { } nulls)
+                {
+                    nulls[r] = true;
+                }
+                else if (rows[r][c] is { } value)
+                {
+                    column.Values.SetValue(value, r);
+                }
+            }
+
+            data[c] = column;
+        }
+
+        return new ColumnGroup(0, rows.Length, data);
     }
 }

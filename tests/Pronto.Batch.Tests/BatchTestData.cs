@@ -4,6 +4,7 @@ using System.Text.Json;
 using Parquet;
 using Parquet.Schema;
 using Pronto.Batch.Input;
+using Pronto.Batch.Scoring;
 using Pronto.Cli;
 using Pronto.Core.Inference;
 using Pronto.Models.Fraud;
@@ -100,11 +101,25 @@ internal static class BatchTestData
     {
         var source = await InputSource.OpenAsync(path, 1 << 16, CancellationToken.None);
         var rows = new List<object?[]>();
-        await foreach (var row in source.ReadAsync(_ => true, CancellationToken.None))
+        await foreach (var row in source.ReadRowsAsync(CancellationToken.None))
         {
             rows.Add(row.Values);
         }
 
         return (source.Columns, rows);
+    }
+
+    /// <summary>
+    /// Rows boxed as <see cref="TableFile"/> takes them (a trailing list column as float[] of one length) as one batch
+    /// for a part writer: the flat columns as kept columns, the lists as the scores.
+    /// </summary>
+    internal static ScoredColumns Batch(IReadOnlyList<Column> columns, IReadOnlyList<object?[]> rows)
+    {
+        var lists = columns[^1].Kind == ColumnKind.FloatList;
+        var flat = lists ? columns.Count - 1 : columns.Count;
+        var group = TableFile.ToColumns([.. columns.Take(flat)], [.. rows.Select(r => r[..flat])]);
+        var per = lists && rows.Count > 0 ? ((float[])rows[0][^1]!).Length : 0;
+        float[]? scores = lists ? [.. rows.SelectMany(r => (float[])r[^1]!)] : null;
+        return new ScoredColumns(new ColumnChunk(group, 0, rows.Count), group.Columns, null, rows.Count, null, null, scores, per);
     }
 }

@@ -43,10 +43,9 @@ public sealed class ConcatenationTests
             var path = Path.Combine(dir, $"part-{files.Count:D6}.parquet");
             await using (var writer = new ParquetPartWriter(File.Create(path), Columns, rowGroupRows))
             {
-                for (var i = 0; i < size; i++)
-                {
-                    await writer.WriteAsync(Row(row++), CancellationToken.None);
-                }
+                var first = row;
+                row += size;
+                await writer.WriteAsync(BatchTestData.Batch(Columns, [.. Enumerable.Range(first, size).Select(Row)]), CancellationToken.None);
 
                 await writer.CompleteAsync(CancellationToken.None);
             }

@@ -196,7 +196,7 @@ public sealed class ParquetReaderTests
         await reader.OpenAsync(CancellationToken.None);
         var needed = Enumerable.Repeat(true, reader.Columns.Count).ToArray();
         var groups = new List<ColumnGroup>();
-        await foreach (var group in reader.ReadColumnsAsync(needed, (_, _) => true, CancellationToken.None))
+        await foreach (var group in reader.ReadAsync(needed, (_, _) => true, CancellationToken.None))
         {
             groups.Add(group);
         }

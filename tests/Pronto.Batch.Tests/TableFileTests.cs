@@ -26,14 +26,13 @@ public sealed class TableFileTests : IDisposable
         await TableFile.WriteAsync(path, Columns, rows);
 
         Assert.Equal("id,text,x,f,ok\n0,plain,0.1,1.5,true\n1,\"a, \"\"quoted\"\"\nline\",-2,0.3,false\n2,,,7,\n", await File.ReadAllTextAsync(path));
-        var reader = new CsvRowReader(path, 64);
-        await reader.OpenAsync(CancellationToken.None);
-        Assert.Equal(["id", "text", "x", "f", "ok"], reader.Columns.Select(c => c.Name));
+        var source = await InputSource.OpenAsync(path, 64, CancellationToken.None);
+        Assert.Equal(["id", "text", "x", "f", "ok"], source.Columns.Select(c => c.Name));
         var read = new List<object?[]>();
-        await foreach (var (values, error) in reader.ReadAsync(CancellationToken.None))
+        await foreach (var row in source.ReadRowsAsync(CancellationToken.None))
         {
-            Assert.Null(error);
-            read.Add(values!);
+            Assert.Null(row.Error);
+            read.Add(row.Values);
         }
 
         Assert.Equal([["0", "plain", "0.1", "1.5", "true"], ["1", "a, \"quoted\"\nline", "-2", "0.3", "false"], ["2", "", "", "7", ""]], read);
@@ -80,15 +79,14 @@ public sealed class TableFileTests : IDisposable
     /// <summary>The header, then each row's fields joined by '|' or its error.</summary>
     private static async Task<(List<string> Columns, List<(string? Values, string? Error)> Rows)> ReadCsvAsync(string path)
     {
-        await using var reader = new CsvRowReader(path, 64);
-        await reader.OpenAsync(CancellationToken.None);
+        var source = await InputSource.OpenAsync(path, 64, CancellationToken.None);
         var rows = new List<(string?, string?)>();
-        await foreach (var (values, error) in reader.ReadAsync(CancellationToken.None))
+        await foreach (var row in source.ReadRowsAsync(CancellationToken.None))
         {
-            rows.Add((values is null ? null : string.Join("|", values), error));
+            rows.Add((row.Error is null ? string.Join("|", row.Values) : null, row.Error));
         }
 
-        return ([.. reader.Columns.Select(c => c.Name)], rows);
+        return ([.. source.Columns.Select(c => c.Name)], rows);
     }
 
     [Fact]

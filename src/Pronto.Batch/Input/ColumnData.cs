@@ -3,8 +3,8 @@ using System.Buffers;
 namespace Pronto.Batch.Input;
 
 /// <summary>
-/// One column of a row group on the columnar fast path, as the job's kind: the values by row (long[], double[],
-/// bool[], string?[] or byte[]?[]; a null number or bool holds 0 / false) and, for numbers and booleans, which
+/// One column of a <see cref="ColumnGroup"/>, as the job's kind: the values by row (long[], double[], bool[],
+/// string?[], byte[]?[], or float[] for a REQUIRED FLOAT column; a null number or bool holds 0 / false) and, for numbers and booleans, which
 /// rows are null (<see cref="Nulls"/>, null when no row is; strings and binary are null references). The arrays
 /// come from the shared pools and may be longer than the rows; <see cref="Return"/> gives them back.
 /// </summary>
@@ -23,13 +23,15 @@ internal sealed class ColumnData(ColumnKind kind, Array values, bool[]? nulls)
         _ => Nulls is { } nulls && nulls[row],
     };
 
-    /// <summary>Row <paramref name="row"/>'s value boxed as the row path holds it (long, double, bool, string, byte[]), null for a null.</summary>
-    public object? Box(int row) => IsNull(row) ? null : Values switch
+    /// <summary>Row <paramref name="row"/>'s value boxed (long, double, bool, string, byte[], float), null for a null.</summary>
+    public object? Box(int row) => IsNull(row) ? null : Values.GetValue(row);
+
+    /// <summary>Row <paramref name="row"/>'s value as text (numbers in round-trip form, binary in base64), null for a null.</summary>
+    public string? Text(int row) => Values switch
     {
-        long[] longs => longs[row],
-        double[] doubles => doubles[row],
-        bool[] bools => bools[row],
-        _ => Values.GetValue(row),
+        string?[] strings => strings[row],
+        _ when IsNull(row) => null,
+        _ => ColumnValues.Text(Values.GetValue(row)!),
     };
 
     /// <summary>A rented column of <paramref name="rows"/> rows of <paramref name="kind"/>, no row null yet.</summary>
@@ -39,6 +41,7 @@ internal sealed class ColumnData(ColumnKind kind, Array values, bool[]? nulls)
         ColumnKind.Double => ArrayPool<double>.Shared.Rent(rows),
         ColumnKind.Bool => ArrayPool<bool>.Shared.Rent(rows),
         ColumnKind.String => ArrayPool<string?>.Shared.Rent(rows),
+        ColumnKind.Float => ArrayPool<float>.Shared.Rent(rows),
         _ => ArrayPool<byte[]?>.Shared.Rent(rows),
     }, nullable && kind is ColumnKind.Int64 or ColumnKind.Double or ColumnKind.Bool ? RentNulls(rows) : null);
 

@@ -8,21 +8,24 @@ namespace Pronto.Batch.Input;
 /// RFC 4180 CSV through Sep (nietras.Sep): a header row, comma separators, double-quoted fields (with "" for a quote,
 /// commas and line breaks inside), CRLF or LF. Values stay strings; blank lines are skipped. A quote that is never
 /// closed is an error naming the line it opens on (it would otherwise take the rest of the file as one field); a header
-/// that names a column twice is an error too.
+/// that names a column twice is an error too. Only the needed columns' fields become strings.
 /// </summary>
 internal sealed class CsvRowReader(string path, int bufferBytes) : IRowReader
 {
     private FileStream? _stream;
     private SepReader? _reader;
     private Column[] _columns = [];
+    private long _length;
 
     public IReadOnlyList<Column> Columns => _columns;
 
-    public long Position => _stream?.Position ?? 0;
+    /// <summary>The stream's position; Sep closes the stream at the end of the file, which is then all read.</summary>
+    public long Position => _stream is null ? 0 : _stream.CanSeek ? _stream.Position : _length;
 
     public Task OpenAsync(CancellationToken cancellationToken)
     {
         _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferBytes);
+        _length = _stream.Length;
         try
         {
             // The separator is fixed (Sep would otherwise guess it from the header) and the column count is checked
@@ -39,9 +42,11 @@ internal sealed class CsvRowReader(string path, int bufferBytes) : IRowReader
         return Task.CompletedTask;
     }
 
-    public async IAsyncEnumerable<(object?[]? Values, string? Error)> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<ColumnGroup> ReadAsync(bool[] needed, Func<long, int, bool> wanted, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await Task.CompletedTask;
+        var builder = new GroupBuilder(_columns, needed, wanted);
+        long start = 0;
         foreach (var row in _reader!)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -56,19 +61,32 @@ internal sealed class CsvRowReader(string path, int bufferBytes) : IRowReader
                 continue;
             }
 
+            builder.Begin(start);
             if (row.ColCount != _columns.Length)
             {
-                yield return (null, $"has {row.ColCount} fields, the header has {_columns.Length}");
-                continue;
+                builder.Fail($"has {row.ColCount} fields, the header has {_columns.Length}");
             }
-
-            var values = new object?[row.ColCount];
-            for (var i = 0; i < values.Length; i++)
+            else
             {
-                values[i] = row[i].ToString();
+                for (var c = 0; c < _columns.Length; c++)
+                {
+                    if (builder.Column(c) is { } column)
+                    {
+                        ((string?[])column.Values)[builder.Row] = row[c].ToString();
+                    }
+                }
             }
 
-            yield return (values, null);
+            if (builder.Next() is { } group)
+            {
+                start += group.Rows;
+                yield return group;
+            }
+        }
+
+        if (builder.Take() is { } last)
+        {
+            yield return last;
         }
     }
 

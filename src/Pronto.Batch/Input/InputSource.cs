@@ -11,10 +11,13 @@ namespace Pronto.Batch.Input;
 public sealed class InputSource
 {
     private readonly int _bufferBytes;
+    private readonly long[] _starts;
     private long _consumed;
 
     private InputSource(IReadOnlyList<string> files, IReadOnlyList<Column> columns, int bufferBytes)
     {
+        _starts = new long[files.Count];
+        _starts.AsSpan().Fill(long.MaxValue);
         Files = files;
         Columns = columns;
         _bufferBytes = bufferBytes;
@@ -61,8 +64,14 @@ public sealed class InputSource
         return new InputSource(files, columns, bufferBytes);
     }
 
-    /// <summary>Every row in order; <paramref name="wanted"/> says (by row number) which rows need their values.</summary>
-    public async IAsyncEnumerable<InputRow> ReadAsync(Func<long, bool> wanted, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// Every file's rows in order as <see cref="ColumnGroup"/>s numbered globally, the <paramref name="needed"/> job
+    /// columns read (the others null) as the job's kinds: a later file's column is found by name (absent: null), an
+    /// integer where the first file has doubles is widened, any value where it has strings is taken as text, and
+    /// another kind is that row's error. Only groups that <paramref name="wanted"/> (first row, row count) accepts
+    /// hold values. The caller releases each group.
+    /// </summary>
+    internal async IAsyncEnumerable<ColumnGroup> ReadAsync(bool[] needed, Func<long, int, bool> wanted, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         long number = 0;
         long before = 0;
@@ -71,22 +80,22 @@ public sealed class InputSource
             await using var reader = Open(Files[f], _bufferBytes);
             await reader.OpenAsync(cancellationToken);
             var map = MapColumns(reader.Columns);
-            // The usual case (one file, or files alike): the reader's rows are the job's rows as they are.
-            var same = map is null && reader.Columns.Select(c => c.Kind).SequenceEqual(Columns.Select(c => c.Kind));
-            await foreach (var (values, error) in reader.ReadAsync(cancellationToken))
+            var fileNeeded = new bool[reader.Columns.Count];
+            for (var c = 0; c < needed.Length; c++)
             {
-                var n = number++;
-                if ((n & 1023) == 0)
+                if (needed[c] && map[c] >= 0)
                 {
-                    Volatile.Write(ref _consumed, before + reader.Position);
+                    fileNeeded[map[c]] = true;
                 }
+            }
 
-                if (!wanted(n))
-                {
-                    continue;
-                }
-
-                yield return error is not null ? new InputRow(n, f, [], error) : same ? new InputRow(n, f, values!) : Remap(n, f, values!, map);
+            var start = number;
+            Volatile.Write(ref _starts[f], start);
+            await foreach (var group in reader.ReadAsync(fileNeeded, (s, n) => wanted(start + s, n), cancellationToken))
+            {
+                Volatile.Write(ref _consumed, before + reader.Position);
+                number += group.Rows;
+                yield return Align(group, start, map, needed, wanted(start + group.Start, group.Rows));
             }
 
             before += new FileInfo(Files[f]).Length;
@@ -94,54 +103,132 @@ public sealed class InputSource
         }
     }
 
-    /// <summary>True when the columnar fast path can read this input: a single Parquet file.</summary>
-    internal bool IsSingleParquet => Files.Count == 1 && FormatOf(Files[0]) == "parquet";
-
-    /// <summary>
-    /// The columnar fast path (<see cref="IsSingleParquet"/> only): row groups as typed column arrays, reading
-    /// only the <paramref name="needed"/> columns and only groups <paramref name="wanted"/> accepts.
-    /// </summary>
-    internal async IAsyncEnumerable<ColumnGroup> ReadColumnsAsync(bool[] needed, Func<long, int, bool> wanted, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>Every row boxed (long, double, bool, string, byte[]; null for a null), for readers of whole tables (fine-tuning data).</summary>
+    public async IAsyncEnumerable<InputRow> ReadRowsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await using var reader = new ParquetRowReader(Files[0]);
-        await reader.OpenAsync(cancellationToken);
-        await foreach (var group in reader.ReadColumnsAsync(needed, wanted, cancellationToken))
+        var all = new bool[Columns.Count];
+        all.AsSpan().Fill(true);
+        await foreach (var group in ReadAsync(all, static (_, _) => true, cancellationToken))
         {
-            Volatile.Write(ref _consumed, reader.Position);
-            yield return group;
-        }
+            for (var r = 0; r < group.Rows; r++)
+            {
+                var number = group.Start + r;
+                if (group.Errors?[r] is { } error)
+                {
+                    yield return new InputRow(number, FileOf(number), [], error);
+                    continue;
+                }
 
-        Volatile.Write(ref _consumed, new FileInfo(Files[0]).Length);
+                var values = new object?[Columns.Count];
+                for (var c = 0; c < values.Length; c++)
+                {
+                    values[c] = group.Columns[c]!.Box(r);
+                }
+
+                yield return new InputRow(number, FileOf(number), values);
+            }
+
+            group.Release();
+        }
     }
 
-    private InputRow Remap(long number, int file, object?[] values, int[]? map)
+    /// <summary>The index in <see cref="Files"/> of the file that global row <paramref name="row"/> (one already read) comes from.</summary>
+    public int FileOf(long row)
     {
-        var row = new object?[Columns.Count];
-        for (var c = 0; c < row.Length; c++)
+        var file = 0;
+        for (var f = 1; f < _starts.Length && Volatile.Read(ref _starts[f]) <= row; f++)
         {
-            var source = map is null ? c : map[c];
-            if (source < 0)
+            file = f;
+        }
+
+        return file;
+    }
+
+    /// <summary>A file's group as the job's: numbered globally, its columns in the job's order and kinds (none when <paramref name="read"/> is false).</summary>
+    private ColumnGroup Align(ColumnGroup group, long start, int[] map, bool[] needed, bool read)
+    {
+        var columns = new ColumnData?[Columns.Count];
+        var errors = group.Errors;
+        var kept = new bool[group.Columns.Length];
+        for (var c = 0; c < columns.Length && read; c++)
+        {
+            if (!needed[c])
             {
                 continue;
             }
 
-            if (!ColumnValues.TryCoerce(values[source], Columns[c].Kind, out row[c]))
+            if (map[c] < 0)
             {
-                return new InputRow(number, file, [], $"column '{Columns[c].Name}' holds {values[source]!.GetType().Name}, the input's first file has {Columns[c].Kind}");
+                columns[c] = ColumnData.Rent(Columns[c].Kind, group.Rows, nullable: true);
+                columns[c]!.Nulls?.AsSpan(0, group.Rows).Fill(true);
+            }
+            else if (group.Columns[map[c]] is { } source && source.Kind == Columns[c].Kind)
+            {
+                columns[c] = source;
+                kept[map[c]] = true;
+            }
+            else
+            {
+                columns[c] = Convert(group.Columns[map[c]]!, Columns[c], group.Rows, ref errors);
             }
         }
 
-        return new InputRow(number, file, row);
-    }
-
-    /// <summary>Job column -> this file's column index (-1 where absent); null when they are the same.</summary>
-    private int[]? MapColumns(IReadOnlyList<Column> fileColumns)
-    {
-        if (fileColumns.Count == Columns.Count && fileColumns.Select(c => c.Name).SequenceEqual(Columns.Select(c => c.Name)))
+        for (var i = 0; i < kept.Length; i++)
         {
-            return null;
+            if (!kept[i])
+            {
+                group.Columns[i]?.Return();
+            }
         }
 
+        return new ColumnGroup(start + group.Start, group.Rows, columns, errors);
+    }
+
+    /// <summary>A later file's column of another kind as the job's: integers widened to doubles, anything as text, else row errors.</summary>
+    private static ColumnData Convert(ColumnData source, Column target, int rows, ref string?[]? errors)
+    {
+        var column = ColumnData.Rent(target.Kind, rows, nullable: true);
+        for (var r = 0; r < rows; r++)
+        {
+            if (source.IsNull(r))
+            {
+                if (column.Nulls is { } nulls)
+                {
+                    nulls[r] = true;
+                }
+            }
+            else if (column.Values is string?[] strings)
+            {
+                strings[r] = source.Text(r);
+            }
+            else if (column.Values is double[] doubles && source.Values is long[] longs)
+            {
+                doubles[r] = longs[r];
+            }
+            else
+            {
+                if (column.Nulls is { } nulls)
+                {
+                    nulls[r] = true;
+                }
+
+                (errors ??= new string?[rows])[r] ??= $"column '{target.Name}' holds {ClrName(source.Kind)}, the input's first file has {target.Kind}";
+            }
+        }
+
+        return column;
+    }
+
+    private static string ClrName(ColumnKind kind) => kind switch
+    {
+        ColumnKind.Bool => "Boolean",
+        ColumnKind.Binary => "Byte[]",
+        _ => kind.ToString(),
+    };
+
+    /// <summary>Job column -> this file's column index (-1 where absent).</summary>
+    private int[] MapColumns(IReadOnlyList<Column> fileColumns)
+    {
         var map = new int[Columns.Count];
         for (var c = 0; c < map.Length; c++)
         {

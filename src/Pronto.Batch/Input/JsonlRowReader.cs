@@ -5,9 +5,10 @@ using System.Text.Json;
 namespace Pronto.Batch.Input;
 
 /// <summary>
-/// JSON Lines: one JSON object per line. The first object's keys, in order, are the columns; numbers are
-/// Double, strings String, booleans Bool, arrays and objects their JSON text. A line that is not a JSON
-/// object is a row error; blank lines are skipped.
+/// JSON Lines: one JSON object per line. The first object's keys, in order, are the columns; numbers are Double,
+/// booleans Bool, the rest String (arrays and objects their JSON text). A later line's value of a string column may be
+/// of any kind (a number or boolean as its JSON text); a number or boolean column takes only its kind or null. A line
+/// that is not a JSON object, or holds another kind in such a column, is a row error; blank lines are skipped.
 /// </summary>
 internal sealed class JsonlRowReader(string path, int bufferBytes) : IRowReader
 {
@@ -48,65 +49,106 @@ internal sealed class JsonlRowReader(string path, int bufferBytes) : IRowReader
         }
     }
 
-    public async IAsyncEnumerable<(object?[]? Values, string? Error)> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<ColumnGroup> ReadAsync(bool[] needed, Func<long, int, bool> wanted, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        if (_first is { } first)
+        var builder = new GroupBuilder(_columns, needed, wanted);
+        long start = 0;
+        while ((_first ?? await _reader!.ReadLineAsync(cancellationToken)) is { } line)
         {
             _first = null;
-            yield return Parse(first);
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            builder.Begin(start);
+            if (Parse(line, builder) is { } error)
+            {
+                builder.Fail(error);
+            }
+
+            if (builder.Next() is { } group)
+            {
+                start += group.Rows;
+                yield return group;
+            }
         }
 
-        while (await _reader!.ReadLineAsync(cancellationToken) is { } line)
+        if (builder.Take() is { } last)
         {
-            if (!string.IsNullOrWhiteSpace(line))
-            {
-                yield return Parse(line);
-            }
+            yield return last;
         }
     }
 
-    private (object?[]? Values, string? Error) Parse(string line)
+    /// <summary>Puts one line's values in the builder's row; the row's error, or null.</summary>
+    private string? Parse(string line, GroupBuilder builder)
     {
         try
         {
             using var doc = JsonDocument.Parse(line);
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
             {
-                return (null, "is not a JSON object");
+                return "is not a JSON object";
             }
 
-            var values = new object?[_columns.Length];
-            for (var i = 0; i < _columns.Length; i++)
+            for (var c = 0; c < _columns.Length; c++)
             {
-                if (doc.RootElement.TryGetProperty(_columns[i].Name, out var value))
+                if (builder.Column(c) is not { } column)
                 {
-                    values[i] = ValueOf(value);
+                    continue;
+                }
+
+                var value = doc.RootElement.TryGetProperty(_columns[c].Name, out var v) ? v : default;
+                var row = builder.Row;
+                switch (column.Values, value.ValueKind)
+                {
+                    case (_, JsonValueKind.Null or JsonValueKind.Undefined):
+                        if (column.Nulls is { } nulls)
+                        {
+                            nulls[row] = true;
+                        }
+
+                        break;
+                    case (double[] doubles, JsonValueKind.Number):
+                        if (!value.TryGetDouble(out doubles[row]))
+                        {
+                            return $"column '{_columns[c].Name}': {value.GetRawText()} is beyond a double's range";
+                        }
+
+                        break;
+                    case (bool[] bools, JsonValueKind.True or JsonValueKind.False):
+                        bools[row] = value.GetBoolean();
+                        break;
+                    case (string?[] strings, _):
+                        strings[row] = value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText();
+                        break;
+                    default:
+                        return $"column '{_columns[c].Name}' holds {Describe(value.ValueKind)} where the first line has {Describe(column.Kind == ColumnKind.Bool ? JsonValueKind.True : JsonValueKind.Number)}";
                 }
             }
 
-            return (values, null);
+            return null;
         }
         catch (JsonException e)
         {
-            return (null, $"malformed JSON: {e.Message}");
+            return $"malformed JSON: {e.Message}";
         }
     }
+
+    private static string Describe(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Array => "an array",
+        _ => "an object",
+    };
 
     private static ColumnKind KindOf(JsonValueKind kind) => kind switch
     {
         JsonValueKind.Number => ColumnKind.Double,
         JsonValueKind.True or JsonValueKind.False => ColumnKind.Bool,
         _ => ColumnKind.String,
-    };
-
-    private static object? ValueOf(JsonElement value) => value.ValueKind switch
-    {
-        JsonValueKind.Null or JsonValueKind.Undefined => null,
-        JsonValueKind.Number => value.GetDouble(),
-        JsonValueKind.True => true,
-        JsonValueKind.False => false,
-        JsonValueKind.String => value.GetString(),
-        _ => value.GetRawText(),
     };
 
     public ValueTask DisposeAsync()

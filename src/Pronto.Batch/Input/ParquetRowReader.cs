@@ -61,42 +61,11 @@ internal sealed class ParquetRowReader(string path) : IRowReader
     }
 
     /// <summary>
-    /// The row path: every row group's columns read as the columnar path reads them, then boxed row by row (integers
-    /// as long, floating point as double, booleans, strings, byte arrays; null for a null).
+    /// Each row group's <paramref name="needed"/> columns as <see cref="ColumnData"/> of the job's kinds (null for a
+    /// column not needed), in pooled arrays: no per-cell boxing, no nullable structs. A row group none of whose rows
+    /// <paramref name="wanted"/> (first row, row count) accepts is not read.
     /// </summary>
-    public async IAsyncEnumerable<(object?[]? Values, string? Error)> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var needed = new bool[_columns.Length];
-        needed.AsSpan().Fill(true);
-        await foreach (var group in ReadColumnsAsync(needed, (_, _) => true, cancellationToken))
-        {
-            var rows = new object?[group.Rows][];
-            for (var r = 0; r < rows.Length; r++)
-            {
-                var values = new object?[_columns.Length];
-                for (var c = 0; c < values.Length; c++)
-                {
-                    values[c] = group.Columns[c]!.Box(r);
-                }
-
-                rows[r] = values;
-            }
-
-            group.Release();
-            foreach (var row in rows)
-            {
-                yield return (row, null);
-            }
-        }
-    }
-
-    /// <summary>
-    /// The columnar fast path: each row group's <paramref name="needed"/> columns as <see cref="ColumnData"/> of the
-    /// job's kinds (null for a column not needed), in pooled arrays: no per-cell boxing, no nullable structs. A row
-    /// group none of whose rows <paramref name="wanted"/> (first row, row count) accepts is not read. The caller
-    /// releases each group (<see cref="ColumnGroup.Release"/>).
-    /// </summary>
-    public async IAsyncEnumerable<ColumnGroup> ReadColumnsAsync(bool[] needed, Func<long, int, bool> wanted, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<ColumnGroup> ReadAsync(bool[] needed, Func<long, int, bool> wanted, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await Task.CompletedTask;
         long start = 0;

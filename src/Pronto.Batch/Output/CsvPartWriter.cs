@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Pronto.Batch.Scoring;
 
 namespace Pronto.Batch.Output;
 
@@ -11,7 +12,6 @@ namespace Pronto.Batch.Output;
 internal sealed class CsvPartWriter : IPartWriter
 {
     private readonly StreamWriter _writer;
-    private readonly IReadOnlyList<Column> _columns;
 
     public CsvPartWriter(Stream stream, IReadOnlyList<Column> columns)
     {
@@ -20,7 +20,6 @@ internal sealed class CsvPartWriter : IPartWriter
             throw new InvalidDataException($"column '{list.Name}' holds lists, which CSV cannot hold; write .parquet or .jsonl");
         }
 
-        _columns = columns;
         _writer = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16) { NewLine = "\n" };
         for (var c = 0; c < columns.Count; c++)
         {
@@ -30,25 +29,25 @@ internal sealed class CsvPartWriter : IPartWriter
         _writer.Write('\n');
     }
 
-    public ValueTask WriteAsync(object?[] row, CancellationToken cancellationToken)
+    public ValueTask WriteAsync(ScoredColumns batch, CancellationToken cancellationToken)
     {
-        for (var c = 0; c < _columns.Count; c++)
+        for (var i = 0; i < batch.Count; i++)
         {
-            switch (row[c])
+            var c = 0;
+            for (; c < batch.Kept.Length; c++)
             {
-                case null:
-                    WriteField(c, "");
-                    break;
-                case float f:
-                    WriteField(c, f.ToString("R", CultureInfo.InvariantCulture));
-                    break;
-                case { } value:
-                    WriteField(c, ColumnValues.Text(value));
-                    break;
+                WriteField(c, batch.Kept[c]!.Text(batch.Row(i)) ?? "");
             }
+
+            if (batch.Labels is { } labels)
+            {
+                WriteField(c++, labels[i]);
+                WriteField(c, batch.Probability![i].ToString("R", CultureInfo.InvariantCulture));
+            }
+
+            _writer.Write('\n');
         }
 
-        _writer.Write('\n');
         return ValueTask.CompletedTask;
     }
 

@@ -1,86 +1,101 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Pronto.Batch.Input;
+using Pronto.Batch.Scoring;
 
 namespace Pronto.Batch.Output;
 
-/// <summary>One JSON object per line, keys in output column order; lists as arrays, binary as base64.</summary>
-internal sealed class JsonlPartWriter : IPartWriter
+/// <summary>One JSON object per line, keys in output column order; lists as arrays, binary as base64, NaN and infinities as null.</summary>
+internal sealed class JsonlPartWriter(Stream stream, IReadOnlyList<Column> columns) : IPartWriter
 {
-    private readonly Stream _stream;
-    private readonly Utf8JsonWriter _json;
-    private readonly IReadOnlyList<Column> _columns;
-    private readonly JsonEncodedText[] _names;
+    private readonly Utf8JsonWriter _json = new(stream, new JsonWriterOptions { SkipValidation = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+    private readonly JsonEncodedText[] _names = [.. columns.Select(c => JsonEncodedText.Encode(c.Name))];
 
-    public JsonlPartWriter(Stream stream, IReadOnlyList<Column> columns)
+    public ValueTask WriteAsync(ScoredColumns batch, CancellationToken cancellationToken)
     {
-        _stream = stream;
-        _columns = columns;
-        _names = [.. columns.Select(c => JsonEncodedText.Encode(c.Name))];
-        _json = new Utf8JsonWriter(stream, new JsonWriterOptions { SkipValidation = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-    }
+        for (var i = 0; i < batch.Count; i++)
+        {
+            _json.Reset();
+            _json.WriteStartObject();
+            var row = batch.Row(i);
+            var c = 0;
+            for (; c < batch.Kept.Length; c++)
+            {
+                _json.WritePropertyName(_names[c]);
+                WriteValue(batch.Kept[c]!, row);
+            }
 
-    public ValueTask WriteAsync(object?[] row, CancellationToken cancellationToken)
-    {
-        Write(_json, _names, _columns, row);
-        _json.Flush();
-        _stream.WriteByte((byte)'\n');
+            if (batch.Labels is { } labels)
+            {
+                _json.WriteString(_names[c++], labels[i]);
+                _json.WritePropertyName(_names[c++]);
+                WriteFloat(batch.Probability![i]);
+            }
+
+            if (batch.Scores is { } scores)
+            {
+                _json.WriteStartArray(_names[c]);
+                foreach (var v in scores.AsSpan(i * batch.Per, batch.Per))
+                {
+                    WriteFloat(v);
+                }
+
+                _json.WriteEndArray();
+            }
+
+            _json.WriteEndObject();
+            _json.Flush();
+            stream.WriteByte((byte)'\n');
+        }
+
         return ValueTask.CompletedTask;
     }
 
-    internal static void Write(Utf8JsonWriter json, JsonEncodedText[] names, IReadOnlyList<Column> columns, object?[] row)
+    private void WriteValue(ColumnData column, int row)
     {
-        json.Reset();
-        json.WriteStartObject();
-        for (var c = 0; c < columns.Count; c++)
+        if (column.IsNull(row))
         {
-            json.WritePropertyName(names[c]);
-            switch (row[c])
-            {
-                case null:
-                    json.WriteNullValue();
-                    break;
-                case string s:
-                    json.WriteStringValue(s);
-                    break;
-                case long l:
-                    json.WriteNumberValue(l);
-                    break;
-                case double d when double.IsFinite(d):
-                    json.WriteNumberValue(d);
-                    break;
-                case float f when float.IsFinite(f):
-                    json.WriteNumberValue(f);
-                    break;
-                case bool b:
-                    json.WriteBooleanValue(b);
-                    break;
-                case byte[] bytes:
-                    json.WriteBase64StringValue(bytes);
-                    break;
-                case float[] list:
-                    json.WriteStartArray();
-                    foreach (var v in list)
-                    {
-                        if (float.IsFinite(v))
-                        {
-                            json.WriteNumberValue(v);
-                        }
-                        else
-                        {
-                            json.WriteNullValue();
-                        }
-                    }
-
-                    json.WriteEndArray();
-                    break;
-                default:
-                    // NaN and infinities have no JSON number form.
-                    json.WriteNullValue();
-                    break;
-            }
+            _json.WriteNullValue();
+            return;
         }
 
-        json.WriteEndObject();
+        switch (column.Values)
+        {
+            case string?[] strings:
+                _json.WriteStringValue(strings[row]);
+                break;
+            case long[] longs:
+                _json.WriteNumberValue(longs[row]);
+                break;
+            case double[] doubles when double.IsFinite(doubles[row]):
+                _json.WriteNumberValue(doubles[row]);
+                break;
+            case float[] floats:
+                WriteFloat(floats[row]);
+                break;
+            case bool[] bools:
+                _json.WriteBooleanValue(bools[row]);
+                break;
+            case byte[]?[] bytes:
+                _json.WriteBase64StringValue(bytes[row]);
+                break;
+            default:
+                // NaN and infinities have no JSON number form.
+                _json.WriteNullValue();
+                break;
+        }
+    }
+
+    private void WriteFloat(float value)
+    {
+        if (float.IsFinite(value))
+        {
+            _json.WriteNumberValue(value);
+        }
+        else
+        {
+            _json.WriteNullValue();
+        }
     }
 
     public ValueTask CompleteAsync(CancellationToken cancellationToken)
@@ -92,6 +107,6 @@ internal sealed class JsonlPartWriter : IPartWriter
     public async ValueTask DisposeAsync()
     {
         await _json.DisposeAsync();
-        await _stream.DisposeAsync();
+        await stream.DisposeAsync();
     }
 }

@@ -6,8 +6,8 @@ namespace Pronto.Batch.Output;
 
 /// <summary>
 /// The row group a <see cref="ParquetPartWriter"/> is filling, rented once per part: one <see cref="ColumnBuffer"/>
-/// per output column, <see cref="Capacity"/> rows. The row path adds rows; the columnar path gathers the good rows
-/// of scored batches. <see cref="ParquetFileWriter"/> encodes it.
+/// per output column, <see cref="Capacity"/> rows, gathered from the good rows of scored batches.
+/// <see cref="ParquetFileWriter"/> encodes it.
 /// </summary>
 internal sealed class RowGroupBuffer
 {
@@ -20,14 +20,6 @@ internal sealed class RowGroupBuffer
     public int Capacity { get; }
 
     public ColumnBuffer[] Columns { get; }
-
-    public void Add(object?[] row, int at)
-    {
-        for (var c = 0; c < Columns.Length; c++)
-        {
-            Columns[c].Add(row[c], at);
-        }
-    }
 
     /// <summary>
     /// Copies good rows [from, from + count) of <paramref name="batch"/> to row <paramref name="at"/>: its kept
@@ -47,7 +39,10 @@ internal sealed class RowGroupBuffer
             Array.Copy(batch.Probability!, from, Columns[k + 1].Values, at, count);
         }
 
-        Array.Copy(batch.Scores, from * batch.Per, Columns[^1].Values, at * batch.Per, count * batch.Per);
+        if (batch.Scores is { } scores)
+        {
+            Array.Copy(scores, from * batch.Per, Columns[^1].Values, at * batch.Per, count * batch.Per);
+        }
     }
 
     /// <summary>Empties the buffer for the next row group (strings and byte arrays are overwritten row by row).</summary>
@@ -110,56 +105,7 @@ internal sealed class ColumnBuffer
 
     public int Per { get; }
 
-    /// <summary>The row path: one row's value (as the row scorer boxes it) at row <paramref name="at"/>.</summary>
-    public void Add(object? value, int at)
-    {
-        switch (Values)
-        {
-            case long[] longs:
-                AddPresent(longs, value, at);
-                break;
-            case double[] doubles:
-                AddPresent(doubles, value, at);
-                break;
-            case bool[] bools:
-                AddPresent(bools, value, at);
-                break;
-            case string?[] strings:
-                strings[at] = (string?)value;
-                break;
-            case byte[]?[] bytes:
-                bytes[at] = (byte[]?)value;
-                break;
-            case float[] floats when Kind == ColumnKind.Float:
-                floats[at] = (float)value!;
-                break;
-            case float[] floats:
-                {
-                    var list = (float[])value!;
-                    if (list.Length != Per)
-                    {
-                        throw new InvalidDataException($"a list of {list.Length} values in a column of lists of {Per}");
-                    }
-
-                    list.CopyTo(floats, at * Per);
-                    break;
-                }
-        }
-    }
-
-    private void AddPresent<T>(T[] values, object? value, int at)
-    {
-        if (value is null)
-        {
-            Levels[at] = 0;
-            return;
-        }
-
-        Levels[at] = 1;
-        values[Present++] = (T)value;
-    }
-
-    /// <summary>The columnar path: good rows [from, from + count) of a kept column to row <paramref name="at"/>.</summary>
+    /// <summary>Good rows [from, from + count) of a kept column to row <paramref name="at"/>.</summary>
     public void Gather(ScoredColumns batch, ColumnData source, int from, int count, int at)
     {
         switch (Values)
@@ -178,6 +124,9 @@ internal sealed class ColumnBuffer
                 break;
             case byte[]?[] bytes:
                 GatherAll(batch, (byte[]?[])source.Values, bytes, from, count, at);
+                break;
+            case float[] floats:
+                GatherAll(batch, (float[])source.Values, floats, from, count, at);
                 break;
         }
     }

@@ -32,7 +32,7 @@ public sealed class RowScorer
     private readonly int[] _sources;
     private readonly int[] _keep;
     private readonly IReadOnlyList<string>? _labels;
-    private readonly IReadOnlyList<string> _files;
+    private readonly InputSource _input;
     private readonly bool _classify;
     private readonly ColumnKind[] _kinds;
 
@@ -40,7 +40,7 @@ public sealed class RowScorer
     {
         _service = service;
         _model = model;
-        _files = input.Files;
+        _input = input;
         var columns = input.Columns;
         _kinds = [.. columns.Select(c => c.Kind)];
         using var lease = service.Repository.Acquire(model);
@@ -130,13 +130,7 @@ public sealed class RowScorer
     /// <summary>The input columns the model reads, in the order of its fields (or the one text / image column).</summary>
     public IReadOnlyList<string> MappedColumns { get; }
 
-    /// <summary>
-    /// Whether <see cref="ScoreColumns"/> can score this job: a fields model whose mapped columns are all
-    /// numeric (Int64, Double, Bool); string columns need parsing and take the row path.
-    /// </summary>
-    public bool CanScoreColumns => _kind == Kind.Fields && _sources.All(s => _kinds[s] is ColumnKind.Int64 or ColumnKind.Double or ColumnKind.Bool);
-
-    /// <summary>Per input column: whether the columnar path reads it (mapped or kept).</summary>
+    /// <summary>Per input column: whether the job reads it (mapped or kept).</summary>
     public bool[] NeededColumns()
     {
         var needed = new bool[_kinds.Length];
@@ -154,90 +148,71 @@ public sealed class RowScorer
     }
 
     /// <summary>
-    /// The columnar fast path of <see cref="Score"/>: the same rows, errors (same messages) and values, built
-    /// column by column from typed arrays into <paramref name="buffer"/> (one per scorer thread, reused for every
-    /// batch); the good rows' output comes back column-wise.
+    /// Scores one batch: the good rows' output comes back column-wise, the other rows' errors go to
+    /// <paramref name="errors"/> in row order. A fields model's features are built column by column into
+    /// <paramref name="buffer"/> (one per scorer thread, reused for every batch). A row that cannot be mapped (its
+    /// reader's error, an empty field, text that is not a number, a missing image) costs only itself; when the engine
+    /// rejects the batch, its rows are retried one by one so only the bad rows are lost.
     /// </summary>
-    internal ScoredColumns ScoreColumns(ColumnChunk chunk, List<RowError> errors, FeatureBuffer buffer)
+    internal ScoredColumns Score(ColumnChunk chunk, List<RowError> errors, FeatureBuffer buffer)
     {
-        var width = _sources.Length;
         var count = chunk.Count;
         var offset = chunk.Offset;
-        var features = buffer.Floats(count * width);
-        bool[]? bad = null;
-        for (var i = 0; i < width; i++)
+        string?[]? bad = null;
+        for (var r = 0; r < count; r++)
         {
-            var column = chunk.Columns[_sources[i]]!;
-            switch (column.Kind)
+            if (chunk.ErrorOf(offset + r) is { } error)
             {
-                case ColumnKind.Double:
-                    {
-                        var values = ((double[])column.Values).AsSpan(offset, count);
-                        for (var r = 0; r < values.Length; r++)
-                        {
-                            var single = (float)values[r];
-                            features[(r * width) + i] = single;
-                            if (!float.IsFinite(single))
-                            {
-                                bad ??= new bool[count];
-                                bad[r] = true;
-                            }
-                        }
-
-                        break;
-                    }
-
-                case ColumnKind.Int64:
-                    {
-                        // Every int64 is a finite FP32 (rounded), as in MapFields.
-                        var values = ((long[])column.Values).AsSpan(offset, count);
-                        for (var r = 0; r < values.Length; r++)
-                        {
-                            features[(r * width) + i] = values[r];
-                        }
-
-                        break;
-                    }
-
-                default:
-                    {
-                        var values = ((bool[])column.Values).AsSpan(offset, count);
-                        for (var r = 0; r < values.Length; r++)
-                        {
-                            features[(r * width) + i] = values[r] ? 1 : 0;
-                        }
-
-                        break;
-                    }
+                (bad ??= new string?[count])[r] = error;
             }
+        }
 
-            if (column.Nulls is { } nulls && nulls.AsSpan(offset, count).Contains(true))
+        var width = _kind == Kind.Fields ? _sources.Length : 1;
+        var features = _kind == Kind.Fields ? buffer.Floats(count * width) : default;
+        ReadOnlyMemory<byte>[]? items = null;
+        if (_kind == Kind.Fields)
+        {
+            for (var i = 0; i < width; i++)
             {
-                bad ??= new bool[count];
-                for (var r = 0; r < count; r++)
+                MapField(chunk.Columns[_sources[i]]!, i, offset, count, features, ref bad);
+            }
+        }
+        else
+        {
+            items = new ReadOnlyMemory<byte>[count];
+            for (var r = 0; r < count; r++)
+            {
+                if (bad?[r] is null && MapItem(chunk.Columns[_sources[0]]!, offset + r, chunk.FirstRow + r, out items[r]) is { } error)
                 {
-                    bad[r] |= nulls[offset + r];
+                    (bad ??= new string?[count])[r] = error;
                 }
             }
         }
 
-        var file = Path.GetFileName(_files[0]);
         int[]? good = null;
         var n = count;
         if (bad is not null)
         {
-            // Drop the bad rows (each with the message MapFields gives it) and close up the good rows' features.
+            // Drop the bad rows and close up the good rows' features.
             good = new int[count];
             n = 0;
             for (var r = 0; r < count; r++)
             {
-                if (bad[r])
+                if (bad[r] is { } message)
                 {
-                    errors.Add(new RowError(chunk.FirstRow + r, file, MapColumns(chunk.Columns, offset + r)!));
+                    errors.Add(new RowError(chunk.FirstRow + r, FileName(chunk.FirstRow + r), message));
                     continue;
                 }
 
-                features.Slice(r * width, width).CopyTo(features.Slice(n * width, width));
+                if (items is null)
+                {
+                    features.Slice(r * width, width).CopyTo(features.Slice(n * width, width));
+                }
+                else
+                {
+                    items[n] = items[r];
+                }
+
                 good[n++] = offset + r;
             }
 
@@ -257,20 +232,19 @@ public sealed class RowScorer
 
         try
         {
-            var input = _fields!.FromRows(buffer.Bytes(n * width), n);
-            return Produce(chunk, kept, good, n, Infer(input));
+            return Produce(chunk, kept, good, n, Infer(Input(buffer, items, 0, n)));
         }
         catch (Exception e) when (e is ProntoException or InvalidOperationException or ArgumentException)
         {
             if (n == 1)
             {
-                errors.Add(new RowError(chunk.FirstRow + ((good?[0] ?? offset) - offset), file, e.Message));
+                var number = chunk.FirstRow + ((good?[0] ?? offset) - offset);
+                errors.Add(new RowError(number, FileName(number), e.Message));
                 return ScoredColumns.Empty(chunk, kept);
             }
         }
 
-        // The batch failed: score each row alone, so one bad row costs only itself (as Score does).
-        var all = features[..(n * width)].ToArray();
+        // The batch failed: score each row alone, so one bad row costs only itself.
         var failed = new List<RowError>();
         var rows = new List<int>(n);
         var results = new List<float[]>(n);
@@ -279,12 +253,13 @@ public sealed class RowScorer
             var row = good?[i] ?? offset + i;
             try
             {
-                results.Add(Run(all, null, i, 1).Span<float>().ToArray());
+                results.Add(Infer(Input(buffer, items, i, 1)).Span<float>().ToArray());
                 rows.Add(row);
             }
             catch (Exception e) when (e is ProntoException or InvalidOperationException or ArgumentException)
             {
-                failed.Add(new RowError(chunk.FirstRow + (row - offset), file, e.Message));
+                var number = chunk.FirstRow + (row - offset);
+                failed.Add(new RowError(number, FileName(number), e.Message));
             }
         }
 
@@ -304,6 +279,23 @@ public sealed class RowScorer
 
         return Produce(chunk, kept, [.. rows], rows.Count, Tensor.Create(flat, rows.Count, per));
     }
+
+    /// <summary>Rows [from, from + count) of the good rows as the model's input: the features in the buffer (read in place), or the items.</summary>
+    private NamedTensor Input(FeatureBuffer buffer, ReadOnlyMemory<byte>[]? items, int from, int count)
+    {
+        if (items is not null)
+        {
+            return new NamedTensor(_kind == Kind.Text ? "text" : "image", Tensor.FromStrings(items[from..(from + count)], count));
+        }
+
+        var rowBytes = _sources.Length * sizeof(float);
+        return _fields!.FromRows(buffer.Bytes((from + count) * _sources.Length)[(from * rowBytes)..], count);
+    }
+
+    private Tensor Infer(NamedTensor input) =>
+        _service.InferDirect(new InferenceRequest { ModelName = _model, Inputs = [input] }).Outputs[0].Tensor;
+
+    private string FileName(long row) => Path.GetFileName(_input.Files[_input.FileOf(row)]);
 
     /// <param name="rows">The good rows' indexes in the chunk's columns; null when they are all the chunk's rows.</param>
     private ScoredColumns Produce(ColumnChunk chunk, ColumnData?[] kept, int[]? rows, int count, Tensor result)
@@ -337,224 +329,91 @@ public sealed class RowScorer
         return new ScoredColumns(chunk, kept, rows, count, labels, probability, scores, per);
     }
 
-    /// <summary><see cref="MapFields"/>'s message for one row of typed columns (the first bad field), or null when the row is good.</summary>
-    private string? MapColumns(ColumnData?[] columns, int at)
+    /// <summary>
+    /// Field <paramref name="field"/> of every row from its column: numbers and booleans as they are (every int64 is
+    /// a finite FP32, rounded), text parsed; a row whose value is null, empty, not a number or not a finite FP32 gets
+    /// that message unless an earlier field (or its reader) gave it one.
+    /// </summary>
+    private void MapField(ColumnData column, int field, int offset, int count, Span<float> features, ref string?[]? bad)
     {
-        for (var i = 0; i < _sources.Length; i++)
+        var width = _sources.Length;
+        var name = _sourceNames[field];
+        for (var r = 0; r < count; r++)
         {
-            var column = columns[_sources[i]]!;
-            if (column.IsNull(at))
+            var at = offset + r;
+            var single = 0f;
+            string? error = null;
+            switch (column.Values)
             {
-                return $"column '{_sourceNames[i]}' is empty";
-            }
-
-            if (column.Kind == ColumnKind.Double && !float.IsFinite((float)((double[])column.Values)[at]))
-            {
-                return $"column '{_sourceNames[i]}': '{ColumnValues.Text(((double[])column.Values)[at])}' is not a finite FP32 number";
-            }
-        }
-
-        return null;
-    }
-
-    /// <summary>Scores <paramref name="rows"/>: the output rows of the good ones in input order, and the errors.</summary>
-    public void Score(IReadOnlyList<InputRow> rows, List<object?[]> output, List<RowError> errors)
-    {
-        var good = new List<InputRow>(rows.Count);
-        var width = _kind == Kind.Fields ? _sources.Length : 1;
-        var features = _kind == Kind.Fields ? new float[rows.Count * width] : null;
-        var items = _kind == Kind.Fields ? null : new List<ReadOnlyMemory<byte>>(rows.Count);
-        foreach (var row in rows)
-        {
-            var error = row.Error ?? (_kind == Kind.Fields
-                ? MapFields(row, features.AsSpan(good.Count * width, width))
-                : MapItem(row, items!));
-            if (error is not null)
-            {
-                errors.Add(new RowError(row.Number, Path.GetFileName(_files[row.File]), error));
-                continue;
-            }
-
-            good.Add(row);
-        }
-
-        if (good.Count == 0)
-        {
-            return;
-        }
-
-        var start = output.Count;
-        try
-        {
-            Emit(good, 0, good.Count, Run(features, items, 0, good.Count), output);
-            return;
-        }
-        catch (Exception e) when (e is ProntoException or InvalidOperationException or ArgumentException)
-        {
-            output.RemoveRange(start, output.Count - start);
-            if (good.Count == 1)
-            {
-                errors.Add(new RowError(good[0].Number, Path.GetFileName(_files[good[0].File]), e.Message));
-                return;
-            }
-        }
-
-        // The batch failed: score each row alone, so one bad row costs only itself.
-        var failed = new List<RowError>();
-        for (var i = 0; i < good.Count; i++)
-        {
-            try
-            {
-                Emit(good, i, 1, Run(features, items, i, 1), output);
-            }
-            catch (Exception e) when (e is ProntoException or InvalidOperationException or ArgumentException)
-            {
-                failed.Add(new RowError(good[i].Number, Path.GetFileName(_files[good[i].File]), e.Message));
-            }
-        }
-
-        errors.AddRange(failed);
-        errors.Sort((a, b) => a.Row.CompareTo(b.Row));
-    }
-
-    private Tensor Run(float[]? features, List<ReadOnlyMemory<byte>>? items, int offset, int count)
-    {
-        NamedTensor input;
-        if (features is not null)
-        {
-            var width = _sources.Length;
-            var slice = offset == 0 && count * width == features.Length ? features : features.AsSpan(offset * width, count * width).ToArray();
-            input = _fields!.FromRows(slice, count);
-        }
-        else
-        {
-            var slice = items!.GetRange(offset, count).ToArray();
-            input = new NamedTensor(_kind == Kind.Text ? "text" : "image", Tensor.FromStrings(slice, count));
-        }
-
-        return Infer(input);
-    }
-
-    private Tensor Infer(NamedTensor input) =>
-        _service.InferDirect(new InferenceRequest { ModelName = _model, Inputs = [input] }).Outputs[0].Tensor;
-
-    private void Emit(List<InputRow> good, int offset, int count, Tensor result, List<object?[]> output)
-    {
-        var values = result.Span<float>();
-        var per = values.Length / count;
-        for (var i = 0; i < count; i++)
-        {
-            var row = good[offset + i];
-            var scores = values.Slice(i * per, per).ToArray();
-            var outRow = new object?[_keep.Length + (_classify ? 3 : 1)];
-            for (var k = 0; k < _keep.Length; k++)
-            {
-                outRow[k] = row.Values[_keep[k]];
-            }
-
-            if (_classify)
-            {
-                var best = 0;
-                for (var c = 1; c < scores.Length; c++)
-                {
-                    if (scores[c] > scores[best])
-                    {
-                        best = c;
-                    }
-                }
-
-                outRow[_keep.Length] = _labels is not null && best < _labels.Count ? _labels[best] : best.ToString(CultureInfo.InvariantCulture);
-                outRow[_keep.Length + 1] = scores[best];
-                outRow[_keep.Length + 2] = scores;
-            }
-            else
-            {
-                outRow[_keep.Length] = scores;
-            }
-
-            output.Add(outRow);
-        }
-    }
-
-    private string? MapFields(InputRow row, Span<float> destination)
-    {
-        for (var i = 0; i < _sources.Length; i++)
-        {
-            var value = row.Values[_sources[i]];
-            double number;
-            switch (value)
-            {
-                case null:
-                case string { Length: 0 }:
-                    return $"column '{_sourceNames[i]}' is empty";
-                case double d:
-                    number = d;
+                case var _ when column.IsNull(at) || column.Values is string?[] { } empty && empty[at]!.Length == 0:
+                    error = $"column '{name}' is empty";
                     break;
-                case long l:
-                    number = l;
+                case double[] doubles:
+                    single = (float)doubles[at];
                     break;
-                case bool b:
-                    number = b ? 1 : 0;
+                case long[] longs:
+                    single = longs[at];
                     break;
-                case string s when double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed):
-                    number = parsed;
+                case bool[] bools:
+                    single = bools[at] ? 1 : 0;
+                    break;
+                case string?[] strings when double.TryParse(strings[at], NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed):
+                    single = (float)parsed;
                     break;
                 default:
-                    return $"column '{_sourceNames[i]}': '{ColumnValues.Text(value)}' is not a number";
+                    error = $"column '{name}': '{column.Text(at)}' is not a number";
+                    break;
             }
 
-            var single = (float)number;
-            if (!float.IsFinite(single))
+            if (error is null && !float.IsFinite(single))
             {
-                return $"column '{_sourceNames[i]}': '{ColumnValues.Text(value)}' is not a finite FP32 number";
+                error = $"column '{name}': '{column.Text(at)}' is not a finite FP32 number";
             }
 
-            destination[i] = single;
+            features[(r * width) + field] = single;
+            if (error is not null && bad?[r] is null)
+            {
+                (bad ??= new string?[count])[r] = error;
+            }
         }
-
-        return null;
     }
 
-    private string? MapItem(InputRow row, List<ReadOnlyMemory<byte>> items)
+    /// <summary>One row's text (UTF-8) or image (the bytes of a binary column, or the file a path names, relative to the input's folder).</summary>
+    private string? MapItem(ColumnData column, int at, long number, out ReadOnlyMemory<byte> item)
     {
-        var value = row.Values[_sources[0]];
-        if (value is null)
+        item = default;
+        var text = column.Values is byte[]?[] && _kind == Kind.Image ? null : column.Text(at);
+        if (column.IsNull(at) || (_kind == Kind.Image && text is { Length: 0 }))
         {
             return $"column '{_sourceNames[0]}' is empty";
         }
 
         if (_kind == Kind.Text)
         {
-            items.Add(Encoding.UTF8.GetBytes(ColumnValues.Text(value)));
+            item = Encoding.UTF8.GetBytes(text!);
             return null;
         }
 
-        if (value is byte[] bytes)
+        if (text is null)
         {
-            items.Add(bytes);
+            item = ((byte[]?[])column.Values)[at];
             return null;
         }
 
-        var path = ColumnValues.Text(value);
-        if (path.Length == 0)
-        {
-            return $"column '{_sourceNames[0]}' is empty";
-        }
-
-        var full = Path.IsPathRooted(path) ? path : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(_files[row.File]))!, path);
+        var full = Path.IsPathRooted(text) ? text : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(_input.Files[_input.FileOf(number)]))!, text);
         if (!File.Exists(full))
         {
-            return $"image file '{path}' does not exist";
+            return $"image file '{text}' does not exist";
         }
 
         try
         {
-            items.Add(File.ReadAllBytes(full));
+            item = File.ReadAllBytes(full);
             return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return $"image file '{path}' cannot be read: {e.Message}";
+            return $"image file '{text}' cannot be read: {e.Message}";
         }
     }
 

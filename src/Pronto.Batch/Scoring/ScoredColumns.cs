@@ -3,12 +3,12 @@ using Pronto.Batch.Input;
 namespace Pronto.Batch.Scoring;
 
 /// <summary>
-/// The columnar fast path's scored batch: its <see cref="Chunk"/> (whose group reference the writer releases once
-/// it has copied the batch), the kept input columns and which of their rows were good, then the <c>predicted_*</c>
-/// values of those rows: labels and best probabilities (classification only) and the flat scores, <see cref="Per"/>
-/// floats a row.
+/// A batch for an output file: its <see cref="Chunk"/> (whose group reference the writer releases once it has
+/// copied the batch), the kept input columns and which of their rows were good, then the <c>predicted_*</c> values of
+/// those rows: labels and best probabilities (classification only) and the flat scores, <see cref="Per"/> floats a
+/// row (none for a plain table, <see cref="TableFile"/>).
 /// </summary>
-internal sealed class ScoredColumns(ColumnChunk chunk, ColumnData?[] kept, int[]? rows, int count, string[]? labels, float[]? probability, float[] scores, int per)
+internal sealed class ScoredColumns(ColumnChunk chunk, ColumnData?[] kept, int[]? rows, int count, string[]? labels, float[]? probability, float[]? scores, int per)
 {
     public ColumnChunk Chunk { get; } = chunk;
 
@@ -23,7 +23,7 @@ internal sealed class ScoredColumns(ColumnChunk chunk, ColumnData?[] kept, int[]
 
     public float[]? Probability { get; } = probability;
 
-    public float[] Scores { get; } = scores;
+    public float[]? Scores { get; } = scores;
 
     public int Per { get; } = per;
 

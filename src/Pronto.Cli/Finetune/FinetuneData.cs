@@ -41,7 +41,7 @@ internal static class FinetuneData
 
         var folder = Path.GetDirectoryName(source.Files[0])!;
         var examples = new List<FinetuneExample>();
-        await foreach (var row in source.ReadAsync(static _ => true, cancellationToken))
+        await foreach (var row in source.ReadRowsAsync(cancellationToken))
         {
             var where = $"row {row.Number.ToString(CultureInfo.InvariantCulture)}";
             if (row.Error is not null)

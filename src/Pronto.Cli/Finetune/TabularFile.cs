@@ -43,7 +43,7 @@ internal static class TabularFile
         var features = new List<float[]>();
         var labels = new List<string>();
         var sources = new List<string>();
-        await foreach (var row in source.ReadAsync(static _ => true, cancellationToken))
+        await foreach (var row in source.ReadRowsAsync(cancellationToken))
         {
             var where = $"row {row.Number.ToString(CultureInfo.InvariantCulture)} of '{full}'";
             if (row.Error is not null)
