@@ -137,6 +137,22 @@ public sealed class PipelineTests(BatchRepositoryFixture fixture)
     }
 
     [Fact]
+    public async Task A_jsonl_value_of_another_kind_than_the_first_line_s_is_that_row_s_error_or_its_text()
+    {
+        var dir = Temp();
+        var input = Path.Combine(dir, "in.jsonl");
+        string Line(object id, string amount) => $"{{\"id\":{id},\"amount\":{amount},\"customer_avg_amount\":50,\"merchant_category\":3,\"hour\":12,\"distance_km\":4,\"txn_last_hour\":1}}";
+        File.WriteAllLines(input, [Line("\"a\"", "10"), Line(7, "\"abc\""), Line("true", "null"), Line("{\"x\":1}", "20")]);
+        var result = await RunAsync(input, Path.Combine(dir, "out.jsonl"));
+        Assert.Equal((4, 2, 2), (result.Rows, result.Written, result.Errors));
+        Assert.Equal(
+            ["column 'amount' holds a string where the first line has a number", "column 'amount' is empty"],
+            ReadJsonl(Path.Combine(dir, "out.jsonl.errors.jsonl")).Select(e => e.GetProperty("error").GetString()));
+        // A string column takes any JSON value as its text.
+        Assert.Equal(["a", "{\"x\":1}"], ReadJsonl(Path.Combine(dir, "out.jsonl")).Select(r => r.GetProperty("id").GetString()));
+    }
+
+    [Fact]
     public async Task Kept_float_columns_stay_float_in_the_output_and_doubles_stay_double()
     {
         var dir = Temp();
