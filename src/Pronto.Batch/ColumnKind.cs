@@ -23,34 +23,6 @@ public sealed record Column(string Name, ColumnKind Kind, bool Single = false);
 
 internal static class ColumnValues
 {
-    /// <summary>
-    /// Converts a value read from one file to the job's column kind (files of a folder may type a column
-    /// differently); false when it cannot be represented.
-    /// </summary>
-    public static bool TryCoerce(object? value, ColumnKind kind, out object? result)
-    {
-        result = value;
-        switch (value, kind)
-        {
-            case (null, _):
-            case (string, ColumnKind.String):
-            case (long, ColumnKind.Int64):
-            case (double, ColumnKind.Double):
-            case (bool, ColumnKind.Bool):
-            case (byte[], ColumnKind.Binary):
-                return true;
-            case (long l, ColumnKind.Double):
-                result = (double)l;
-                return true;
-            case (_, ColumnKind.String):
-                result = Text(value);
-                return true;
-            default:
-                result = null;
-                return false;
-        }
-    }
-
     public static string Text(object value) => value switch
     {
         string s => s,
