@@ -561,7 +561,7 @@ public sealed class BatchJob
     private IPartWriter OpenPart(IReadOnlyList<Column> columns, string temp)
     {
         var stream = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16);
-        return _layout.Format == "jsonl" ? new JsonlPartWriter(stream, columns) : new ParquetPartWriter(stream, columns, _options.RowGroupRows, ParquetFileWriter.CodecOf(_options.Codec));
+        return _layout.Format == "jsonl" ? new JsonlPartWriter(stream, columns) : new ParquetPartWriter(stream, columns, _options.RowGroupRows, ParquetPartWriter.CodecOf(_options.Codec));
     }
 
     private static void WriteError(Utf8JsonWriter json, Stream stream, RowError error)
@@ -624,7 +624,7 @@ public sealed class BatchJob
                 }
                 else if (nonEmpty.Count == 0)
                 {
-                    var empty = new ParquetPartWriter(stream, columns, 1, ParquetFileWriter.CodecOf(_options.Codec));
+                    var empty = new ParquetPartWriter(stream, columns, 1, ParquetPartWriter.CodecOf(_options.Codec));
                     await empty.CompleteAsync(ct);
                 }
                 else

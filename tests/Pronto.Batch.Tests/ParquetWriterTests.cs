@@ -8,7 +8,7 @@ using static Pronto.Batch.Tests.BatchTestData;
 namespace Pronto.Batch.Tests;
 
 /// <summary>
-/// The batch Parquet writer (<see cref="ParquetFileWriter"/>, ParquetSharp) read back by Parquet.Net and by DuckDB: each
+/// The batch Parquet writer (<see cref="ParquetPartWriter"/>, ParquetSharp) read back by Parquet.Net and by DuckDB: each
 /// layout (dictionary labels, nulls or none, short and long lists), value for value.
 /// </summary>
 public sealed class ParquetWriterTests

@@ -14,7 +14,7 @@ namespace Pronto.Batch.Output;
 /// </summary>
 internal static partial class ParquetConcatenation
 {
-    private static ReadOnlySpan<byte> Magic => ParquetFileWriter.Magic;
+    private static ReadOnlySpan<byte> Magic => ParquetPartWriter.Magic;
 
     // FileMetaData: num_rows, row_groups. RowGroup: columns, file_offset, ordinal. ColumnChunk: file_offset,
     // meta_data, offset_index_offset, column_index_offset. ColumnMetaData: data_page_offset, index_page_offset,
