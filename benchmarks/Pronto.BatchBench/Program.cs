@@ -10,7 +10,7 @@ using Pronto.Models;
 using Pronto.Models.Fraud;
 using Pronto.Onnx;
 
-// gen-fraud FILE ROWS | gen-text FILE ROWS | raw MODEL INPUT_ROWS [RUNS]
+// gen-fraud FILE ROWS | gen-text FILE ROWS | raw MODEL INPUT_ROWS [RUNS] | io ENGINE IN OUT [CODEC] [all|id] | sql-score IN OUT [CODEC]
 // raw: rows/s of IModelInstance.Run on pre-built tensors, RUNS batches at once (default 1), each on cores / RUNS
 // intra-op threads: RUNS 1 is one run at a time across all cores, RUNS = cores is one single-threaded run per core.
 var command = args.Length > 0 ? args[0] : "";
@@ -37,7 +37,7 @@ switch (command)
         }
 
     case "io":
-        IoBench.Run(args[1], args[2], args[3], args.Length > 4 ? args[4] : "snappy");
+        IoBench.Run(args[1], args[2], args[3], args.Length > 4 ? args[4] : "snappy", args.Length > 5 ? args[5] : "all");
         return 0;
     case "sql-score":
         SqlScore(args[1], args[2], args.Length > 3 ? args[3] : "snappy");
