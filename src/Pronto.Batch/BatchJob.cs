@@ -62,7 +62,7 @@ public sealed class BatchJob
 
         var input = await InputSource.OpenAsync(_options.Input, _options.ReadBufferBytes, cancellationToken);
         var scorer = new RowScorer(_service, _options.Model, input, _options);
-        var batchSize = BatchSizeOf();
+        var batchSize = !scorer.Generates ? BatchSizeOf() : _options.BatchSize > 0 ? _options.BatchSize : scorer.GenerationBatchSize;
         var job = JobLine(input, scorer, batchSize);
         Directory.CreateDirectory(layout.WorkFolder);
         var checkpoint = _options.Resume && Checkpoint.Exists(layout.CheckpointFile)
@@ -85,7 +85,7 @@ public sealed class BatchJob
             Guard(() => ReadAsync(input, scorer.NeededColumns(), checkpoint, batchSize, work.Writer, totalBytes, stop.Token), stop),
             Guard(() => ScoreAsync(scorer, work.Reader, scored.Writer, capacity, stop), stop),
             Guard(() => WriteAsync(scorer.OutputColumns, scored.Reader, checkpoint, state, stop), stop),
-            Guard(() => _layout.Format == "parquet" ? ParquetPartWriter.WarmUpAsync(scorer.OutputColumns, scorer.Classifies, stop.Token) : Task.CompletedTask, stop),
+            Guard(() => _layout.Format == "parquet" && !scorer.Generates ? ParquetPartWriter.WarmUpAsync(scorer.OutputColumns, scorer.Classifies, stop.Token) : Task.CompletedTask, stop),
         ];
         try
         {
@@ -240,6 +240,11 @@ public sealed class BatchJob
             json.WriteString("shard", _options.Shard.ToString());
             json.WriteString("format", _layout.Format);
             json.WriteString("codec", _options.Codec);
+            if (scorer.Generates)
+            {
+                json.WriteNumber("maxTokens", _options.MaxTokens);
+            }
+
             json.WriteEndObject();
         }
 

@@ -77,6 +77,9 @@ public sealed class BatchOptions
     /// <summary>The Parquet output's codec: snappy (the default), zstd or none.</summary>
     public string Codec { get; init; } = "snappy";
 
+    /// <summary>Tokens a generative model generates a row at most (greedy); as <c>pronto_generate</c>'s and OpenAI's completions' default, 16.</summary>
+    public int MaxTokens { get; init; } = 16;
+
     /// <summary>parquet or jsonl for a folder output; a file output takes its extension's.</summary>
     public string? Format { get; init; }
 
@@ -95,6 +98,11 @@ public sealed class BatchOptions
         if (ConcurrentRuns < 1)
         {
             ProntoErrors.InvalidArgument($"--concurrent-runs must be positive, got {ConcurrentRuns}");
+        }
+
+        if (MaxTokens < 1)
+        {
+            ProntoErrors.InvalidArgument($"--max-tokens must be at least 1, got {MaxTokens}");
         }
 
         if (Codec is not ("snappy" or "zstd" or "none"))

@@ -28,8 +28,11 @@ internal sealed class JsonlPartWriter(Stream stream, IReadOnlyList<Column> colum
             if (batch.Labels is { } labels)
             {
                 _json.WriteString(_names[c++], labels[i]);
-                _json.WritePropertyName(_names[c++]);
-                WriteFloat(batch.Probability![i]);
+                if (batch.Probability is { } probability)
+                {
+                    _json.WritePropertyName(_names[c++]);
+                    WriteFloat(probability[i]);
+                }
             }
 
             if (batch.Scores is { } scores)

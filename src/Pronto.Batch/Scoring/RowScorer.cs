@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Pronto.Core.Errors;
+using Pronto.Core.Generation;
 using Pronto.Core.Inference;
 using Pronto.Core.Processing;
 using Pronto.Core.Repository;
@@ -13,7 +14,8 @@ namespace Pronto.Batch.Scoring;
 /// Maps input columns to the model's raw input (named fields, a text column, an image column of paths or
 /// bytes), runs <see cref="InferenceService.InferDirect"/> on a whole batch, and turns the produced output into
 /// <c>predicted_*</c> columns. A row that cannot be mapped is a <see cref="RowError"/>; when the engine
-/// rejects a batch, its rows are retried one by one so only the bad rows are lost.
+/// rejects a batch, its rows are retried one by one so only the bad rows are lost. A generative model's rows are
+/// prompts: each gets its greedy completion (<c>predicted_text</c>) from the model's decode loop.
 /// </summary>
 public sealed class RowScorer
 {
@@ -22,6 +24,7 @@ public sealed class RowScorer
         Fields,
         Text,
         Image,
+        Prompt,
     }
 
     private readonly InferenceService _service;
@@ -35,6 +38,8 @@ public sealed class RowScorer
     private readonly InputSource _input;
     private readonly bool _classify;
     private readonly ColumnKind[] _kinds;
+    private readonly SamplingParameters? _sampling;
+    private readonly int _window;
 
     public RowScorer(InferenceService service, string model, InputSource input, BatchOptions options)
     {
@@ -47,32 +52,43 @@ public sealed class RowScorer
         var served = lease.Model;
         var preparer = served.Processing.Preparer;
         var producer = served.Processing.Producer;
-        if (preparer is null || producer is null)
+        if (served.Generative is { } generative)
         {
-            ProntoErrors.Unsupported($"model '{model}' declares no pronto.prepare and pronto.produce; batch scores models that take fields, text or images (docs/model-repository.md)");
+            // Greedy, so a part's text is the same whatever the batch, the runs or the worker that resumes it.
+            _sampling = new SamplingParameters { Temperature = 0, MaxTokens = options.MaxTokens };
+            _window = Math.Max(1, Math.Min(generative.Engine.MaxRunning, generative.Engine.MaxWaiting) / Math.Max(1, options.ConcurrentRuns));
+        }
+        else if (preparer is null || producer is null)
+        {
+            ProntoErrors.Unsupported($"model '{model}' declares no pronto.prepare and pronto.produce; batch scores models that take fields, text or images, and generative models (docs/model-repository.md)");
         }
 
-        _kind = preparer.InputName switch
+        _kind = _sampling is not null ? Kind.Prompt : preparer!.InputName switch
         {
             "fields" => Kind.Fields,
             "text" => Kind.Text,
             _ => Kind.Image,
         };
         string[] wanted;
-        if (_kind == Kind.Fields)
+        if (_kind == Kind.Prompt)
+        {
+            wanted = ["prompt"];
+            _sourceNames = [options.Column ?? (options.Map.TryGetValue("prompt", out var c) ? c : "prompt")];
+        }
+        else if (_kind == Kind.Fields)
         {
             if (options.Column is not null)
             {
-                ProntoErrors.InvalidArgument($"--column names the one text or image column; model '{model}' takes the fields {string.Join(", ", ((FieldsPreparer)preparer).FieldNames)}: use --map to rename them");
+                ProntoErrors.InvalidArgument($"--column names the one text or image column; model '{model}' takes the fields {string.Join(", ", ((FieldsPreparer)preparer!).FieldNames)}: use --map to rename them");
             }
 
-            _fields = (FieldsPreparer)preparer;
+            _fields = (FieldsPreparer)preparer!;
             wanted = [.. _fields.FieldNames];
             _sourceNames = [.. wanted.Select(f => options.Map.TryGetValue(f, out var c) ? c : f)];
         }
         else
         {
-            wanted = [preparer.InputName];
+            wanted = [preparer!.InputName];
             _sourceNames = [options.Column ?? (options.Map.TryGetValue(preparer.InputName, out var c) ? c : preparer.InputName)];
         }
 
@@ -98,15 +114,19 @@ public sealed class RowScorer
             }
         }
 
-        _classify = producer.Labels is not null || served.Processing.GetLabels(producer.OutputName) is not null;
-        _labels = served.Processing.GetLabels(producer.OutputName);
+        _classify = producer is not null && (producer.Labels is not null || served.Processing.GetLabels(producer.OutputName) is not null);
+        _labels = producer is null ? null : served.Processing.GetLabels(producer.OutputName);
         var output = new List<Column>(_keep.Length + 3);
         foreach (var k in _keep)
         {
             output.Add(columns[k]);
         }
 
-        if (_classify)
+        if (_sampling is not null)
+        {
+            output.Add(new Column("predicted_text", ColumnKind.String));
+        }
+        else if (_classify)
         {
             output.Add(new Column("predicted_label", ColumnKind.String));
             output.Add(new Column("predicted_probability", ColumnKind.Float));
@@ -126,6 +146,12 @@ public sealed class RowScorer
 
     /// <summary>Whether the output has label and probability columns besides the scores (a classifier), or only an embedding.</summary>
     public bool Classifies => _classify;
+
+    /// <summary>Whether the model is generative: each row's prompt becomes its <c>predicted_text</c>.</summary>
+    public bool Generates => _sampling is not null;
+
+    /// <summary>A generative model's rows per batch when the job names none: four of the scorer's windows (the text does not depend on it).</summary>
+    public int GenerationBatchSize => _window * 4;
 
     /// <summary>The input columns the model reads, in the order of its fields (or the one text / image column).</summary>
     public IReadOnlyList<string> MappedColumns { get; }
@@ -165,6 +191,17 @@ public sealed class RowScorer
             {
                 (bad ??= new string?[count])[r] = error;
             }
+        }
+
+        var kept = new ColumnData?[_keep.Length];
+        for (var k = 0; k < kept.Length; k++)
+        {
+            kept[k] = chunk.Columns[_keep[k]];
+        }
+
+        if (_kind == Kind.Prompt)
+        {
+            return Generate(chunk, kept, bad, errors);
         }
 
         var width = _kind == Kind.Fields ? _sources.Length : 1;
@@ -217,12 +254,6 @@ public sealed class RowScorer
             }
 
             Array.Resize(ref good, n);
-        }
-
-        var kept = new ColumnData?[_keep.Length];
-        for (var k = 0; k < kept.Length; k++)
-        {
-            kept[k] = chunk.Columns[_keep[k]];
         }
 
         if (n == 0)
@@ -278,6 +309,91 @@ public sealed class RowScorer
         }
 
         return Produce(chunk, kept, [.. rows], rows.Count, Tensor.Create(flat, rows.Count, per));
+    }
+
+    /// <summary>
+    /// Each row's prompt completed by the model's decode loop, at most the scorer's window of rows in it at once, so
+    /// they share its steps (continuous batching). A prompt that is empty, longer than the context or fails in a step
+    /// costs only its row.
+    /// </summary>
+    private ScoredColumns Generate(ColumnChunk chunk, ColumnData?[] kept, string?[]? bad, List<RowError> errors)
+    {
+        using var lease = _service.Repository.Acquire(_model);
+        var model = lease.Model.Generative!;
+        var column = chunk.Columns[_sources[0]]!;
+        var count = chunk.Count;
+        var completions = new Task<string>?[count];
+        using var gate = new SemaphoreSlim(_window);
+        for (var r = 0; r < count; r++)
+        {
+            var text = column.Text(chunk.Offset + r);
+            if (bad?[r] is not null)
+            {
+                continue;
+            }
+
+            if (string.IsNullOrEmpty(text))
+            {
+                (bad ??= new string?[count])[r] = $"column '{_sourceNames[0]}' is empty";
+                continue;
+            }
+
+            var prompt = model.Tokenizer.Encode(text);
+            try
+            {
+                model.Engine.Validate(prompt, _sampling!);
+                completions[r] = CompleteAsync(model.Engine, prompt, gate);
+            }
+            catch (ProntoException e)
+            {
+                (bad ??= new string?[count])[r] = e.Message;
+            }
+        }
+
+        var texts = new string[count];
+        var good = new List<int>(count);
+        for (var r = 0; r < count; r++)
+        {
+            if (completions[r] is { } completion)
+            {
+                try
+                {
+                    texts[good.Count] = completion.GetAwaiter().GetResult();
+                    good.Add(chunk.Offset + r);
+                    continue;
+                }
+                catch (Exception e) when (e is ProntoException or InvalidOperationException or ArgumentException)
+                {
+                    (bad ??= new string?[count])[r] = e.Message;
+                }
+            }
+
+            if (bad?[r] is { } message)
+            {
+                errors.Add(new RowError(chunk.FirstRow + r, FileName(chunk.FirstRow + r), message));
+            }
+        }
+
+        return new ScoredColumns(chunk, kept, [.. good], good.Count, texts[..good.Count], null, null, 0);
+    }
+
+    private async Task<string> CompleteAsync(GenerationEngine engine, IReadOnlyList<int> prompt, SemaphoreSlim gate)
+    {
+        await gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var text = new StringBuilder();
+            await foreach (var chunk in engine.Generate(prompt, _sampling!, CancellationToken.None).ConfigureAwait(false))
+            {
+                text.Append(chunk.Text);
+            }
+
+            return text.ToString();
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
 
     /// <summary>Rows [from, from + count) of the good rows as the model's input: the features in the buffer (read in place), or the items.</summary>

@@ -18,7 +18,7 @@ internal static class BatchCommand
         var model = new Argument<string>("model") { Description = "The model to score with." };
         var input = new Option<string>("--input", "-i") { Description = "A .csv, .jsonl or .parquet file, or a folder of them (read in name order).", Required = true };
         var output = new Option<string>("--output", "-o") { Description = "A .parquet or .jsonl file (merged at the end), or a folder of ordered parts.", Required = true };
-        var column = new Option<string?>("--column") { Description = "The input column holding the text or image (paths or bytes) for models that take one." };
+        var column = new Option<string?>("--column") { Description = "The input column holding the text, image (paths or bytes) or prompt for models that take one." };
         var map = new Option<string?>("--map") { Description = "A JSON file {\"model input or field\": \"column\"} renaming the columns the model reads." };
         var keep = new Option<string?>("--keep-columns") { Description = "Comma-separated input columns to copy to the output (default: all; \"\" for none)." };
         var shard = new Option<string?>("--shard") { Description = "i/N: score the i-th (from 0) of N deterministic shards of the input." };
@@ -32,9 +32,10 @@ internal static class BatchCommand
         format.AcceptOnlyFromAmong("parquet", "jsonl");
         var codec = new Option<string>("--codec") { Description = "The Parquet output's codec: snappy, zstd or none.", DefaultValueFactory = _ => "snappy" };
         codec.AcceptOnlyFromAmong("snappy", "zstd", "none");
+        var maxTokens = new Option<int>("--max-tokens") { Description = "A generative model's tokens per row at most (greedy completion of the prompt column).", DefaultValueFactory = _ => 16 };
         var command = new Command("batch", "Score a large file or folder offline: per-row errors, resumable, shardable.")
         {
-            model, input, output, column, map, keep, shard, resume, maxErrorRate, batchSize, partRows, bufferRows, runs, format, codec,
+            model, input, output, column, map, keep, shard, resume, maxErrorRate, batchSize, partRows, bufferRows, runs, format, codec, maxTokens,
         };
         command.SetAction((parse, ct) =>
         {
@@ -56,6 +57,7 @@ internal static class BatchCommand
                 ConcurrentRuns = parse.GetValue(runs) is var n && n != 0 ? n : Environment.ProcessorCount,
                 Format = parse.GetValue(format),
                 Codec = parse.GetValue(codec)!,
+                MaxTokens = parse.GetValue(maxTokens),
                 CommitHook = context.BatchCommitHook,
             };
             return RunAsync(context, parse.GetValue(context.RepositoryOption), options, ct);
