@@ -243,6 +243,10 @@ public sealed class BatchJob
             if (scorer.Generates)
             {
                 json.WriteNumber("maxTokens", _options.MaxTokens);
+                json.WriteNumber("temperature", _options.Temperature);
+                json.WriteNumber("topP", _options.TopP);
+                json.WriteNumber("topK", _options.TopK);
+                json.WriteNumber("seed", _options.Seed);
             }
 
             json.WriteEndObject();

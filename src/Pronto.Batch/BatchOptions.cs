@@ -80,6 +80,16 @@ public sealed class BatchOptions
     /// <summary>Tokens a generative model generates a row at most (greedy); as <c>pronto_generate</c>'s and OpenAI's completions' default, 16.</summary>
     public int MaxTokens { get; init; } = 16;
 
+    /// <summary>A generative model's sampling: 0 (the default) is greedy; above 0, row r draws from the seed <see cref="Seed"/> + r.</summary>
+    public float Temperature { get; init; }
+
+    public float TopP { get; init; } = 1f;
+
+    public int TopK { get; init; }
+
+    /// <summary>Row r's draws use the seed Seed + r (its global row number), so a row's text does not depend on the batching or on which run resumes it.</summary>
+    public ulong Seed { get; init; }
+
     /// <summary>parquet or jsonl for a folder output; a file output takes its extension's.</summary>
     public string? Format { get; init; }
 

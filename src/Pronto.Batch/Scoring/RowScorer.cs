@@ -39,6 +39,7 @@ public sealed class RowScorer
     private readonly bool _classify;
     private readonly ColumnKind[] _kinds;
     private readonly SamplingParameters? _sampling;
+    private readonly ulong _seed;
     private readonly int _window;
 
     public RowScorer(InferenceService service, string model, InputSource input, BatchOptions options)
@@ -54,8 +55,10 @@ public sealed class RowScorer
         var producer = served.Processing.Producer;
         if (served.Generative is { } generative)
         {
-            // Greedy, so a part's text is the same whatever the batch, the runs or the worker that resumes it.
-            _sampling = new SamplingParameters { Temperature = 0, MaxTokens = options.MaxTokens };
+            // Greedy, or seeded per row: a part's text is the same whatever the batch, the runs or the worker that resumes it.
+            _sampling = new SamplingParameters { Temperature = options.Temperature, TopP = options.TopP, TopK = options.TopK, MaxTokens = options.MaxTokens };
+            _sampling.Validate(generative.Engine.VocabSize);
+            _seed = options.Seed;
             _window = Math.Max(1, Math.Min(generative.Engine.MaxRunning, generative.Engine.MaxWaiting) / Math.Max(1, options.ConcurrentRuns));
         }
         else if (preparer is null || producer is null)
@@ -339,10 +342,11 @@ public sealed class RowScorer
             }
 
             var prompt = model.Tokenizer.Encode(text);
+            var parameters = _sampling!.Temperature > 0 ? _sampling with { Seed = unchecked(_seed + (ulong)(chunk.FirstRow + r)) } : _sampling;
             try
             {
-                model.Engine.Validate(prompt, _sampling!);
-                completions[r] = CompleteAsync(model.Engine, prompt, gate);
+                model.Engine.Validate(prompt, parameters);
+                completions[r] = CompleteAsync(model.Engine, prompt, parameters, gate);
             }
             catch (ProntoException e)
             {
@@ -377,13 +381,13 @@ public sealed class RowScorer
         return new ScoredColumns(chunk, kept, [.. good], good.Count, texts[..good.Count], null, null, 0);
     }
 
-    private async Task<string> CompleteAsync(GenerationEngine engine, IReadOnlyList<int> prompt, SemaphoreSlim gate)
+    private static async Task<string> CompleteAsync(GenerationEngine engine, IReadOnlyList<int> prompt, SamplingParameters parameters, SemaphoreSlim gate)
     {
         await gate.WaitAsync().ConfigureAwait(false);
         try
         {
             var text = new StringBuilder();
-            await foreach (var chunk in engine.Generate(prompt, _sampling!, CancellationToken.None).ConfigureAwait(false))
+            await foreach (var chunk in engine.Generate(prompt, parameters, CancellationToken.None).ConfigureAwait(false))
             {
                 text.Append(chunk.Text);
             }

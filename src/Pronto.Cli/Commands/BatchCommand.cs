@@ -33,9 +33,14 @@ internal static class BatchCommand
         var codec = new Option<string>("--codec") { Description = "The Parquet output's codec: snappy, zstd or none.", DefaultValueFactory = _ => "snappy" };
         codec.AcceptOnlyFromAmong("snappy", "zstd", "none");
         var maxTokens = new Option<int>("--max-tokens") { Description = "A generative model's tokens per row at most (greedy completion of the prompt column).", DefaultValueFactory = _ => 16 };
+        var temperature = new Option<float>("--temperature") { Description = "A generative model's sampling temperature (default 0: greedy)." };
+        var topP = new Option<float>("--top-p") { Description = "Nucleus sampling for a generative model (default 1: all tokens).", DefaultValueFactory = _ => 1f };
+        var topK = new Option<int>("--top-k") { Description = "Only the k most likely tokens for a generative model (default 0: all)." };
+        var seed = new Option<ulong>("--seed") { Description = "With --temperature above 0, row r samples from seed + r: reproducible and resumable (default 0)." };
         var command = new Command("batch", "Score a large file or folder offline: per-row errors, resumable, shardable.")
         {
             model, input, output, column, map, keep, shard, resume, maxErrorRate, batchSize, partRows, bufferRows, runs, format, codec, maxTokens,
+            temperature, topP, topK, seed,
         };
         command.SetAction((parse, ct) =>
         {
@@ -58,6 +63,10 @@ internal static class BatchCommand
                 Format = parse.GetValue(format),
                 Codec = parse.GetValue(codec)!,
                 MaxTokens = parse.GetValue(maxTokens),
+                Temperature = parse.GetValue(temperature),
+                TopP = parse.GetValue(topP),
+                TopK = parse.GetValue(topK),
+                Seed = parse.GetValue(seed),
                 CommitHook = context.BatchCommitHook,
             };
             return RunAsync(context, parse.GetValue(context.RepositoryOption), options, ct);
