@@ -28,7 +28,8 @@ internal sealed class ParquetRowReader(string path) : IRowReader
 
     public Task OpenAsync(CancellationToken cancellationToken)
     {
-        _file = Guard(() => new ParquetFileReader(path), null);
+        using var properties = ReaderProperties.WithMemoryPool(ParquetMemory.Pool);
+        _file = Guard(() => new ParquetFileReader(path, properties), null);
         var schema = _file.FileMetaData.Schema;
         var leaves = new List<int>();
         var ints = new List<IntLogicalType?>();

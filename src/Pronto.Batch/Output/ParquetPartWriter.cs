@@ -36,7 +36,7 @@ internal sealed class ParquetPartWriter : IPartWriter
         _rowGroupRows = rowGroupRows;
         using var schema = new GroupNode("schema", Repetition.Required, [.. columns.Select(NodeOf)]);
         using var builder = new WriterPropertiesBuilder();
-        builder.Compression(codec).DisableStatistics().DisableDictionary();
+        builder.Compression(codec).DisableStatistics().DisableDictionary().MemoryPool(ParquetMemory.Pool);
         foreach (var column in columns.Where(c => c.Kind == ColumnKind.String))
         {
             builder.EnableDictionary(column.Name);
