@@ -15,7 +15,7 @@ namespace Pronto.Batch.Scoring;
 /// bytes), runs <see cref="InferenceService.InferDirect"/> on a whole batch, and turns the produced output into
 /// <c>predicted_*</c> columns. A row that cannot be mapped is a <see cref="RowError"/>; when the engine
 /// rejects a batch, its rows are retried one by one so only the bad rows are lost. A generative model's rows are
-/// prompts: each gets its greedy completion (<c>predicted_text</c>) from the model's decode loop.
+/// prompts: each gets its completion (<c>predicted_text</c>; greedy, or sampled from a per-row seed) from the model's decode loop.
 /// </summary>
 public sealed class RowScorer
 {
