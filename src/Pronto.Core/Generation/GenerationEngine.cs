@@ -68,7 +68,6 @@ public sealed class GenerationEngine : IDisposable
     private long _generatedTokens;
     private long _cacheRebuilds;
     private long _prefillChunks;
-    private long _prefillRuns;
     private int _waiting;
     private long _reservedTokens;
 
@@ -128,9 +127,6 @@ public sealed class GenerationEngine : IDisposable
 
     /// <summary>Prompt chunks run so far (a prompt within the step budget is one chunk).</summary>
     public long PrefillChunks => Interlocked.Read(ref _prefillChunks);
-
-    /// <summary>Prefill runs of the engine so far: joining prompts that fit the step budget together share one run.</summary>
-    public long PrefillRuns => Interlocked.Read(ref _prefillRuns);
 
     /// <summary>Token ids the model accepts: 0 to VocabSize - 1.</summary>
     public int VocabSize { get; }
@@ -416,35 +412,6 @@ public sealed class GenerationEngine : IDisposable
         var budget = Math.Max(1, MaxStepTokens - running.Count);
         while (budget > 0 && prefilling.Count > 0)
         {
-            // Fresh prompts at the head that fit the budget whole, left-padded to the longest, share one run.
-            var (group, longest) = (0, 0);
-            while (_decoder.HasPositionIds && group < prefilling.Count && prefilling[group].Length == 0
-                && (group + 1L) * Math.Max(longest, prefilling[group].Prompt.Length) <= budget)
-            {
-                longest = Math.Max(longest, prefilling[group++].Prompt.Length);
-            }
-
-            if (group > 1)
-            {
-                var joining = prefilling.GetRange(0, group);
-                prefilling.RemoveRange(0, group);
-                budget -= group * longest;
-                try
-                {
-                    PrefillTogether(joining, longest, token);
-                }
-                catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
-                {
-                    Publish(running, prefilling);
-                    joining.ForEach(s => s.Fail(e));
-                    continue;
-                }
-
-                running.AddRange(joining.Where(s => !s.Finished));
-                Publish(running, prefilling);
-                continue;
-            }
-
             var sequence = prefilling[0];
             var count = Math.Min(sequence.Prompt.Length - sequence.Length, budget);
             budget -= count;
@@ -527,7 +494,6 @@ public sealed class GenerationEngine : IDisposable
         }
 
         var outputs = _instance.Run(inputs, _decoder.OutputNames, token);
-        Interlocked.Increment(ref _prefillRuns);
         sequence.Cache = new float[_decoder.PastNames.Count][];
         for (var k = 0; k < sequence.Cache.Length; k++)
         {
@@ -541,71 +507,6 @@ public sealed class GenerationEngine : IDisposable
         {
             var vocab = (int)outputs[0].Tensor.Shape[^1];
             Deliver(sequence, sequence.Sampler.Next(outputs[0].Tensor.Span<float>().Slice((count - 1) * vocab, vocab)));
-        }
-    }
-
-    /// <summary>
-    /// Prefills fresh prompts as one batch: each left-padded to <paramref name="longest"/> (attention mask 0, so a pad
-    /// gets exactly zero weight) with its own position ids from 0, so each gets the logits and cache it gets alone. Each
-    /// takes its own keys and values out of the present outputs and samples its first token.
-    /// </summary>
-    private void PrefillTogether(List<Sequence> group, int longest, CancellationToken token)
-    {
-        var batch = group.Count;
-        var ids = new long[batch * longest];
-        var mask = new long[batch * longest];
-        var positions = new long[batch * longest];
-        for (var b = 0; b < batch; b++)
-        {
-            var prompt = group[b].Prompt;
-            var pad = longest - prompt.Length;
-            for (var i = 0; i < prompt.Length; i++)
-            {
-                ids[(b * longest) + pad + i] = prompt[i];
-                positions[(b * longest) + pad + i] = i;
-            }
-
-            mask.AsSpan((b * longest) + pad, prompt.Length).Fill(1);
-        }
-
-        var (heads, headDim) = (_decoder.Heads, _decoder.HeadDim);
-        var inputs = new List<NamedTensor>(3 + _decoder.PastNames.Count)
-        {
-            new(_decoder.Names.InputIds, Tensor.Create(ids, batch, longest)),
-            new(_decoder.Names.AttentionMask, Tensor.Create(mask, batch, longest)),
-            new(_decoder.Names.PositionIds, Tensor.Create(positions, batch, longest)),
-        };
-        foreach (var name in _decoder.PastNames)
-        {
-            inputs.Add(new(name, Tensor.Create(Array.Empty<float>(), batch, heads, 0, headDim)));
-        }
-
-        var outputs = _instance.Run(inputs, _decoder.OutputNames, token);
-        var vocab = (int)outputs[0].Tensor.Shape[^1];
-        var logits = outputs[0].Tensor.Span<float>();
-        Interlocked.Increment(ref _prefillRuns);
-        for (var b = 0; b < batch; b++)
-        {
-            var sequence = group[b];
-            var length = sequence.Prompt.Length;
-            sequence.Cache = new float[_decoder.PastNames.Count][];
-            for (var k = 0; k < sequence.Cache.Length; k++)
-            {
-                var rows = outputs[1 + k].Tensor.Span<float>();
-                var cache = new float[heads * length * headDim];
-                for (var h = 0; h < heads; h++)
-                {
-                    rows.Slice((((b * heads) + h) * longest + (longest - length)) * headDim, length * headDim)
-                        .CopyTo(cache.AsSpan(h * length * headDim));
-                }
-
-                sequence.Cache[k] = cache;
-            }
-
-            sequence.Length = length;
-            Interlocked.Add(ref _promptTokens, length);
-            Interlocked.Increment(ref _prefillChunks);
-            Deliver(sequence, sequence.Sampler.Next(logits.Slice(((b * longest) + longest - 1) * vocab, vocab)));
         }
     }
 
