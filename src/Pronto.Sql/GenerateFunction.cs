@@ -8,9 +8,10 @@ using Pronto.Core.Generation;
 namespace Pronto.Sql;
 
 /// <summary>
-/// <c>pronto_generate(model, prompt [, max_tokens])</c> -> VARCHAR: the greedy completion of each prompt by a
-/// generative model (default 16 tokens, as OpenAI's /v1/completions), so the same query gives the same text. A
-/// chunk's prompts run max_running at a time, sharing the decode loop's steps (continuous batching) instead of
+/// <c>pronto_generate(model, prompt [, max_tokens [, temperature [, seed]]])</c> -> VARCHAR: each prompt's completion by a
+/// generative model (default 16 tokens, as OpenAI's /v1/completions): greedy unless a temperature above 0 is given,
+/// then drawn from the row's seed (random when NULL or absent), so greedy or seeded queries give the same text each
+/// time. A chunk's prompts run max_running at a time, sharing the decode loop's steps (continuous batching) instead of
 /// running one after the other. A NULL model, prompt or max_tokens gives NULL; a bad one fails the query with the reason.
 /// </summary>
 internal static class GenerateFunction
@@ -29,9 +30,9 @@ internal static class GenerateFunction
 
     private static void Execute(ProntoSqlFunctions functions, IReadOnlyList<IDuckDBDataReader> readers, IDuckDBDataWriter writer, ulong rowCount)
     {
-        if (readers.Count is < 2 or > 3)
+        if (readers.Count is < 2 or > 5)
         {
-            throw functions.Fail(Name, null, ErrorCode.InvalidArgument, "takes (model, prompt) or (model, prompt, max_tokens)");
+            throw functions.Fail(Name, null, ErrorCode.InvalidArgument, "takes (model, prompt [, max_tokens [, temperature [, seed]]])");
         }
 
         if (readers[0].DuckDBType is not (DuckDBType.Varchar or DuckDBType.SqlNull) || readers[1].DuckDBType is not (DuckDBType.Varchar or DuckDBType.SqlNull))
@@ -39,19 +40,21 @@ internal static class GenerateFunction
             throw functions.Fail(Name, null, ErrorCode.InvalidArgument, "the model name and the prompt must be VARCHAR");
         }
 
-        var requests = new List<(ulong Row, string Model, string Prompt, int MaxTokens)>();
+        var requests = new List<(ulong Row, string Model, string Prompt, SamplingParameters Parameters)>();
         for (ulong row = 0; row < rowCount; row++)
         {
             var model = Text(readers[0], row);
             var prompt = Text(readers[1], row);
-            int? maxTokens = readers.Count == 3 ? Count(functions, readers[2], row) : DefaultMaxTokens;
+            int? maxTokens = readers.Count >= 3 ? Count(functions, readers[2], row) : DefaultMaxTokens;
             if (model is null || prompt is null || maxTokens is null)
             {
                 writer.WriteNull(row);
                 continue;
             }
 
-            requests.Add((row, model, prompt, maxTokens.Value));
+            var temperature = readers.Count >= 4 ? Temperature(functions, readers[3], row) : 0f;
+            var seed = readers.Count == 5 ? Seed(functions, readers[4], row) : null;
+            requests.Add((row, model, prompt, new SamplingParameters { Temperature = temperature, Seed = seed, MaxTokens = maxTokens.Value }));
         }
 
         foreach (var group in requests.GroupBy(r => r.Model, StringComparer.Ordinal))
@@ -60,7 +63,7 @@ internal static class GenerateFunction
         }
     }
 
-    private static void Generate(ProntoSqlFunctions functions, string name, (ulong Row, string Model, string Prompt, int MaxTokens)[] requests, IDuckDBDataWriter writer)
+    private static void Generate(ProntoSqlFunctions functions, string name, (ulong Row, string Model, string Prompt, SamplingParameters Parameters)[] requests, IDuckDBDataWriter writer)
     {
         string[] texts;
         try
@@ -83,8 +86,7 @@ internal static class GenerateFunction
                 {
                     for (; next < requests.Length && inFlight.Count < window; next++)
                     {
-                        var parameters = new SamplingParameters { Temperature = 0, MaxTokens = requests[next].MaxTokens };
-                        inFlight.Add((next, Collect(model.Engine.Generate(model.Tokenizer.Encode(requests[next].Prompt), parameters, cancel.Token))));
+                        inFlight.Add((next, Collect(model.Engine.Generate(model.Tokenizer.Encode(requests[next].Prompt), requests[next].Parameters, cancel.Token))));
                     }
 
                     var done = Task.WhenAny(inFlight.Select(f => f.Text)).GetAwaiter().GetResult();
@@ -125,6 +127,44 @@ internal static class GenerateFunction
 
     private static string? Text(IDuckDBDataReader reader, ulong row) =>
         reader.DuckDBType == DuckDBType.SqlNull || !reader.IsValid(row) ? null : reader.GetValue<string>(row);
+
+    /// <summary>The temperature argument: any number (a literal such as 0.7 is a DECIMAL in DuckDB); NULL is greedy.</summary>
+    private static float Temperature(ProntoSqlFunctions functions, IDuckDBDataReader reader, ulong row)
+    {
+        if (reader.DuckDBType == DuckDBType.SqlNull || !reader.IsValid(row))
+        {
+            return 0f;
+        }
+
+        return reader.DuckDBType switch
+        {
+            DuckDBType.Double => (float)reader.GetValue<double>(row),
+            DuckDBType.Float => reader.GetValue<float>(row),
+            DuckDBType.Decimal => (float)reader.GetValue<decimal>(row),
+            DuckDBType.Integer => reader.GetValue<int>(row),
+            DuckDBType.BigInt => reader.GetValue<long>(row),
+            _ => throw functions.Fail(Name, null, ErrorCode.InvalidArgument, $"temperature must be a number, got {reader.DuckDBType}"),
+        };
+    }
+
+    /// <summary>The seed argument: a non-negative integer; NULL draws from a random seed.</summary>
+    private static ulong? Seed(ProntoSqlFunctions functions, IDuckDBDataReader reader, ulong row)
+    {
+        if (reader.DuckDBType == DuckDBType.SqlNull || !reader.IsValid(row))
+        {
+            return null;
+        }
+
+        var value = reader.DuckDBType switch
+        {
+            DuckDBType.Integer => reader.GetValue<int>(row),
+            DuckDBType.BigInt => reader.GetValue<long>(row),
+            DuckDBType.SmallInt => reader.GetValue<short>(row),
+            DuckDBType.TinyInt => reader.GetValue<sbyte>(row),
+            _ => throw functions.Fail(Name, null, ErrorCode.InvalidArgument, $"seed must be an integer, got {reader.DuckDBType}"),
+        };
+        return value >= 0 ? (ulong)value : throw functions.Fail(Name, null, ErrorCode.InvalidArgument, $"seed must not be negative, got {value}");
+    }
 
     private static int? Count(ProntoSqlFunctions functions, IDuckDBDataReader reader, ulong row)
     {

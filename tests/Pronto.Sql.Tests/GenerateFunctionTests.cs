@@ -33,12 +33,14 @@ public sealed class GenerateFunctionTests : IDisposable
         Directory.Delete(_root, recursive: true);
     }
 
-    private async Task<string> Greedy(string prompt, int maxTokens)
+    private Task<string> Greedy(string prompt, int maxTokens) => Complete(prompt, new SamplingParameters { Temperature = 0, MaxTokens = maxTokens });
+
+    private async Task<string> Complete(string prompt, SamplingParameters parameters)
     {
         using var lease = _repository.Acquire("tiny");
         var model = lease.Model.Generative!;
         var text = new System.Text.StringBuilder();
-        await foreach (var chunk in model.Engine.Generate(model.Tokenizer.Encode(prompt), new SamplingParameters { Temperature = 0, MaxTokens = maxTokens }, CancellationToken.None))
+        await foreach (var chunk in model.Engine.Generate(model.Tokenizer.Encode(prompt), parameters, CancellationToken.None))
         {
             text.Append(chunk.Text);
         }
@@ -65,13 +67,38 @@ public sealed class GenerateFunctionTests : IDisposable
         Assert.Equal(await Greedy("hello", GenerateFunction.DefaultMaxTokens), sql.Scalar("SELECT pronto_generate('tiny', 'hello')"));
     }
 
+    [Fact]
+    public async Task A_temperature_samples_each_row_from_its_seed_and_the_same_seeds_give_the_same_text()
+    {
+        using var sql = new SqlSession(new InferenceService(_repository));
+        sql.Execute("CREATE TABLE t AS SELECT i AS id, 'prompt number ' || i AS prompt FROM range(6) r(i)");
+
+        const string Query = "SELECT id, pronto_generate('tiny', prompt, 6, 1.0, id + 100) FROM t ORDER BY id";
+        var first = sql.Rows(Query);
+        Assert.Equal(first.Select(r => r[1]), sql.Rows(Query).Select(r => r[1]));
+        for (var i = 0; i < 6; i++)
+        {
+            var expected = await Complete($"prompt number {i}", new SamplingParameters { Temperature = 1, Seed = 100UL + (ulong)i, MaxTokens = 6 });
+            Assert.Equal(expected, first[i][1]);
+        }
+
+        // Sampling drew other tokens than greedy decoding (fixed weights and seeds: this holds every run).
+        Assert.NotEqual(sql.Rows("SELECT id, pronto_generate('tiny', prompt, 6) FROM t ORDER BY id").Select(r => r[1]), first.Select(r => r[1]));
+
+        // A NULL temperature is greedy.
+        Assert.Equal(await Greedy("prompt number 0", 6), sql.Scalar("SELECT pronto_generate('tiny', 'prompt number 0', 6, NULL, 5)"));
+    }
+
     [Theory]
     [InlineData("SELECT pronto_generate('adder', 'x')", "pronto_generate('adder'): model 'adder' is not a generative model", ErrorCode.InvalidArgument)]
     [InlineData("SELECT pronto_generate('ghost', 'x')", "pronto_generate('ghost'): unknown model 'ghost'", ErrorCode.NotFound)]
     [InlineData("SELECT pronto_generate('tiny', 'x', 0)", "pronto_generate(): max_tokens must be at least 1, got 0", ErrorCode.InvalidArgument)]
     [InlineData("SELECT pronto_generate('tiny', 'x', 'many')", "pronto_generate(): max_tokens must be an integer, got Varchar", ErrorCode.InvalidArgument)]
     [InlineData("SELECT pronto_generate('tiny', 42)", "pronto_generate(): the model name and the prompt must be VARCHAR", ErrorCode.InvalidArgument)]
-    [InlineData("SELECT pronto_generate('tiny')", "pronto_generate(): takes (model, prompt) or (model, prompt, max_tokens)", ErrorCode.InvalidArgument)]
+    [InlineData("SELECT pronto_generate('tiny', 'x', 4, 3.0, 1)", "pronto_generate('tiny'): 'temperature' must be from 0 to 2, got 3", ErrorCode.InvalidArgument)]
+    [InlineData("SELECT pronto_generate('tiny', 'x', 4, 'hot', 1)", "pronto_generate(): temperature must be a number, got Varchar", ErrorCode.InvalidArgument)]
+    [InlineData("SELECT pronto_generate('tiny', 'x', 4, 0.7, -1)", "pronto_generate(): seed must not be negative, got -1", ErrorCode.InvalidArgument)]
+    [InlineData("SELECT pronto_generate('tiny')", "pronto_generate(): takes (model, prompt [, max_tokens [, temperature [, seed]]])", ErrorCode.InvalidArgument)]
     [InlineData("SELECT pronto_generate('tiny', repeat('a b ', 100))", "pronto_generate('tiny'): ", ErrorCode.InvalidArgument)]
     public void A_failure_is_a_sql_error_naming_the_reason_and_the_connection_stays_usable(string query, string message, ErrorCode code)
     {
