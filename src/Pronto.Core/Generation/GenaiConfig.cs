@@ -31,9 +31,9 @@ public sealed record DecoderNames
 /// <c>model.decoder.filename</c>, the input/output name overrides under <c>model.decoder.inputs</c> / <c>.outputs</c>,
 /// <c>model.context_length</c> and <c>model.eos_token_id</c> (a number or an array). A version folder holding the
 /// file is a generative model with no config.pbtxt needed (platform <c>onnxruntime_genai</c>); Pronto's own decode loop
-/// runs the decoder on its ONNX backend. Search defaults (<c>search.*</c>) are not applied: requests give their own.
+/// runs the decoder on its ONNX backend. The <c>search</c> section gives the model's sampling defaults (<see cref="SamplingDefaults"/>).
 /// </summary>
-public sealed record GenaiConfig(string DecoderFile, DecoderNames Names, int? ContextLength, IReadOnlyList<int> EosTokenIds)
+public sealed record GenaiConfig(string DecoderFile, DecoderNames Names, int? ContextLength, IReadOnlyList<int> EosTokenIds, SamplingDefaults Search)
 {
     public const string FileName = "genai_config.json";
 
@@ -108,6 +108,7 @@ public sealed record GenaiConfig(string DecoderFile, DecoderNames Names, int? Co
             }
         }
 
-        return new GenaiConfig(file, names, context, eos);
+        var search = root.TryGetProperty("search", out var sr) ? SamplingDefaults.Read(sr, path + " search") : SamplingDefaults.None;
+        return new GenaiConfig(file, names, context, eos, search);
     }
 }

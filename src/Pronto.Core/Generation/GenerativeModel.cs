@@ -21,9 +21,10 @@ public sealed class GenerativeModel : IDisposable
     /// <summary>Tokens one loop iteration runs at most: a decode token per running sequence, the rest prompt chunks (vLLM's max_num_batched_tokens).</summary>
     public const int DefaultMaxStepTokens = 512;
 
-    private GenerativeModel(string name, GenerativeTokenizer tokenizer, ChatTemplate chatTemplate, GenerationEngine engine)
+    private GenerativeModel(string name, GenerativeTokenizer tokenizer, ChatTemplate chatTemplate, GenerationEngine engine, SamplingDefaults defaults)
     {
         Name = name;
+        Defaults = defaults;
         Tokenizer = tokenizer;
         ChatTemplate = chatTemplate;
         Engine = engine;
@@ -36,6 +37,9 @@ public sealed class GenerativeModel : IDisposable
     public ChatTemplate ChatTemplate { get; }
 
     public GenerationEngine Engine { get; }
+
+    /// <summary>The model's sampling defaults for what a request leaves out (generation_config.json over genai_config.json's search).</summary>
+    public SamplingDefaults Defaults { get; }
 
     public int ContextLength => Engine.ContextLength;
 
@@ -134,7 +138,9 @@ public sealed class GenerativeModel : IDisposable
             Int(config, ProntoParameters.GenerativeMaxWaiting) ?? DefaultMaxWaiting,
             Int(config, ProntoParameters.GenerativeMaxStepTokens) ?? DefaultMaxStepTokens,
             Int(config, ProntoParameters.GenerativeMaxCacheTokens) ?? 0);
-        return new GenerativeModel(config.Name, tokenizer, template, engine);
+        var defaults = (generationConfig is null ? SamplingDefaults.None : SamplingDefaults.Read(generationConfig.RootElement, Find("generation_config.json")!))
+            .Over(genai?.Search ?? SamplingDefaults.None);
+        return new GenerativeModel(config.Name, tokenizer, template, engine, defaults);
     }
 
     public void Dispose() => Engine.Dispose();

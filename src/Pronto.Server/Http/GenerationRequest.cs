@@ -36,6 +36,9 @@ internal sealed class GenerationRequest
 
     public required SamplingParameters Sampling { get; init; }
 
+    /// <summary>The sampling fields the request gave (of <see cref="SamplingDefaults.Fields"/>): the model's defaults fill the others.</summary>
+    public IReadOnlySet<string> GivenSampling { get; init; } = new HashSet<string>();
+
     public bool Stream { get; init; }
 
     public bool IncludeUsage { get; init; }
@@ -153,6 +156,7 @@ internal sealed class GenerationRequest
                 Messages = chat ? ReadMessages(root) : null,
                 MaxTokens = maxTokens,
                 Sampling = sampling,
+                GivenSampling = SamplingDefaults.Fields.Where(f => root.TryGetProperty(f, out var v) && v.ValueKind != JsonValueKind.Null).ToHashSet(StringComparer.Ordinal),
                 Stream = stream,
                 IncludeUsage = includeUsage,
                 ReturnTokenIds = OpenAiFields.Bool(root, "return_token_ids") ?? false,

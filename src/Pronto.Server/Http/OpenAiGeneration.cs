@@ -73,9 +73,9 @@ internal static class OpenAiGeneration
         for (var i = 0; i < prompts.Length; i++)
         {
             prompts[i] = distinct[i / candidates];
-            sampling[i] = request.Sampling with
+            sampling[i] = model.Defaults.Apply(request.Sampling, request.GivenSampling) with
             {
-                MaxTokens = model.MaxTokensFor(prompts[i].Length, request.MaxTokens, chat ? null : GenerationRequest.DefaultCompletionTokens),
+                MaxTokens = model.MaxTokensFor(prompts[i].Length, request.MaxTokens, model.Defaults.MaxNewTokens ?? (chat ? null : GenerationRequest.DefaultCompletionTokens)),
                 Seed = request.Sampling.Seed is { } seed ? unchecked(seed + (ulong)(i % candidates)) : null,
                 Logprobs = request.Sampling.Logprobs ?? (candidates > n ? 0 : null),
             };

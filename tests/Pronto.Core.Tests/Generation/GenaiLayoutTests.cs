@@ -55,6 +55,35 @@ public sealed class GenaiLayoutTests : IDisposable
     }
 
     [Fact]
+    public void Search_and_generation_config_give_the_model_s_sampling_defaults_for_what_a_request_leaves_out()
+    {
+        // GenAI's search section (the tests' folder says do_sample false: greedy) ...
+        TinyDecoder.WriteGenai(_root, "genai");
+        // ... and Hugging Face's generation_config.json, which wins where both give a value.
+        var version = TinyDecoder.WriteGenai(_root, "configured");
+        File.WriteAllText(Path.Combine(version, "generation_config.json"), "{\"do_sample\": true, \"temperature\": 0.6, \"top_k\": 20, \"max_new_tokens\": 7}");
+        TinyDecoder.Write(_root, "optimum");
+        using var repository = new ModelRepository(_root, [new OnnxBackend()]);
+        repository.Load("genai");
+        repository.Load("configured");
+        repository.Load("optimum");
+        SamplingDefaults Defaults(string name)
+        {
+            using var lease = repository.Acquire(name);
+            return lease.Model.Generative!.Defaults;
+        }
+
+        Assert.Equal(new SamplingDefaults { Temperature = 0f }, Defaults("genai"));
+        Assert.Equal(new SamplingDefaults { Temperature = 0.6f, TopK = 20, MaxNewTokens = 7 }, Defaults("configured"));
+        Assert.Equal(SamplingDefaults.None, Defaults("optimum"));
+
+        // A field the request gave keeps its value; the others take the model's.
+        var request = new SamplingParameters { Temperature = 1f, TopK = 3, TopP = 0.9f };
+        var applied = Defaults("configured").Apply(request, new HashSet<string> { "top_k" });
+        Assert.Equal((0.6f, 3, 0.9f), (applied.Temperature, applied.TopK, applied.TopP));
+    }
+
+    [Fact]
     public void A_genai_config_whose_names_do_not_match_the_decoder_fails_to_load_with_the_name()
     {
         var version = TinyDecoder.WriteGenai(_root, "renamed");

@@ -558,6 +558,11 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
         using var actual = JsonDocument.Parse(await genai.Content.ReadAsStringAsync());
         Assert.Equal(Text(expected), Text(actual));
         Assert.Equal(12, actual.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+
+        // No temperature in the request: the folder's search section (do_sample false) makes it greedy, as GenAI does.
+        using var defaulted = await Post("""{"model":"genai","prompt":"the cat","max_tokens":12,"ignore_eos":true}""", "/v1/completions");
+        using var defaultedDoc = JsonDocument.Parse(await defaulted.Content.ReadAsStringAsync());
+        Assert.Equal(Text(expected), Text(defaultedDoc));
     }
 
     [Fact]
