@@ -86,7 +86,7 @@ internal static class GenerateFunction
                 {
                     for (; next < requests.Length && inFlight.Count < window; next++)
                     {
-                        inFlight.Add((next, Collect(model.Engine.Generate(model.Tokenizer.Encode(requests[next].Prompt), requests[next].Parameters, cancel.Token))));
+                        inFlight.Add((next, model.Engine.CompleteAsync(model.Tokenizer.Encode(requests[next].Prompt), requests[next].Parameters, cancel.Token)));
                     }
 
                     var done = Task.WhenAny(inFlight.Select(f => f.Text)).GetAwaiter().GetResult();
@@ -114,17 +114,6 @@ internal static class GenerateFunction
         }
     }
 
-    private static async Task<string> Collect(IAsyncEnumerable<GenerationChunk> stream)
-    {
-        var text = new System.Text.StringBuilder();
-        await foreach (var chunk in stream.ConfigureAwait(false))
-        {
-            text.Append(chunk.Text);
-        }
-
-        return text.ToString();
-    }
-
     private static string? Text(IDuckDBDataReader reader, ulong row) =>
         reader.DuckDBType == DuckDBType.SqlNull || !reader.IsValid(row) ? null : reader.GetValue<string>(row);
 
@@ -148,41 +137,30 @@ internal static class GenerateFunction
     }
 
     /// <summary>The seed argument: a non-negative integer; NULL draws from a random seed.</summary>
-    private static ulong? Seed(ProntoSqlFunctions functions, IDuckDBDataReader reader, ulong row)
+    private static ulong? Seed(ProntoSqlFunctions functions, IDuckDBDataReader reader, ulong row) =>
+        Integer(functions, reader, row, "seed") is not { } value ? null
+        : value >= 0 ? (ulong)value : throw functions.Fail(Name, null, ErrorCode.InvalidArgument, $"seed must not be negative, got {value}");
+
+    private static int? Count(ProntoSqlFunctions functions, IDuckDBDataReader reader, ulong row) =>
+        Integer(functions, reader, row, "max_tokens") is not { } value ? null
+        : value is >= 1 and <= int.MaxValue ? (int)value
+        : throw functions.Fail(Name, null, ErrorCode.InvalidArgument, $"max_tokens must be at least 1, got {value}");
+
+    /// <summary>An integer argument named <paramref name="name"/>, or null for NULL.</summary>
+    private static long? Integer(ProntoSqlFunctions functions, IDuckDBDataReader reader, ulong row, string name)
     {
         if (reader.DuckDBType == DuckDBType.SqlNull || !reader.IsValid(row))
         {
             return null;
         }
 
-        var value = reader.DuckDBType switch
+        return reader.DuckDBType switch
         {
             DuckDBType.Integer => reader.GetValue<int>(row),
             DuckDBType.BigInt => reader.GetValue<long>(row),
             DuckDBType.SmallInt => reader.GetValue<short>(row),
             DuckDBType.TinyInt => reader.GetValue<sbyte>(row),
-            _ => throw functions.Fail(Name, null, ErrorCode.InvalidArgument, $"seed must be an integer, got {reader.DuckDBType}"),
+            _ => throw functions.Fail(Name, null, ErrorCode.InvalidArgument, $"{name} must be an integer, got {reader.DuckDBType}"),
         };
-        return value >= 0 ? (ulong)value : throw functions.Fail(Name, null, ErrorCode.InvalidArgument, $"seed must not be negative, got {value}");
-    }
-
-    private static int? Count(ProntoSqlFunctions functions, IDuckDBDataReader reader, ulong row)
-    {
-        if (reader.DuckDBType == DuckDBType.SqlNull || !reader.IsValid(row))
-        {
-            return null;
-        }
-
-        var value = reader.DuckDBType switch
-        {
-            DuckDBType.Integer => reader.GetValue<int>(row),
-            DuckDBType.BigInt => reader.GetValue<long>(row),
-            DuckDBType.SmallInt => reader.GetValue<short>(row),
-            DuckDBType.TinyInt => reader.GetValue<sbyte>(row),
-            _ => throw functions.Fail(Name, null, ErrorCode.InvalidArgument, $"max_tokens must be an integer, got {reader.DuckDBType}"),
-        };
-        return value is >= 1 and <= int.MaxValue
-            ? (int)value
-            : throw functions.Fail(Name, null, ErrorCode.InvalidArgument, $"max_tokens must be at least 1, got {value}");
     }
 }

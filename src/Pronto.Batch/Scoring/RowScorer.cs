@@ -329,11 +329,12 @@ public sealed class RowScorer
         using var gate = new SemaphoreSlim(_window);
         for (var r = 0; r < count; r++)
         {
-            var text = column.Text(chunk.Offset + r);
             if (bad?[r] is not null)
             {
                 continue;
             }
+
+            var text = column.Text(chunk.Offset + r);
 
             if (string.IsNullOrEmpty(text))
             {
@@ -386,13 +387,7 @@ public sealed class RowScorer
         await gate.WaitAsync().ConfigureAwait(false);
         try
         {
-            var text = new StringBuilder();
-            await foreach (var chunk in engine.Generate(prompt, parameters, CancellationToken.None).ConfigureAwait(false))
-            {
-                text.Append(chunk.Text);
-            }
-
-            return text.ToString();
+            return await engine.CompleteAsync(prompt, parameters, CancellationToken.None).ConfigureAwait(false);
         }
         finally
         {
