@@ -13,8 +13,11 @@ namespace Pronto.Core.Generation;
 /// </summary>
 public sealed class GenerativeTokenizer
 {
-    // GPT-2's pre-tokenizer pattern (tokenizers' ByteLevel with use_regex), used when tokenizer.json gives none.
-    private const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+    /// <summary>
+    /// GPT-2's pre-tokenizer pattern (tokenizers' ByteLevel with use_regex), used when tokenizer.json gives none, and by
+    /// the BPE trainer of Pronto's own demo model.
+    /// </summary>
+    public const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 
     private readonly BpeTokenizer _tokenizer;
     private readonly Dictionary<string, int> _special;
