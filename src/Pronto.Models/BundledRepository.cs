@@ -12,42 +12,61 @@ public static class BundledRepository
     /// <summary>The bundled models, by folder name.</summary>
     public static IReadOnlyList<string> ModelNames { get; } = [MiniLmModel.Name, ResNet18Model.Name, FraudModel.Name];
 
-    /// <summary>Builds whichever bundled models are missing under <paramref name="root"/>; returns the ones it built.</summary>
-    public static IReadOnlyList<string> Ensure(string root, Action<string>? progress = null)
-    {
-        Directory.CreateDirectory(root);
-        var built = new List<string>();
-        foreach (var name in ModelNames)
-        {
-            var target = Path.Combine(root, name);
-            if (Directory.Exists(target))
-            {
-                continue;
-            }
+    /// <summary>Models the zoo prepares only when asked (<c>pronto models prepare NAME</c>): training takes minutes.</summary>
+    public static IReadOnlyList<string> OnDemandNames { get; } = [Generative.SupportChatModel.Name];
 
-            progress?.Invoke($"preparing bundled model '{name}' in {target}");
-            var staging = Path.Combine(root, $".{name}.partial-{Guid.NewGuid():N}");
-            Directory.CreateDirectory(staging);
-            try
-            {
-                Build(name, staging);
-                Directory.Move(staging, target);
-                built.Add(name);
-            }
-            catch (IOException) when (Directory.Exists(target))
-            {
-                // Another process finished the same model first; its copy is as good as ours.
-            }
-            finally
-            {
-                if (Directory.Exists(staging))
-                {
-                    Directory.Delete(staging, recursive: true);
-                }
-            }
+    /// <summary>Builds whichever bundled models are missing under <paramref name="root"/>; returns the ones it built.</summary>
+    public static IReadOnlyList<string> Ensure(string root, Action<string>? progress = null) =>
+        [.. ModelNames.Where(name => Prepare(root, name, progress))];
+
+    /// <summary>
+    /// Builds the bundled or on-demand model <paramref name="name"/> under <paramref name="root"/> unless its folder is
+    /// there; returns whether it built it. The folder is built beside its place and renamed in, so a crash or a
+    /// concurrent build never leaves half a model.
+    /// </summary>
+    public static bool Prepare(string root, string name, Action<string>? progress = null)
+    {
+        if (!ModelNames.Contains(name) && !OnDemandNames.Contains(name))
+        {
+            throw new ArgumentException($"'{name}' is not a model the zoo prepares ({string.Join(", ", ModelNames.Concat(OnDemandNames))})", nameof(name));
         }
 
-        return built;
+        Directory.CreateDirectory(root);
+        var target = Path.Combine(root, name);
+        if (Directory.Exists(target))
+        {
+            return false;
+        }
+
+        progress?.Invoke($"preparing bundled model '{name}' in {target}");
+        var staging = Path.Combine(root, $".{name}.partial-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(staging);
+        try
+        {
+            if (name == Generative.SupportChatModel.Name)
+            {
+                Generative.SupportChatModel.Build(staging, new Generative.SupportChatOptions(), progress);
+            }
+            else
+            {
+                Build(name, staging);
+            }
+
+            Directory.Move(staging, target);
+            return true;
+        }
+        catch (IOException) when (Directory.Exists(target))
+        {
+            // Another process finished the same model first; its copy is as good as ours.
+            return false;
+        }
+        finally
+        {
+            if (Directory.Exists(staging))
+            {
+                Directory.Delete(staging, recursive: true);
+            }
+        }
     }
 
     /// <summary>Trains the fraud model with <paramref name="options"/> into a complete model folder.</summary>

@@ -54,6 +54,25 @@ public sealed class ModelsCommandTests(BundledRepositoryFixture fixture) : IDisp
     }
 
     [Fact]
+    public async Task Prepare_builds_a_zoo_model_into_the_repository_once_and_refuses_an_unknown_name()
+    {
+        var (code, output, error) = await CliRunner.RunAsync("models", "prepare", "minilm", "-r", _temp);
+        Assert.Equal(0, code);
+        Assert.StartsWith($"prepared 'minilm' in {Path.Combine(_temp, "minilm")} (", output, StringComparison.Ordinal);
+        Assert.Equal($"preparing bundled model 'minilm' in {Path.Combine(_temp, "minilm")}\n", error);
+        Assert.Equal(["config.pbtxt", "vocab.txt"], Directory.GetFiles(Path.Combine(_temp, "minilm")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Single(Directory.GetDirectories(_temp));
+
+        var again = await CliRunner.RunAsync("models", "prepare", "minilm", "-r", _temp);
+        Assert.Equal(0, again.ExitCode);
+        Assert.Equal($"'minilm' is already prepared in {Path.Combine(_temp, "minilm")}\n", again.Output);
+
+        var unknown = await CliRunner.RunAsync("models", "prepare", "gpt-5", "-r", _temp);
+        Assert.Equal(3, unknown.ExitCode);
+        Assert.Equal("error: 'gpt-5' is not a zoo model; the zoo prepares minilm, resnet18, fraud, support-chat\n", unknown.Error);
+    }
+
+    [Fact]
     public async Task Train_fraud_writes_a_complete_model_folder_and_refuses_to_overwrite()
     {
         var target = Path.Combine(_temp, "fraud");

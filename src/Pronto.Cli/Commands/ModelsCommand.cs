@@ -2,6 +2,7 @@ using System.CommandLine;
 using Pronto.Core.Configuration;
 using Pronto.Core.Inference;
 using Pronto.Core.Repository;
+using Pronto.Models;
 using Spectre.Console;
 
 namespace Pronto.Cli.Commands;
@@ -18,7 +19,11 @@ internal static class ModelsCommand
         var inspect = new Command("inspect", "Load one model and show its config, processing and state.") { name };
         inspect.SetAction(parse => Inspect(context, parse.GetValue(context.RepositoryOption), parse.GetValue(name)!));
 
-        return new Command("models", "List and inspect the models of a repository.") { list, inspect };
+        var prepareName = new Argument<string>("name") { Description = $"A zoo model: {string.Join(", ", BundledRepository.ModelNames.Concat(BundledRepository.OnDemandNames))}." };
+        var prepare = new Command("prepare", "Build a zoo model into the repository (the bundled default unless -r names another), training it when it is one Pronto trains; a model already there is kept.") { prepareName };
+        prepare.SetAction(parse => Prepare(context, parse.GetValue(context.RepositoryOption), parse.GetValue(prepareName)!));
+
+        return new Command("models", "List, inspect and prepare the models of a repository.") { list, inspect, prepare };
     }
 
     private static int List(CliContext context, string? repositoryPath)
@@ -52,6 +57,29 @@ internal static class ModelsCommand
         }
 
         context.Console.Write(table);
+        return ExitCodes.Success;
+    }
+
+    private static int Prepare(CliContext context, string? repositoryPath, string name)
+    {
+        if (!BundledRepository.ModelNames.Contains(name) && !BundledRepository.OnDemandNames.Contains(name))
+        {
+            throw new Core.Errors.ProntoException(Core.Errors.ErrorCode.NotFound, $"'{name}' is not a zoo model; the zoo prepares {string.Join(", ", BundledRepository.ModelNames.Concat(BundledRepository.OnDemandNames))}");
+        }
+
+        var root = repositoryPath is null ? ZooPaths.DefaultRepository() : Path.GetFullPath(repositoryPath);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var built = BundledRepository.Prepare(root, name, message => context.Error.WriteLine(message));
+        var folder = Path.Combine(root, name);
+        context.Output.WriteLine(built
+            ? $"prepared '{name}' in {folder} ({System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds.ToString("F0", System.Globalization.CultureInfo.InvariantCulture)} s)"
+            : $"'{name}' is already prepared in {folder}");
+        var card = Path.Combine(folder, "MODEL_CARD.md");
+        if (built && File.Exists(card))
+        {
+            context.Output.WriteLine($"model card: {card}");
+        }
+
         return ExitCodes.Success;
     }
 

@@ -9,20 +9,20 @@ namespace Pronto.Models.Samples;
 /// </summary>
 public static class SampleTexts
 {
-    private static readonly string[] Subjects =
+    internal static readonly string[] Subjects =
     [
         "my card", "the refund", "this invoice", "the app", "my password", "the delivery", "a payment", "my account",
         "the transfer", "my subscription", "the merchant", "a withdrawal",
     ];
 
-    private static readonly string[] Problems =
+    internal static readonly string[] Problems =
     [
         "was charged twice", "has not arrived", "keeps failing", "looks wrong", "was declined", "needs an update",
         "is missing", "got blocked", "shows a charge I do not recognise", "was cancelled without notice",
         "takes too long", "was refunded only in part",
     ];
 
-    private static readonly string[] Details =
+    internal static readonly string[] Details =
     [
         "since yesterday", "at the store", "after the update", "on my phone", "for the third time", "please help",
         "again today", "last week", "while I was abroad", "at an ATM", "in the online shop", "this morning",
