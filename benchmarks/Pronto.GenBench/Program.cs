@@ -7,6 +7,7 @@ using Pronto.Core.Repository;
 using Pronto.Core.Tensors;
 using Tensor = Pronto.Core.Tensors.Tensor;
 using Pronto.Onnx;
+using Pronto.Models.Generative;
 using Pronto.Testing;
 
 // Generation, in one process, A and B alternated per pair:
@@ -18,19 +19,22 @@ using Pronto.Testing;
 // Then chunked prefill: 4 streams decode while a long prompt (--long tokens) joins, with the step budget at the
 // default (512: the prompt is prefilled whole) and at --budget (chunks); reports the running streams' largest and p99
 // inter-token gaps and the long prompt's time to first token.
+// With --demo FOLDER (a prepared support-chat model, `pronto models prepare support-chat`), the same runs on the bundled
+// demo model instead: its files are copied with a genai_config.json that names its Optimum tensors for the peer.
 // Usage: Pronto.GenBench [--layers 12] [--heads 16] [--head-dim 64] [--streams 16] [--tokens 64] [--prompt 32]
-//                        [--pairs 2] [--threads 2] [--long 384] [--budget 64]
-var options = args.Chunk(2).ToDictionary(p => p[0].TrimStart('-'), p => int.Parse(p[1], CultureInfo.InvariantCulture));
+//                        [--pairs 2] [--threads 2] [--long 384] [--budget 64] [--demo FOLDER]
+var demo = args.SkipWhile(a => a != "--demo").Skip(1).FirstOrDefault();
+var options = args.Chunk(2).Where(p => p[0] != "--demo").ToDictionary(p => p[0].TrimStart('-'), p => int.Parse(p[1], CultureInfo.InvariantCulture));
 int Opt(string name, int fallback) => options.GetValueOrDefault(name, fallback);
 var shape = new DecoderShape(Opt("layers", 12), Opt("heads", 16), Opt("head-dim", 64), 512);
 int streams = Opt("streams", 16), tokens = Opt("tokens", 64), promptLength = Opt("prompt", 32), pairs = Opt("pairs", 2), threads = Opt("threads", 2);
-int longPrompt = Opt("long", 384), budget = Opt("budget", 64);
+int longPrompt = Opt("long", demo is null ? 384 : 0), budget = Opt("budget", 64);
 
 var root = Directory.CreateTempSubdirectory("pronto-genbench-").FullName;
 try
 {
     var clock = Stopwatch.StartNew();
-    TinyDecoder.WriteGenai(root, "decoder", seed: 11, shape: shape, intraOpThreads: threads);
+    var described = demo is null ? WriteGenerated() : WriteDemo(demo);
     // The model's settings beside genai_config.json: all S streams may decode in one step (the default is 8).
     File.WriteAllText(Path.Combine(root, "decoder", "config.pbtxt"), string.Create(CultureInfo.InvariantCulture,
         $"name: \"decoder\"\nparameters {{ key: \"pronto.generative.max_running\" value {{ string_value: \"{streams}\" }} }}\n"));
@@ -39,9 +43,50 @@ try
     Directory.CreateSymbolicLink(Path.Combine(root, "chunked", "1"), Path.Combine(root, "decoder", "1"));
     File.WriteAllText(Path.Combine(root, "chunked", "config.pbtxt"), string.Create(CultureInfo.InvariantCulture,
         $"name: \"chunked\"\nparameters {{ key: \"pronto.generative.max_step_tokens\" value {{ string_value: \"{budget}\" }} }}\n"));
-    var file = new FileInfo(Path.Combine(root, "decoder", "1", "decoder.onnx"));
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"decoder: {shape.Layers} layers, {shape.Heads} heads x {shape.HeadDim}, {shape.Parameters(TinyDecoder.VocabSize) / 1e6:F1} M parameters, {file.Length / 1e6:F0} MB, written in {clock.Elapsed.TotalSeconds:F1} s"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"decoder: {described}, written in {clock.Elapsed.TotalSeconds:F1} s"));
+
+    string WriteGenerated()
+    {
+        TinyDecoder.WriteGenai(root, "decoder", seed: 11, shape: shape, intraOpThreads: threads);
+        var file = new FileInfo(Path.Combine(root, "decoder", "1", "decoder.onnx"));
+        return string.Create(CultureInfo.InvariantCulture,
+            $"generated, {shape.Layers} layers, {shape.Heads} heads x {shape.HeadDim}, {shape.Parameters(TinyDecoder.VocabSize) / 1e6:F1} M parameters, {file.Length / 1e6:F0} MB");
+    }
+
+    string WriteDemo(string folder)
+    {
+        var version = Path.Combine(root, "decoder", "1");
+        Directory.CreateDirectory(version);
+        foreach (var source in Directory.GetFiles(Path.Combine(folder, "1")))
+        {
+            File.Copy(source, Path.Combine(version, Path.GetFileName(source)));
+        }
+
+        var onnx = Pronto.Models.Onnx.OnnxModelEditor.Load(Path.Combine(version, "model.onnx"));
+        var past = onnx.Graph.Input.First(i => i.Name == DecoderWeights.PastKey(0)).Type.TensorType.Shape.Dim;
+        var (layers, heads, headDim) = (onnx.Graph.Input.Count(i => i.Name.EndsWith(".key", StringComparison.Ordinal)), (int)past[1].DimValue, (int)past[3].DimValue);
+        var vocab = (int)onnx.Graph.Output[0].Type.TensorType.Shape.Dim[2].DimValue;
+        var context = (int)onnx.Graph.Initializer.First(t => t.Name == "pos_embed").Dims[0];
+        var tokenizer = GenerativeTokenizer.Load(Path.Combine(version, "tokenizer.json"));
+        File.WriteAllText(Path.Combine(version, "genai_config.json"), $$"""
+            {
+              "model": {
+                "type": "llama", "context_length": {{context}}, "vocab_size": {{vocab}},
+                "eos_token_id": {{tokenizer.TokenId(SupportChatModel.ImEnd)}}, "bos_token_id": {{tokenizer.TokenId(SupportChatModel.EndOfText)}}, "pad_token_id": {{tokenizer.TokenId(SupportChatModel.EndOfText)}},
+                "decoder": {
+                  "filename": "model.onnx", "session_options": {"intra_op_num_threads": {{threads}}},
+                  "head_size": {{headDim}}, "num_attention_heads": {{heads}}, "num_key_value_heads": {{heads}}, "num_hidden_layers": {{layers}}, "hidden_size": {{heads * headDim}},
+                  "inputs": { "input_ids": "input_ids", "attention_mask": "attention_mask", "position_ids": "position_ids",
+                              "past_key_names": "past_key_values.%d.key", "past_value_names": "past_key_values.%d.value" },
+                  "outputs": { "logits": "logits", "present_key_names": "present.%d.key", "present_value_names": "present.%d.value" }
+                }
+              },
+              "search": { "max_length": {{context}}, "do_sample": false }
+            }
+            """);
+        var parameters = onnx.Graph.Initializer.Where(t => t.DataType == (int)Pronto.Models.Onnx.TensorProto.Types.DataType.Float).Sum(t => t.Dims.Aggregate(1L, (a, d) => a * d));
+        return string.Create(CultureInfo.InvariantCulture, $"the demo model support-chat ({folder}), {layers} layers, {heads} heads x {headDim}, {parameters / 1e6:F2} M parameters, context {context}");
+    }
     Console.WriteLine($"machine: {Environment.ProcessorCount} CPUs, {File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim()}; {streams} streams x {tokens} tokens, prompts of {promptLength}, {threads} intra-op threads each side");
 
     // Pronto's backend first: ONNX Runtime's one environment per process must have global thread pools (docs/generative.md).
@@ -208,6 +253,7 @@ static async Task<Run> PeerAsync(Model model, int[][] prompts, int tokens)
         var stream = recorder.Stream();
         using var parameters = new GeneratorParams(model);
         parameters.SetSearchOption("max_length", prompt.Length + tokens);
+        parameters.SetSearchOption("min_length", prompt.Length + tokens);
         parameters.SetSearchOption("do_sample", false);
         using var generator = new Generator(model, parameters);
         generator.AppendTokens(prompt);
