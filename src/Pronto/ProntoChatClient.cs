@@ -71,7 +71,11 @@ public sealed class ProntoChatClient : IChatClient
         var model = lease.Model.Generative
             ?? ProntoErrors.InvalidArgument<GenerativeModel>($"model '{lease.Model.Name}' is not a generative model");
         var prompt = model.Tokenizer.Encode(model.ChatTemplate.Render(model.Name, [.. messages.Select(ToCore)]));
-        var sampling = Sampling(options) with { MaxTokens = model.MaxTokensFor(prompt.Length, options?.MaxOutputTokens) };
+        // The model's own defaults (generation_config.json, genai_config.json's search) for what the options leave out.
+        var sampling = model.Defaults.Apply(Sampling(options), Given(options)) with
+        {
+            MaxTokens = model.MaxTokensFor(prompt.Length, options?.MaxOutputTokens, model.Defaults.MaxNewTokens),
+        };
         model.Engine.Validate(prompt, sampling);
 
         var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
@@ -130,6 +134,28 @@ public sealed class ProntoChatClient : IChatClient
         Seed = options?.Seed is { } seed ? unchecked((ulong)seed) : null,
         Stop = options?.StopSequences is { } stop ? [.. stop] : [],
     };
+
+    /// <summary>The sampling fields <paramref name="options"/> sets, by their OpenAI names.</summary>
+    private static HashSet<string> Given(ChatOptions? options)
+    {
+        var given = new HashSet<string>(StringComparer.Ordinal);
+        if (options?.Temperature is not null)
+        {
+            given.Add("temperature");
+        }
+
+        if (options?.TopP is not null)
+        {
+            given.Add("top_p");
+        }
+
+        if (options?.TopK is not null)
+        {
+            given.Add("top_k");
+        }
+
+        return given;
+    }
 
     private static CoreChatMessage ToCore(ChatMessage message) => new(message.Role.Value, message.Text);
 }

@@ -54,6 +54,26 @@ public sealed class ChatClientTests : IDisposable
     }
 
     [Fact]
+    public async Task Options_left_out_take_the_models_generation_config_as_the_server_does()
+    {
+        // A model whose generation_config.json says greedy and 5 new tokens: an answer with no options is its greedy
+        // 5 tokens; options given win over the model's.
+        var version = TinyDecoder.Write(_root, "configured");
+        File.WriteAllText(Path.Combine(version, "generation_config.json"), "{\"do_sample\": false, \"max_new_tokens\": 5}");
+        using var pronto = ProntoRuntime.Open(_root);
+        using var chat = pronto.GetChatClient("configured");
+        ChatMessage[] messages = [new(ChatRole.User, "hello there")];
+        var plain = await chat.GetResponseAsync(messages);
+        var greedy = await chat.GetResponseAsync(messages, new ChatOptions { Temperature = 0, MaxOutputTokens = 5 });
+        Assert.Equal(5, plain.Usage!.OutputTokenCount);
+        Assert.Equal(greedy.Text, plain.Text);
+        var longer = await chat.GetResponseAsync(messages, new ChatOptions { MaxOutputTokens = 9, Temperature = 1, Seed = 3 });
+        Assert.Equal(9, longer.Usage!.OutputTokenCount);
+        var seeded = await chat.GetResponseAsync(messages, new ChatOptions { MaxOutputTokens = 9, Temperature = 1, Seed = 3 });
+        Assert.Equal(seeded.Text, longer.Text);
+    }
+
+    [Fact]
     public async Task A_seeded_stream_concatenates_to_the_same_seeded_answer()
     {
         using var pronto = ProntoRuntime.Open(_root);

@@ -45,12 +45,12 @@ public sealed class GenerativeModel : IDisposable
 
     /// <summary>
     /// The tokens a sequence of <paramref name="promptTokens"/> may generate: <paramref name="requested"/>, else
-    /// <paramref name="defaultTokens"/>, else the rest of the context (at least 1); a clear error when the prompt and
-    /// the requested tokens do not fit the context.
+    /// <paramref name="defaultTokens"/>, else the rest of the model's max_length (<see cref="SamplingDefaults.MaxLength"/>)
+    /// or of the context (at least 1); a clear error when the prompt and the requested tokens do not fit the context.
     /// </summary>
     public int MaxTokensFor(int promptTokens, int? requested, int? defaultTokens = null)
     {
-        var maxTokens = requested ?? defaultTokens ?? ContextLength - promptTokens;
+        var maxTokens = requested ?? defaultTokens ?? Math.Min(ContextLength, Defaults.MaxLength ?? ContextLength) - promptTokens;
         if (promptTokens + maxTokens > ContextLength)
         {
             ProntoErrors.InvalidArgument(string.Create(CultureInfo.InvariantCulture,

@@ -7,8 +7,8 @@ namespace Pronto.Core.Generation;
 /// A model's own sampling defaults, for the parameters a request leaves out (as vLLM applies a model's
 /// generation_config.json): ONNX Runtime GenAI's <c>search</c> section of genai_config.json and Hugging Face's
 /// generation_config.json, the latter winning where both give a value. <c>do_sample: false</c> makes the default
-/// greedy (temperature 0); <c>temperature</c>, <c>top_p</c>, <c>top_k</c>, <c>repetition_penalty</c> and
-/// <c>max_new_tokens</c> are read; other keys are ignored.
+/// greedy (temperature 0); <c>temperature</c>, <c>top_p</c>, <c>top_k</c>, <c>repetition_penalty</c>,
+/// <c>max_new_tokens</c> and <c>max_length</c> are read; other keys are ignored.
 /// </summary>
 public sealed record SamplingDefaults
 {
@@ -24,6 +24,12 @@ public sealed record SamplingDefaults
 
     /// <summary>The tokens a request generates when it gives no max_tokens (generation_config.json's max_new_tokens).</summary>
     public int? MaxNewTokens { get; init; }
+
+    /// <summary>
+    /// Prompt and generated tokens together at most when a request gives no max_tokens and the model no max_new_tokens
+    /// (GenAI's search.max_length, generation_config.json's max_length); the context length caps it in any case.
+    /// </summary>
+    public int? MaxLength { get; init; }
 
     /// <summary>The request fields these defaults stand in for.</summary>
     public static IReadOnlyList<string> Fields { get; } = ["temperature", "top_p", "top_k", "repetition_penalty"];
@@ -50,6 +56,7 @@ public sealed record SamplingDefaults
             TopK = Integer("top_k"),
             RepetitionPenalty = Number("repetition_penalty"),
             MaxNewTokens = Integer("max_new_tokens"),
+            MaxLength = Integer("max_length"),
         };
     }
 
@@ -61,6 +68,7 @@ public sealed record SamplingDefaults
         TopK = TopK ?? fallback.TopK,
         RepetitionPenalty = RepetitionPenalty ?? fallback.RepetitionPenalty,
         MaxNewTokens = MaxNewTokens ?? fallback.MaxNewTokens,
+        MaxLength = MaxLength ?? fallback.MaxLength,
     };
 
     /// <summary><paramref name="parameters"/> with each default where the request did not give the field (<paramref name="given"/>).</summary>

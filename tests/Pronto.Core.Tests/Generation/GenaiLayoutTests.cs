@@ -73,9 +73,24 @@ public sealed class GenaiLayoutTests : IDisposable
             return lease.Model.Generative!.Defaults;
         }
 
-        Assert.Equal(new SamplingDefaults { Temperature = 0f }, Defaults("genai"));
-        Assert.Equal(new SamplingDefaults { Temperature = 0.6f, TopK = 20, MaxNewTokens = 7 }, Defaults("configured"));
+        Assert.Equal(new SamplingDefaults { Temperature = 0f, MaxLength = TinyDecoder.ContextLength }, Defaults("genai"));
+        Assert.Equal(new SamplingDefaults { Temperature = 0.6f, TopK = 20, MaxNewTokens = 7, MaxLength = TinyDecoder.ContextLength }, Defaults("configured"));
         Assert.Equal(SamplingDefaults.None, Defaults("optimum"));
+
+        // max_length caps prompt + generated tokens when neither the request nor max_new_tokens says how many.
+        var shortVersion = TinyDecoder.WriteGenai(_root, "short");
+        var genai = Path.Combine(shortVersion, "genai_config.json");
+        File.WriteAllText(genai, File.ReadAllText(genai).Replace($"\"max_length\": {TinyDecoder.ContextLength}", "\"max_length\": 20", StringComparison.Ordinal));
+        repository.Load("short");
+        using (var lease = repository.Acquire("short"))
+        {
+            var model = lease.Model.Generative!;
+            Assert.Equal(20, model.Defaults.MaxLength);
+            Assert.Equal(15, model.MaxTokensFor(5, null));
+            Assert.Equal(1, model.MaxTokensFor(25, null));
+            Assert.Equal(30, model.MaxTokensFor(5, 30));
+            Assert.Equal(7, model.MaxTokensFor(5, null, 7));
+        }
 
         // A field the request gave keeps its value; the others take the model's.
         var request = new SamplingParameters { Temperature = 1f, TopK = 3, TopP = 0.9f };
