@@ -12,7 +12,7 @@ namespace Pronto.Onnx;
 /// One ONNX Runtime session. ORT sessions are thread-safe for concurrent Run calls, so one instance
 /// serves many requests at once; it owns the session and its options and disposes them on unload.
 /// </summary>
-internal sealed class OnnxModelInstance : IModelInstance, ITimedLoad
+internal sealed class OnnxModelInstance : IModelInstance, IRunIntoOutputs, ITimedLoad
 {
     private readonly InferenceSession _session;
     private readonly SessionOptions _options;
@@ -29,7 +29,49 @@ internal sealed class OnnxModelInstance : IModelInstance, ITimedLoad
         _config = config;
     }
 
-    public IReadOnlyList<NamedTensor> Run(IReadOnlyList<NamedTensor> inputs, IReadOnlyList<string> outputNames, CancellationToken cancellationToken)
+    public IReadOnlyList<NamedTensor> Run(IReadOnlyList<NamedTensor> inputs, IReadOnlyList<string> outputNames, CancellationToken cancellationToken) =>
+        Execute(inputs, cancellationToken, (runOptions, names, values) =>
+        {
+            using var outputs = _session.Run(runOptions, names, values, outputNames as IReadOnlyCollection<string> ?? [.. outputNames]);
+            var result = new NamedTensor[outputNames.Count];
+            var i = 0;
+            foreach (var value in outputs)
+            {
+                result[i] = new NamedTensor(outputNames[i], OrtTensorConverter.ToTensor(value));
+                i++;
+            }
+
+            return result;
+        });
+
+    public void RunInto(IReadOnlyList<NamedTensor> inputs, IReadOnlyList<NamedTensor> outputs, CancellationToken cancellationToken) =>
+        Execute<object?>(inputs, cancellationToken, (runOptions, names, values) =>
+        {
+            // The output values alias the caller's tensors (pinned like inputs): ONNX Runtime writes the results there.
+            var outputValues = new OrtValue[outputs.Count];
+            var pins = new MemoryHandle[outputs.Count];
+            var created = 0;
+            try
+            {
+                for (; created < outputs.Count; created++)
+                {
+                    outputValues[created] = OrtTensorConverter.ToOrtValue(outputs[created].Tensor, out pins[created]);
+                }
+
+                _session.Run(runOptions, names, values, [.. outputs.Select(o => o.Name)], outputValues);
+                return null;
+            }
+            finally
+            {
+                for (var i = 0; i < created; i++)
+                {
+                    outputValues[i].Dispose();
+                    pins[i].Dispose();
+                }
+            }
+        });
+
+    private T Execute<T>(IReadOnlyList<NamedTensor> inputs, CancellationToken cancellationToken, Func<RunOptions, string[], OrtValue[], T> run)
     {
         // A run on a released native session would crash the process, not throw: check first. Leases keep
         // Dispose from racing a run (ModelLease), so this only catches use after unload.
@@ -52,16 +94,7 @@ internal sealed class OnnxModelInstance : IModelInstance, ITimedLoad
                 values[created] = OrtTensorConverter.ToOrtValue(inputs[created].Tensor, out pins[created]);
             }
 
-            using var outputs = _session.Run(runOptions, names, values, outputNames as IReadOnlyCollection<string> ?? [.. outputNames]);
-            var result = new NamedTensor[outputNames.Count];
-            var i = 0;
-            foreach (var value in outputs)
-            {
-                result[i] = new NamedTensor(outputNames[i], OrtTensorConverter.ToTensor(value));
-                i++;
-            }
-
-            return result;
+            return run(runOptions, names, values);
         }
         catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
         {

@@ -25,3 +25,14 @@ public interface ITimedLoad
     /// <summary>Wall time the backend spent creating the session, before any warm-up.</summary>
     TimeSpan SessionCreation { get; }
 }
+
+/// <summary>
+/// An instance that can write a run's outputs into tensors the caller allocated, of the exact shapes the run produces
+/// (ONNX Runtime's pre-allocated outputs): no output is allocated by the engine and copied again. The generation
+/// engine's decode steps use it for the logits and the KV cache, whose shapes it knows before the run.
+/// </summary>
+public interface IRunIntoOutputs
+{
+    /// <summary>One forward pass writing <paramref name="outputs"/> (fixed-size types) in place; see <see cref="IModelInstance.Run"/>.</summary>
+    void RunInto(IReadOnlyList<NamedTensor> inputs, IReadOnlyList<NamedTensor> outputs, CancellationToken cancellationToken);
+}

@@ -74,6 +74,11 @@ public sealed class GenerationEngine : IDisposable
     // The last step's present outputs, one per past input: they are the next step's past inputs, padding and all, as
     // long as the batch keeps its members in the same order (the usual step), so such a step copies no cache at all.
     private Tensor[]? _batchPresent;
+    private byte[] _logits = [];
+    private readonly StepBuffers _stepBuffers;
+
+    /// <summary>Tokens of room a step's cache buffer is allocated with, so the next steps' growing caches reuse it.</summary>
+    private const int StepBufferSlack = 32;
     private Sequence[] _batchMembers = [];
 
     public GenerationEngine(string model, IModelInstance instance, DecoderSignature decoder, GenerativeTokenizer tokenizer, IReadOnlySet<int> eosTokenIds, int contextLength, int maxRunning, int maxWaiting, int maxStepTokens = GenerativeModel.DefaultMaxStepTokens, int maxCacheTokens = 0)
@@ -91,6 +96,9 @@ public sealed class GenerationEngine : IDisposable
         MaxStepTokens = maxStepTokens;
         MaxCacheTokens = maxCacheTokens > 0 ? maxCacheTokens : int.MaxValue;
         VocabSize = decoder.VocabSize > 0 ? (int)decoder.VocabSize : tokenizer.VocabSize;
+
+        // One step's presents are rented while the last step's are still its past: two sets at most.
+        _stepBuffers = new StepBuffers(2 * decoder.PastNames.Count);
         // Unbounded: the bound is the count of sequences still waiting (_waiting), which a cancel lowers at once even
         // though the cancelled sequence stays in the channel until the loop reaches it.
         _queue = Channel.CreateUnbounded<Sequence>(new UnboundedChannelOptions { SingleReader = true });
@@ -505,20 +513,25 @@ public sealed class GenerationEngine : IDisposable
             inputs.Add(new(_decoder.PastNames[k], Tensor.Create(past, 1, _decoder.Heads, start, _decoder.HeadDim)));
         }
 
-        var outputs = _instance.Run(inputs, _decoder.OutputNames, token);
-        sequence.Cache = new float[_decoder.PastNames.Count][];
-        for (var k = 0; k < sequence.Cache.Length; k++)
+        // The present outputs are written straight into the sequence's own cache arrays.
+        var cache = new float[_decoder.PastNames.Count][];
+        var outputs = new Tensor[1 + cache.Length];
+        outputs[0] = Logits(1, count, VocabSize);
+        for (var k = 0; k < cache.Length; k++)
         {
-            sequence.Cache[k] = outputs[1 + k].Tensor.ToArray<float>();
+            cache[k] = GC.AllocateUninitializedArray<float>(_decoder.Heads * total * _decoder.HeadDim);
+            outputs[1 + k] = Tensor.Create(cache[k], 1, _decoder.Heads, total, _decoder.HeadDim);
         }
 
+        var results = RunInto(inputs, outputs, token);
+        sequence.Cache = results == outputs ? cache : [.. results.Skip(1).Select(t => t.ToArray<float>())];
         sequence.Length = total;
         Interlocked.Add(ref _promptTokens, count);
         Interlocked.Increment(ref _prefillChunks);
         if (total == prompt.Length)
         {
-            var vocab = (int)outputs[0].Tensor.Shape[^1];
-            Deliver(sequence, sequence.Sampler.Next(outputs[0].Tensor.Span<float>().Slice((count - 1) * vocab, vocab)));
+            var vocab = (int)results[0].Shape[^1];
+            Deliver(sequence, sequence.Sampler.Next(results[0].Span<float>().Slice((count - 1) * vocab, vocab)));
         }
     }
 
@@ -593,10 +606,21 @@ public sealed class GenerationEngine : IDisposable
             Interlocked.Increment(ref _cacheRebuilds);
         }
 
-        IReadOnlyList<NamedTensor> outputs;
+        // The outputs are written in place: the logits into a buffer kept across steps, the present caches into
+        // buffers of the step pool (with room for the next steps' tokens), which the next step reads as its past.
+        var outputs = new Tensor[1 + _decoder.PastNames.Count];
+        outputs[0] = Logits(batch, 1, VocabSize);
+        for (var k = 1; k < outputs.Length; k++)
+        {
+            var bytes = (long)batch * heads * total * headDim * sizeof(float);
+            var buffer = _stepBuffers.Rent(bytes, slack: (long)batch * heads * StepBufferSlack * headDim * sizeof(float));
+            outputs[k] = Tensor.FromBytes(DataType.FP32, buffer.AsMemory(0, (int)bytes), batch, heads, total, headDim);
+        }
+
+        Tensor[] results;
         try
         {
-            outputs = _instance.Run(inputs, _decoder.OutputNames, token);
+            results = RunInto(inputs, outputs, token);
         }
         catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
         {
@@ -606,6 +630,7 @@ public sealed class GenerationEngine : IDisposable
                 sequence.Fail(e);
             }
 
+            _stepBuffers.Return(outputs.AsSpan(1));
             running.Clear();
             DropBatch();
             Publish(running, prefilling);
@@ -618,14 +643,20 @@ public sealed class GenerationEngine : IDisposable
             Volatile.Write(ref _largestBatch, batch);
         }
 
-        var vocab = (int)outputs[0].Tensor.Shape[^1];
-        var logits = outputs[0].Tensor.Span<float>();
-
-        // The caches stay in the present outputs; a sequence takes its own copy out only when the batch changes.
-        var present = new Tensor[_decoder.PastNames.Count];
-        for (var k = 0; k < present.Length; k++)
+        if (results != outputs)
         {
-            present[k] = outputs[1 + k].Tensor;
+            _stepBuffers.Return(outputs.AsSpan(1));
+        }
+
+        var vocab = (int)results[0].Shape[^1];
+        var logits = results[0].Span<float>();
+
+        // The caches stay in the present outputs; a sequence takes its own copy out only when the batch changes. The
+        // last step's present (this step's past) is free again now that the run has read it.
+        var present = results[1..];
+        if (_batchPresent is { } previous)
+        {
+            _stepBuffers.Return(previous);
         }
 
         _batchPresent = present;
@@ -654,7 +685,9 @@ public sealed class GenerationEngine : IDisposable
 
         if (running.Count == 0)
         {
+            // Idle: the step buffers are let go rather than held for the next request.
             DropBatch();
+            _stepBuffers.Clear();
         }
     }
 
@@ -701,8 +734,46 @@ public sealed class GenerationEngine : IDisposable
 
     private void DropBatch()
     {
+        if (_batchPresent is { } present)
+        {
+            _stepBuffers.Return(present);
+        }
+
         _batchPresent = null;
         _batchMembers = [];
+    }
+
+    /// <summary>A logits tensor of <paramref name="shape"/> over the buffer kept across runs (each run's logits are read before the next run).</summary>
+    private Tensor Logits(params long[] shape)
+    {
+        var bytes = (int)Tensor.CountElements(shape) * sizeof(float);
+        if (_logits.Length < bytes)
+        {
+            _logits = GC.AllocateUninitializedArray<byte>(bytes);
+        }
+
+        return Tensor.FromBytes(DataType.FP32, _logits.AsMemory(0, bytes), shape);
+    }
+
+    /// <summary>
+    /// Runs the decoder into <paramref name="outputs"/> (logits, then the presents) where the backend writes outputs in
+    /// place and the logits' shape is known; otherwise a plain run, whose own output tensors are returned.
+    /// </summary>
+    private Tensor[] RunInto(List<NamedTensor> inputs, Tensor[] outputs, CancellationToken token)
+    {
+        if (_instance is IRunIntoOutputs into && _decoder.VocabSize > 0)
+        {
+            var named = new NamedTensor[outputs.Length];
+            for (var k = 0; k < outputs.Length; k++)
+            {
+                named[k] = new NamedTensor(_decoder.OutputNames[k], outputs[k]);
+            }
+
+            into.RunInto(inputs, named, token);
+            return outputs;
+        }
+
+        return [.. _instance.Run(inputs, _decoder.OutputNames, token).Select(o => o.Tensor)];
     }
 
     /// <summary>Hands a sampled token to its sequence and decides whether the sequence ends with it.</summary>
@@ -833,4 +904,56 @@ public sealed class GenerationEngine : IDisposable
             Output.Writer.TryComplete(e);
         }
     }
+}
+
+/// <summary>
+/// The decode steps' cache buffers: a step's present outputs are written into buffers rented here, read by the next
+/// step as its past, and returned after it; a buffer is allocated with room for more tokens, so the steps of one
+/// batch reuse two sets of buffers instead of allocating (and zeroing) the whole cache every token.
+/// </summary>
+internal sealed class StepBuffers(int maxFree)
+{
+    private readonly List<byte[]> _free = [];
+
+    /// <summary>A buffer of <paramref name="bytes"/> or more: the smallest free one that fits, else a new one with <paramref name="slack"/> more.</summary>
+    public byte[] Rent(long bytes, long slack)
+    {
+        var best = -1;
+        for (var i = 0; i < _free.Count; i++)
+        {
+            if (_free[i].LongLength >= bytes && (best < 0 || _free[i].LongLength < _free[best].LongLength))
+            {
+                best = i;
+            }
+        }
+
+        if (best < 0)
+        {
+            return GC.AllocateUninitializedArray<byte>((int)Math.Min(Array.MaxLength, bytes + slack));
+        }
+
+        var buffer = _free[best];
+        _free.RemoveAt(best);
+        return buffer;
+    }
+
+    /// <summary>Takes the arrays under <paramref name="tensors"/> back; the smallest are let go past a bound.</summary>
+    public void Return(ReadOnlySpan<Tensor> tensors)
+    {
+        foreach (var tensor in tensors)
+        {
+            if (System.Runtime.InteropServices.MemoryMarshal.TryGetArray(tensor.Data, out var segment) && segment.Array is { Length: > 0 } array)
+            {
+                _free.Add(array);
+            }
+        }
+
+        if (_free.Count > maxFree)
+        {
+            _free.Sort((a, b) => b.Length.CompareTo(a.Length));
+            _free.RemoveRange(maxFree, _free.Count - maxFree);
+        }
+    }
+
+    public void Clear() => _free.Clear();
 }

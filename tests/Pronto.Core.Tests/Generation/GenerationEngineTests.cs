@@ -149,6 +149,42 @@ public sealed class GenerationEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task An_instance_that_cannot_write_outputs_in_place_gives_the_same_tokens_from_plain_runs()
+    {
+        // The engine writes logits and caches in place where the backend can (ONNX Runtime's pre-allocated outputs);
+        // over any other instance each run allocates its outputs. Both paths give the same tokens, alone and batched.
+        using var lease = _repository.Acquire("tiny");
+        var tiny = lease.Model.Generative!;
+        Assert.IsAssignableFrom<Pronto.Core.Backends.IRunIntoOutputs>(lease.Model.Instance);
+        using var plain = new GenerationEngine("plain", new PlainRuns(lease.Model.Instance), tiny.Engine.Decoder, tiny.Tokenizer, new HashSet<int>(), TinyDecoder.ContextLength, maxRunning: 8, maxWaiting: 8);
+        var gate = new Gate();
+        plain.BeforeStep = gate.Hook;
+        var first = plain.Generate(Prompts[0], Greedy(12), CancellationToken.None);
+        var collecting = Collect(first);
+        await gate.Reached.WaitAsync(Guard);
+        var others = Prompts[1..].Select(p => Collect(plain.Generate(p, Greedy(12), CancellationToken.None))).ToList();
+        gate.Open();
+        var batched = await Task.WhenAll(new[] { collecting }.Concat(others)).WaitAsync(Guard);
+        Assert.Equal(3, plain.LargestBatch);
+        for (var i = 0; i < Prompts.Length; i++)
+        {
+            var alone = await Collect(tiny.Engine.Generate(Prompts[i], Greedy(12), CancellationToken.None)).WaitAsync(Guard);
+            Assert.Equal(alone.Tokens, batched[i].Tokens);
+        }
+    }
+
+    /// <summary>An instance with only <see cref="Pronto.Core.Backends.IModelInstance.Run"/>.</summary>
+    private sealed class PlainRuns(Pronto.Core.Backends.IModelInstance inner) : Pronto.Core.Backends.IModelInstance
+    {
+        public IReadOnlyList<Pronto.Core.Inference.NamedTensor> Run(IReadOnlyList<Pronto.Core.Inference.NamedTensor> inputs, IReadOnlyList<string> outputNames, CancellationToken cancellationToken) =>
+            inner.Run(inputs, outputNames, cancellationToken);
+
+        public void Dispose()
+        {
+        }
+    }
+
+    [Fact]
     public async Task Sequences_leaving_the_batch_leave_their_neighbours_tokens_unchanged()
     {
         var engine = Model("tiny").Engine;
