@@ -129,10 +129,14 @@ internal static class OpenAiGeneration
         metrics.ObserveRequest(model.Name, triton is null ? "openai" : "generate", started);
     }
 
-    /// <summary>The choice's chunks as they come, timing the first from the request's start and each next from the one before.</summary>
+    /// <summary>
+    /// The choice's chunks as they come, timing the first from the request's start and each next from the one before;
+    /// a choice that ends (not one whose client left) records its end-to-end time and token count.
+    /// </summary>
     private static async IAsyncEnumerable<GenerationChunk> Timed(IAsyncEnumerable<GenerationChunk> stream, ServerMetrics metrics, string model, long started)
     {
         var last = 0L;
+        var tokens = 0;
         await foreach (var chunk in stream.ConfigureAwait(false))
         {
             var now = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -146,7 +150,13 @@ internal static class OpenAiGeneration
             }
 
             last = now;
+            tokens++;
             yield return chunk;
+        }
+
+        if (last != 0)
+        {
+            metrics.ObserveFinishedChoice(model, System.Diagnostics.Stopwatch.GetElapsedTime(started, last).TotalSeconds, tokens);
         }
     }
 

@@ -474,6 +474,13 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
         Assert.Equal(2 * 4 + 3, Sample(after, Inter) - Sample(before, Inter));         // the tokens after it
         Assert.True(Sample(after, "pronto_time_to_first_token_seconds_sum{model=\"plain\"}") > 0);
 
+        // Each finished choice: its end-to-end time and its token count (5, 5 and 4).
+        Assert.Equal(3, Sample(after, "pronto_e2e_request_latency_seconds_count{model=\"plain\"}") - Sample(before, "pronto_e2e_request_latency_seconds_count{model=\"plain\"}"));
+        Assert.Equal(3, Sample(after, "pronto_request_generation_tokens_count{model=\"plain\"}") - Sample(before, "pronto_request_generation_tokens_count{model=\"plain\"}"));
+        Assert.Equal(14, Sample(after, "pronto_request_generation_tokens_sum{model=\"plain\"}") - Sample(before, "pronto_request_generation_tokens_sum{model=\"plain\"}"));
+        double Bucket(string metrics, string le) => Sample(metrics, $"pronto_request_generation_tokens_bucket{{model=\"plain\",le=\"{le}\"}}");
+        Assert.Equal((0, 3), (Bucket(after, "2") - Bucket(before, "2"), Bucket(after, "5") - Bucket(before, "5")));
+
         // The KV cache gauges are there (their values between steps: GenerationEngineTests; right after a response
         // the loop may not have taken the finished sequence out yet, so no value is asserted here).
         Assert.Contains("\npronto_generation_kv_cache_tokens{model=\"plain\",version=\"1\"} ", after, StringComparison.Ordinal);
