@@ -46,6 +46,9 @@ internal sealed class GenerationRequest
     /// <summary>vLLM's <c>return_token_ids</c>: each choice carries its <c>token_ids</c>, the prompt its <c>prompt_token_ids</c>.</summary>
     public bool ReturnTokenIds { get; init; }
 
+    /// <summary>Completions' <c>echo</c>: each choice's text is its prompt's text, then the completion.</summary>
+    public bool Echo { get; init; }
+
     /// <summary>A prompt as text or as token ids.</summary>
     public readonly record struct Prompt(string? Text, int[]? TokenIds);
 
@@ -79,7 +82,21 @@ internal sealed class GenerationRequest
             }
 
             var logprobs = chat ? ChatLogprobs(root) : OpenAiFields.Integer(root, "logprobs");
-            Refuse(root, "echo", v => v.ValueKind == JsonValueKind.False, "'echo' is not supported yet");
+            // echo (completions): each choice's text starts with its prompt's. Prompt log-probabilities are not computed.
+            var echo = false;
+            if (chat)
+            {
+                Refuse(root, "echo", v => v.ValueKind == JsonValueKind.False, "'echo' is a completions parameter; chat completions do not echo");
+            }
+            else if (OpenAiFields.Bool(root, "echo") == true)
+            {
+                echo = true;
+                if (logprobs is not null)
+                {
+                    ProntoErrors.Unsupported("'echo' with 'logprobs' is not supported yet: Pronto does not compute the prompt's log-probabilities");
+                }
+            }
+
             Refuse(root, "suffix", _ => false, "'suffix' is not supported");
             Refuse(root, "tools", v => v.ValueKind == JsonValueKind.Array && v.GetArrayLength() == 0, "'tools' are not supported");
 
@@ -160,6 +177,7 @@ internal sealed class GenerationRequest
                 Stream = stream,
                 IncludeUsage = includeUsage,
                 ReturnTokenIds = OpenAiFields.Bool(root, "return_token_ids") ?? false,
+                Echo = echo,
                 N = n,
                 BestOf = bestOf,
             };

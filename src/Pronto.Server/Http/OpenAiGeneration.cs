@@ -105,7 +105,8 @@ internal static class OpenAiGeneration
             model.Name,
             chat,
             request.ReturnTokenIds ? [.. Enumerable.Range(0, distinct.Length * n).Select(i => distinct[i / n])] : null,
-            request.Sampling.Logprobs is not null ? model.Tokenizer : null);
+            request.Sampling.Logprobs is not null ? model.Tokenizer : null,
+            request.Echo ? [.. Enumerable.Range(0, distinct.Length * n).Select(i => request.Prompts[i / n].Text ?? model.Tokenizer.Decode(distinct[i / n]))] : null);
         var promptTotal = distinct.Sum(p => p.Length);
         if (triton is { } generate)
         {
@@ -234,7 +235,7 @@ internal static class OpenAiGeneration
 
         ChunkTokens Take(int index)
         {
-            var tokens = new ChunkTokens(pending[index].ToArray(), offsets[index], header.PromptTokenIds is not null && !header.Chat && !started[index] ? header.PromptTokenIds[index] : null);
+            var tokens = new ChunkTokens(pending[index].ToArray(), offsets[index], header.PromptTokenIds is not null && !header.Chat && !started[index] ? header.PromptTokenIds[index] : null, First: !started[index]);
             offsets[index] += tokens.Chunks.Sum(c => header.Tokenizer?.TokenText(c.TokenId).Length ?? 0);
             started[index] = true;
             pending[index].Clear();
@@ -269,7 +270,9 @@ internal static class OpenAiGeneration
                     }
                     else
                     {
-                        await WriteEventAsync(http, buffer, w => WriteChunk(w, header, index, header.Chat && chunk.Finish is not null ? null : chunk.Text, chunk.Finish, role: false, includeUsage, tokens), context.RequestAborted);
+                        // With echo, a completion choice's first chunk starts with its prompt's text.
+                        var text = header.Echo is { } echo && tokens.First ? echo[index] + chunk.Text : chunk.Text;
+                        await WriteEventAsync(http, buffer, w => WriteChunk(w, header, index, header.Chat && chunk.Finish is not null ? null : text, chunk.Finish, role: false, includeUsage, tokens), context.RequestAborted);
                     }
                 }
             }
@@ -416,7 +419,7 @@ internal static class OpenAiGeneration
             }
             else
             {
-                w.WriteString("text"u8, choice.Text);
+                w.WriteString("text"u8, header.Echo is { } echo ? echo[i] + choice.Text : choice.Text);
             }
 
             WriteLogprobs(w, header, choice.Tokens, 0);
@@ -585,12 +588,14 @@ internal static class OpenAiGeneration
 
     /// <param name="PromptTokenIds">With return_token_ids, each prompt's ids; else null.</param>
     /// <param name="Tokenizer">With logprobs, the model's tokenizer (token text and bytes); else null.</param>
-    private sealed record ResponseHeader(string Id, string Object, long Created, string Model, bool Chat, int[][]? PromptTokenIds, GenerativeTokenizer? Tokenizer);
+    /// <param name="Echo">With completions' echo, each choice's prompt text, written before its completion.</param>
+    private sealed record ResponseHeader(string Id, string Object, long Created, string Model, bool Chat, int[][]? PromptTokenIds, GenerativeTokenizer? Tokenizer, string[]? Echo);
 
     private sealed record Choice(string Text, IReadOnlyList<GenerationChunk> Tokens, FinishReason? Finish);
 
     /// <summary>The tokens one stream chunk carries, where its choice's text offset starts, and (first chunk of a completion choice) its prompt's ids.</summary>
-    private readonly record struct ChunkTokens(GenerationChunk[] Chunks, int TextOffset, int[]? PromptTokenIds)
+    /// <param name="First">Whether this is the first chunk written for its choice.</param>
+    private readonly record struct ChunkTokens(GenerationChunk[] Chunks, int TextOffset, int[]? PromptTokenIds, bool First = false)
     {
         public static ChunkTokens None => new([], 0, null);
     }

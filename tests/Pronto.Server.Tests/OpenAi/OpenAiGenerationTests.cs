@@ -331,6 +331,41 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     }
 
     [Fact]
+    public async Task Echo_puts_each_prompt_s_text_before_its_completion_streamed_or_not()
+    {
+        var parameters = new SamplingParameters { Temperature = 0, MaxTokens = 6, IgnoreEos = true };
+        var first = await ReferenceChunks("the cat", parameters);
+        var second = await ReferenceChunks("and then", parameters);
+        using (var response = await Post("""{"model":"tiny","prompt":["the cat","and then"],"max_tokens":6,"temperature":0,"ignore_eos":true,"echo":true,"n":2}"""))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            var texts = doc.RootElement.GetProperty("choices").EnumerateArray().Select(c => c.GetProperty("text").GetString()!).ToArray();
+            Assert.Equal(["the cat" + first.Text, "the cat" + first.Text, "and then" + second.Text, "and then" + second.Text], texts);
+            Assert.Equal(4 * 6, doc.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        }
+
+        // Token ids are echoed by their decoded text.
+        var ids = string.Join(",", first.PromptIds);
+        using var streamed = await Post($$"""{"model":"tiny","prompt":[{{ids}}],"max_tokens":6,"temperature":0,"ignore_eos":true,"echo":true,"stream":true}""");
+        Assert.Equal(HttpStatusCode.OK, streamed.StatusCode);
+        var chunks = new List<string>();
+        await foreach (var item in SseParser.Create(await streamed.Content.ReadAsStreamAsync()).EnumerateAsync())
+        {
+            if (item.Data == "[DONE]")
+            {
+                break;
+            }
+
+            using var chunk = JsonDocument.Parse(item.Data);
+            chunks.Add(chunk.RootElement.GetProperty("choices")[0].GetProperty("text").GetString()!);
+        }
+
+        Assert.StartsWith("the cat", chunks[0], StringComparison.Ordinal);
+        Assert.Equal("the cat" + first.Text, string.Concat(chunks));
+    }
+
+    [Fact]
     public async Task Streamed_chunks_carry_the_token_ids_and_logprobs_of_the_text_they_send()
     {
         var expected = await ReferenceChunks("and then", new SamplingParameters { Temperature = 0, MaxTokens = 14, IgnoreEos = true, Logprobs = 1 });
@@ -618,7 +653,9 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","best_of":17}""", 400, "'best_of' must be at most 16, got 17")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","best_of":2,"stream":true}""", 400, "'best_of' greater than 'n' cannot be streamed")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","logprobs":21}""", 400, "'logprobs' must be from 0 to 20, got 21")]
-    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","echo":true}""", 501, "'echo' is not supported yet")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","echo":true,"logprobs":1}""", 501, "'echo' with 'logprobs' is not supported yet")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","echo":"yes"}""", 400, "'echo' must be true or false")]
+    [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[{"role":"user","content":"hi"}],"echo":true}""", 501, "'echo' is a completions parameter")]
     [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[{"role":"user","content":"hi"}],"top_logprobs":2}""", 400, "'top_logprobs' needs 'logprobs': true")]
     [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[{"role":"user","content":"hi"}],"logprobs":true,"top_logprobs":30}""", 400, "'top_logprobs' must be from 0 to 20, got 30")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":""", 400, "malformed JSON")]
