@@ -17,7 +17,14 @@ public enum FinishReason
 /// One generated token and the text it releases (possibly empty: see <see cref="StopStringTracker"/>);
 /// <see cref="Finish"/> is set on the last chunk of a sequence; <see cref="Logprobs"/> when the sequence asked for them.
 /// </summary>
-public readonly record struct GenerationChunk(int TokenId, string Text, FinishReason? Finish, TokenLogprobs? Logprobs = null);
+public readonly record struct GenerationChunk(int TokenId, string Text, FinishReason? Finish, TokenLogprobs? Logprobs = null)
+{
+    /// <summary>
+    /// On a sequence's first chunk when <see cref="SamplingParameters.PromptLogprobs"/> asked for them: for prompt
+    /// tokens 1 to n - 1, each one's log-probability given the tokens before it (token 0 has none).
+    /// </summary>
+    public IReadOnlyList<TokenLogprobs>? PromptLogprobs { get; init; }
+}
 
 /// <summary>A candidate token and its log-probability.</summary>
 public readonly record struct TokenLogprob(int TokenId, float Logprob);
@@ -528,6 +535,18 @@ public sealed class GenerationEngine : IDisposable
         sequence.Length = total;
         Interlocked.Add(ref _promptTokens, count);
         Interlocked.Increment(ref _prefillChunks);
+        if (sequence.Parameters.PromptLogprobs is { } top)
+        {
+            // Row i predicts prompt token start + i + 1: the prompt's own log-probabilities, chunk by chunk.
+            var vocab = (int)results[0].Shape[^1];
+            var rows = results[0].Span<float>();
+            sequence.PromptLogprobs ??= new List<TokenLogprobs>(prompt.Length - 1);
+            for (var i = 0; i < count && start + i + 1 < prompt.Length; i++)
+            {
+                sequence.PromptLogprobs.Add(Sampler.Logprobs(rows.Slice(i * vocab, vocab), prompt[start + i + 1], top));
+            }
+        }
+
         if (total == prompt.Length)
         {
             var vocab = (int)results[0].Shape[^1];
@@ -879,9 +898,17 @@ public sealed class GenerationEngine : IDisposable
             return true;
         }
 
+        /// <summary>The prompt's own log-probabilities, when asked for; they ride on the first chunk.</summary>
+        public List<TokenLogprobs>? PromptLogprobs { get; set; }
+
         public void Emit(GenerationChunk chunk)
         {
             Finished = chunk.Finish is not null;
+            if (PromptLogprobs is { } prompt && Generated == 1)
+            {
+                chunk = chunk with { PromptLogprobs = prompt };
+            }
+
             Output.Writer.TryWrite(chunk);
         }
 

@@ -48,6 +48,13 @@ public sealed record SamplingParameters
     /// <summary>The most alternatives a token's log-probabilities list (vLLM's default max_logprobs).</summary>
     public const int MaxLogprobs = 20;
 
+    /// <summary>
+    /// Log-probabilities of the prompt's own tokens (each given the ones before it; the first has none) with this many
+    /// alternatives, computed from the prefill's logits and handed over with the first chunk
+    /// (<see cref="GenerationChunk.PromptLogprobs"/>); null: none. OpenAI's echo with logprobs, vLLM's prompt_logprobs.
+    /// </summary>
+    public int? PromptLogprobs { get; init; }
+
     /// <summary>The seed of this sequence's random draws: the same seed, prompt and parameters give the same tokens.</summary>
     public ulong? Seed { get; init; }
 
@@ -112,6 +119,11 @@ public sealed record SamplingParameters
         if (Logprobs is < 0 or > MaxLogprobs)
         {
             ProntoErrors.InvalidArgument($"'logprobs' must be from 0 to {MaxLogprobs}, got {Logprobs}");
+        }
+
+        if (PromptLogprobs is < 0 or > MaxLogprobs)
+        {
+            ProntoErrors.InvalidArgument($"'prompt_logprobs' must be from 0 to {MaxLogprobs}, got {PromptLogprobs}");
         }
 
         if (MinTokens < 0 || MinTokens > MaxTokens)

@@ -336,22 +336,12 @@ public sealed class GenerationEngineTests : IDisposable
         Assert.Equal(FinishReason.Length, through.Finish);
     }
 
-    [Fact]
-    public async Task Logprobs_are_the_log_softmax_of_a_full_rerun_s_raw_logits_with_the_most_likely_alternatives()
+    /// <summary>The tiny decoder's logits [ids, vocab] for <paramref name="ids"/> in one run, no cache.</summary>
+    private float[] FullRerunLogits(long[] ids)
     {
-        var engine = Model("tiny").Engine;
-        var prompt = Prompts[2];
-        var chunks = new List<GenerationChunk>();
-        var parameters = new SamplingParameters { Temperature = 0.7f, Seed = 5, MaxTokens = 8, IgnoreEos = true, Logprobs = 3, RepetitionPenalty = 1.4f };
-        await foreach (var chunk in engine.Generate(prompt, parameters, CancellationToken.None))
-        {
-            chunks.Add(chunk);
-        }
-
         var path = Path.Combine(_root, "tiny", "1", "model.onnx");
         var backend = new OnnxBackend();
         using var instance = backend.Load(backend.DeriveConfig("tiny", path), path, CancellationToken.None);
-        long[] ids = [.. prompt, .. chunks.SkipLast(1).Select(c => (long)c.TokenId)];
         var inputs = new List<Pronto.Core.Inference.NamedTensor>
         {
             new("input_ids", Pronto.Core.Tensors.Tensor.Create(ids, 1, ids.Length)),
@@ -364,7 +354,57 @@ public sealed class GenerationEngineTests : IDisposable
             inputs.Add(new(TinyDecoder.PastValue(i), Pronto.Core.Tensors.Tensor.Create(Array.Empty<float>(), 1, TinyDecoder.Heads, 0, TinyDecoder.HeadDim)));
         }
 
-        var logits = instance.Run(inputs, ["logits"], CancellationToken.None)[0].Tensor.ToArray<float>();
+        return instance.Run(inputs, ["logits"], CancellationToken.None)[0].Tensor.ToArray<float>();
+    }
+
+    [Fact]
+    public async Task Prompt_logprobs_are_each_prompt_token_s_log_softmax_given_the_ones_before_also_when_prefilled_in_chunks()
+    {
+        var prompt = Prompts[2];
+        var logits = FullRerunLogits([.. prompt.Select(t => (long)t)]);
+        var parameters = Greedy(3) with { PromptLogprobs = 2 };
+        foreach (var name in new[] { "tiny", "chunked" })
+        {
+            var engine = Model(name).Engine;
+            var chunks = new List<GenerationChunk>();
+            await foreach (var chunk in engine.Generate(prompt, parameters, CancellationToken.None))
+            {
+                chunks.Add(chunk);
+            }
+
+            var reported = chunks[0].PromptLogprobs!;
+            Assert.Equal(prompt.Length - 1, reported.Count);
+            Assert.All(chunks.Skip(1), c => Assert.Null(c.PromptLogprobs));
+            for (var j = 0; j < reported.Count; j++)
+            {
+                var row = logits.AsSpan(j * TinyDecoder.VocabSize, TinyDecoder.VocabSize).ToArray();
+                var max = row.Max();
+                var logSum = max + Math.Log(row.Sum(l => Math.Exp(l - max)));
+                Assert.Equal(row[prompt[j + 1]] - logSum, reported[j].Logprob, 1e-5);
+                Assert.Equal(Enumerable.Range(0, row.Length).OrderByDescending(i => row[i]).ThenBy(i => i).Take(2), reported[j].Top.Select(t => t.TokenId));
+            }
+        }
+
+        Assert.True(Model("chunked").Engine.PrefillChunks >= 4);
+        await foreach (var chunk in Model("tiny").Engine.Generate(prompt, Greedy(2), CancellationToken.None))
+        {
+            Assert.Null(chunk.PromptLogprobs);
+        }
+    }
+
+    [Fact]
+    public async Task Logprobs_are_the_log_softmax_of_a_full_rerun_s_raw_logits_with_the_most_likely_alternatives()
+    {
+        var engine = Model("tiny").Engine;
+        var prompt = Prompts[2];
+        var chunks = new List<GenerationChunk>();
+        var parameters = new SamplingParameters { Temperature = 0.7f, Seed = 5, MaxTokens = 8, IgnoreEos = true, Logprobs = 3, RepetitionPenalty = 1.4f };
+        await foreach (var chunk in engine.Generate(prompt, parameters, CancellationToken.None))
+        {
+            chunks.Add(chunk);
+        }
+
+        var logits = FullRerunLogits([.. prompt, .. chunks.SkipLast(1).Select(c => (long)c.TokenId)]);
         for (var j = 0; j < chunks.Count; j++)
         {
             var row = logits.AsSpan((prompt.Length - 1 + j) * TinyDecoder.VocabSize, TinyDecoder.VocabSize).ToArray();
