@@ -82,7 +82,7 @@ internal sealed class GenerationRequest
             }
 
             var logprobs = chat ? ChatLogprobs(root) : OpenAiFields.Integer(root, "logprobs");
-            // echo (completions): each choice's text starts with its prompt's. Prompt log-probabilities are not computed.
+            // echo (completions): each choice's text starts with its prompt's; with logprobs, so do its logprobs lists.
             var echo = false;
             if (chat)
             {
@@ -91,10 +91,6 @@ internal sealed class GenerationRequest
             else if (OpenAiFields.Bool(root, "echo") == true)
             {
                 echo = true;
-                if (logprobs is not null)
-                {
-                    ProntoErrors.Unsupported("'echo' with 'logprobs' is not supported yet: Pronto does not compute the prompt's log-probabilities");
-                }
             }
 
             Refuse(root, "suffix", _ => false, "'suffix' is not supported");
@@ -147,6 +143,7 @@ internal sealed class GenerationRequest
                 FrequencyPenalty = OpenAiFields.Float(root, "frequency_penalty") ?? 0f,
                 MinTokens = OpenAiFields.Integer(root, "min_tokens") ?? 0,
                 Logprobs = logprobs,
+                PromptLogprobs = echo ? logprobs : null,
                 Seed = OpenAiFields.Number(root, "seed") is { } seed ? (seed.TryGetInt64(out var sv) ? unchecked((ulong)sv) : ProntoErrors.InvalidArgument<ulong>("'seed' must be an integer")) : null,
                 Stop = stop,
                 StopTokenIds = stopIds,

@@ -106,7 +106,7 @@ internal static class OpenAiGeneration
             chat,
             request.ReturnTokenIds ? [.. Enumerable.Range(0, distinct.Length * n).Select(i => distinct[i / n])] : null,
             request.Sampling.Logprobs is not null ? model.Tokenizer : null,
-            request.Echo ? [.. Enumerable.Range(0, distinct.Length * n).Select(i => request.Prompts[i / n].Text ?? model.Tokenizer.Decode(distinct[i / n]))] : null);
+            request.Echo ? [.. Enumerable.Range(0, distinct.Length * n).Select(i => new EchoedPrompt(request.Prompts[i / n].Text ?? model.Tokenizer.Decode(distinct[i / n]), distinct[i / n]))] : null);
         var promptTotal = distinct.Sum(p => p.Length);
         if (triton is { } generate)
         {
@@ -235,8 +235,10 @@ internal static class OpenAiGeneration
 
         ChunkTokens Take(int index)
         {
-            var tokens = new ChunkTokens(pending[index].ToArray(), offsets[index], header.PromptTokenIds is not null && !header.Chat && !started[index] ? header.PromptTokenIds[index] : null, First: !started[index]);
-            offsets[index] += tokens.Chunks.Sum(c => header.Tokenizer?.TokenText(c.TokenId).Length ?? 0);
+            var first = !started[index];
+            var echoed = first && header.Echo is { } echo && header.Tokenizer is not null ? echo[index].Tokens(pending[index][0]) : [];
+            var tokens = new ChunkTokens(pending[index].ToArray(), offsets[index], header.PromptTokenIds is not null && !header.Chat && first ? header.PromptTokenIds[index] : null, first, echoed);
+            offsets[index] += tokens.Logprobbed.Sum(c => header.Tokenizer?.TokenText(c.TokenId).Length ?? 0);
             started[index] = true;
             pending[index].Clear();
             return tokens;
@@ -271,7 +273,7 @@ internal static class OpenAiGeneration
                     else
                     {
                         // With echo, a completion choice's first chunk starts with its prompt's text.
-                        var text = header.Echo is { } echo && tokens.First ? echo[index] + chunk.Text : chunk.Text;
+                        var text = header.Echo is { } echo && tokens.First ? echo[index].Text + chunk.Text : chunk.Text;
                         await WriteEventAsync(http, buffer, w => WriteChunk(w, header, index, header.Chat && chunk.Finish is not null ? null : text, chunk.Finish, role: false, includeUsage, tokens), context.RequestAborted);
                     }
                 }
@@ -359,7 +361,7 @@ internal static class OpenAiGeneration
             w.WriteString("text"u8, text ?? string.Empty);
         }
 
-        WriteLogprobs(w, header, tokens.Chunks, tokens.TextOffset);
+        WriteLogprobs(w, header, tokens.Logprobbed, tokens.TextOffset);
         if (header.PromptTokenIds is not null && tokens.Chunks.Length > 0)
         {
             WriteIds(w, "token_ids"u8, tokens.Chunks.Select(c => c.TokenId));
@@ -419,10 +421,10 @@ internal static class OpenAiGeneration
             }
             else
             {
-                w.WriteString("text"u8, header.Echo is { } echo ? echo[i] + choice.Text : choice.Text);
+                w.WriteString("text"u8, header.Echo is { } echo ? echo[i].Text + choice.Text : choice.Text);
             }
 
-            WriteLogprobs(w, header, choice.Tokens, 0);
+            WriteLogprobs(w, header, header.Echo is { } echoed && header.Tokenizer is not null && choice.Tokens.Count > 0 ? [.. echoed[i].Tokens(choice.Tokens[0]), .. choice.Tokens] : choice.Tokens, 0);
             if (header.PromptTokenIds is not null)
             {
                 WriteIds(w, "token_ids"u8, choice.Tokens.Select(c => c.TokenId));
@@ -493,16 +495,29 @@ internal static class OpenAiGeneration
             }
 
             w.WriteEndArray();
+            // An echoed prompt's first token has no log-probability: null in both lists, as OpenAI writes it.
             w.WriteStartArray("token_logprobs"u8);
             foreach (var chunk in tokens)
             {
-                w.WriteNumberValue(chunk.Logprobs!.Logprob);
+                if (chunk.Logprobs is null)
+                {
+                    w.WriteNullValue();
+                    continue;
+                }
+
+                w.WriteNumberValue(chunk.Logprobs.Logprob);
             }
 
             w.WriteEndArray();
             w.WriteStartArray("top_logprobs"u8);
             foreach (var chunk in tokens)
             {
+                if (chunk.Logprobs is null)
+                {
+                    w.WriteNullValue();
+                    continue;
+                }
+
                 w.WriteStartObject();
                 var written = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var top in chunk.Logprobs!.Top)
@@ -588,15 +603,30 @@ internal static class OpenAiGeneration
 
     /// <param name="PromptTokenIds">With return_token_ids, each prompt's ids; else null.</param>
     /// <param name="Tokenizer">With logprobs, the model's tokenizer (token text and bytes); else null.</param>
-    /// <param name="Echo">With completions' echo, each choice's prompt text, written before its completion.</param>
-    private sealed record ResponseHeader(string Id, string Object, long Created, string Model, bool Chat, int[][]? PromptTokenIds, GenerativeTokenizer? Tokenizer, string[]? Echo);
+    /// <param name="Echo">With completions' echo, each choice's prompt, written before its completion.</param>
+    private sealed record ResponseHeader(string Id, string Object, long Created, string Model, bool Chat, int[][]? PromptTokenIds, GenerativeTokenizer? Tokenizer, EchoedPrompt[]? Echo);
+
+    /// <summary>An echoed prompt: its text and ids.</summary>
+    private sealed record EchoedPrompt(string Text, int[] Ids)
+    {
+        /// <summary>
+        /// The prompt's tokens as chunks for the legacy logprobs lists: the first without a log-probability, the others
+        /// with the engine's (<see cref="GenerationChunk.PromptLogprobs"/> on the choice's first chunk).
+        /// </summary>
+        public GenerationChunk[] Tokens(GenerationChunk first) =>
+            [.. Ids.Select((id, j) => new GenerationChunk(id, string.Empty, null, j == 0 ? null : first.PromptLogprobs![j - 1]))];
+    }
 
     private sealed record Choice(string Text, IReadOnlyList<GenerationChunk> Tokens, FinishReason? Finish);
 
     /// <summary>The tokens one stream chunk carries, where its choice's text offset starts, and (first chunk of a completion choice) its prompt's ids.</summary>
     /// <param name="First">Whether this is the first chunk written for its choice.</param>
-    private readonly record struct ChunkTokens(GenerationChunk[] Chunks, int TextOffset, int[]? PromptTokenIds, bool First = false)
+    /// <param name="Echoed">With echo and logprobs, on the first chunk: the prompt's tokens, listed before the chunk's own.</param>
+    private readonly record struct ChunkTokens(GenerationChunk[] Chunks, int TextOffset, int[]? PromptTokenIds, bool First = false, GenerationChunk[]? Echoed = null)
     {
         public static ChunkTokens None => new([], 0, null);
+
+        /// <summary>The tokens the chunk's logprobs list: the echoed prompt's, then its own.</summary>
+        public GenerationChunk[] Logprobbed => Echoed is { Length: > 0 } echoed ? [.. echoed, .. Chunks] : Chunks;
     }
 }

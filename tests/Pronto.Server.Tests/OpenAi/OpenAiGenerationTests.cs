@@ -366,6 +366,66 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     }
 
     [Fact]
+    public async Task Echo_with_logprobs_lists_the_prompt_s_tokens_first_the_first_without_a_logprob_streamed_or_not()
+    {
+        var parameters = new SamplingParameters { Temperature = 0, MaxTokens = 4, IgnoreEos = true, Logprobs = 1, PromptLogprobs = 1 };
+        var expected = await ReferenceChunks("and then", parameters);
+        var promptLogprobs = expected.Chunks[0].PromptLogprobs!;
+        Assert.Equal(expected.PromptIds.Length - 1, promptLogprobs.Count);
+        string[] promptTokens = [.. expected.PromptIds.Select(TokenText)];
+        string[] completionTokens = [.. expected.Chunks.Select(c => TokenText(c.TokenId))];
+
+        void AssertLogprobs(List<string> tokens, List<double?> logprobs, List<int> offsets)
+        {
+            Assert.Equal([.. promptTokens, .. completionTokens], tokens);
+            Assert.Equal([null, .. promptLogprobs.Select(l => (double?)l.Logprob), .. expected.Chunks.Select(c => (double?)c.Logprobs!.Logprob)], logprobs, new CloseComparer());
+            var at = 0;
+            Assert.Equal([.. tokens.Select(t => { var o = at; at += t.Length; return o; })], offsets);
+        }
+
+        using (var response = await Post("""{"model":"tiny","prompt":"and then","max_tokens":4,"temperature":0,"ignore_eos":true,"echo":true,"logprobs":1}"""))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            var choice = doc.RootElement.GetProperty("choices")[0];
+            Assert.Equal("and then" + expected.Text, choice.GetProperty("text").GetString());
+            var logprobs = choice.GetProperty("logprobs");
+            Assert.Equal(JsonValueKind.Null, logprobs.GetProperty("top_logprobs")[0].ValueKind);
+            Assert.Equal(JsonValueKind.Object, logprobs.GetProperty("top_logprobs")[1].ValueKind);
+            AssertLogprobs(
+                [.. logprobs.GetProperty("tokens").EnumerateArray().Select(e => e.GetString()!)],
+                [.. logprobs.GetProperty("token_logprobs").EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Null ? (double?)null : e.GetDouble())],
+                [.. logprobs.GetProperty("text_offset").EnumerateArray().Select(e => e.GetInt32())]);
+        }
+
+        using var streamed = await Post("""{"model":"tiny","prompt":"and then","max_tokens":4,"temperature":0,"ignore_eos":true,"echo":true,"logprobs":1,"stream":true}""");
+        var (allTokens, allLogprobs, allOffsets) = (new List<string>(), new List<double?>(), new List<int>());
+        await foreach (var item in SseParser.Create(await streamed.Content.ReadAsStreamAsync()).EnumerateAsync())
+        {
+            if (item.Data == "[DONE]")
+            {
+                break;
+            }
+
+            using var chunk = JsonDocument.Parse(item.Data);
+            var logprobs = chunk.RootElement.GetProperty("choices")[0].GetProperty("logprobs");
+            allTokens.AddRange(logprobs.GetProperty("tokens").EnumerateArray().Select(e => e.GetString()!));
+            allLogprobs.AddRange(logprobs.GetProperty("token_logprobs").EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Null ? (double?)null : e.GetDouble()));
+            allOffsets.AddRange(logprobs.GetProperty("text_offset").EnumerateArray().Select(e => e.GetInt32()));
+        }
+
+        AssertLogprobs(allTokens, allLogprobs, allOffsets);
+    }
+
+    /// <summary>Log-probabilities equal to 1e-4 (JSON writes floats as the shortest round trip), nulls equal.</summary>
+    private sealed class CloseComparer : IEqualityComparer<double?>
+    {
+        public bool Equals(double? x, double? y) => x is null ? y is null : y is not null && Math.Abs(x.Value - y.Value) < 1e-4;
+
+        public int GetHashCode(double? obj) => 0;
+    }
+
+    [Fact]
     public async Task Streamed_chunks_carry_the_token_ids_and_logprobs_of_the_text_they_send()
     {
         var expected = await ReferenceChunks("and then", new SamplingParameters { Temperature = 0, MaxTokens = 14, IgnoreEos = true, Logprobs = 1 });
@@ -653,7 +713,6 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","best_of":17}""", 400, "'best_of' must be at most 16, got 17")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","best_of":2,"stream":true}""", 400, "'best_of' greater than 'n' cannot be streamed")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","logprobs":21}""", 400, "'logprobs' must be from 0 to 20, got 21")]
-    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","echo":true,"logprobs":1}""", 501, "'echo' with 'logprobs' is not supported yet")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","echo":"yes"}""", 400, "'echo' must be true or false")]
     [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[{"role":"user","content":"hi"}],"echo":true}""", 501, "'echo' is a completions parameter")]
     [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[{"role":"user","content":"hi"}],"top_logprobs":2}""", 400, "'top_logprobs' needs 'logprobs': true")]
