@@ -15,6 +15,9 @@ public static class BundledRepository
     /// <summary>Models the zoo prepares only when asked (<c>pronto models prepare NAME</c>): training takes minutes.</summary>
     public static IReadOnlyList<string> OnDemandNames { get; } = [Generative.SupportChatModel.Name];
 
+    /// <summary>Every model the zoo prepares: the bundled ones, then the on-demand ones.</summary>
+    public static IReadOnlyList<string> ZooNames { get; } = [.. ModelNames, .. OnDemandNames];
+
     /// <summary>Builds whichever bundled models are missing under <paramref name="root"/>; returns the ones it built.</summary>
     public static IReadOnlyList<string> Ensure(string root, Action<string>? progress = null) =>
         [.. ModelNames.Where(name => Prepare(root, name, progress))];
@@ -26,9 +29,9 @@ public static class BundledRepository
     /// </summary>
     public static bool Prepare(string root, string name, Action<string>? progress = null)
     {
-        if (!ModelNames.Contains(name) && !OnDemandNames.Contains(name))
+        if (!ZooNames.Contains(name))
         {
-            throw new ArgumentException($"'{name}' is not a model the zoo prepares ({string.Join(", ", ModelNames.Concat(OnDemandNames))})", nameof(name));
+            throw new ArgumentException($"'{name}' is not a model the zoo prepares ({string.Join(", ", ZooNames)})", nameof(name));
         }
 
         Directory.CreateDirectory(root);

@@ -19,7 +19,7 @@ internal static class ModelsCommand
         var inspect = new Command("inspect", "Load one model and show its config, processing and state.") { name };
         inspect.SetAction(parse => Inspect(context, parse.GetValue(context.RepositoryOption), parse.GetValue(name)!));
 
-        var prepareName = new Argument<string>("name") { Description = $"A zoo model: {string.Join(", ", BundledRepository.ModelNames.Concat(BundledRepository.OnDemandNames))}." };
+        var prepareName = new Argument<string>("name") { Description = $"A zoo model: {string.Join(", ", BundledRepository.ZooNames)}." };
         var prepare = new Command("prepare", "Build a zoo model into the repository (the bundled default unless -r names another), training it when it is one Pronto trains; a model already there is kept.") { prepareName };
         prepare.SetAction(parse => Prepare(context, parse.GetValue(context.RepositoryOption), parse.GetValue(prepareName)!));
 
@@ -62,9 +62,9 @@ internal static class ModelsCommand
 
     private static int Prepare(CliContext context, string? repositoryPath, string name)
     {
-        if (!BundledRepository.ModelNames.Contains(name) && !BundledRepository.OnDemandNames.Contains(name))
+        if (!BundledRepository.ZooNames.Contains(name))
         {
-            throw new Core.Errors.ProntoException(Core.Errors.ErrorCode.NotFound, $"'{name}' is not a zoo model; the zoo prepares {string.Join(", ", BundledRepository.ModelNames.Concat(BundledRepository.OnDemandNames))}");
+            throw new Core.Errors.ProntoException(Core.Errors.ErrorCode.NotFound, $"'{name}' is not a zoo model; the zoo prepares {string.Join(", ", BundledRepository.ZooNames)}");
         }
 
         var root = repositoryPath is null ? ZooPaths.DefaultRepository() : Path.GetFullPath(repositoryPath);
