@@ -186,19 +186,7 @@ internal sealed class Sampler
     /// <summary>log-softmax of the raw <paramref name="logits"/> at <paramref name="token"/> and the <paramref name="top"/> largest, most likely first.</summary>
     internal static TokenLogprobs Logprobs(ReadOnlySpan<float> logits, int token, int top)
     {
-        var max = float.NegativeInfinity;
-        foreach (var l in logits)
-        {
-            max = Math.Max(max, l);
-        }
-
-        double sum = 0;
-        foreach (var l in logits)
-        {
-            sum += Math.Exp(l - max);
-        }
-
-        var logSum = max + Math.Log(sum);
+        var logSum = LogitMath.LogSumExp(logits);
         var best = new TokenLogprob[Math.Min(top, logits.Length)];
         var count = 0;
         for (var i = 0; i < logits.Length && best.Length > 0; i++)

@@ -255,19 +255,7 @@ public sealed class DecoderTrainer
                 continue;
             }
 
-            var max = float.NegativeInfinity;
-            foreach (var value in logits)
-            {
-                max = MathF.Max(max, value);
-            }
-
-            double sum = 0;
-            foreach (var value in logits)
-            {
-                sum += Math.Exp(value - max);
-            }
-
-            var logSum = max + Math.Log(sum);
+            var logSum = Core.Generation.LogitMath.LogSumExp(logits);
             loss += (logSum - logits[act.Targets[row]]) * weight;
             if (backward)
             {
