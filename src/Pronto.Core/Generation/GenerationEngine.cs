@@ -24,6 +24,12 @@ public readonly record struct GenerationChunk(int TokenId, string Text, FinishRe
     /// tokens 1 to n - 1, each one's log-probability given the tokens before it (token 0 has none).
     /// </summary>
     public IReadOnlyList<TokenLogprobs>? PromptLogprobs { get; init; }
+
+    /// <summary>
+    /// On a sequence's first chunk: how long it waited in the queue, from <see cref="GenerationEngine.Generate"/> to
+    /// the loop admitting it into the batch (vLLM's queue time), on the engine's clock.
+    /// </summary>
+    public TimeSpan? QueueTime { get; init; }
 }
 
 /// <summary>A candidate token and its log-probability.</summary>
@@ -65,6 +71,7 @@ public sealed class GenerationEngine : IDisposable
     private readonly Channel<Sequence> _queue;
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();
+    private readonly TimeProvider _time;
     private Task? _loop;
     private List<Sequence>? _runningView;
     private int _running;
@@ -88,11 +95,12 @@ public sealed class GenerationEngine : IDisposable
     private const int StepBufferSlack = 32;
     private Sequence[] _batchMembers = [];
 
-    public GenerationEngine(string model, IModelInstance instance, DecoderSignature decoder, GenerativeTokenizer tokenizer, IReadOnlySet<int> eosTokenIds, int contextLength, int maxRunning, int maxWaiting, int maxStepTokens = GenerativeModel.DefaultMaxStepTokens, int maxCacheTokens = 0)
+    public GenerationEngine(string model, IModelInstance instance, DecoderSignature decoder, GenerativeTokenizer tokenizer, IReadOnlySet<int> eosTokenIds, int contextLength, int maxRunning, int maxWaiting, int maxStepTokens = GenerativeModel.DefaultMaxStepTokens, int maxCacheTokens = 0, TimeProvider? time = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxStepTokens, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(maxCacheTokens);
         _model = model;
+        _time = time ?? TimeProvider.System;
         _instance = instance;
         _decoder = decoder;
         _tokenizer = tokenizer;
@@ -205,7 +213,7 @@ public sealed class GenerationEngine : IDisposable
     {
         Validate(prompt, parameters);
         ObjectDisposedException.ThrowIf(_stop.IsCancellationRequested, this);
-        var sequence = new Sequence([.. prompt], parameters, _tokenizer, _eos, cancellationToken, Reservation(prompt.Count, parameters));
+        var sequence = new Sequence([.. prompt], parameters, _tokenizer, _eos, cancellationToken, Reservation(prompt.Count, parameters)) { Queued = _time.GetTimestamp() };
         if (Interlocked.Increment(ref _waiting) > MaxWaiting)
         {
             Interlocked.Decrement(ref _waiting);
@@ -416,6 +424,7 @@ public sealed class GenerationEngine : IDisposable
             }
 
             Interlocked.Decrement(ref _waiting);
+            sequence.QueueTime = _time.GetElapsedTime(sequence.Queued);
 
             if (sequence.CancellationToken.IsCancellationRequested)
             {
@@ -901,12 +910,17 @@ public sealed class GenerationEngine : IDisposable
         /// <summary>The prompt's own log-probabilities, when asked for; they ride on the first chunk.</summary>
         public List<TokenLogprobs>? PromptLogprobs { get; set; }
 
+        /// <summary>When it was queued (the engine clock's timestamp) and, once admitted, how long it waited.</summary>
+        public long Queued { get; init; }
+
+        public TimeSpan QueueTime { get; set; }
+
         public void Emit(GenerationChunk chunk)
         {
             Finished = chunk.Finish is not null;
-            if (PromptLogprobs is { } prompt && Generated == 1)
+            if (Generated == 1)
             {
-                chunk = chunk with { PromptLogprobs = prompt };
+                chunk = chunk with { PromptLogprobs = PromptLogprobs, QueueTime = QueueTime };
             }
 
             Output.Writer.TryWrite(chunk);

@@ -68,7 +68,7 @@ public sealed class GenerativeModel : IDisposable
     }
 
     /// <summary>Reads the tokenizer and settings of a loaded decoder and starts its engine (idle until a request comes).</summary>
-    public static GenerativeModel Create(ModelConfig config, string versionDirectory, string modelDirectory, IModelInstance instance)
+    public static GenerativeModel Create(ModelConfig config, string versionDirectory, string modelDirectory, IModelInstance instance, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         var genai = GenaiConfig.TryRead(versionDirectory);
@@ -137,7 +137,8 @@ public sealed class GenerativeModel : IDisposable
             Int(config, ProntoParameters.GenerativeMaxRunning) ?? DefaultMaxRunning,
             Int(config, ProntoParameters.GenerativeMaxWaiting) ?? DefaultMaxWaiting,
             Int(config, ProntoParameters.GenerativeMaxStepTokens) ?? DefaultMaxStepTokens,
-            Int(config, ProntoParameters.GenerativeMaxCacheTokens) ?? 0);
+            Int(config, ProntoParameters.GenerativeMaxCacheTokens) ?? 0,
+            time);
         var defaults = (generationConfig is null ? SamplingDefaults.None : SamplingDefaults.Read(generationConfig.RootElement, Find("generation_config.json")!))
             .Over(genai?.Search ?? SamplingDefaults.None);
         return new GenerativeModel(config.Name, tokenizer, template, engine, defaults);

@@ -94,7 +94,7 @@ internal static class OpenAiGeneration
         var streams = new IAsyncEnumerable<GenerationChunk>[prompts.Length];
         for (var i = 0; i < prompts.Length; i++)
         {
-            streams[i] = Timed(model.Engine.Generate(prompts[i], sampling[i], cancel.Token), metrics, model.Name, started);
+            streams[i] = Timed(model.Engine.Generate(prompts[i], sampling[i], cancel.Token), metrics, model.Name, started, prompts[i].Length);
         }
 
         var time = context.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System;
@@ -131,10 +131,11 @@ internal static class OpenAiGeneration
     }
 
     /// <summary>
-    /// The choice's chunks as they come, timing the first from the request's start and each next from the one before;
-    /// a choice that ends (not one whose client left) records its end-to-end time and token count.
+    /// The choice's chunks as they come, timing the first from the request's start (and recording the queue time it
+    /// carries) and each next from the one before; a choice that ends (not one whose client left) records its
+    /// end-to-end time and its prompt and generated token counts.
     /// </summary>
-    private static async IAsyncEnumerable<GenerationChunk> Timed(IAsyncEnumerable<GenerationChunk> stream, ServerMetrics metrics, string model, long started)
+    private static async IAsyncEnumerable<GenerationChunk> Timed(IAsyncEnumerable<GenerationChunk> stream, ServerMetrics metrics, string model, long started, int promptTokens)
     {
         var last = 0L;
         var tokens = 0;
@@ -143,7 +144,7 @@ internal static class OpenAiGeneration
             var now = System.Diagnostics.Stopwatch.GetTimestamp();
             if (last == 0)
             {
-                metrics.ObserveFirstToken(model, System.Diagnostics.Stopwatch.GetElapsedTime(started, now).TotalSeconds);
+                metrics.ObserveFirstToken(model, System.Diagnostics.Stopwatch.GetElapsedTime(started, now).TotalSeconds, chunk.QueueTime);
             }
             else
             {
@@ -157,7 +158,7 @@ internal static class OpenAiGeneration
 
         if (last != 0)
         {
-            metrics.ObserveFinishedChoice(model, System.Diagnostics.Stopwatch.GetElapsedTime(started, last).TotalSeconds, tokens);
+            metrics.ObserveFinishedChoice(model, System.Diagnostics.Stopwatch.GetElapsedTime(started, last).TotalSeconds, promptTokens, tokens);
         }
     }
 

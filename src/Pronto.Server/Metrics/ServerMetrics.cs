@@ -41,6 +41,8 @@ internal sealed class ServerMetrics
     private readonly Histogram _interToken;
     private readonly Histogram _endToEnd;
     private readonly Histogram _choiceTokens;
+    private readonly Histogram _choicePromptTokens;
+    private readonly Histogram _queueTime;
     private readonly Lock _refreshGate = new();
     private Dictionary<object, (long Prompt, long Generated)> _engineTokens = new(ReferenceEqualityComparer.Instance);
     private readonly Counter _costCpu;
@@ -112,9 +114,13 @@ internal sealed class ServerMetrics
         _firstToken = factory.CreateHistogram("pronto_time_to_first_token_seconds", "Time from a generation request's start to each choice's first token", new HistogramConfiguration { LabelNames = ["model"], Buckets = tokenBuckets });
         _interToken = factory.CreateHistogram("pronto_inter_token_latency_seconds", "Time between a choice's consecutive tokens", new HistogramConfiguration { LabelNames = ["model"], Buckets = tokenBuckets });
 
-        // vllm:e2e_request_latency_seconds and vllm:request_generation_tokens, per choice that ran to its end.
+        // vllm:e2e_request_latency_seconds, request_prompt_tokens and request_generation_tokens, per choice that ran to
+        // its end; vllm:request_queue_time_seconds, per choice when its first token comes (the engine measured it).
         _endToEnd = factory.CreateHistogram("pronto_e2e_request_latency_seconds", "Time from a generation request's start to each choice's last token, for choices that finished", new HistogramConfiguration { LabelNames = ["model"], Buckets = tokenBuckets });
-        _choiceTokens = factory.CreateHistogram("pronto_request_generation_tokens", "Tokens each finished choice generated", new HistogramConfiguration { LabelNames = ["model"], Buckets = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000] });
+        double[] countBuckets = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000];
+        _choiceTokens = factory.CreateHistogram("pronto_request_generation_tokens", "Tokens each finished choice generated", new HistogramConfiguration { LabelNames = ["model"], Buckets = countBuckets });
+        _choicePromptTokens = factory.CreateHistogram("pronto_request_prompt_tokens", "Prompt tokens of each finished choice", new HistogramConfiguration { LabelNames = ["model"], Buckets = countBuckets });
+        _queueTime = factory.CreateHistogram("pronto_request_queue_time_seconds", "Time each choice's sequence waited in the model's queue before it joined the decode loop's batch", new HistogramConfiguration { LabelNames = ["model"], Buckets = tokenBuckets });
 
         _costCpu = factory.CreateCounter("pronto_cost_cpu_seconds_total", "Engine CPU seconds of the model's executions (CPU time of the thread that ran each; docs/serving.md, Cost)", ModelLabels);
         _costPerThousand = factory.CreateGauge("pronto_cost_cpu_seconds_per_1000_inferences", "Engine CPU seconds per 1,000 inferences (nv_inference_count) over the version's lifetime", ModelLabels);
@@ -137,16 +143,24 @@ internal sealed class ServerMetrics
 
     public CollectorRegistry Registry { get; }
 
-    /// <summary>A choice's first token, <paramref name="seconds"/> after its request started.</summary>
-    public void ObserveFirstToken(string model, double seconds) => _firstToken.WithLabels(model).Observe(seconds);
+    /// <summary>A choice's first token, <paramref name="seconds"/> after its request started, after <paramref name="queueTime"/> in the queue.</summary>
+    public void ObserveFirstToken(string model, double seconds, TimeSpan? queueTime)
+    {
+        _firstToken.WithLabels(model).Observe(seconds);
+        if (queueTime is { } queued)
+        {
+            _queueTime.WithLabels(model).Observe(queued.TotalSeconds);
+        }
+    }
 
     /// <summary><paramref name="seconds"/> between two tokens of one choice.</summary>
     public void ObserveInterToken(string model, double seconds) => _interToken.WithLabels(model).Observe(seconds);
 
-    /// <summary>A choice that finished: <paramref name="seconds"/> from its request's start to its last token, and its <paramref name="tokens"/>.</summary>
-    public void ObserveFinishedChoice(string model, double seconds, int tokens)
+    /// <summary>A choice that finished: <paramref name="seconds"/> from its request's start to its last token, its prompt's and its own <paramref name="tokens"/>.</summary>
+    public void ObserveFinishedChoice(string model, double seconds, int promptTokens, int tokens)
     {
         _endToEnd.WithLabels(model).Observe(seconds);
+        _choicePromptTokens.WithLabels(model).Observe(promptTokens);
         _choiceTokens.WithLabels(model).Observe(tokens);
     }
 

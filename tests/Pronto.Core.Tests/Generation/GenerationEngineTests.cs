@@ -173,6 +173,32 @@ public sealed class GenerationEngineTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Each_sequence_s_first_chunk_carries_its_time_in_the_queue_on_the_engine_s_clock()
+    {
+        // One sequence at a time: the second waits while the first runs. The clock moves only when the test moves it:
+        // 250 ms while the loop is held before its first iteration, then 10 ms at the start of every later iteration.
+        using var lease = _repository.Acquire("tiny");
+        var tiny = lease.Model.Generative!;
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        using var engine = new GenerationEngine("clocked", lease.Model.Instance, tiny.Engine.Decoder, tiny.Tokenizer, new HashSet<int>(), TinyDecoder.ContextLength, maxRunning: 1, maxWaiting: 8, time: time);
+        var gate = new Gate { OnStep = call => time.Advance(TimeSpan.FromMilliseconds(call > 1 ? 10 : 0)) };
+        engine.BeforeStep = gate.Hook;
+        var first = engine.Generate(Prompts[0], Greedy(3), CancellationToken.None).ToListAsync().AsTask();
+        await gate.Reached.WaitAsync(Guard);
+        var second = engine.Generate(Prompts[1], Greedy(3), CancellationToken.None).ToListAsync().AsTask();
+        time.Advance(TimeSpan.FromMilliseconds(250));
+        gate.Open();
+        var chunks = await Task.WhenAll(first, second).WaitAsync(Guard);
+
+        // The first joined on iteration 1 (prefill and a step: tokens 1 and 2), finished on iteration 2, and the
+        // second joined on iteration 3: 250 ms, then 250 + 2 x 10 ms. Only first chunks carry it.
+        Assert.Equal(TimeSpan.FromMilliseconds(250), chunks[0][0].QueueTime);
+        Assert.Equal(TimeSpan.FromMilliseconds(270), chunks[1][0].QueueTime);
+        Assert.All(chunks.SelectMany(c => c.Skip(1)), c => Assert.Null(c.QueueTime));
+        Assert.Equal([3, 3], chunks.Select(c => c.Count));
+    }
+
     /// <summary>An instance with only <see cref="Pronto.Core.Backends.IModelInstance.Run"/>.</summary>
     private sealed class PlainRuns(Pronto.Core.Backends.IModelInstance inner) : Pronto.Core.Backends.IModelInstance
     {

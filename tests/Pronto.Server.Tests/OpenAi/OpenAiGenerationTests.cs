@@ -548,7 +548,7 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     }
 
     [Fact]
-    public async Task Time_to_first_token_and_inter_token_latency_count_each_choice_s_tokens()
+    public async Task Time_to_first_token_inter_token_latency_and_queue_time_count_each_choice_s_tokens()
     {
         const string First = "pronto_time_to_first_token_seconds_count{model=\"plain\"}";
         const string Inter = "pronto_inter_token_latency_seconds_count{model=\"plain\"}";
@@ -575,6 +575,11 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
         Assert.Equal(14, Sample(after, "pronto_request_generation_tokens_sum{model=\"plain\"}") - Sample(before, "pronto_request_generation_tokens_sum{model=\"plain\"}"));
         double Bucket(string metrics, string le) => Sample(metrics, $"pronto_request_generation_tokens_bucket{{model=\"plain\",le=\"{le}\"}}");
         Assert.Equal((0, 3), (Bucket(after, "2") - Bucket(before, "2"), Bucket(after, "5") - Bucket(before, "5")));
+
+        // Each finished choice's prompt tokens ("a", "b" and "c": one token each), and each choice's time in the queue.
+        Assert.Equal((3, 3), (Sample(after, "pronto_request_prompt_tokens_count{model=\"plain\"}") - Sample(before, "pronto_request_prompt_tokens_count{model=\"plain\"}"),
+            Sample(after, "pronto_request_prompt_tokens_sum{model=\"plain\"}") - Sample(before, "pronto_request_prompt_tokens_sum{model=\"plain\"}")));
+        Assert.Equal(3, Sample(after, "pronto_request_queue_time_seconds_count{model=\"plain\"}") - Sample(before, "pronto_request_queue_time_seconds_count{model=\"plain\"}"));
 
         // The KV cache gauges are there (their values between steps: GenerationEngineTests; right after a response
         // the loop may not have taken the finished sequence out yet, so no value is asserted here).
