@@ -9,7 +9,7 @@ using Pronto.Core.Tensors;
 namespace Pronto.Onnx;
 
 /// <summary>The ONNX Runtime backend for <c>onnxruntime_onnx</c> models.</summary>
-public sealed partial class OnnxBackend : IModelBackend
+public sealed partial class OnnxBackend : IModelBackend, Pronto.Core.Generation.IJinjaChatTemplates
 {
     private readonly OnnxBackendOptions _options;
     private readonly ILogger _logger;
@@ -34,6 +34,10 @@ public sealed partial class OnnxBackend : IModelBackend
     public string Platform => ModelConfig.OnnxPlatform;
 
     public string DefaultModelFilename => "model.onnx";
+
+    /// <summary>A generative model's Jinja chat template, rendered by ONNX Runtime GenAI (the environment is Pronto's: created above, first).</summary>
+    public Pronto.Core.Generation.IChatTemplateRenderer LoadChatTemplate(string tokenizerJson, string? tokenizerConfigJson, string template) =>
+        GenaiChatTemplate.Load(tokenizerJson, tokenizerConfigJson, template);
 
     /// <summary>Threads of the shared intra-op pool in force.</summary>
     public int IntraOpThreads { get; }

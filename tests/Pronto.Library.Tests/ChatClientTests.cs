@@ -17,7 +17,7 @@ public sealed class ChatClientTests : IDisposable
     public ChatClientTests()
     {
         TinyDecoder.Write(_root, "tiny");
-        TinyDecoder.Write(_root, "plain", chatTemplate: false);
+        TinyDecoder.Write(_root, "plain", chatTemplate: null);
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);

@@ -66,7 +66,7 @@ public static class TinyDecoder
     /// Writes <c>&lt;repository&gt;/&lt;name&gt;/config.pbtxt</c> (generative, with <paramref name="extraParameters"/>)
     /// and version <paramref name="version"/>'s model.onnx and tokenizer files. Returns the version folder.
     /// </summary>
-    public static string Write(string repository, string name, int version = 1, ulong seed = 7, bool chatTemplate = true, IReadOnlyDictionary<string, string>? extraParameters = null)
+    public static string Write(string repository, string name, int version = 1, ulong seed = 7, string? chatTemplate = ByteLevelBpe.ChatMlTemplate, IReadOnlyDictionary<string, string>? extraParameters = null)
     {
         var modelDir = Path.Combine(repository, name);
         var versionDir = Path.Combine(modelDir, version.ToString(CultureInfo.InvariantCulture));
@@ -186,10 +186,22 @@ public static class TinyDecoder
         weights.WriteOnnx(path, "pronto-tests");
     }
 
+    /// <summary>
+    /// A chat template of Llama 3's shape: bos_token first, the system message taken out and trimmed, roles that must alternate (the
+    /// template raises otherwise), each message's header and end marker, then the assistant's header.
+    /// </summary>
+    public const string LlamaStyleTemplate =
+        "{{ bos_token }}{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}{% set system = messages[0]['content'] | trim %}"
+        + "{% else %}{% set loop_messages = messages %}{% set system = 'You are a helpful assistant.' %}{% endif %}"
+        + "<|im_start|>system\n{{ system }}{{ eos_token }}"
+        + "{% for message in loop_messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}"
+        + "<|im_start|>{{ message['role'] }}\n{{ message['content'] | trim }}{{ eos_token }}{% endfor %}"
+        + "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+
     /// <summary>The tests' tokenizer: the merges above and the three special tokens.</summary>
     public static ByteLevelBpe Tokenizer { get; } = new(Merges, [EndOfText, ImStart, ImEnd]);
 
     /// <summary>Writes tokenizer.json (Hugging Face's format, a byte-level BPE) and tokenizer_config.json into <paramref name="folder"/>.</summary>
-    public static void WriteTokenizer(string folder, bool chatTemplate = true) =>
+    public static void WriteTokenizer(string folder, string? chatTemplate = ByteLevelBpe.ChatMlTemplate) =>
         Tokenizer.Write(folder, EndOfText, ImEnd, ContextLength, chatTemplate);
 }

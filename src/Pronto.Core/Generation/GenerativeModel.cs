@@ -68,7 +68,7 @@ public sealed class GenerativeModel : IDisposable
     }
 
     /// <summary>Reads the tokenizer and settings of a loaded decoder and starts its engine (idle until a request comes).</summary>
-    public static GenerativeModel Create(ModelConfig config, string versionDirectory, string modelDirectory, IModelInstance instance, TimeProvider? time = null)
+    public static GenerativeModel Create(ModelConfig config, string versionDirectory, string modelDirectory, IModelInstance instance, TimeProvider? time = null, IJinjaChatTemplates? jinja = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         var genai = GenaiConfig.TryRead(versionDirectory);
@@ -124,9 +124,9 @@ public sealed class GenerativeModel : IDisposable
         {
             template = ChatTemplate.ChatMl;
         }
-        else if (tokenizerConfig?.RootElement.TryGetProperty("chat_template", out var jinja) == true && jinja.ValueKind == JsonValueKind.String)
+        else if (tokenizerConfig?.RootElement.TryGetProperty("chat_template", out var templateText) == true && templateText.ValueKind == JsonValueKind.String)
         {
-            template = ChatTemplate.FromJinja(jinja.GetString()!);
+            template = JinjaTemplate(config.Name, templateText.GetString()!, tokenizerPath, Find("tokenizer_config.json"), jinja);
         }
         else
         {
@@ -144,7 +144,37 @@ public sealed class GenerativeModel : IDisposable
         return new GenerativeModel(config.Name, tokenizer, template, engine, defaults);
     }
 
-    public void Dispose() => Engine.Dispose();
+    public void Dispose()
+    {
+        Engine.Dispose();
+        ChatTemplate.Dispose();
+    }
+
+    /// <summary>
+    /// The model's Jinja template through the backend's renderer, checked on a one-message conversation at load so a
+    /// template the renderer cannot run is a clear reason at the chat request; without a renderer (or when it fails)
+    /// a ChatML template is rendered by Pronto.
+    /// </summary>
+    private static ChatTemplate JinjaTemplate(string model, string template, string tokenizerJson, string? tokenizerConfigJson, IJinjaChatTemplates? jinja)
+    {
+        if (jinja is null)
+        {
+            return ChatTemplate.FromJinja(template);
+        }
+
+        IChatTemplateRenderer? renderer = null;
+        try
+        {
+            renderer = jinja.LoadChatTemplate(tokenizerJson, tokenizerConfigJson, template);
+            renderer.Render([new ChatMessage("user", "hello")]);
+            return ChatTemplate.Jinja(renderer);
+        }
+        catch (Exception e) when (e is ProntoException or IOException)
+        {
+            renderer?.Dispose();
+            return ChatTemplate.FromJinja(template, $"its tokenizer_config.json chat_template cannot be rendered: {e.Message}");
+        }
+    }
 
     private static int? Int(ModelConfig config, string key) =>
         config.Parameters.TryGetValue(key, out var text) ? int.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture) : null;

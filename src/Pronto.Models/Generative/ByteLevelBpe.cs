@@ -12,6 +12,9 @@ namespace Pronto.Models.Generative;
 /// </summary>
 public sealed record ByteLevelBpe(IReadOnlyList<(string Left, string Right)> Merges, IReadOnlyList<string> SpecialTokens)
 {
+    /// <summary>Qwen2's ChatML chat template, shortened to its message loop.</summary>
+    public const string ChatMlTemplate = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+
     /// <summary>Byte tokens, merges, then the special tokens.</summary>
     public int VocabSize => 256 + Merges.Count + SpecialTokens.Count;
 
@@ -87,9 +90,9 @@ public sealed record ByteLevelBpe(IReadOnlyList<(string Left, string Right)> Mer
 
     /// <summary>
     /// Writes tokenizer.json and tokenizer_config.json into <paramref name="folder"/>: bos and pad
-    /// <paramref name="bosToken"/>, eos <paramref name="eosToken"/>, and a ChatML chat template when asked.
+    /// <paramref name="bosToken"/>, eos <paramref name="eosToken"/>, GPT-2's tokenizer class, and <paramref name="chatTemplate"/> (Jinja) unless null.
     /// </summary>
-    public void Write(string folder, string bosToken, string eosToken, int contextLength, bool chatTemplate)
+    public void Write(string folder, string bosToken, string eosToken, int contextLength, string? chatTemplate = ChatMlTemplate)
     {
         var alphabet = Alphabet();
         using (var stream = File.Create(Path.Combine(folder, "tokenizer.json")))
@@ -154,10 +157,10 @@ public sealed record ByteLevelBpe(IReadOnlyList<(string Left, string Right)> Mer
             w.WriteString("bos_token", bosToken);
             w.WriteString("eos_token", eosToken);
             w.WriteString("pad_token", bosToken);
-            if (chatTemplate)
+            w.WriteString("tokenizer_class", "GPT2Tokenizer");
+            if (chatTemplate is not null)
             {
-                // Qwen2's ChatML template, shortened to its message loop.
-                w.WriteString("chat_template", "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}");
+                w.WriteString("chat_template", chatTemplate);
             }
 
             w.WriteNumber("model_max_length", contextLength);

@@ -68,7 +68,7 @@ public static class SupportChatModel
         var training = all[options.HeldOut..];
 
         var bpe = ByteLevelBpe.Train(training.SelectMany(e => new[] { Prompt(e.Ticket), e.Reply }), options.Merges, [EndOfText, ImStart, ImEnd]);
-        bpe.Write(version, EndOfText, ImEnd, options.ContextLength, chatTemplate: true);
+        bpe.Write(version, EndOfText, ImEnd, options.ContextLength);
         var tokenizer = GenerativeTokenizer.Load(Path.Combine(version, "tokenizer.json"));
         var imEnd = bpe.SpecialId(ImEnd);
         TrainingSequence Sequence(SupportReplies.Example e)

@@ -29,7 +29,8 @@ public sealed class GenerativeServerFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         TinyDecoder.Write(Root, "tiny");
-        TinyDecoder.Write(Root, "plain", chatTemplate: false);
+        TinyDecoder.Write(Root, "plain", chatTemplate: null);
+        TinyDecoder.Write(Root, "llama", chatTemplate: TinyDecoder.LlamaStyleTemplate);
         TinyDecoder.Write(Root, "budgeted", extraParameters: new Dictionary<string, string> { ["pronto.generative.max_cache_tokens"] = "40" });
         TinyDecoder.WriteGenai(Root, "genai");
         TinyModels.WriteAddConstant(Root, "adder", 1f, 3);
@@ -296,6 +297,29 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
                 .DistinctBy(t => t.Item1).ToArray();
             Assert.Equal(want, tops[j].EnumerateObject().Select(p => (p.Name, p.Value.GetSingle())));
         }
+    }
+
+    [Fact]
+    public async Task A_model_s_own_jinja_chat_template_renders_the_prompt_and_messages_it_refuses_are_a_400()
+    {
+        // The prompt the template makes (system message trimmed, its special tokens), as token ids.
+        using var lease = fixture.Reference.Acquire("tiny");
+        var expected = lease.Model.Generative!.Tokenizer.Encode(
+            "<|endoftext|><|im_start|>system\nBe brief.<|im_end|><|im_start|>user\nhello<|im_end|><|im_start|>assistant\n");
+        using (var response = await Post(
+            """{"model":"llama","messages":[{"role":"system","content":" Be brief. "},{"role":"user","content":"hello"}],"max_tokens":2,"return_token_ids":true}""",
+            "/v1/chat/completions"))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            Assert.Equal(expected, doc.RootElement.GetProperty("prompt_token_ids").EnumerateArray().Select(e => e.GetInt32()));
+        }
+
+        using var refused = await Post("""{"model":"llama","messages":[{"role":"user","content":"a"},{"role":"user","content":"b"}]}""", "/v1/chat/completions");
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        using var error = JsonDocument.Parse(await refused.Content.ReadAsStringAsync());
+        Assert.Equal("model 'llama': its chat template refused the messages: Conversation roles must alternate user/assistant/user/assistant/...",
+            error.RootElement.GetProperty("error").GetProperty("message").GetString());
     }
 
     [Fact]
@@ -698,7 +722,7 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     public async Task Models_lists_the_generative_models()
     {
         using var doc = JsonDocument.Parse(await fixture.Http.GetStringAsync("/v1/models"));
-        Assert.Equal(["budgeted", "genai", "plain", "tiny"], doc.RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()));
+        Assert.Equal(["budgeted", "genai", "llama", "plain", "tiny"], doc.RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()));
     }
 
     [Theory]
