@@ -86,7 +86,7 @@ internal static class GenerateFunction
                 {
                     for (; next < requests.Length && inFlight.Count < window; next++)
                     {
-                        inFlight.Add((next, model.Engine.CompleteAsync(model.Tokenizer.Encode(requests[next].Prompt), requests[next].Parameters, cancel.Token)));
+                        inFlight.Add((next, model.Engine.CompleteAsync(model.Tokenizer.EncodePrompt(requests[next].Prompt), requests[next].Parameters, cancel.Token)));
                     }
 
                     var done = Task.WhenAny(inFlight.Select(f => f.Text)).GetAwaiter().GetResult();

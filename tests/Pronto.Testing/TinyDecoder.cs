@@ -198,6 +198,41 @@ public static class TinyDecoder
         + "<|im_start|>{{ message['role'] }}\n{{ message['content'] | trim }}{{ eos_token }}{% endfor %}"
         + "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
 
+    /// <summary>
+    /// Gives <paramref name="folder"/>'s tokenizer.json a post-processor that puts <c>&lt;|endoftext|&gt;</c> before a
+    /// single sequence (Llama's TemplateProcessing for its BOS), inside a Sequence with ByteLevel when
+    /// <paramref name="inSequence"/> (Llama 3.1's layout); with <paramref name="suffix"/>, <c>&lt;|im_end|&gt;</c> after it too.
+    /// </summary>
+    public static void AddBosPostProcessor(string folder, bool inSequence = false, bool suffix = false)
+    {
+        var path = Path.Combine(folder, "tokenizer.json");
+        var root = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        var single = new System.Text.Json.Nodes.JsonArray
+        {
+            new System.Text.Json.Nodes.JsonObject { ["SpecialToken"] = new System.Text.Json.Nodes.JsonObject { ["id"] = EndOfText, ["type_id"] = 0 } },
+            new System.Text.Json.Nodes.JsonObject { ["Sequence"] = new System.Text.Json.Nodes.JsonObject { ["id"] = "A", ["type_id"] = 0 } },
+        };
+        var specials = new System.Text.Json.Nodes.JsonObject
+        {
+            [EndOfText] = new System.Text.Json.Nodes.JsonObject { ["id"] = EndOfText, ["ids"] = new System.Text.Json.Nodes.JsonArray(EndOfTextId), ["tokens"] = new System.Text.Json.Nodes.JsonArray(EndOfText) },
+        };
+        if (suffix)
+        {
+            single.Add(new System.Text.Json.Nodes.JsonObject { ["SpecialToken"] = new System.Text.Json.Nodes.JsonObject { ["id"] = ImEnd, ["type_id"] = 0 } });
+            specials[ImEnd] = new System.Text.Json.Nodes.JsonObject { ["id"] = ImEnd, ["ids"] = new System.Text.Json.Nodes.JsonArray(ImEndId), ["tokens"] = new System.Text.Json.Nodes.JsonArray(ImEnd) };
+        }
+
+        var template = new System.Text.Json.Nodes.JsonObject { ["type"] = "TemplateProcessing", ["single"] = single, ["pair"] = new System.Text.Json.Nodes.JsonArray(), ["special_tokens"] = specials };
+        root["post_processor"] = inSequence
+            ? new System.Text.Json.Nodes.JsonObject
+            {
+                ["type"] = "Sequence",
+                ["processors"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject { ["type"] = "ByteLevel", ["trim_offsets"] = false }, template),
+            }
+            : template;
+        File.WriteAllText(path, root.ToJsonString());
+    }
+
     /// <summary>The tests' tokenizer: the merges above and the three special tokens.</summary>
     public static ByteLevelBpe Tokenizer { get; } = new(Merges, [EndOfText, ImStart, ImEnd]);
 

@@ -342,7 +342,7 @@ public sealed class RowScorer
                 continue;
             }
 
-            var prompt = model.Tokenizer.Encode(text);
+            var prompt = model.Tokenizer.EncodePrompt(text);
             var parameters = _sampling!.Temperature > 0 ? _sampling with { Seed = unchecked(_seed + (ulong)(chunk.FirstRow + r)) } : _sampling;
             try
             {

@@ -55,7 +55,7 @@ internal static class GenerateCommand
                 ?? ProntoErrors.InvalidArgument<GenerativeModel>($"model '{modelName}' is not a generative model (config.pbtxt: pronto.generative: true)");
             if (!isChat)
             {
-                await StreamAsync(context, model, model.Tokenizer.Encode(text!), sampling, parse.GetValue(maxTokens), cancellationToken);
+                await StreamAsync(context, model, model.Tokenizer.EncodePrompt(text!), sampling, parse.GetValue(maxTokens), cancellationToken);
                 return ExitCodes.Success;
             }
 

@@ -24,10 +24,13 @@ public sealed class GenerativeTokenizer
     private readonly HashSet<int> _specialIds;
     private readonly string?[] _tokens;
     private readonly bool _byteLevel;
+    private readonly int[] _prefix;
+    private readonly int[] _suffix;
 
-    private GenerativeTokenizer(BpeTokenizer tokenizer, Dictionary<string, int> special, Dictionary<string, int> vocab, int vocabSize, bool byteLevel)
+    private GenerativeTokenizer(BpeTokenizer tokenizer, Dictionary<string, int> special, Dictionary<string, int> vocab, int vocabSize, bool byteLevel, (int[] Prefix, int[] Suffix) template)
     {
         _tokenizer = tokenizer;
+        (_prefix, _suffix) = template;
         _special = special;
         _specialIds = [.. special.Values];
         VocabSize = vocabSize;
@@ -187,7 +190,7 @@ public sealed class GenerativeTokenizer
             };
             try
             {
-                return new GenerativeTokenizer(BpeTokenizer.Create(options), special, vocab, maxId + 1, byteLevel);
+                return new GenerativeTokenizer(BpeTokenizer.Create(options), special, vocab, maxId + 1, byteLevel, PostProcessor(root, path));
             }
             catch (Exception e) when (e is ArgumentException or InvalidOperationException)
             {
@@ -198,6 +201,16 @@ public sealed class GenerativeTokenizer
 
     /// <summary>Token ids of <paramref name="text"/>; special tokens written in the text become their ids.</summary>
     public int[] Encode(string text) => [.. _tokenizer.EncodeToIds(text)];
+
+    /// <summary>
+    /// A prompt's ids with the special tokens the tokenizer's post-processor adds around a single sequence (Llama's and
+    /// Mistral's <c>TemplateProcessing</c>: BOS first), as Hugging Face's tokenizers and vLLM's completions add them
+    /// (<c>add_special_tokens</c>, default true). Chat prompts do not take them: the chat template writes its own.
+    /// </summary>
+    public int[] EncodePrompt(string text) => _prefix.Length == 0 && _suffix.Length == 0 ? Encode(text) : [.. _prefix, .. Encode(text), .. _suffix];
+
+    /// <summary>The ids the post-processor puts before and after a single sequence (empty when it adds none).</summary>
+    public (IReadOnlyList<int> Prefix, IReadOnlyList<int> Suffix) PromptSpecialTokens => (_prefix, _suffix);
 
     /// <summary>The text of <paramref name="ids"/>, special tokens left out (as OpenAI-compatible servers answer).</summary>
     public string Decode(IReadOnlyList<int> ids)
@@ -254,6 +267,55 @@ public sealed class GenerativeTokenizer
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// The special tokens of a <c>TemplateProcessing</c> post-processor's <c>single</c> template (alone or in a
+    /// <c>Sequence</c>) before and after the sequence <c>$A</c>, by their ids in its <c>special_tokens</c>. Other
+    /// post-processors (ByteLevel's offsets, none) add no ids.
+    /// </summary>
+    private static (int[] Prefix, int[] Suffix) PostProcessor(JsonElement root, string path)
+    {
+        if (!root.TryGetProperty("post_processor", out var post) || post.ValueKind != JsonValueKind.Object)
+        {
+            return ([], []);
+        }
+
+        IEnumerable<JsonElement> steps = post.TryGetProperty("processors", out var list) && list.ValueKind == JsonValueKind.Array ? list.EnumerateArray() : [post];
+        foreach (var step in steps)
+        {
+            if (!step.TryGetProperty("type", out var t) || t.GetString() != "TemplateProcessing" || !step.TryGetProperty("single", out var single))
+            {
+                continue;
+            }
+
+            var prefix = new List<int>();
+            var suffix = new List<int>();
+            var seenSequence = false;
+            foreach (var item in single.EnumerateArray())
+            {
+                if (item.TryGetProperty("Sequence", out _))
+                {
+                    seenSequence = true;
+                    continue;
+                }
+
+                var name = item.GetProperty("SpecialToken").GetProperty("id").GetString()!;
+                if (!step.TryGetProperty("special_tokens", out var specials) || !specials.TryGetProperty(name, out var entry) || !entry.TryGetProperty("ids", out var ids))
+                {
+                    return ProntoErrors.InvalidArgument<(int[], int[])>($"'{path}': the post-processor's template names '{name}', which its special_tokens do not give ids for");
+                }
+
+                foreach (var id in ids.EnumerateArray())
+                {
+                    (seenSequence ? suffix : prefix).Add(id.GetInt32());
+                }
+            }
+
+            return ([.. prefix], [.. suffix]);
+        }
+
+        return ([], []);
     }
 
     /// <summary>The regex of a <c>Split</c> pre-tokenizer (Qwen, Llama 3 write theirs this way), or null.</summary>

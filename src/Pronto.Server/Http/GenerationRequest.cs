@@ -46,6 +46,12 @@ internal sealed class GenerationRequest
     /// <summary>vLLM's <c>return_token_ids</c>: each choice carries its <c>token_ids</c>, the prompt its <c>prompt_token_ids</c>.</summary>
     public bool ReturnTokenIds { get; init; }
 
+    /// <summary>
+    /// vLLM's <c>add_special_tokens</c>: a text prompt takes the special tokens of the tokenizer's post-processor (BOS);
+    /// default true for completions, false for chat (the chat template writes its own). Token-id prompts are as given.
+    /// </summary>
+    public bool AddSpecialTokens { get; init; }
+
     /// <summary>Completions' <c>echo</c>: each choice's text is its prompt's text, then the completion.</summary>
     public bool Echo { get; init; }
 
@@ -174,6 +180,7 @@ internal sealed class GenerationRequest
                 Stream = stream,
                 IncludeUsage = includeUsage,
                 ReturnTokenIds = OpenAiFields.Bool(root, "return_token_ids") ?? false,
+                AddSpecialTokens = OpenAiFields.Bool(root, "add_special_tokens") ?? !chat,
                 Echo = echo,
                 N = n,
                 BestOf = bestOf,

@@ -59,9 +59,10 @@ internal static class OpenAiGeneration
         using var lease = repository.Acquire(request.Model, triton?.Version);
         var model = lease.Model.Generative
             ?? ProntoErrors.InvalidArgument<GenerativeModel>($"model '{request.Model}' is not a generative model");
+        int[] Encode(string text) => request.AddSpecialTokens ? model.Tokenizer.EncodePrompt(text) : model.Tokenizer.Encode(text);
         var distinct = chat
-            ? [model.Tokenizer.Encode(model.ChatTemplate.Render(model.Name, request.Messages!))]
-            : request.Prompts.Select(p => p.TokenIds ?? model.Tokenizer.Encode(p.Text!)).ToArray();
+            ? [Encode(model.ChatTemplate.Render(model.Name, request.Messages!))]
+            : request.Prompts.Select(p => p.TokenIds ?? Encode(p.Text!)).ToArray();
 
         // best_of candidates (n unless asked) per prompt, prompt-major (candidate index = prompt x best_of + j), as
         // OpenAI numbers choices. With a seed, candidate j draws from seed + j: different candidates, each reproducible.

@@ -29,6 +29,39 @@ public sealed class GenerativeTokenizerTests : IDisposable
     }
 
     [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public void A_template_post_processor_s_special_tokens_go_around_a_prompt_and_not_around_plain_text(bool inSequence, bool suffix)
+    {
+        var folder = Path.Combine(_root, $"post-{inSequence}-{suffix}");
+        Directory.CreateDirectory(folder);
+        TinyDecoder.WriteTokenizer(folder);
+        TinyDecoder.AddBosPostProcessor(folder, inSequence, suffix);
+        var tokenizer = GenerativeTokenizer.Load(Path.Combine(folder, "tokenizer.json"));
+
+        int[] text = [.. _tokenizer.Encode("the hat")];
+        Assert.Equal(text, tokenizer.Encode("the hat"));
+        Assert.Equal([TinyDecoder.EndOfTextId, .. text, .. suffix ? new[] { TinyDecoder.ImEndId } : []], tokenizer.EncodePrompt("the hat"));
+
+        // Without a post-processor (the tests' usual tokenizer) a prompt is its text's ids.
+        Assert.Equal(text, _tokenizer.EncodePrompt("the hat"));
+    }
+
+    [Fact]
+    public void A_post_processor_naming_a_token_it_gives_no_ids_for_is_refused_with_the_file()
+    {
+        var folder = Path.Combine(_root, "post-bad");
+        Directory.CreateDirectory(folder);
+        TinyDecoder.WriteTokenizer(folder);
+        TinyDecoder.AddBosPostProcessor(folder);
+        var path = Path.Combine(folder, "tokenizer.json");
+        File.WriteAllText(path, File.ReadAllText(path).Replace("\"ids\":[" + TinyDecoder.EndOfTextId + "]", "\"idz\":[]", StringComparison.Ordinal));
+        var e = Assert.Throws<Pronto.Core.Errors.ProntoException>(() => GenerativeTokenizer.Load(path));
+        Assert.Equal($"'{path}': the post-processor's template names '<|endoftext|>', which its special_tokens do not give ids for", e.Message);
+    }
+
+    [Theory]
     [InlineData("the cat and the hat sat on the mat")]
     [InlineData("Zürich, 3 × 4 = 12 — ok?\n\ttabs")]
     public void Decode_of_encode_gives_the_text_back(string text) =>

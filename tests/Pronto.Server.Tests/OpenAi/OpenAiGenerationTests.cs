@@ -31,6 +31,7 @@ public sealed class GenerativeServerFixture : IAsyncLifetime
         TinyDecoder.Write(Root, "tiny");
         TinyDecoder.Write(Root, "plain", chatTemplate: null);
         TinyDecoder.Write(Root, "llama", chatTemplate: TinyDecoder.LlamaStyleTemplate);
+        TinyDecoder.AddBosPostProcessor(TinyDecoder.Write(Root, "bos"));
         TinyDecoder.Write(Root, "budgeted", extraParameters: new Dictionary<string, string> { ["pronto.generative.max_cache_tokens"] = "40" });
         TinyDecoder.WriteGenai(Root, "genai");
         TinyModels.WriteAddConstant(Root, "adder", 1f, 3);
@@ -297,6 +298,31 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
                 .DistinctBy(t => t.Item1).ToArray();
             Assert.Equal(want, tops[j].EnumerateObject().Select(p => (p.Name, p.Value.GetSingle())));
         }
+    }
+
+    [Fact]
+    public async Task A_text_prompt_takes_the_tokenizer_s_bos_unless_add_special_tokens_is_false_and_chat_and_token_ids_do_not()
+    {
+        using var lease = fixture.Reference.Acquire("tiny");
+        var tokenizer = lease.Model.Generative!.Tokenizer;
+        async Task<int[]> PromptIds(string body, string path = "/v1/completions")
+        {
+            using var response = await Post(body, path);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            // Completions carry them per choice, chat once (vLLM's layout).
+            var holder = path == "/v1/completions" ? doc.RootElement.GetProperty("choices")[0] : doc.RootElement;
+            return [.. holder.GetProperty("prompt_token_ids").EnumerateArray().Select(e => e.GetInt32())];
+        }
+
+        int[] text = tokenizer.Encode("the hat");
+        int[] withBos = [TinyDecoder.EndOfTextId, .. text];
+        Assert.Equal(withBos, await PromptIds("""{"model":"bos","prompt":"the hat","max_tokens":1,"return_token_ids":true}"""));
+        Assert.Equal(text, await PromptIds("""{"model":"bos","prompt":"the hat","max_tokens":1,"return_token_ids":true,"add_special_tokens":false}"""));
+        int[] ids = [5, 6, 7];
+        Assert.Equal(ids, await PromptIds("""{"model":"bos","prompt":[5,6,7],"max_tokens":1,"return_token_ids":true}"""));
+        Assert.Equal(tokenizer.Encode("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"),
+            await PromptIds("""{"model":"bos","messages":[{"role":"user","content":"hi"}],"max_tokens":1,"return_token_ids":true}""", "/v1/chat/completions"));
     }
 
     [Fact]
@@ -722,7 +748,7 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     public async Task Models_lists_the_generative_models()
     {
         using var doc = JsonDocument.Parse(await fixture.Http.GetStringAsync("/v1/models"));
-        Assert.Equal(["budgeted", "genai", "llama", "plain", "tiny"], doc.RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()));
+        Assert.Equal(["bos", "budgeted", "genai", "llama", "plain", "tiny"], doc.RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()));
     }
 
     [Theory]
