@@ -55,6 +55,12 @@ internal sealed class GenerationRequest
     /// <summary>Completions' <c>echo</c>: each choice's text is its prompt's text, then the completion.</summary>
     public bool Echo { get; init; }
 
+    /// <summary>
+    /// <c>echo</c> with <c>max_tokens: 0</c>: each choice is its prompt alone (with <c>logprobs</c>, the prompt's
+    /// log-probabilities), nothing generated: how evaluation harnesses score a text (lm-eval's loglikelihood).
+    /// </summary>
+    public bool EchoOnly => Echo && MaxTokens == 0;
+
     /// <summary>A prompt as text or as token ids.</summary>
     public readonly record struct Prompt(string? Text, int[]? TokenIds);
 
@@ -108,9 +114,11 @@ internal sealed class GenerationRequest
                 if (OpenAiFields.Integer(root, name) is { } count)
                 {
                     maxTokens = count;
-                    if (maxTokens < 1)
+                    if (maxTokens < 1 && !(maxTokens == 0 && echo))
                     {
-                        ProntoErrors.InvalidArgument($"'{name}' must be at least 1, got {maxTokens}");
+                        ProntoErrors.InvalidArgument(chat
+                            ? $"'{name}' must be at least 1, got {maxTokens}"
+                            : $"'{name}' must be at least 1 (0 only with echo, which scores the prompt), got {maxTokens}");
                     }
                 }
             }

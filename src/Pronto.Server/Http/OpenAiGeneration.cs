@@ -76,7 +76,10 @@ internal static class OpenAiGeneration
             prompts[i] = distinct[i / candidates];
             sampling[i] = model.Defaults.Apply(request.Sampling, request.GivenSampling) with
             {
-                MaxTokens = model.MaxTokensFor(prompts[i].Length, request.MaxTokens, model.Defaults.MaxNewTokens ?? (chat ? null : GenerationRequest.DefaultCompletionTokens)),
+                // Echo alone still runs the prompt through the decode loop (its log-probabilities come from the
+                // prefill); the one token the prefill yields is not part of the answer (PromptOnly).
+                MaxTokens = request.EchoOnly ? 1 : model.MaxTokensFor(prompts[i].Length, request.MaxTokens, model.Defaults.MaxNewTokens ?? (chat ? null : GenerationRequest.DefaultCompletionTokens)),
+                MinTokens = request.EchoOnly ? 0 : request.Sampling.MinTokens,
                 Seed = request.Sampling.Seed is { } seed ? unchecked(seed + (ulong)(i % candidates)) : null,
                 Logprobs = request.Sampling.Logprobs ?? (candidates > n ? 0 : null),
             };
@@ -96,6 +99,10 @@ internal static class OpenAiGeneration
         for (var i = 0; i < prompts.Length; i++)
         {
             streams[i] = Timed(model.Engine.Generate(prompts[i], sampling[i], cancel.Token), metrics, model.Name, started, prompts[i].Length);
+            if (request.EchoOnly)
+            {
+                streams[i] = PromptOnly(streams[i]);
+            }
         }
 
         var time = context.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System;
@@ -164,6 +171,21 @@ internal static class OpenAiGeneration
     }
 
     /// <summary>
+    /// Echo alone (max_tokens 0): the stream's one chunk with its token taken out, so only what it carries for the
+    /// prompt (its log-probabilities) and the finish (length, as max_tokens 0 is reached) are left.
+    /// </summary>
+    private static async IAsyncEnumerable<GenerationChunk> PromptOnly(IAsyncEnumerable<GenerationChunk> stream)
+    {
+        await foreach (var chunk in stream.ConfigureAwait(false))
+        {
+            yield return chunk with { TokenId = NoToken, Text = string.Empty, Logprobs = null, Finish = FinishReason.Length };
+        }
+    }
+
+    /// <summary>The token id of a chunk that carries no token (echo alone).</summary>
+    private const int NoToken = -1;
+
+    /// <summary>
     /// Of each prompt's <paramref name="candidates"/>, the <paramref name="n"/> with the highest cumulative
     /// log-probability of their tokens, best first (the earlier candidate on a tie); usage then counts the returned
     /// choices' tokens, as vLLM's does.
@@ -188,14 +210,20 @@ internal static class OpenAiGeneration
         var text = new System.Text.StringBuilder();
         var tokens = new List<GenerationChunk>();
         FinishReason? finish = null;
+        GenerationChunk? first = null;
         await foreach (var chunk in stream.ConfigureAwait(false))
         {
-            tokens.Add(chunk);
+            first ??= chunk;
+            if (chunk.TokenId != NoToken)
+            {
+                tokens.Add(chunk);
+            }
+
             text.Append(chunk.Text);
             finish = chunk.Finish;
         }
 
-        return new Choice(text.ToString(), tokens, finish);
+        return new Choice(text.ToString(), tokens, finish, first);
     }
 
     private static async Task StreamAsync(HttpContext context, ResponseHeader header, IAsyncEnumerable<GenerationChunk>[] streams, int promptTokens, bool includeUsage)
@@ -239,7 +267,7 @@ internal static class OpenAiGeneration
         {
             var first = !started[index];
             var echoed = first && header.Echo is { } echo && header.Tokenizer is not null ? echo[index].Tokens(pending[index][0]) : [];
-            var tokens = new ChunkTokens(pending[index].ToArray(), offsets[index], header.PromptTokenIds is not null && !header.Chat && first ? header.PromptTokenIds[index] : null, first, echoed);
+            var tokens = new ChunkTokens([.. pending[index].Where(c => c.TokenId != NoToken)], offsets[index], header.PromptTokenIds is not null && !header.Chat && first ? header.PromptTokenIds[index] : null, first, echoed);
             offsets[index] += tokens.Logprobbed.Sum(c => header.Tokenizer?.TokenText(c.TokenId).Length ?? 0);
             started[index] = true;
             pending[index].Clear();
@@ -261,7 +289,7 @@ internal static class OpenAiGeneration
 
             await foreach (var (index, chunk) in merged.Reader.ReadAllAsync(context.RequestAborted))
             {
-                completionTokens++;
+                completionTokens += chunk.TokenId == NoToken ? 0 : 1;
                 pending[index].Add(chunk);
                 if (chunk.Text.Length > 0 || chunk.Finish is not null)
                 {
@@ -426,7 +454,7 @@ internal static class OpenAiGeneration
                 w.WriteString("text"u8, header.Echo is { } echo ? echo[i].Text + choice.Text : choice.Text);
             }
 
-            WriteLogprobs(w, header, header.Echo is { } echoed && header.Tokenizer is not null && choice.Tokens.Count > 0 ? [.. echoed[i].Tokens(choice.Tokens[0]), .. choice.Tokens] : choice.Tokens, 0);
+            WriteLogprobs(w, header, header.Echo is { } echoed && header.Tokenizer is not null && choice.First is { } first ? [.. echoed[i].Tokens(first), .. choice.Tokens] : choice.Tokens, 0);
             if (header.PromptTokenIds is not null)
             {
                 WriteIds(w, "token_ids"u8, choice.Tokens.Select(c => c.TokenId));
@@ -619,7 +647,9 @@ internal static class OpenAiGeneration
             [.. Ids.Select((id, j) => new GenerationChunk(id, string.Empty, null, j == 0 ? null : first.PromptLogprobs![j - 1]))];
     }
 
-    private sealed record Choice(string Text, IReadOnlyList<GenerationChunk> Tokens, FinishReason? Finish);
+    /// <param name="Tokens">The generated tokens' chunks.</param>
+    /// <param name="First">The stream's first chunk (it carries the prompt's log-probabilities), also when it carries no token.</param>
+    private sealed record Choice(string Text, IReadOnlyList<GenerationChunk> Tokens, FinishReason? Finish, GenerationChunk? First);
 
     /// <summary>The tokens one stream chunk carries, where its choice's text offset starts, and (first chunk of a completion choice) its prompt's ids.</summary>
     /// <param name="First">Whether this is the first chunk written for its choice.</param>

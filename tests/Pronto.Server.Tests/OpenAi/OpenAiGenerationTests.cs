@@ -467,6 +467,52 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
         AssertLogprobs(allTokens, allLogprobs, allOffsets);
     }
 
+    [Fact]
+    public async Task Echo_with_max_tokens_0_answers_the_prompt_alone_with_its_log_probabilities_and_generates_nothing()
+    {
+        // What evaluation harnesses ask to score a text: the prompt's own log-probabilities, no completion.
+        var expected = await ReferenceChunks("and then", new SamplingParameters { Temperature = 0, MaxTokens = 1, IgnoreEos = true, PromptLogprobs = 1 });
+        double?[] wanted = [null, .. expected.Chunks[0].PromptLogprobs!.Select(l => (double?)l.Logprob)];
+        string[] promptTokens = [.. expected.PromptIds.Select(TokenText)];
+        using (var response = await Post("""{"model":"tiny","prompt":"and then","max_tokens":0,"echo":true,"logprobs":1,"return_token_ids":true}"""))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            var choice = doc.RootElement.GetProperty("choices")[0];
+            Assert.Equal("and then", choice.GetProperty("text").GetString());
+            Assert.Equal("length", choice.GetProperty("finish_reason").GetString());
+            Assert.Equal(0, choice.GetProperty("token_ids").GetArrayLength());
+            var logprobs = choice.GetProperty("logprobs");
+            Assert.Equal(promptTokens, logprobs.GetProperty("tokens").EnumerateArray().Select(e => e.GetString()!));
+            Assert.Equal(wanted, logprobs.GetProperty("token_logprobs").EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Null ? (double?)null : e.GetDouble()), new CloseComparer());
+            var usage = doc.RootElement.GetProperty("usage");
+            Assert.Equal((expected.PromptIds.Length, 0), (usage.GetProperty("prompt_tokens").GetInt32(), usage.GetProperty("completion_tokens").GetInt32()));
+        }
+
+        // Streamed: one chunk with the prompt and the finish, then the usage.
+        using var streamed = await Post("""{"model":"tiny","prompt":"and then","max_tokens":0,"echo":true,"logprobs":1,"stream":true,"stream_options":{"include_usage":true}}""");
+        var events = new List<string>();
+        await foreach (var item in SseParser.Create(await streamed.Content.ReadAsStreamAsync()).EnumerateAsync())
+        {
+            events.Add(item.Data);
+        }
+
+        Assert.Equal(3, events.Count);
+        using (var chunk = JsonDocument.Parse(events[0]))
+        {
+            var choice = chunk.RootElement.GetProperty("choices")[0];
+            Assert.Equal(("and then", "length"), (choice.GetProperty("text").GetString(), choice.GetProperty("finish_reason").GetString()));
+            Assert.Equal(wanted, choice.GetProperty("logprobs").GetProperty("token_logprobs").EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Null ? (double?)null : e.GetDouble()), new CloseComparer());
+        }
+
+        using (var usage = JsonDocument.Parse(events[1]))
+        {
+            Assert.Equal(0, usage.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        }
+
+        Assert.Equal("[DONE]", events[2]);
+    }
+
     /// <summary>Log-probabilities equal to 1e-4 (JSON writes floats as the shortest round trip), nulls equal.</summary>
     private sealed class CloseComparer : IEqualityComparer<double?>
     {
@@ -754,7 +800,7 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     [Theory]
     [InlineData("/v1/completions", """{"model":"ghost","prompt":"x"}""", 404, "unknown model 'ghost'")]
     [InlineData("/v1/completions", """{"model":"adder","prompt":"x"}""", 400, "model 'adder' is not a generative model")]
-    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","max_tokens":-1}""", 400, "'max_tokens' must be at least 1, got -1")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","max_tokens":-1}""", 400, "'max_tokens' must be at least 1 (0 only with echo, which scores the prompt), got -1")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","max_tokens":96}""", 400, "model 'tiny' reads 96 tokens at most; this request asks for 97 (1 in the prompt, 96 to generate)")]
     [InlineData("/v1/completions", """{"model":"budgeted","prompt":[1,2,3],"max_tokens":38}""", 400, "the prompt's 3 tokens and max_tokens 38 need 41 cache tokens; model 'budgeted' holds 40 at most (pronto.generative.max_cache_tokens)")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":[1,999]}""", 400, "token id 999 is outside the vocabulary of model 'tiny'")]
@@ -769,6 +815,8 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","best_of":2,"stream":true}""", 400, "'best_of' greater than 'n' cannot be streamed")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","logprobs":21}""", 400, "'logprobs' must be from 0 to 20, got 21")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","echo":"yes"}""", 400, "'echo' must be true or false")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","max_tokens":0}""", 400, "'max_tokens' must be at least 1 (0 only with echo, which scores the prompt), got 0")]
+    [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[{"role":"user","content":"hi"}],"max_tokens":0}""", 400, "'max_tokens' must be at least 1, got 0")]
     [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[{"role":"user","content":"hi"}],"echo":true}""", 501, "'echo' is a completions parameter")]
     [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[{"role":"user","content":"hi"}],"top_logprobs":2}""", 400, "'top_logprobs' needs 'logprobs': true")]
     [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[{"role":"user","content":"hi"}],"logprobs":true,"top_logprobs":30}""", 400, "'top_logprobs' must be from 0 to 20, got 30")]
