@@ -39,7 +39,11 @@ public readonly record struct TokenLogprob(int TokenId, float Logprob);
 /// The log-probability of a generated token and the most likely alternatives, most likely first (lower id on a tie):
 /// log-softmax of the model's raw logits, before penalties, temperature and truncation (vLLM's default, raw_logprobs).
 /// </summary>
-public sealed record TokenLogprobs(float Logprob, IReadOnlyList<TokenLogprob> Top);
+public sealed record TokenLogprobs(float Logprob, IReadOnlyList<TokenLogprob> Top)
+{
+    /// <summary>The token's rank among all ids by log-probability: 1 + the ids more likely than it (vLLM's rank).</summary>
+    public int Rank { get; init; }
+}
 
 /// <summary>
 /// Pronto's own decode loop over a decoder's ONNX session, with a KV cache and continuous batching. Sequences wait in a

@@ -189,8 +189,15 @@ internal sealed class Sampler
         var logSum = LogitMath.LogSumExp(logits);
         var best = new TokenLogprob[Math.Min(top, logits.Length)];
         var count = 0;
-        for (var i = 0; i < logits.Length && best.Length > 0; i++)
+        var above = 0;
+        for (var i = 0; i < logits.Length; i++)
         {
+            above += logits[i] > logits[token] ? 1 : 0;
+            if (best.Length == 0)
+            {
+                continue;
+            }
+
             // Insertion into the small sorted list; a later id never displaces an equal earlier one.
             if (count == best.Length && logits[i] <= logits[best[count - 1].TokenId])
             {
@@ -213,7 +220,7 @@ internal sealed class Sampler
             best[k] = best[k] with { Logprob = (float)(logits[best[k].TokenId] - logSum) };
         }
 
-        return new TokenLogprobs((float)(logits[token] - logSum), best);
+        return new TokenLogprobs((float)(logits[token] - logSum), best) { Rank = above + 1 };
     }
 
     internal static int ArgMax(ReadOnlySpan<float> logits)

@@ -52,6 +52,12 @@ internal sealed class GenerationRequest
     /// </summary>
     public bool AddSpecialTokens { get; init; }
 
+    /// <summary>
+    /// vLLM's <c>prompt_logprobs: k</c>: the prompt's log-probabilities, each prompt token's (with its rank) and the k
+    /// most likely alternatives, position by position (the first null), on each choice (completions) or the response (chat).
+    /// </summary>
+    public int? PromptLogprobs { get; init; }
+
     /// <summary>Completions' <c>echo</c>: each choice's text is its prompt's text, then the completion.</summary>
     public bool Echo { get; init; }
 
@@ -63,6 +69,8 @@ internal sealed class GenerationRequest
 
     /// <summary>A prompt as text or as token ids.</summary>
     public readonly record struct Prompt(string? Text, int[]? TokenIds);
+
+    private static int? Max(int? a, int? b) => a is null ? b : b is null ? a : Math.Max(a.Value, b.Value);
 
     public static GenerationRequest Parse(ReadOnlySpan<byte> json, bool chat)
     {
@@ -94,6 +102,11 @@ internal sealed class GenerationRequest
             }
 
             var logprobs = chat ? ChatLogprobs(root) : OpenAiFields.Integer(root, "logprobs");
+            var promptLogprobs = OpenAiFields.Integer(root, "prompt_logprobs");
+            if (promptLogprobs is < 0 or > SamplingParameters.MaxLogprobs)
+            {
+                ProntoErrors.InvalidArgument($"'prompt_logprobs' must be from 0 to {SamplingParameters.MaxLogprobs}, got {promptLogprobs}");
+            }
             // echo (completions): each choice's text starts with its prompt's; with logprobs, so do its logprobs lists.
             var echo = false;
             if (chat)
@@ -157,7 +170,8 @@ internal sealed class GenerationRequest
                 FrequencyPenalty = OpenAiFields.Float(root, "frequency_penalty") ?? 0f,
                 MinTokens = OpenAiFields.Integer(root, "min_tokens") ?? 0,
                 Logprobs = logprobs,
-                PromptLogprobs = echo ? logprobs : null,
+                // One list serves both: echo's legacy lists take the first 'logprobs' alternatives, prompt_logprobs its own.
+                PromptLogprobs = Max(echo ? logprobs : null, promptLogprobs),
                 Seed = OpenAiFields.Number(root, "seed") is { } seed ? (seed.TryGetInt64(out var sv) ? unchecked((ulong)sv) : ProntoErrors.InvalidArgument<ulong>("'seed' must be an integer")) : null,
                 Stop = stop,
                 StopTokenIds = stopIds,
@@ -189,6 +203,7 @@ internal sealed class GenerationRequest
                 IncludeUsage = includeUsage,
                 ReturnTokenIds = OpenAiFields.Bool(root, "return_token_ids") ?? false,
                 AddSpecialTokens = OpenAiFields.Bool(root, "add_special_tokens") ?? !chat,
+                PromptLogprobs = promptLogprobs,
                 Echo = echo,
                 N = n,
                 BestOf = bestOf,

@@ -114,7 +114,13 @@ internal static class OpenAiGeneration
             chat,
             request.ReturnTokenIds ? [.. Enumerable.Range(0, distinct.Length * n).Select(i => distinct[i / n])] : null,
             request.Sampling.Logprobs is not null ? model.Tokenizer : null,
-            request.Echo ? [.. Enumerable.Range(0, distinct.Length * n).Select(i => new EchoedPrompt(request.Prompts[i / n].Text ?? model.Tokenizer.Decode(distinct[i / n]), distinct[i / n]))] : null);
+            request.Echo ? [.. Enumerable.Range(0, distinct.Length * n).Select(i => new EchoedPrompt(request.Prompts[i / n].Text ?? model.Tokenizer.Decode(distinct[i / n]), distinct[i / n]))] : null)
+        {
+            PromptLogprobs = request.PromptLogprobs,
+            EchoLogprobs = request.Sampling.Logprobs ?? 0,
+            Prompts = [.. Enumerable.Range(0, distinct.Length * n).Select(i => distinct[i / n])],
+            Vocabulary = model.Tokenizer,
+        };
         var promptTotal = distinct.Sum(p => p.Length);
         if (triton is { } generate)
         {
@@ -266,8 +272,11 @@ internal static class OpenAiGeneration
         ChunkTokens Take(int index)
         {
             var first = !started[index];
-            var echoed = first && header.Echo is { } echo && header.Tokenizer is not null ? echo[index].Tokens(pending[index][0]) : [];
-            var tokens = new ChunkTokens([.. pending[index].Where(c => c.TokenId != NoToken)], offsets[index], header.PromptTokenIds is not null && !header.Chat && first ? header.PromptTokenIds[index] : null, first, echoed);
+            var echoed = first && header.Echo is { } echo && header.Tokenizer is not null ? echo[index].Tokens(pending[index][0], header.EchoLogprobs) : [];
+            var tokens = new ChunkTokens([.. pending[index].Where(c => c.TokenId != NoToken)], offsets[index], header.PromptTokenIds is not null && !header.Chat && first ? header.PromptTokenIds[index] : null, first, echoed)
+            {
+                PromptLogprobs = first ? pending[index][0].PromptLogprobs : null,
+            };
             offsets[index] += tokens.Logprobbed.Sum(c => header.Tokenizer?.TokenText(c.TokenId).Length ?? 0);
             started[index] = true;
             pending[index].Clear();
@@ -364,6 +373,11 @@ internal static class OpenAiGeneration
             WriteIds(w, "prompt_token_ids"u8, promptIds[0]);
         }
 
+        if (header.Chat && index == 0 && tokens.PromptLogprobs is { } chatPrompt)
+        {
+            WritePromptLogprobs(w, header, header.Prompts[0], chatPrompt);
+        }
+
         w.WriteStartArray("choices"u8);
         w.WriteStartObject();
         w.WriteNumber("index"u8, index);
@@ -371,6 +385,12 @@ internal static class OpenAiGeneration
         {
             WriteIds(w, "prompt_token_ids"u8, choicePrompt);
         }
+
+        if (!header.Chat && tokens.PromptLogprobs is { } prompt)
+        {
+            WritePromptLogprobs(w, header, header.Prompts[index], prompt);
+        }
+
         if (header.Chat)
         {
             w.WriteStartObject("delta"u8);
@@ -429,6 +449,11 @@ internal static class OpenAiGeneration
             WriteIds(w, "prompt_token_ids"u8, promptIds[0]);
         }
 
+        if (header.Chat && choices.Length > 0 && choices[0].First?.PromptLogprobs is { } chatPrompt)
+        {
+            WritePromptLogprobs(w, header, header.Prompts[0], chatPrompt);
+        }
+
         w.WriteStartArray("choices"u8);
         var completionTokens = 0;
         for (var i = 0; i < choices.Length; i++)
@@ -440,6 +465,11 @@ internal static class OpenAiGeneration
             if (!header.Chat && header.PromptTokenIds is { } ids)
             {
                 WriteIds(w, "prompt_token_ids"u8, ids[i]);
+            }
+
+            if (!header.Chat && choice.First?.PromptLogprobs is { } prompt)
+            {
+                WritePromptLogprobs(w, header, header.Prompts[i], prompt);
             }
 
             if (header.Chat)
@@ -454,7 +484,7 @@ internal static class OpenAiGeneration
                 w.WriteString("text"u8, header.Echo is { } echo ? echo[i].Text + choice.Text : choice.Text);
             }
 
-            WriteLogprobs(w, header, header.Echo is { } echoed && header.Tokenizer is not null && choice.First is { } first ? [.. echoed[i].Tokens(first), .. choice.Tokens] : choice.Tokens, 0);
+            WriteLogprobs(w, header, header.Echo is { } echoed && header.Tokenizer is not null && choice.First is { } first ? [.. echoed[i].Tokens(first, header.EchoLogprobs), .. choice.Tokens] : choice.Tokens, 0);
             if (header.PromptTokenIds is not null)
             {
                 WriteIds(w, "token_ids"u8, choice.Tokens.Select(c => c.TokenId));
@@ -580,6 +610,47 @@ internal static class OpenAiGeneration
         w.WriteEndObject();
     }
 
+    /// <summary>
+    /// vLLM's <c>prompt_logprobs</c>: null for the first prompt token, then per position an object keyed by token id
+    /// ({logprob, rank, decoded_token}): the prompt's own token first, then the k most likely (ranks 1 to k).
+    /// </summary>
+    private static void WritePromptLogprobs(Utf8JsonWriter w, ResponseHeader header, int[] prompt, IReadOnlyList<TokenLogprobs> logprobs)
+    {
+        if (header.PromptLogprobs is not { } k)
+        {
+            return;
+        }
+
+        w.WriteStartArray("prompt_logprobs"u8);
+        w.WriteNullValue();
+        for (var j = 1; j < prompt.Length; j++)
+        {
+            var at = logprobs[j - 1];
+            w.WriteStartObject();
+            WritePromptCandidate(w, header.Vocabulary, prompt[j], at.Logprob, at.Rank);
+            for (var t = 0; t < Math.Min(k, at.Top.Count); t++)
+            {
+                if (at.Top[t].TokenId != prompt[j])
+                {
+                    WritePromptCandidate(w, header.Vocabulary, at.Top[t].TokenId, at.Top[t].Logprob, t + 1);
+                }
+            }
+
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    }
+
+    private static void WritePromptCandidate(Utf8JsonWriter w, GenerativeTokenizer tokenizer, int id, float logprob, int rank)
+    {
+        w.WriteStartObject(id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        w.WriteNumber("logprob"u8, logprob);
+        w.WriteNumber("rank"u8, rank);
+        w.WriteString("decoded_token"u8, tokenizer.TokenText(id));
+        w.WriteEndObject();
+    }
+
     private static void WriteCandidate(Utf8JsonWriter w, GenerativeTokenizer tokenizer, int id, float logprob)
     {
         var bytes = tokenizer.TokenBytes(id);
@@ -634,7 +705,20 @@ internal static class OpenAiGeneration
     /// <param name="PromptTokenIds">With return_token_ids, each prompt's ids; else null.</param>
     /// <param name="Tokenizer">With logprobs, the model's tokenizer (token text and bytes); else null.</param>
     /// <param name="Echo">With completions' echo, each choice's prompt, written before its completion.</param>
-    private sealed record ResponseHeader(string Id, string Object, long Created, string Model, bool Chat, int[][]? PromptTokenIds, GenerativeTokenizer? Tokenizer, EchoedPrompt[]? Echo);
+    private sealed record ResponseHeader(string Id, string Object, long Created, string Model, bool Chat, int[][]? PromptTokenIds, GenerativeTokenizer? Tokenizer, EchoedPrompt[]? Echo)
+    {
+        /// <summary>vLLM's prompt_logprobs: how many alternatives per prompt position; null when not asked for.</summary>
+        public int? PromptLogprobs { get; init; }
+
+        /// <summary>The alternatives echo's legacy lists show (completions' logprobs).</summary>
+        public int EchoLogprobs { get; init; }
+
+        /// <summary>Each choice's prompt ids.</summary>
+        public int[][] Prompts { get; init; } = [];
+
+        /// <summary>The model's tokenizer (token text for prompt_logprobs).</summary>
+        public GenerativeTokenizer Vocabulary { get; init; } = null!;
+    }
 
     /// <summary>An echoed prompt: its text and ids.</summary>
     private sealed record EchoedPrompt(string Text, int[] Ids)
@@ -643,8 +727,12 @@ internal static class OpenAiGeneration
         /// The prompt's tokens as chunks for the legacy logprobs lists: the first without a log-probability, the others
         /// with the engine's (<see cref="GenerationChunk.PromptLogprobs"/> on the choice's first chunk).
         /// </summary>
-        public GenerationChunk[] Tokens(GenerationChunk first) =>
-            [.. Ids.Select((id, j) => new GenerationChunk(id, string.Empty, null, j == 0 ? null : first.PromptLogprobs![j - 1]))];
+        public GenerationChunk[] Tokens(GenerationChunk first, int top) =>
+            [.. Ids.Select((id, j) => new GenerationChunk(id, string.Empty, null, j == 0 ? null : Trim(first.PromptLogprobs![j - 1], top)))];
+
+        /// <summary>The engine's prompt list serves echo and prompt_logprobs at once: each takes its own count of alternatives.</summary>
+        private static TokenLogprobs Trim(TokenLogprobs logprobs, int top) =>
+            logprobs.Top.Count <= top ? logprobs : logprobs with { Top = [.. logprobs.Top.Take(top)] };
     }
 
     /// <param name="Tokens">The generated tokens' chunks.</param>
@@ -657,6 +745,9 @@ internal static class OpenAiGeneration
     private readonly record struct ChunkTokens(GenerationChunk[] Chunks, int TextOffset, int[]? PromptTokenIds, bool First = false, GenerationChunk[]? Echoed = null)
     {
         public static ChunkTokens None => new([], 0, null);
+
+        /// <summary>On a choice's first chunk: the prompt's log-probabilities the engine handed over (for prompt_logprobs).</summary>
+        public IReadOnlyList<TokenLogprobs>? PromptLogprobs { get; init; }
 
         /// <summary>The tokens the chunk's logprobs list: the echoed prompt's, then its own.</summary>
         public GenerationChunk[] Logprobbed => Echoed is { Length: > 0 } echoed ? [.. echoed, .. Chunks] : Chunks;

@@ -7,6 +7,21 @@ namespace Pronto.Core.Tests.Generation;
 public sealed class SamplerTests
 {
     [Fact]
+    public void A_token_s_rank_is_one_plus_the_ids_strictly_more_likely_than_it()
+    {
+        float[] logits = [1f, 3f, 2f, 3f, 0f];
+        Assert.Equal([4, 1, 3, 1, 5], Enumerable.Range(0, logits.Length).Select(t => Sampler.Logprobs(logits, t, top: 2).Rank));
+
+        // The two most likely, the lower id first on a tie; log-softmax values.
+        var logprobs = Sampler.Logprobs(logits, 2, top: 2);
+        Assert.Equal([1, 3], logprobs.Top.Select(t => t.TokenId));
+        var logSum = Math.Log(logits.Sum(l => Math.Exp(l)));
+        Assert.Equal(2 - logSum, logprobs.Logprob, 5);
+        Assert.Empty(Sampler.Logprobs(logits, 4, top: 0).Top);
+        Assert.Equal(5, Sampler.Logprobs(logits, 4, top: 0).Rank);
+    }
+
+    [Fact]
     public void Repetition_penalty_divides_positive_and_multiplies_negative_logits_of_prompt_and_output_tokens()
     {
         var sampler = new Sampler(new SamplingParameters { Temperature = 0, RepetitionPenalty = 2f }, prompt: [0, 1]);

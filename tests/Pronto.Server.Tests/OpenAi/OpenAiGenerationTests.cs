@@ -513,6 +513,61 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
         Assert.Equal("[DONE]", events[2]);
     }
 
+    [Fact]
+    public async Task Prompt_logprobs_give_each_prompt_token_its_logprob_and_rank_and_the_k_most_likely_on_completions_and_chat()
+    {
+        var expected = await ReferenceChunks("and then", new SamplingParameters { Temperature = 0, MaxTokens = 2, IgnoreEos = true, PromptLogprobs = 2 });
+        var reference = expected.Chunks[0].PromptLogprobs!;
+
+        // Position j: the prompt's token first, then the two most likely (ranks 1 and 2) that are not it.
+        void AssertPromptLogprobs(JsonElement list, int[] prompt)
+        {
+            Assert.Equal(prompt.Length, list.GetArrayLength());
+            Assert.Equal(JsonValueKind.Null, list[0].ValueKind);
+            for (var j = 1; j < prompt.Length; j++)
+            {
+                var at = reference[j - 1];
+                (int, double, int, string)[] want = [(prompt[j], at.Logprob, at.Rank, TokenText(prompt[j])), .. at.Top.Select((t, r) => (t.TokenId, (double)t.Logprob, r + 1, TokenText(t.TokenId))).Where(t => t.TokenId != prompt[j])];
+                var got = list[j].EnumerateObject().Select(p => (int.Parse(p.Name, CultureInfo.InvariantCulture), p.Value.GetProperty("logprob").GetDouble(), p.Value.GetProperty("rank").GetInt32(), p.Value.GetProperty("decoded_token").GetString()!)).ToArray();
+                Assert.Equal(want.Select(t => (t.Item1, t.Item3, t.Item4)), got.Select(t => (t.Item1, t.Item3, t.Item4)));
+                Assert.Equal(want.Select(t => (double?)t.Item2), got.Select(t => (double?)t.Item2), new CloseComparer());
+            }
+        }
+
+        using (var response = await Post("""{"model":"tiny","prompt":"and then","max_tokens":2,"temperature":0,"ignore_eos":true,"prompt_logprobs":2}"""))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            var choice = doc.RootElement.GetProperty("choices")[0];
+            AssertPromptLogprobs(choice.GetProperty("prompt_logprobs"), expected.PromptIds);
+            Assert.Equal(JsonValueKind.Null, choice.GetProperty("logprobs").ValueKind);        // not asked for
+            Assert.Equal(expected.Text, choice.GetProperty("text").GetString());
+        }
+
+        using (var streamed = await Post("""{"model":"tiny","prompt":"and then","max_tokens":2,"temperature":0,"ignore_eos":true,"prompt_logprobs":2,"stream":true}"""))
+        {
+            var carried = 0;
+            await foreach (var item in SseParser.Create(await streamed.Content.ReadAsStreamAsync()).EnumerateAsync())
+            {
+                if (item.Data != "[DONE]" && JsonDocument.Parse(item.Data).RootElement.GetProperty("choices")[0].TryGetProperty("prompt_logprobs", out var list))
+                {
+                    AssertPromptLogprobs(list, expected.PromptIds);
+                    carried++;
+                }
+            }
+
+            Assert.Equal(1, carried);                                                           // on the choice's first chunk only
+        }
+
+        // Chat: on the response, for the rendered prompt.
+        var chat = await ReferenceChunks(ChatPrompt(new ProntoChatMessage("user", "and then")), new SamplingParameters { Temperature = 0, MaxTokens = 2, IgnoreEos = true, PromptLogprobs = 2 });
+        reference = chat.Chunks[0].PromptLogprobs!;
+        using var chatResponse = await Post("""{"model":"tiny","messages":[{"role":"user","content":"and then"}],"max_tokens":2,"temperature":0,"ignore_eos":true,"prompt_logprobs":2}""", "/v1/chat/completions");
+        Assert.Equal(HttpStatusCode.OK, chatResponse.StatusCode);
+        using var chatDoc = JsonDocument.Parse(await chatResponse.Content.ReadAsStringAsync());
+        AssertPromptLogprobs(chatDoc.RootElement.GetProperty("prompt_logprobs"), chat.PromptIds);
+    }
+
     /// <summary>Log-probabilities equal to 1e-4 (JSON writes floats as the shortest round trip), nulls equal.</summary>
     private sealed class CloseComparer : IEqualityComparer<double?>
     {
@@ -815,6 +870,7 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","best_of":2,"stream":true}""", 400, "'best_of' greater than 'n' cannot be streamed")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","logprobs":21}""", 400, "'logprobs' must be from 0 to 20, got 21")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","echo":"yes"}""", 400, "'echo' must be true or false")]
+    [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","prompt_logprobs":21}""", 400, "'prompt_logprobs' must be from 0 to 20, got 21")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","max_tokens":0}""", 400, "'max_tokens' must be at least 1 (0 only with echo, which scores the prompt), got 0")]
     [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[{"role":"user","content":"hi"}],"max_tokens":0}""", 400, "'max_tokens' must be at least 1, got 0")]
     [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[{"role":"user","content":"hi"}],"echo":true}""", 501, "'echo' is a completions parameter")]
