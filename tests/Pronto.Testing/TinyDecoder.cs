@@ -66,12 +66,12 @@ public static class TinyDecoder
     /// Writes <c>&lt;repository&gt;/&lt;name&gt;/config.pbtxt</c> (generative, with <paramref name="extraParameters"/>)
     /// and version <paramref name="version"/>'s model.onnx and tokenizer files. Returns the version folder.
     /// </summary>
-    public static string Write(string repository, string name, int version = 1, ulong seed = 7, string? chatTemplate = ByteLevelBpe.ChatMlTemplate, IReadOnlyDictionary<string, string>? extraParameters = null)
+    public static string Write(string repository, string name, int version = 1, ulong seed = 7, string? chatTemplate = ByteLevelBpe.ChatMlTemplate, IReadOnlyDictionary<string, string>? extraParameters = null, bool groupQueryAttention = false)
     {
         var modelDir = Path.Combine(repository, name);
         var versionDir = Path.Combine(modelDir, version.ToString(CultureInfo.InvariantCulture));
         Directory.CreateDirectory(versionDir);
-        WriteModel(Path.Combine(versionDir, "model.onnx"), seed);
+        WriteModel(Path.Combine(versionDir, "model.onnx"), seed, groupQueryAttention: groupQueryAttention);
         WriteTokenizer(versionDir, chatTemplate);
         var config = new StringBuilder();
         config.Append(CultureInfo.InvariantCulture, $"name: \"{name}\"\nplatform: \"onnxruntime_onnx\"\n");
@@ -100,13 +100,13 @@ public static class TinyDecoder
     /// (<c>past_key_%d</c>, <c>past_value_%d</c>, <c>present_key_%d</c>, <c>present_value_%d</c>), the tokenizer files and
     /// a genai_config.json that names them; no config.pbtxt. Returns the version folder.
     /// </summary>
-    public static string WriteGenai(string repository, string name, ulong seed = 7, DecoderShape? shape = null, int intraOpThreads = 0)
+    public static string WriteGenai(string repository, string name, ulong seed = 7, DecoderShape? shape = null, int intraOpThreads = 0, bool groupQueryAttention = false)
     {
         shape ??= Tiny;
         var versionDir = Path.Combine(repository, name, "1");
         Directory.CreateDirectory(versionDir);
         var path = Path.Combine(versionDir, "decoder.onnx");
-        WriteModel(path, seed, shape);
+        WriteModel(path, seed, shape, groupQueryAttention);
         var model = Pronto.Models.Onnx.OnnxModelEditor.Load(path);
         for (var i = 0; i < shape.Layers; i++)
         {
@@ -154,8 +154,11 @@ public static class TinyDecoder
         return versionDir;
     }
 
-    /// <summary>Writes the ONNX graph alone (for tests that run it directly).</summary>
-    public static void WriteModel(string path, ulong seed = 7, DecoderShape? shape = null)
+    /// <summary>
+    /// Writes the ONNX graph alone (for tests that run it directly); with <paramref name="groupQueryAttention"/> its
+    /// attention is ONNX Runtime's GroupQueryAttention, as GenAI's model builder writes it (same weights, same logits).
+    /// </summary>
+    public static void WriteModel(string path, ulong seed = 7, DecoderShape? shape = null, bool groupQueryAttention = false)
     {
         shape ??= Tiny;
         var hidden = shape.Hidden;
@@ -183,7 +186,7 @@ public static class TinyDecoder
         }
 
         Fill(weights.Head, 3f * hiddenScale);
-        weights.WriteOnnx(path, "pronto-tests");
+        weights.WriteOnnx(path, "pronto-tests", groupQueryAttention);
     }
 
     /// <summary>

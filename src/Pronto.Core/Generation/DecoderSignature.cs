@@ -47,6 +47,14 @@ public sealed class DecoderSignature
 
     public bool HasPositionIds { get; }
 
+    /// <summary>
+    /// Whether a batch's rows put each sequence's tokens first and the padding after them (right padding): decoders whose
+    /// attention is ONNX Runtime's GroupQueryAttention, which reads each row's length from the attention mask's sum and
+    /// writes the new keys and values after it (ONNX Runtime GenAI's model builder writes Llama, Phi, Qwen, Mistral so).
+    /// Other decoders take left padding: their new keys go at the end of every row.
+    /// </summary>
+    public bool PadsRight { get; init; }
+
     /// <summary>The logits' last dimension; -1 when the model leaves it symbolic.</summary>
     public long VocabSize { get; }
 
@@ -57,7 +65,7 @@ public sealed class DecoderSignature
     public IReadOnlyList<string> OutputNames { get; }
 
     /// <summary>Reads the signature; a model that is not an Optimum-layout FP32 decoder is refused with the reason.</summary>
-    public static DecoderSignature Create(ModelConfig config, DecoderNames? names = null)
+    public static DecoderSignature Create(ModelConfig config, DecoderNames? names = null, bool padsRight = false)
     {
         names ??= DecoderNames.Optimum;
         var layout = ReferenceEquals(names, DecoderNames.Optimum)
@@ -90,7 +98,10 @@ public sealed class DecoderSignature
         }
 
         var signature = new DecoderSignature(names, layers, (int)dims[^3], (int)dims[^1], hasPositions,
-            config.Outputs.Find(t => t.Name == names.Logits)?.Dims is { Length: > 0 } logits ? logits[^1] : ProntoErrors.InvalidArgument<long>($"generative model '{config.Name}' has no output '{names.Logits}'"));
+            config.Outputs.Find(t => t.Name == names.Logits)?.Dims is { Length: > 0 } logits ? logits[^1] : ProntoErrors.InvalidArgument<long>($"generative model '{config.Name}' has no output '{names.Logits}'"))
+        {
+            PadsRight = padsRight,
+        };
         foreach (var name in signature.PastNames)
         {
             var past = Input(name);

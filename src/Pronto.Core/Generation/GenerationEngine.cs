@@ -594,8 +594,8 @@ public sealed class GenerationEngine : IDisposable
             ids[b] = sequence.NextToken;
             positions[b] = sequence.Length;
 
-            // Left padding: the sequence's own keys end where the longest past ends.
-            mask.AsSpan((b * total) + (past - sequence.Length), sequence.Length + 1).Fill(1);
+            // Left padding: the sequence's own keys end where the longest past ends (right padding: they start the row).
+            mask.AsSpan((b * total) + Lead(past, sequence.Length), sequence.Length + 1).Fill(1);
         }
 
         var inputs = new List<NamedTensor>(3 + _decoder.PastNames.Count)
@@ -626,7 +626,7 @@ public sealed class GenerationEngine : IDisposable
                 for (var h = 0; h < heads; h++)
                 {
                     cache.AsSpan(h * length * headDim, length * headDim)
-                        .CopyTo(padded.AsSpan((((b * heads) + h) * past + (past - length)) * headDim));
+                        .CopyTo(padded.AsSpan((((b * heads) + h) * past + Lead(past, length)) * headDim));
                 }
             }
 
@@ -750,7 +750,7 @@ public sealed class GenerationEngine : IDisposable
                     var cache = new float[heads * length * headDim];
                     for (var h = 0; h < heads; h++)
                     {
-                        rows.Slice((((b * heads) + h) * total + (total - length)) * headDim, length * headDim)
+                        rows.Slice((((b * heads) + h) * total + Lead(total, length)) * headDim, length * headDim)
                             .CopyTo(cache.AsSpan(h * length * headDim));
                     }
 
@@ -763,6 +763,13 @@ public sealed class GenerationEngine : IDisposable
 
         DropBatch();
     }
+
+    /// <summary>
+    /// Where a sequence's <paramref name="length"/> tokens start in a batch row of <paramref name="width"/>: after the
+    /// left padding, or at 0 for a decoder that pads on the right (GroupQueryAttention writes each row's new tokens after
+    /// its own, at the row's length from the mask).
+    /// </summary>
+    private int Lead(int width, int length) => _decoder.PadsRight ? 0 : width - length;
 
     private void DropBatch()
     {

@@ -68,11 +68,12 @@ public sealed class GenerativeModel : IDisposable
     }
 
     /// <summary>Reads the tokenizer and settings of a loaded decoder and starts its engine (idle until a request comes).</summary>
-    public static GenerativeModel Create(ModelConfig config, string versionDirectory, string modelDirectory, IModelInstance instance, TimeProvider? time = null, IJinjaChatTemplates? jinja = null)
+    public static GenerativeModel Create(ModelConfig config, string versionDirectory, string modelDirectory, IModelInstance instance, TimeProvider? time = null, IJinjaChatTemplates? jinja = null, string? modelPath = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         var genai = GenaiConfig.TryRead(versionDirectory);
-        var decoder = DecoderSignature.Create(config, genai?.Names);
+        // GroupQueryAttention (ONNX Runtime GenAI's model builder) reads each row's length from the mask: right padding.
+        var decoder = DecoderSignature.Create(config, genai?.Names, padsRight: modelPath is not null && OnnxOperators.Uses(modelPath, "GroupQueryAttention"));
         string? Find(string file) =>
             File.Exists(Path.Combine(versionDirectory, file)) ? Path.Combine(versionDirectory, file)
             : File.Exists(Path.Combine(modelDirectory, file)) ? Path.Combine(modelDirectory, file)

@@ -465,7 +465,7 @@ public sealed partial class ModelRepository : IDisposable
                     try
                     {
                         ModelWarmupRunner.Run(config, dir, instance, cancellationToken);
-                        generative = GenerativeModel.IsGenerative(config) ? GenerativeModel.Create(config, versions[v], dir, instance, _time, backend as IJinjaChatTemplates) : null;
+                        generative = GenerativeModel.IsGenerative(config) ? GenerativeModel.Create(config, versions[v], dir, instance, _time, backend as IJinjaChatTemplates, modelPath) : null;
                     }
                     catch
                     {

@@ -92,8 +92,14 @@ public sealed class DecoderWeights
     /// <summary>The norms' epsilon, in training and in the graph.</summary>
     public const float NormEpsilon = 1e-5f;
 
-    /// <summary>Writes the decoder as an ONNX model (opset 17) to <paramref name="path"/>.</summary>
-    public void WriteOnnx(string path, string producer)
+    /// <summary>
+    /// Writes the decoder as an ONNX model (opset 17) to <paramref name="path"/>: attention as plain operators, or with
+    /// <paramref name="groupQueryAttention"/> as ONNX Runtime's GroupQueryAttention (com.microsoft), the way ONNX Runtime
+    /// GenAI's model builder writes Llama, Phi, Qwen and Mistral: its <c>seqlens_k</c> (each row's tokens less one) and
+    /// <c>total_sequence_length</c> come from the attention mask, so each row's tokens must lead its past and present
+    /// (right padding), the new ones written after them.
+    /// </summary>
+    public void WriteOnnx(string path, string producer, bool groupQueryAttention = false)
     {
         var d = Dims;
         var graph = new GraphProto { Name = "decoder" };
@@ -154,20 +160,35 @@ public sealed class DecoderWeights
         Node("Gather", ["pos_embed", "position_ids"], "pos");
         Node("Add", ["tok", "pos"], "x0");
 
-        // Mask [batch, 1, seq, total_seq]: key j is visible to query i when j <= past + i and attention_mask[j] is 1.
-        Node("Shape", ["input_ids"], "ids_shape");
-        Node("Gather", ["ids_shape", "one"], "seq_len");
-        Node("Shape", ["attention_mask"], "mask_shape");
-        Node("Gather", ["mask_shape", "one"], "total_len");
-        Node("Sub", ["total_len", "seq_len"], "past_len");
-        Node("Range", ["past_len", "total_len", "one"], "query_pos");
-        Node("Range", ["zero", "total_len", "one"], "key_pos");
-        Node("Unsqueeze", ["query_pos", "axis1"], "query_col");
-        Node("LessOrEqual", ["key_pos", "query_col"], "causal");
-        Node("Cast", ["attention_mask"], "mask_bool", OnnxModelEditor.IntAttribute("to", (long)TensorProto.Types.DataType.Bool));
-        Node("Unsqueeze", ["mask_bool", "axes12"], "mask4");
-        Node("And", ["causal", "mask4"], "allowed");
-        Node("Where", ["allowed", "zero_f", "masked_f"], "bias");
+        if (groupQueryAttention)
+        {
+            // GroupQueryAttention's lengths, as the model builder derives them: seqlens_k = sum(mask) - 1 per row, the
+            // total length = the mask's width.
+            graph.Initializer.Add(OnnxModelEditor.Int64Tensor("axes_1", [1], [1]));
+            Node("ReduceSum", ["attention_mask", "axes_1"], "mask_sum", OnnxModelEditor.IntAttribute("keepdims", 0));
+            Node("Sub", ["mask_sum", "one"], "seqlens_64");
+            Node("Cast", ["seqlens_64"], "seqlens_k", OnnxModelEditor.IntAttribute("to", (long)TensorProto.Types.DataType.Int32));
+            Node("Shape", ["attention_mask"], "gqa_mask_shape");
+            Node("Gather", ["gqa_mask_shape", "one"], "gqa_total_64");
+            Node("Cast", ["gqa_total_64"], "total_sequence_length", OnnxModelEditor.IntAttribute("to", (long)TensorProto.Types.DataType.Int32));
+        }
+        else
+        {
+            // Mask [batch, 1, seq, total_seq]: key j is visible to query i when j <= past + i and attention_mask[j] is 1.
+            Node("Shape", ["input_ids"], "ids_shape");
+            Node("Gather", ["ids_shape", "one"], "seq_len");
+            Node("Shape", ["attention_mask"], "mask_shape");
+            Node("Gather", ["mask_shape", "one"], "total_len");
+            Node("Sub", ["total_len", "seq_len"], "past_len");
+            Node("Range", ["past_len", "total_len", "one"], "query_pos");
+            Node("Range", ["zero", "total_len", "one"], "key_pos");
+            Node("Unsqueeze", ["query_pos", "axis1"], "query_col");
+            Node("LessOrEqual", ["key_pos", "query_col"], "causal");
+            Node("Cast", ["attention_mask"], "mask_bool", OnnxModelEditor.IntAttribute("to", (long)TensorProto.Types.DataType.Bool));
+            Node("Unsqueeze", ["mask_bool", "axes12"], "mask4");
+            Node("And", ["causal", "mask4"], "allowed");
+            Node("Where", ["allowed", "zero_f", "masked_f"], "bias");
+        }
 
         var x = "x0";
         for (var i = 0; i < d.Layers; i++)
@@ -178,20 +199,35 @@ public sealed class DecoderWeights
             {
                 Weights($"w{part}{i}", values, d.Hidden, d.Hidden);
                 Node("MatMul", [h, $"w{part}{i}"], $"{part}{i}");
-                Node("Reshape", [$"{part}{i}", "split_heads"], $"{part}{i}_4");
-                Node("Transpose", [$"{part}{i}_4"], $"{part}{i}_t", Ints("perm", 0, 2, 1, 3));
+                if (!groupQueryAttention)
+                {
+                    Node("Reshape", [$"{part}{i}", "split_heads"], $"{part}{i}_4");
+                    Node("Transpose", [$"{part}{i}_4"], $"{part}{i}_t", Ints("perm", 0, 2, 1, 3));
+                }
             }
 
-            graph.Node.Add(OnnxModelEditor.Node("Concat", $"concat_k{i}", [PastKey(i), $"k{i}_t"], [PresentKey(i)], OnnxModelEditor.IntAttribute("axis", 2)));
-            graph.Node.Add(OnnxModelEditor.Node("Concat", $"concat_v{i}", [PastValue(i), $"v{i}_t"], [PresentValue(i)], OnnxModelEditor.IntAttribute("axis", 2)));
-            Node("Transpose", [PresentKey(i)], $"kT{i}", Ints("perm", 0, 1, 3, 2));
-            Node("MatMul", [$"q{i}_t", $"kT{i}"], $"scores{i}");
-            Node("Mul", [$"scores{i}", "scale"], $"scaled{i}");
-            Node("Add", [$"scaled{i}", "bias"], $"biased{i}");
-            Node("Softmax", [$"biased{i}"], $"probs{i}", OnnxModelEditor.IntAttribute("axis", -1));
-            Node("MatMul", [$"probs{i}", PresentValue(i)], $"attn{i}");
-            Node("Transpose", [$"attn{i}"], $"attn{i}_t", Ints("perm", 0, 2, 1, 3));
-            Node("Reshape", [$"attn{i}_t", "merge_heads"], $"attn{i}_m");
+            if (groupQueryAttention)
+            {
+                var attention = OnnxModelEditor.Node("GroupQueryAttention", $"attention{i}",
+                    [$"q{i}", $"k{i}", $"v{i}", PastKey(i), PastValue(i), "seqlens_k", "total_sequence_length"], [$"attn{i}_m", PresentKey(i), PresentValue(i)],
+                    OnnxModelEditor.IntAttribute("num_heads", d.Heads), OnnxModelEditor.IntAttribute("kv_num_heads", d.Heads));
+                attention.Domain = "com.microsoft";
+                graph.Node.Add(attention);
+            }
+            else
+            {
+                graph.Node.Add(OnnxModelEditor.Node("Concat", $"concat_k{i}", [PastKey(i), $"k{i}_t"], [PresentKey(i)], OnnxModelEditor.IntAttribute("axis", 2)));
+                graph.Node.Add(OnnxModelEditor.Node("Concat", $"concat_v{i}", [PastValue(i), $"v{i}_t"], [PresentValue(i)], OnnxModelEditor.IntAttribute("axis", 2)));
+                Node("Transpose", [PresentKey(i)], $"kT{i}", Ints("perm", 0, 1, 3, 2));
+                Node("MatMul", [$"q{i}_t", $"kT{i}"], $"scores{i}");
+                Node("Mul", [$"scores{i}", "scale"], $"scaled{i}");
+                Node("Add", [$"scaled{i}", "bias"], $"biased{i}");
+                Node("Softmax", [$"biased{i}"], $"probs{i}", OnnxModelEditor.IntAttribute("axis", -1));
+                Node("MatMul", [$"probs{i}", PresentValue(i)], $"attn{i}");
+                Node("Transpose", [$"attn{i}"], $"attn{i}_t", Ints("perm", 0, 2, 1, 3));
+                Node("Reshape", [$"attn{i}_t", "merge_heads"], $"attn{i}_m");
+            }
+
             Weights($"wo{i}", layer.Output, d.Hidden, d.Hidden);
             Node("MatMul", [$"attn{i}_m", $"wo{i}"], $"o{i}");
             Node("Add", [x, $"o{i}"], $"x{i}_a");
@@ -211,6 +247,10 @@ public sealed class DecoderWeights
 
         var model = new ModelProto { IrVersion = 8, ProducerName = producer, Graph = graph };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
+        if (groupQueryAttention)
+        {
+            model.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = 1 });
+        }
         OnnxModelEditor.Save(model, path);
     }
 }
