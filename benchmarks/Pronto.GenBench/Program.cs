@@ -22,13 +22,14 @@ using Pronto.Testing;
 // With --demo FOLDER (a prepared support-chat model, `pronto models prepare support-chat`), the same runs on the bundled
 // demo model instead: its files are copied with a genai_config.json that names its Optimum tensors for the peer.
 // Usage: Pronto.GenBench [--layers 12] [--heads 16] [--head-dim 64] [--streams 16] [--tokens 64] [--prompt 32]
-//                        [--pairs 2] [--threads 2] [--long 384] [--budget 64] [--demo FOLDER]
+//                        [--pairs 2] [--threads 2] [--long 384] [--budget 64] [--gqa 0|1] [--demo FOLDER]
 var demo = args.SkipWhile(a => a != "--demo").Skip(1).FirstOrDefault();
 var options = args.Chunk(2).Where(p => p[0] != "--demo").ToDictionary(p => p[0].TrimStart('-'), p => int.Parse(p[1], CultureInfo.InvariantCulture));
 int Opt(string name, int fallback) => options.GetValueOrDefault(name, fallback);
 var shape = new DecoderShape(Opt("layers", 12), Opt("heads", 16), Opt("head-dim", 64), 512);
 int streams = Opt("streams", 16), tokens = Opt("tokens", 64), promptLength = Opt("prompt", 32), pairs = Opt("pairs", 2), threads = Opt("threads", 2);
 int longPrompt = Opt("long", demo is null ? 384 : 0), budget = Opt("budget", 64);
+var gqa = Opt("gqa", 0) == 1; // the generated decoder's attention as GroupQueryAttention (GenAI's model builder's)
 
 var root = Directory.CreateTempSubdirectory("pronto-genbench-").FullName;
 try
@@ -47,10 +48,10 @@ try
 
     string WriteGenerated()
     {
-        TinyDecoder.WriteGenai(root, "decoder", seed: 11, shape: shape, intraOpThreads: threads);
+        TinyDecoder.WriteGenai(root, "decoder", seed: 11, shape: shape, intraOpThreads: threads, groupQueryAttention: gqa);
         var file = new FileInfo(Path.Combine(root, "decoder", "1", "decoder.onnx"));
         return string.Create(CultureInfo.InvariantCulture,
-            $"generated, {shape.Layers} layers, {shape.Heads} heads x {shape.HeadDim}, {shape.Parameters(TinyDecoder.VocabSize) / 1e6:F1} M parameters, {file.Length / 1e6:F0} MB");
+            $"generated, {shape.Layers} layers, {shape.Heads} heads x {shape.HeadDim}{(gqa ? ", GroupQueryAttention" : "")}, {shape.Parameters(TinyDecoder.VocabSize) / 1e6:F1} M parameters, {file.Length / 1e6:F0} MB");
     }
 
     string WriteDemo(string folder)
