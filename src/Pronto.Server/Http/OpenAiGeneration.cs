@@ -106,19 +106,20 @@ internal static class OpenAiGeneration
         }
 
         var time = context.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System;
+        int[][] choicePrompts = [.. Enumerable.Range(0, distinct.Length * n).Select(i => distinct[i / n])];
         var response = new ResponseHeader(
             (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N"),
             chat ? "chat.completion" : "text_completion",
             time.GetUtcNow().ToUnixTimeSeconds(),
             model.Name,
             chat,
-            request.ReturnTokenIds ? [.. Enumerable.Range(0, distinct.Length * n).Select(i => distinct[i / n])] : null,
+            request.ReturnTokenIds ? choicePrompts : null,
             request.Sampling.Logprobs is not null ? model.Tokenizer : null,
-            request.Echo ? [.. Enumerable.Range(0, distinct.Length * n).Select(i => new EchoedPrompt(request.Prompts[i / n].Text ?? model.Tokenizer.Decode(distinct[i / n]), distinct[i / n]))] : null)
+            request.Echo ? [.. choicePrompts.Select((ids, i) => new EchoedPrompt(request.Prompts[i / n].Text ?? model.Tokenizer.Decode(ids), ids))] : null)
         {
             PromptLogprobs = request.PromptLogprobs,
             EchoLogprobs = request.Sampling.Logprobs ?? 0,
-            Prompts = [.. Enumerable.Range(0, distinct.Length * n).Select(i => distinct[i / n])],
+            Prompts = choicePrompts,
             Vocabulary = model.Tokenizer,
         };
         var promptTotal = distinct.Sum(p => p.Length);
