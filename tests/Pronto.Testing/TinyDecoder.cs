@@ -236,6 +236,34 @@ public static class TinyDecoder
         File.WriteAllText(path, root.ToJsonString());
     }
 
+    /// <summary>The decoder's outputs in order: logits, then each layer's present key and value.</summary>
+    public static string[] OutputNames { get; } = ["logits", .. Enumerable.Range(0, Layers).SelectMany(i => new[] { PresentKey(i), PresentValue(i) })];
+
+    /// <summary>
+    /// One batch-1 run of the decoder in <paramref name="instance"/>: <paramref name="ids"/> after
+    /// <paramref name="pastLength"/> cached tokens, whose keys and values are <paramref name="present"/>'s presents
+    /// (a previous run's outputs; null: none).
+    /// </summary>
+    public static IReadOnlyList<Pronto.Core.Inference.NamedTensor> Run(Pronto.Core.Backends.IModelInstance instance, long[] ids, long pastLength, IReadOnlyList<Pronto.Core.Inference.NamedTensor>? present)
+    {
+        var seq = ids.Length;
+        var total = pastLength + seq;
+        var inputs = new List<Pronto.Core.Inference.NamedTensor>
+        {
+            new("input_ids", Pronto.Core.Tensors.Tensor.Create(ids, 1, seq)),
+            new("attention_mask", Pronto.Core.Tensors.Tensor.Create(Enumerable.Repeat(1L, (int)total).ToArray(), 1, total)),
+            new("position_ids", Pronto.Core.Tensors.Tensor.Create(Enumerable.Range((int)pastLength, seq).Select(p => (long)p).ToArray(), 1, seq)),
+        };
+        for (var i = 0; i < Layers; i++)
+        {
+            var empty = Pronto.Core.Tensors.Tensor.Create(Array.Empty<float>(), 1, Heads, 0, HeadDim);
+            inputs.Add(new(PastKey(i), present?[1 + (2 * i)].Tensor ?? empty));
+            inputs.Add(new(PastValue(i), present?[2 + (2 * i)].Tensor ?? empty));
+        }
+
+        return instance.Run(inputs, OutputNames, CancellationToken.None);
+    }
+
     /// <summary>The tests' tokenizer: the merges above and the three special tokens.</summary>
     public static ByteLevelBpe Tokenizer { get; } = new(Merges, [EndOfText, ImStart, ImEnd]);
 

@@ -64,34 +64,42 @@ public static class OnnxOperators
         return false;
     }
 
+    /// <summary>A node's op_type (field 4), read from its bytes with the same field walk.</summary>
     private static string? NodeOpType(Stream file, long length)
     {
         var node = new byte[length];
         file.ReadExactly(node);
-        var at = 0;
-        while (at < node.Length)
+        using var bytes = new MemoryStream(node, writable: false);
+        while (bytes.Position < bytes.Length)
         {
-            var tag = ReadVarint(node, ref at);
+            var tag = ReadVarint(bytes);
             var (field, wire) = ((int)(tag >> 3), (int)(tag & 7));
-            if (wire == 0)
+            long skip;
+            switch (wire)
             {
-                ReadVarint(node, ref at);
-                continue;
+                case 0:
+                    ReadVarint(bytes);
+                    skip = 0;
+                    break;
+                case 1:
+                    skip = 8;
+                    break;
+                case 5:
+                    skip = 4;
+                    break;
+                case 2:
+                    skip = (long)ReadVarint(bytes);
+                    break;
+                default:
+                    throw new InvalidDataException($"wire type {wire} in a node");
             }
 
-            if (wire != 2)
+            if (wire == 2 && field == 4)
             {
-                at += wire == 1 ? 8 : wire == 5 ? 4 : throw new InvalidDataException($"wire type {wire} in a node");
-                continue;
+                return Encoding.UTF8.GetString(node, (int)bytes.Position, (int)skip);
             }
 
-            var size = (int)ReadVarint(node, ref at);
-            if (field == 4)
-            {
-                return Encoding.UTF8.GetString(node, at, size);
-            }
-
-            at += size;
+            bytes.Position += skip;
         }
 
         return null;
@@ -116,21 +124,5 @@ public static class OnnxOperators
         }
 
         throw new InvalidDataException("a varint longer than 10 bytes");
-    }
-
-    private static ulong ReadVarint(byte[] bytes, ref int at)
-    {
-        ulong value = 0;
-        for (var shift = 0; shift < 64 && at < bytes.Length; shift += 7)
-        {
-            var b = bytes[at++];
-            value |= (ulong)(b & 0x7F) << shift;
-            if ((b & 0x80) == 0)
-            {
-                return value;
-            }
-        }
-
-        throw new InvalidDataException("a truncated varint");
     }
 }

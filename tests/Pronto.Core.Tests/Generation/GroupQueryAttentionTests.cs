@@ -69,25 +69,8 @@ public sealed class GroupQueryAttentionTests : IDisposable
 
         using var plain = Load("plain");
         using var gqa = Load("gqa");
-        string[] outputs = ["logits", .. Enumerable.Range(0, TinyDecoder.Layers).SelectMany(i => new[] { TinyDecoder.PresentKey(i), TinyDecoder.PresentValue(i) })];
-        IReadOnlyList<NamedTensor> Run(IModelInstance instance, long[] ids, long past, IReadOnlyList<NamedTensor>? present)
-        {
-            var total = past + ids.Length;
-            var inputs = new List<NamedTensor>
-            {
-                new("input_ids", Tensor.Create(ids, 1, ids.Length)),
-                new("attention_mask", Tensor.Create(Enumerable.Repeat(1L, (int)total).ToArray(), 1, total)),
-                new("position_ids", Tensor.Create(Enumerable.Range((int)past, ids.Length).Select(p => (long)p).ToArray(), 1, ids.Length)),
-            };
-            for (var i = 0; i < TinyDecoder.Layers; i++)
-            {
-                var empty = Tensor.Create(Array.Empty<float>(), 1, TinyDecoder.Heads, 0, TinyDecoder.HeadDim);
-                inputs.Add(new(TinyDecoder.PastKey(i), present?[1 + (2 * i)].Tensor ?? empty));
-                inputs.Add(new(TinyDecoder.PastValue(i), present?[2 + (2 * i)].Tensor ?? empty));
-            }
-
-            return instance.Run(inputs, outputs, CancellationToken.None);
-        }
+        IReadOnlyList<NamedTensor> Run(IModelInstance instance, long[] ids, long past, IReadOnlyList<NamedTensor>? present) =>
+            TinyDecoder.Run(instance, ids, past, present);
 
         long[] tokens = [10, 200, 33, 256, 47, 120, 5];
         var expected = Run(plain, tokens, 0, null)[0].Tensor.ToArray<float>();

@@ -11,7 +11,6 @@ public sealed class TinyDecoderTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("pronto-decoder-").FullName;
     private readonly IModelInstance _instance;
-    private readonly string[] _outputs;
 
     public TinyDecoderTests()
     {
@@ -20,7 +19,6 @@ public sealed class TinyDecoderTests : IDisposable
         var backend = new OnnxBackend();
         var config = backend.DeriveConfig("tiny", path);
         _instance = backend.Load(config, path, CancellationToken.None);
-        _outputs = ["logits", .. Enumerable.Range(0, TinyDecoder.Layers).SelectMany(i => new[] { TinyDecoder.PresentKey(i), TinyDecoder.PresentValue(i) })];
     }
 
     public void Dispose()
@@ -29,25 +27,8 @@ public sealed class TinyDecoderTests : IDisposable
         Directory.Delete(_root, recursive: true);
     }
 
-    private IReadOnlyList<NamedTensor> Run(long[] ids, long pastLength, IReadOnlyList<NamedTensor>? present)
-    {
-        var seq = ids.Length;
-        var total = pastLength + seq;
-        var inputs = new List<NamedTensor>
-        {
-            new("input_ids", Tensor.Create(ids, 1, seq)),
-            new("attention_mask", Tensor.Create(Enumerable.Repeat(1L, (int)total).ToArray(), 1, total)),
-            new("position_ids", Tensor.Create(Enumerable.Range((int)pastLength, seq).Select(p => (long)p).ToArray(), 1, seq)),
-        };
-        for (var i = 0; i < TinyDecoder.Layers; i++)
-        {
-            var empty = Tensor.Create(Array.Empty<float>(), 1, TinyDecoder.Heads, 0, TinyDecoder.HeadDim);
-            inputs.Add(new(TinyDecoder.PastKey(i), present?[1 + (2 * i)].Tensor ?? empty));
-            inputs.Add(new(TinyDecoder.PastValue(i), present?[2 + (2 * i)].Tensor ?? empty));
-        }
-
-        return _instance.Run(inputs, _outputs, CancellationToken.None);
-    }
+    private IReadOnlyList<NamedTensor> Run(long[] ids, long pastLength, IReadOnlyList<NamedTensor>? present) =>
+        TinyDecoder.Run(_instance, ids, pastLength, present);
 
     [Fact]
     public void Logits_with_the_kv_cache_step_by_step_equal_a_full_rerun()
