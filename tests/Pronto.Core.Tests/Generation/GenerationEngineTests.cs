@@ -70,31 +70,6 @@ public sealed class GenerationEngineTests : IDisposable
         return new Result(tokens, text.ToString(), finish);
     }
 
-    /// <summary>A BeforeStep hook whose first call waits until <see cref="Open"/>, so requests queued meanwhile join one batch.</summary>
-    private sealed class Gate
-    {
-        private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private int _calls;
-
-        public Task Reached => _reached.Task;
-
-        public Action<int>? OnStep { get; init; }
-
-        public async ValueTask Hook(CancellationToken token)
-        {
-            var call = Interlocked.Increment(ref _calls);
-            OnStep?.Invoke(call);
-            if (call == 1)
-            {
-                _reached.SetResult();
-                await _open.Task.WaitAsync(token);
-            }
-        }
-
-        public void Open() => _open.SetResult();
-    }
-
     [Fact]
     public void A_generative_version_loads_with_its_tokenizer_and_settings_and_unloads()
     {
@@ -121,7 +96,7 @@ public sealed class GenerationEngineTests : IDisposable
         }
 
         Assert.Equal(1, engine.LargestBatch);
-        var gate = new Gate();
+        var gate = new StepGate();
         engine.BeforeStep = gate.Hook;
         var first = engine.Generate(Prompts[0], Greedy(12), CancellationToken.None);
         await gate.Reached.WaitAsync(Guard);
@@ -157,7 +132,7 @@ public sealed class GenerationEngineTests : IDisposable
         var tiny = lease.Model.Generative!;
         Assert.IsAssignableFrom<Pronto.Core.Backends.IRunIntoOutputs>(lease.Model.Instance);
         using var plain = new GenerationEngine("plain", new PlainRuns(lease.Model.Instance), tiny.Engine.Decoder, tiny.Tokenizer, new HashSet<int>(), TinyDecoder.ContextLength, maxRunning: 8, maxWaiting: 8);
-        var gate = new Gate();
+        var gate = new StepGate();
         plain.BeforeStep = gate.Hook;
         var first = plain.Generate(Prompts[0], Greedy(12), CancellationToken.None);
         var collecting = Collect(first);
@@ -182,7 +157,7 @@ public sealed class GenerationEngineTests : IDisposable
         var tiny = lease.Model.Generative!;
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
         using var engine = new GenerationEngine("clocked", lease.Model.Instance, tiny.Engine.Decoder, tiny.Tokenizer, new HashSet<int>(), TinyDecoder.ContextLength, maxRunning: 1, maxWaiting: 8, time: time);
-        var gate = new Gate { OnStep = call => time.Advance(TimeSpan.FromMilliseconds(call > 1 ? 10 : 0)) };
+        var gate = new StepGate { OnStep = call => time.Advance(TimeSpan.FromMilliseconds(call > 1 ? 10 : 0)) };
         engine.BeforeStep = gate.Hook;
         var first = engine.Generate(Prompts[0], Greedy(3), CancellationToken.None).ToListAsync().AsTask();
         await gate.Reached.WaitAsync(Guard);
@@ -222,7 +197,7 @@ public sealed class GenerationEngineTests : IDisposable
 
         var (steps, rebuilds) = (engine.Steps, engine.CacheRebuilds);
         int[] lengths = [5, 12, 8];
-        var gate = new Gate();
+        var gate = new StepGate();
         engine.BeforeStep = gate.Hook;
         var first = engine.Generate(Prompts[0], Greedy(lengths[0]), CancellationToken.None);
         await gate.Reached.WaitAsync(Guard);
@@ -249,7 +224,7 @@ public sealed class GenerationEngineTests : IDisposable
         var engine = Model("chunked").Engine;
         Assert.Equal(4, engine.MaxStepTokens);
         var seen = new List<(long Chunks, long Steps)>();
-        var gate = new Gate { OnStep = _ => seen.Add((engine.PrefillChunks, engine.Steps)) };
+        var gate = new StepGate { OnStep = _ => seen.Add((engine.PrefillChunks, engine.Steps)) };
         engine.BeforeStep = gate.Hook;
         var running = engine.Generate(Prompts[1], Greedy(30), CancellationToken.None);
         await gate.Reached.WaitAsync(Guard);
@@ -280,7 +255,7 @@ public sealed class GenerationEngineTests : IDisposable
         Assert.NotEqual(a.Tokens, other.Tokens);
         Assert.NotEqual(a.Tokens, greedy.Tokens);
 
-        var gate = new Gate();
+        var gate = new StepGate();
         engine.BeforeStep = gate.Hook;
         var seeded = engine.Generate(Prompts[0], Sampled(42), CancellationToken.None);
         await gate.Reached.WaitAsync(Guard);
@@ -498,7 +473,7 @@ public sealed class GenerationEngineTests : IDisposable
         var engine = Model("tiny").Engine;
         using var cancel = new CancellationTokenSource();
         var runningAtStep = new List<int>();
-        var gate = new Gate
+        var gate = new StepGate
         {
             OnStep = call =>
             {
@@ -539,7 +514,7 @@ public sealed class GenerationEngineTests : IDisposable
         var alone = await Collect(tiny.Generate(Prompts[2], Greedy(6), CancellationToken.None)).WaitAsync(Guard);
 
         var engine = Model("single").Engine;
-        var gate = new Gate();
+        var gate = new StepGate();
         engine.BeforeStep = gate.Hook;
         var first = engine.Generate(Prompts[0], Greedy(6), CancellationToken.None);
         await gate.Reached.WaitAsync(Guard);
@@ -560,7 +535,7 @@ public sealed class GenerationEngineTests : IDisposable
     public async Task A_waiting_sequence_whose_caller_cancels_ends_its_stream_at_once()
     {
         var engine = Model("tiny").Engine;
-        var gate = new Gate();
+        var gate = new StepGate();
         engine.BeforeStep = gate.Hook;
         var first = engine.Generate(Prompts[0], Greedy(6), CancellationToken.None);
         await gate.Reached.WaitAsync(Guard);
@@ -585,7 +560,7 @@ public sealed class GenerationEngineTests : IDisposable
     public async Task A_cancelled_waiting_sequence_frees_its_queue_slot_at_once()
     {
         var engine = Model("single").Engine; // max_waiting 1
-        var gate = new Gate();
+        var gate = new StepGate();
         engine.BeforeStep = gate.Hook;
         using var cancel = new CancellationTokenSource();
         var first = engine.Generate(Prompts[0], Greedy(6), cancel.Token);
@@ -615,7 +590,7 @@ public sealed class GenerationEngineTests : IDisposable
         Assert.Equal("the prompt's 14 tokens and max_tokens 10 need 24 cache tokens; model 'budget' holds 20 at most (pronto.generative.max_cache_tokens): shorten the prompt or lower max_tokens", refused.Message);
 
         var reserved = new List<long>();
-        var gate = new Gate { OnStep = _ => reserved.Add(engine.ReservedCacheTokens) };
+        var gate = new StepGate { OnStep = _ => reserved.Add(engine.ReservedCacheTokens) };
         engine.BeforeStep = gate.Hook;
         var first = engine.Generate(Prompts[0], Greedy(10), CancellationToken.None); // 5 + 10 = 15
         await gate.Reached.WaitAsync(Guard);

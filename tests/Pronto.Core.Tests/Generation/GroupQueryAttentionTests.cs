@@ -111,21 +111,12 @@ public sealed class GroupQueryAttentionTests : IDisposable
         }
 
         // All three in one batch of different lengths (the left-padded layout would give the shorter ones other tokens).
-        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var calls = 0;
-        engine.BeforeStep = async token =>
-        {
-            if (Interlocked.Increment(ref calls) == 1)
-            {
-                reached.SetResult();
-                await open.Task.WaitAsync(token);
-            }
-        };
+        var gate = new StepGate();
+        engine.BeforeStep = gate.Hook;
         var first = Tokens(engine.Generate(Prompts[0], Greedy(12), CancellationToken.None));
-        await reached.Task.WaitAsync(Guard);
+        await gate.Reached.WaitAsync(Guard);
         var others = Prompts[1..].Select(p => Tokens(engine.Generate(p, Greedy(12), CancellationToken.None))).ToList();
-        open.SetResult();
+        gate.Open();
         var batched = await Task.WhenAll(new[] { first }.Concat(others)).WaitAsync(Guard);
         Assert.Equal(3, engine.LargestBatch);
         Assert.Equal(expected, batched);
