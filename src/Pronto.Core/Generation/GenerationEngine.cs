@@ -87,7 +87,11 @@ public sealed class GenerationEngine : IDisposable
     private long _cacheRebuilds;
     private long _prefillChunks;
     private int _waiting;
-    private long _reservedTokens;
+    private int _preemptedWaiting;
+
+    // Preempted sequences (the loop's own), first to join again at the front: they wait ahead of the queue.
+    private readonly List<Sequence> _preempted = [];
+    private long _preemptions;
 
     // The last step's present outputs, one per past input: they are the next step's past inputs, padding and all, as
     // long as the batch keeps its members in the same order (the usual step), so such a step copies no cache at all.
@@ -142,15 +146,17 @@ public sealed class GenerationEngine : IDisposable
 
     /// <summary>
     /// The KV-memory budget in tokens (<c>pronto.generative.max_cache_tokens</c>; <see cref="CacheBytesPerToken"/> each;
-    /// int.MaxValue when unset): a sequence joins only while the running ones' reservations and its own fit, where a
-    /// sequence reserves its prompt plus its max_tokens (capped at the context) for its whole life, so a running
-    /// sequence never needs preempting. One that does not fit waits, first come first served; one that could never fit
-    /// is refused when it is queued.
+    /// int.MaxValue when unset), taken on demand as vLLM does: a sequence joins while the tokens the batch will hold
+    /// after this iteration's step (each running sequence's cache plus one, each joining one's prompt plus one) and its
+    /// own fit; when the running sequences' growth no longer fits, the one that joined last is preempted: its cache is
+    /// dropped, it goes back to the front of the queue and, once it fits again, prefills its prompt and the tokens it
+    /// generated (recompute) and goes on where it stopped (<see cref="Preemptions"/>). One whose prompt plus max_tokens
+    /// (capped at the context) could never fit is refused when it is queued, so a sequence alone always fits.
     /// </summary>
     public int MaxCacheTokens { get; }
 
-    /// <summary>Cache tokens the running and prefilling sequences have reserved (as of the last change of the batch).</summary>
-    public long ReservedCacheTokens => Volatile.Read(ref _reservedTokens);
+    /// <summary>Running sequences preempted so far to keep the batch within <see cref="MaxCacheTokens"/> (vLLM's num_preemptions).</summary>
+    public long Preemptions => Interlocked.Read(ref _preemptions);
 
     /// <summary>Prompt chunks run so far (a prompt within the step budget is one chunk).</summary>
     public long PrefillChunks => Interlocked.Read(ref _prefillChunks);
@@ -170,8 +176,8 @@ public sealed class GenerationEngine : IDisposable
 
     public long CacheBytesPerToken => 2L * _decoder.Layers * _decoder.Heads * _decoder.HeadDim * sizeof(float);
 
-    /// <summary>Sequences waiting to join the batch.</summary>
-    public int Waiting => Volatile.Read(ref _waiting);
+    /// <summary>Sequences waiting to join the batch: queued ones and preempted ones.</summary>
+    public int Waiting => Volatile.Read(ref _waiting) + Volatile.Read(ref _preemptedWaiting);
 
     /// <summary>Decode steps run so far (prefills not counted).</summary>
     public long Steps => Interlocked.Read(ref _steps);
@@ -217,7 +223,7 @@ public sealed class GenerationEngine : IDisposable
     {
         Validate(prompt, parameters);
         ObjectDisposedException.ThrowIf(_stop.IsCancellationRequested, this);
-        var sequence = new Sequence([.. prompt], parameters, _tokenizer, _eos, cancellationToken, Reservation(prompt.Count, parameters)) { Queued = _time.GetTimestamp() };
+        var sequence = new Sequence([.. prompt], parameters, _tokenizer, _eos, cancellationToken) { Queued = _time.GetTimestamp() };
         if (Interlocked.Increment(ref _waiting) > MaxWaiting)
         {
             Interlocked.Decrement(ref _waiting);
@@ -333,13 +339,14 @@ public sealed class GenerationEngine : IDisposable
     {
         var running = new List<Sequence>(MaxRunning);
         var prefilling = new List<Sequence>();
+        var preempted = _preempted;
         _runningView = running;
         var token = _stop.Token;
         try
         {
             while (true)
             {
-                if (running.Count == 0 && prefilling.Count == 0 && !await _queue.Reader.WaitToReadAsync(token).ConfigureAwait(false))
+                if (running.Count == 0 && prefilling.Count == 0 && preempted.Count == 0 && !await _queue.Reader.WaitToReadAsync(token).ConfigureAwait(false))
                 {
                     break;
                 }
@@ -351,8 +358,7 @@ public sealed class GenerationEngine : IDisposable
 
                 try
                 {
-                    Admit(running, prefilling);
-                    foreach (var list in (List<Sequence>[])[prefilling, running])
+                    foreach (var list in (List<Sequence>[])[preempted, prefilling, running])
                     {
                         for (var i = list.Count - 1; i >= 0; i--)
                         {
@@ -366,6 +372,9 @@ public sealed class GenerationEngine : IDisposable
                         }
                     }
 
+                    Preempt(running, prefilling, preempted);
+                    Admit(running, prefilling, preempted);
+
                     PrefillWithinBudget(running, prefilling, token);
                     if (running.Count > 0)
                     {
@@ -376,13 +385,14 @@ public sealed class GenerationEngine : IDisposable
                 {
                     // A fault of Pronto's own (not the engine's run, handled in Step) fails the batch, never the loop:
                     // a dead loop would leave every later request of this model waiting forever.
-                    foreach (var sequence in running.Concat(prefilling))
+                    foreach (var sequence in running.Concat(prefilling).Concat(preempted))
                     {
                         sequence.Fail(e);
                     }
 
                     running.Clear();
                     prefilling.Clear();
+                    preempted.Clear();
                     DropBatch();
                     Publish(running, prefilling);
                 }
@@ -392,30 +402,78 @@ public sealed class GenerationEngine : IDisposable
         {
         }
 
-        foreach (var sequence in running.Concat(prefilling))
+        foreach (var sequence in running.Concat(prefilling).Concat(preempted))
         {
             sequence.Fail(new ProntoException(ErrorCode.Unavailable, $"model '{_model}' was unloaded"));
         }
 
         running.Clear();
         prefilling.Clear();
+        preempted.Clear();
         Publish(running, prefilling);
     }
 
-    /// <summary>Takes waiting sequences into the prefill list while running and prefilling sequences stay under <see cref="MaxRunning"/>.</summary>
-    private void Admit(List<Sequence> running, List<Sequence> prefilling)
+    /// <summary>
+    /// The cache tokens the batch holds once this iteration's step has run: each running sequence's cache plus its next
+    /// token, each joining sequence's prefill plus its first generated token.
+    /// </summary>
+    private static long CacheNeeded(List<Sequence> running, List<Sequence> prefilling)
     {
-        long reserved = 0;
-        foreach (var s in running.Concat(prefilling))
+        long needed = 0;
+        foreach (var s in running)
         {
-            reserved += s.Reservation;
+            needed += s.Length + 1;
         }
 
-        while (running.Count + prefilling.Count < MaxRunning && _queue.Reader.TryPeek(out var next))
+        foreach (var s in prefilling)
+        {
+            needed += s.Tokens.Length + 1;
+        }
+
+        return needed;
+    }
+
+    /// <summary>
+    /// While the batch's next step would hold more than <see cref="MaxCacheTokens"/>, preempts the sequence that joined
+    /// last (a joining one before a running one): its cache goes, and it waits at the front of the queue to prefill its
+    /// prompt and generated tokens again. The oldest stays: a sequence alone always fits (<see cref="Validate"/>).
+    /// </summary>
+    private void Preempt(List<Sequence> running, List<Sequence> prefilling, List<Sequence> preempted)
+    {
+        var needed = CacheNeeded(running, prefilling);
+        while (needed > MaxCacheTokens && running.Count + prefilling.Count > 1)
+        {
+            var list = prefilling.Count > 0 ? prefilling : running;
+            var victim = list[^1];
+            list.RemoveAt(list.Count - 1);
+            needed -= (list == prefilling ? victim.Tokens.Length : victim.Length) + 1;
+            victim.Preempt();
+            preempted.Insert(0, victim);
+            Interlocked.Increment(ref _preemptions);
+        }
+
+        Publish(running, prefilling);
+    }
+
+    /// <summary>
+    /// Takes waiting sequences, preempted ones first, into the prefill list, first come first served, while running and
+    /// prefilling sequences stay under <see cref="MaxRunning"/> and the next step's cache fits <see cref="MaxCacheTokens"/>.
+    /// </summary>
+    private void Admit(List<Sequence> running, List<Sequence> prefilling, List<Sequence> preempted)
+    {
+        var needed = CacheNeeded(running, prefilling);
+        while (running.Count + prefilling.Count < MaxRunning && preempted.Count > 0 && needed + preempted[0].Tokens.Length + 1 <= MaxCacheTokens)
+        {
+            needed += preempted[0].Tokens.Length + 1;
+            prefilling.Add(preempted[0]);
+            preempted.RemoveAt(0);
+        }
+
+        while (preempted.Count == 0 && running.Count + prefilling.Count < MaxRunning && _queue.Reader.TryPeek(out var next))
         {
             // The first waiting sequence that does not fit the cache budget waits for running ones to finish (a
             // cancelled one is taken out whatever its size).
-            if (!next.Ended && reserved + next.Reservation > MaxCacheTokens)
+            if (!next.Ended && needed + next.Tokens.Length + 1 > MaxCacheTokens)
             {
                 break;
             }
@@ -437,7 +495,7 @@ public sealed class GenerationEngine : IDisposable
             }
 
             prefilling.Add(sequence);
-            reserved += sequence.Reservation;
+            needed += sequence.Tokens.Length + 1;
         }
 
         Publish(running, prefilling);
@@ -453,7 +511,7 @@ public sealed class GenerationEngine : IDisposable
         while (budget > 0 && prefilling.Count > 0)
         {
             var sequence = prefilling[0];
-            var count = Math.Min(sequence.Prompt.Length - sequence.Length, budget);
+            var count = Math.Min(sequence.Tokens.Length - sequence.Length, budget);
             budget -= count;
             try
             {
@@ -467,7 +525,7 @@ public sealed class GenerationEngine : IDisposable
                 continue;
             }
 
-            if (sequence.Length < sequence.Prompt.Length)
+            if (sequence.Length < sequence.Tokens.Length)
             {
                 break; // the budget ended inside this prompt: the next iteration goes on from here
             }
@@ -482,29 +540,29 @@ public sealed class GenerationEngine : IDisposable
         }
     }
 
-    /// <summary>What the metrics read between steps: sequences running (prefilling ones included) and the tokens their caches hold.</summary>
+    /// <summary>What the metrics read between steps: sequences running (prefilling ones included) and the tokens their caches hold, sequences preempted.</summary>
     private void Publish(List<Sequence> running, List<Sequence> prefilling)
     {
         long cached = 0;
-        long reserved = 0;
         foreach (var sequence in running.Concat(prefilling))
         {
             cached += sequence.Length;
-            reserved += sequence.Reservation;
         }
 
         Volatile.Write(ref _running, running.Count + prefilling.Count);
         Volatile.Write(ref _cachedTokens, cached);
-        Volatile.Write(ref _reservedTokens, reserved);
+        Volatile.Write(ref _preemptedWaiting, _preempted.Count);
     }
 
     /// <summary>
     /// Runs the next <paramref name="count"/> prompt tokens of <paramref name="sequence"/> on top of the ones its cache
-    /// holds (batch 1); after the prompt's last chunk, samples the first generated token from its last logits.
+    /// holds (batch 1); after the prompt's last chunk, samples the first generated token from its last logits. A
+    /// preempted sequence prefills its prompt and generated tokens but the last, which its next step runs as before.
     /// </summary>
     private void Prefill(Sequence sequence, int count, CancellationToken token)
     {
         var prompt = sequence.Prompt;
+        var tokens = sequence.Tokens;
         var start = sequence.Length;
         var total = start + count;
         var ids = new long[count];
@@ -512,7 +570,7 @@ public sealed class GenerationEngine : IDisposable
         var positions = new long[count];
         for (var i = 0; i < count; i++)
         {
-            ids[i] = prompt[start + i];
+            ids[i] = tokens[start + i];
             positions[i] = start + i;
         }
 
@@ -546,8 +604,21 @@ public sealed class GenerationEngine : IDisposable
         var results = RunInto(inputs, outputs, token);
         sequence.Cache = results == outputs ? cache : [.. results.Skip(1).Select(t => t.ToArray<float>())];
         sequence.Length = total;
-        Interlocked.Add(ref _promptTokens, count);
+
+        // Prompt tokens count once: a preempted sequence's recompute runs them again.
+        var prompted = Math.Min(total, prompt.Length);
+        if (prompted > sequence.PromptCounted)
+        {
+            Interlocked.Add(ref _promptTokens, prompted - sequence.PromptCounted);
+            sequence.PromptCounted = prompted;
+        }
+
         Interlocked.Increment(ref _prefillChunks);
+        if (sequence.Generated > 0)
+        {
+            return; // a recompute: its next token was sampled before it was preempted
+        }
+
         if (sequence.Parameters.PromptLogprobs is { } top)
         {
             // Row i predicts prompt token start + i + 1: the prompt's own log-probabilities, chunk by chunk.
@@ -820,6 +891,7 @@ public sealed class GenerationEngine : IDisposable
     {
         Interlocked.Increment(ref _generatedTokens);
         sequence.Generated++;
+        sequence.GeneratedIds.Add(token);
         var parameters = sequence.Parameters;
         if ((!parameters.IgnoreEos && _eos.Contains(token)) || Contains(parameters.StopTokenIds, token))
         {
@@ -864,12 +936,18 @@ public sealed class GenerationEngine : IDisposable
         return false;
     }
 
-    private sealed class Sequence(int[] prompt, SamplingParameters parameters, GenerativeTokenizer tokenizer, IReadOnlySet<int> eos, CancellationToken cancellationToken, int reservation)
+    private sealed class Sequence(int[] prompt, SamplingParameters parameters, GenerativeTokenizer tokenizer, IReadOnlySet<int> eos, CancellationToken cancellationToken)
     {
         public int[] Prompt { get; } = prompt;
 
-        /// <summary>Cache tokens held for the sequence while it runs (<see cref="MaxCacheTokens"/>).</summary>
-        public int Reservation { get; } = reservation;
+        /// <summary>What its prefill runs: the prompt; after a preemption, the prompt and the generated tokens but the last.</summary>
+        public int[] Tokens { get; private set; } = prompt;
+
+        /// <summary>The tokens generated so far.</summary>
+        public List<int> GeneratedIds { get; } = [];
+
+        /// <summary>Prompt tokens counted in <see cref="GenerationEngine.PromptTokens"/> so far.</summary>
+        public int PromptCounted { get; set; }
 
         /// <summary>True once its caller ended it while it waited.</summary>
         public bool Ended => Volatile.Read(ref _state) == 2;
@@ -894,6 +972,25 @@ public sealed class GenerationEngine : IDisposable
         public int Length { get; set; }
 
         public int Generated { get; set; }
+
+        /// <summary>
+        /// Leaves the batch for the queue: the cache goes; once it joins again it prefills <see cref="Tokens"/> and its
+        /// next step runs <see cref="NextToken"/>, as it would have (its sampler and stop strings keep their state).
+        /// </summary>
+        public void Preempt()
+        {
+            Cache = null;
+            BatchRow = -1;
+            Length = 0;
+            if (Generated == 0)
+            {
+                PromptLogprobs = null; // computed again with the prompt
+            }
+            else
+            {
+                Tokens = [.. Prompt, .. GeneratedIds.Take(Generated - 1)];
+            }
+        }
 
         public int NextToken { get; set; }
 

@@ -34,6 +34,7 @@ internal sealed class ServerMetrics
     private readonly Gauge _waiting;
     private readonly Counter _promptTokens;
     private readonly Counter _generationTokens;
+    private readonly Counter _preemptions;
     private readonly Gauge _cachedTokens;
     private readonly Gauge _cacheBudgetUse;
     private readonly Gauge _cacheUsage;
@@ -44,7 +45,7 @@ internal sealed class ServerMetrics
     private readonly Histogram _choicePromptTokens;
     private readonly Histogram _queueTime;
     private readonly Lock _refreshGate = new();
-    private Dictionary<object, (long Prompt, long Generated)> _engineTokens = new(ReferenceEqualityComparer.Instance);
+    private Dictionary<object, (long Prompt, long Generated, long Preemptions)> _engineTokens = new(ReferenceEqualityComparer.Instance);
     private readonly Counter _costCpu;
     private readonly Gauge _costPerThousand;
     private readonly Counter? _cost;
@@ -99,14 +100,15 @@ internal sealed class ServerMetrics
         repository.ModelUnloaded += e => _unloads.WithLabels(e.Model, Version(e.Version), e.Reason.ToString().ToLowerInvariant()).Inc();
 
         // Generative models, vLLM's set renamed (docs/generative.md): vllm:num_requests_running, num_requests_waiting,
-        // prompt_tokens_total, generation_tokens_total.
+        // prompt_tokens_total, generation_tokens_total, num_preemptions_total.
         _running = factory.CreateGauge("pronto_generation_running_sequences", "Sequences in the decode loop's running batch", ModelLabels);
         _waiting = factory.CreateGauge("pronto_generation_waiting_sequences", "Sequences waiting to join the running batch", ModelLabels);
         _promptTokens = factory.CreateCounter("pronto_prompt_tokens_total", "Prompt tokens prefilled", ModelLabels);
         _generationTokens = factory.CreateCounter("pronto_generation_tokens_total", "Tokens generated", ModelLabels);
         _cachedTokens = factory.CreateGauge("pronto_generation_kv_cache_tokens", "Tokens the running sequences' KV caches hold", ModelLabels);
         _cacheUsage = factory.CreateGauge("pronto_generation_kv_cache_bytes", "Bytes the running sequences' KV caches hold (keys and values of every layer, FP32)", ModelLabels);
-        _cacheBudgetUse = factory.CreateGauge("pronto_generation_kv_cache_usage_ratio", "Share of the model's KV-cache budget (pronto.generative.max_cache_tokens) the running sequences have reserved; only for models with a budget", ModelLabels);
+        _cacheBudgetUse = factory.CreateGauge("pronto_generation_kv_cache_usage_ratio", "Share of the model's KV-cache budget (pronto.generative.max_cache_tokens) the running sequences' caches hold; only for models with a budget", ModelLabels);
+        _preemptions = factory.CreateCounter("pronto_generation_preemptions_total", "Running sequences preempted to keep the batch within the KV-cache budget (their caches recomputed when they join again)", ModelLabels);
 
         // vllm:time_to_first_token_seconds and vllm:inter_token_latency_seconds, measured where the OpenAI routes
         // receive each choice's tokens: from the request's start (queueing and prefill included), then between tokens.
@@ -230,7 +232,7 @@ internal sealed class ServerMetrics
 
         // Generative engines count per load: add what each one counted since the last scrape, so the counters keep
         // counting across reloads (a new engine starts from zero).
-        var seen = new Dictionary<object, (long Prompt, long Generated)>(ReferenceEqualityComparer.Instance);
+        var seen = new Dictionary<object, (long Prompt, long Generated, long Preemptions)>(ReferenceEqualityComparer.Instance);
         foreach (var model in _repository.ReadyModels())
         {
             if (model.Generative?.Engine is not { } engine)
@@ -245,12 +247,14 @@ internal sealed class ServerMetrics
             _cacheUsage.WithLabels(labels).Set(engine.CachedTokens * engine.CacheBytesPerToken);
             if (engine.MaxCacheTokens < int.MaxValue)
             {
-                _cacheBudgetUse.WithLabels(labels).Set((double)engine.ReservedCacheTokens / engine.MaxCacheTokens);
+                _cacheBudgetUse.WithLabels(labels).Set((double)engine.CachedTokens / engine.MaxCacheTokens);
             }
-            var now = (engine.PromptTokens, engine.GeneratedTokens);
+
+            var now = (engine.PromptTokens, engine.GeneratedTokens, engine.Preemptions);
             var before = _engineTokens.GetValueOrDefault(engine);
             _promptTokens.WithLabels(labels).Inc(now.PromptTokens - before.Prompt);
             _generationTokens.WithLabels(labels).Inc(now.GeneratedTokens - before.Generated);
+            _preemptions.WithLabels(labels).Inc(now.Preemptions - before.Preemptions);
             seen[engine] = now;
         }
 

@@ -581,31 +581,72 @@ public sealed class GenerationEngineTests : IDisposable
     }
 
     [Fact]
-    public async Task A_sequence_past_the_cache_budget_waits_for_the_running_one_and_one_that_never_fits_is_refused()
+    public async Task A_batch_past_the_cache_budget_preempts_the_last_sequence_that_recomputes_its_cache_and_gives_the_same_tokens()
     {
-        var alone = await Collect(Model("tiny").Engine.Generate(Prompts[1], Greedy(6), CancellationToken.None)).WaitAsync(Guard);
+        var tiny = Model("tiny").Engine;
+        var alone = await Task.WhenAll(Collect(tiny.Generate(Prompts[0], Greedy(10), CancellationToken.None)), Collect(tiny.Generate(Prompts[1], Greedy(9), CancellationToken.None))).WaitAsync(Guard);
         var engine = Model("budget").Engine; // 20 cache tokens
         var refused = Assert.Throws<ProntoException>(() => engine.Generate(Prompts[2], Greedy(10), CancellationToken.None));
         Assert.Equal(ErrorCode.InvalidArgument, refused.Code);
         Assert.Equal("the prompt's 14 tokens and max_tokens 10 need 24 cache tokens; model 'budget' holds 20 at most (pronto.generative.max_cache_tokens): shorten the prompt or lower max_tokens", refused.Message);
 
-        var reserved = new List<long>();
-        var gate = new StepGate { OnStep = _ => reserved.Add(engine.ReservedCacheTokens) };
+        var seen = new List<(long Cached, int Waiting, long Preemptions)>();
+        var gate = new StepGate { OnStep = _ => seen.Add((engine.CachedTokens, engine.Waiting, engine.Preemptions)) };
         engine.BeforeStep = gate.Hook;
-        var first = engine.Generate(Prompts[0], Greedy(10), CancellationToken.None); // 5 + 10 = 15
+        var first = engine.Generate(Prompts[0], Greedy(10), CancellationToken.None); // 5 + 10 = 15 at most
         await gate.Reached.WaitAsync(Guard);
-        var second = engine.Generate(Prompts[1], Greedy(6), CancellationToken.None); // 3 + 6 = 9: 24 > 20, so it waits
+        var second = engine.Generate(Prompts[1], Greedy(9), CancellationToken.None); // 3 + 9 = 12 at most: 27 > 20
         gate.Open();
         var results = await Task.WhenAll(Collect(first), Collect(second)).WaitAsync(Guard);
 
-        Assert.Equal(1, engine.LargestBatch);
-        Assert.Equal(10, results[0].Tokens.Count);
-        Assert.Equal(alone.Tokens, results[1].Tokens);
+        Assert.Equal(alone[0].Tokens, results[0].Tokens);
+        Assert.Equal(alone[1].Tokens, results[1].Tokens);
+        Assert.Equal(alone[1].Text, results[1].Text);
+        Assert.Equal(2, engine.LargestBatch);
+        Assert.Equal(1, engine.Preemptions);
+        Assert.Equal(8, engine.PromptTokens); // the recompute is not counted as prompt
+        Assert.Equal(19, engine.GeneratedTokens);
 
-        // Seen before each iteration (before its admission): nothing; 15 while the first runs its other 8 steps; nothing
-        // once it finished; 9 while the second runs its other 4 (each iteration: prefill or not, then one step).
-        Assert.Equal([0L, .. Enumerable.Repeat(15L, 8), 0L, .. Enumerable.Repeat(9L, 4)], reserved);
-        Assert.Equal(0, engine.ReservedCacheTokens);
+        // Seen before each iteration: the first waits at the first; both join at once (5 + 1 and 3 + 1 tokens after their first step) and grow by
+        // one token each per step; before the 7th, 11 + 1 and 9 + 1 would be 22 > 20, so the second (the last to join)
+        // is preempted with 7 tokens generated and waits while the first, alone, holds 12 and 13 and finishes; then it
+        // prefills its 3 + 6 tokens again and steps twice more.
+        Assert.Equal(
+            [(0L, 1, 0L), (10, 0, 0), (12, 0, 0), (14, 0, 0), (16, 0, 0), (18, 0, 0), (20, 0, 0), (12, 1, 1), (13, 1, 1), (0, 1, 1), (10, 0, 1)],
+            seen);
+        Assert.Equal((0L, 0), (engine.CachedTokens, engine.Waiting));
+    }
+
+    [Fact]
+    public async Task A_preempted_sequence_whose_caller_cancels_leaves_the_queue_at_the_next_step()
+    {
+        var engine = Model("budget").Engine;
+        using var cancel = new CancellationTokenSource();
+        var waiting = new List<int>();
+        var gate = new StepGate
+        {
+            OnStep = _ =>
+            {
+                waiting.Add(engine.Waiting);
+                if (engine.Preemptions == 1 && !cancel.IsCancellationRequested)
+                {
+                    cancel.Cancel(); // on the loop, before the iteration's cancellation sweep
+                }
+            },
+        };
+        engine.BeforeStep = gate.Hook;
+        var first = engine.Generate(Prompts[0], Greedy(10), CancellationToken.None);
+        await gate.Reached.WaitAsync(Guard);
+        var second = Collect(engine.Generate(Prompts[1], Greedy(9), cancel.Token));
+        gate.Open();
+
+        Assert.Equal(10, (await Collect(first).WaitAsync(Guard)).Tokens.Count);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second.WaitAsync(Guard));
+
+        // Preempted at the 7th iteration (as above), counted as waiting at the 8th, whose sweep drops it; the first
+        // finishes at the 9th.
+        Assert.Equal([1, 0, 0, 0, 0, 0, 0, 1, 0], waiting);
+        Assert.Equal((1L, 0), (engine.Preemptions, engine.Waiting));
     }
 
     [Fact]

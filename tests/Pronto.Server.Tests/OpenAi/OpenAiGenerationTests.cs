@@ -737,7 +737,7 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
         Assert.Contains("\npronto_generation_kv_cache_tokens{model=\"plain\",version=\"1\"} ", after, StringComparison.Ordinal);
         Assert.Contains("\npronto_generation_kv_cache_bytes{model=\"plain\",version=\"1\"} ", after, StringComparison.Ordinal);
 
-        // The budget's share only for a model that has a budget (nothing has run on "budgeted": nothing reserved).
+        // The budget's share only for a model that has a budget (nothing runs on "budgeted" now: its caches hold nothing).
         Assert.Contains("\npronto_generation_kv_cache_usage_ratio{model=\"budgeted\",version=\"1\"} 0\n", after, StringComparison.Ordinal);
         Assert.DoesNotContain("pronto_generation_kv_cache_usage_ratio{model=\"plain\"", after, StringComparison.Ordinal);
     }
@@ -955,5 +955,73 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
 
         using var next = await fixture.Http.PostAsync("/v1/completions", new StringContent("""{"model":"plain","prompt":"x","max_tokens":2}""", Encoding.UTF8, "application/json")).WaitAsync(Guard);
         Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+    }
+
+    [Fact]
+    public async Task Two_streams_past_the_cache_budget_preempt_one_which_still_streams_the_same_tokens_and_metrics_count_it()
+    {
+        using var lease = fixture.Server.Repository.Acquire("budgeted"); // 40 cache tokens
+        var engine = lease.Model.Generative!.Engine;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        engine.BeforeStep = async token =>
+        {
+            // The first stream has run one iteration; the loop waits here until the second is queued too.
+            if (++calls == 2)
+            {
+                await release.Task.WaitAsync(token);
+            }
+        };
+
+        // 3 + 30 tokens each: alone they fit 40, together they do not.
+        const string Body = """{"model":"budgeted","prompt":[1,2,3],"max_tokens":30,"temperature":0,"ignore_eos":true,"stream":true}""";
+        async Task<HttpResponseMessage> Open()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions") { Content = new StringContent(Body, Encoding.UTF8, "application/json") };
+            var response = await fixture.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(Guard);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode); // headers came: the handler has queued its sequence
+            return response;
+        }
+
+        static async Task<(string Text, string? Finish)> Read(HttpResponseMessage response)
+        {
+            var text = new StringBuilder();
+            string? finish = null;
+            await foreach (var item in SseParser.Create(await response.Content.ReadAsStreamAsync()).EnumerateAsync())
+            {
+                if (item.Data == "[DONE]")
+                {
+                    break;
+                }
+
+                using var chunk = JsonDocument.Parse(item.Data);
+                var choice = chunk.RootElement.GetProperty("choices")[0];
+                text.Append(choice.GetProperty("text").GetString());
+                finish = choice.GetProperty("finish_reason").GetString() ?? finish;
+            }
+
+            return (text.ToString(), finish);
+        }
+
+        var preemptions = engine.Preemptions;
+        try
+        {
+            using var first = await Open();
+            using var second = await Open();
+            release.SetResult();
+            var texts = await Task.WhenAll(Read(first), Read(second)).WaitAsync(Guard);
+
+            Assert.Equal(("length", "length"), (texts[0].Finish, texts[1].Finish));
+            Assert.Equal(texts[0].Text, texts[1].Text); // the preempted stream recomputed its cache and went on alike
+            Assert.Equal(2, engine.LargestBatch);
+            Assert.Equal(1, engine.Preemptions - preemptions);
+        }
+        finally
+        {
+            engine.BeforeStep = null;
+        }
+
+        var metrics = await fixture.Http.GetStringAsync("/metrics").WaitAsync(Guard);
+        Assert.Equal(engine.Preemptions, Sample(metrics, "pronto_generation_preemptions_total{model=\"budgeted\",version=\"1\"}"));
     }
 }
