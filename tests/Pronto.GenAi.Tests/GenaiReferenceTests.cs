@@ -64,4 +64,22 @@ public sealed class GenaiReferenceTests : IDisposable
         Assert.Equal(tokens, pronto.Count);
         Assert.Equal(pronto.ToArray(), reference);
     }
+
+    [Fact]
+    public void A_legacy_sentencepiece_tokenizer_encodes_as_onnx_runtime_genai_s_tokenizer_does()
+    {
+        // GenAI's tokenizer (onnxruntime-extensions) reads a folder with a genai_config.json beside tokenizer.json.
+        var folder = Path.Combine(_root, "spm");
+        var tokenizer = GenerativeTokenizer.Load(SentencePieceBpe.Write(folder));
+        File.WriteAllText(Path.Combine(folder, "genai_config.json"), """
+            {"model": {"type": "llama", "vocab_size": 1, "context_length": 1, "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0,
+             "decoder": {"filename": "none.onnx", "head_size": 1, "hidden_size": 1, "num_attention_heads": 1, "num_hidden_layers": 1, "num_key_value_heads": 1}}}
+            """);
+        using var genai = new Tokenizer(folder);
+        foreach (var text in (string[])["hello world é", "hello  world", " hello", "<s>hello</s>", "world hello\nhe", "héllo wörld ✓"])
+        {
+            using var sequences = genai.Encode(text);
+            Assert.Equal(sequences[0].ToArray(), tokenizer.Encode(text));
+        }
+    }
 }

@@ -25,4 +25,7 @@ public static class ProntoErrors
 
     [DoesNotReturn]
     public static T InvalidArgument<T>(string message) => throw new ProntoException(ErrorCode.InvalidArgument, message);
+
+    [DoesNotReturn]
+    public static T Unsupported<T>(string message) => throw new ProntoException(ErrorCode.Unsupported, message);
 }

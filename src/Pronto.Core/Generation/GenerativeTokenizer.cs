@@ -6,10 +6,12 @@ using Pronto.Core.Errors;
 namespace Pronto.Core.Generation;
 
 /// <summary>
-/// A decoder's tokenizer, read from Hugging Face's <c>tokenizer.json</c> (a BPE model: GPT-2, Qwen, Llama 3 and most
-/// decoders exported with Optimum) and run by Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/>, which has no
-/// tokenizer.json loader of its own: the vocabulary, merges, added (special) tokens, byte-level flag and the
-/// pre-tokenizer's split pattern are read here and handed to it. Other model types (WordPiece, Unigram) are refused.
+/// A decoder's tokenizer, read from Hugging Face's <c>tokenizer.json</c> (a BPE model) and run by Microsoft.ML.Tokenizers'
+/// <see cref="BpeTokenizer"/>, which has no tokenizer.json loader of its own: the vocabulary, merges, added (special)
+/// tokens, byte-level flag, normalizer and the pre-tokenizer's split pattern are read here and handed to it. A
+/// byte-level BPE (GPT-2, Qwen, Llama 3) is encoded by it whole; a SentencePiece-style BPE (Llama 2, Mistral, Phi-3,
+/// Gemma: <c>▁</c> words, byte fallback) through <see cref="SentencePieceText"/>. Other model types (WordPiece,
+/// Unigram) are refused.
 /// </summary>
 public sealed class GenerativeTokenizer
 {
@@ -26,10 +28,14 @@ public sealed class GenerativeTokenizer
     private readonly bool _byteLevel;
     private readonly int[] _prefix;
     private readonly int[] _suffix;
+    private readonly SentencePieceText? _pieces;
+    private readonly Func<string, string>? _normalize;
 
-    private GenerativeTokenizer(BpeTokenizer tokenizer, Dictionary<string, int> special, Dictionary<string, int> vocab, int vocabSize, bool byteLevel, (int[] Prefix, int[] Suffix) template)
+    private GenerativeTokenizer(BpeTokenizer tokenizer, Dictionary<string, int> special, Dictionary<string, int> vocab, int vocabSize, bool byteLevel, (int[] Prefix, int[] Suffix) template, SentencePieceText? pieces, Func<string, string>? normalize)
     {
         _tokenizer = tokenizer;
+        _pieces = pieces;
+        _normalize = normalize;
         (_prefix, _suffix) = template;
         _special = special;
         _specialIds = [.. special.Values];
@@ -81,7 +87,7 @@ public sealed class GenerativeTokenizer
             return [single];
         }
 
-        return System.Text.Encoding.UTF8.GetBytes(token.Replace('\u2581', ' '));
+        return System.Text.Encoding.UTF8.GetBytes(token.Replace(_pieces?.Replacement ?? '\u2581', ' '));
     }
 
     /// <summary>A token as text for log-probabilities: its bytes as UTF-8 (U+FFFD where they end inside a character).</summary>
@@ -179,18 +185,27 @@ public sealed class GenerativeTokenizer
             }
 
             var byteLevel = HasType(root, "pre_tokenizer", "ByteLevel") || HasType(root, "decoder", "ByteLevel");
-            var pattern = SplitPattern(root) ?? Gpt2Pattern;
+
+            // A SentencePiece-style BPE splits out added tokens, normalizes and pre-tokenizes itself (SentencePieceText)
+            // and hands the BPE whole runs of known characters: no pre-tokenizer pattern, no special tokens here.
             var options = new BpeOptions(vocab)
             {
                 Merges = merges,
                 ByteLevel = byteLevel,
-                SpecialTokens = special.Count > 0 ? special : null,
-                PreTokenizer = new RegexPreTokenizer(new Regex(pattern, RegexOptions.Compiled), special.Count > 0 ? special : null),
+                SpecialTokens = byteLevel && special.Count > 0 ? special : null,
+                PreTokenizer = byteLevel
+                    ? new RegexPreTokenizer(new Regex(SplitPattern(root) ?? Gpt2Pattern, RegexOptions.Compiled), special.Count > 0 ? special : null)
+                    : new RegexPreTokenizer(new Regex("(?s).+", RegexOptions.Compiled), null),
                 UnknownToken = model.TryGetProperty("unk_token", out var unk) && unk.ValueKind == JsonValueKind.String ? unk.GetString() : null,
             };
             try
             {
-                return new GenerativeTokenizer(BpeTokenizer.Create(options), special, vocab, maxId + 1, byteLevel, PostProcessor(root, path));
+                var bpe = BpeTokenizer.Create(options);
+                var normalize = byteLevel && root.TryGetProperty("normalizer", out var normalizer) && normalizer.ValueKind == JsonValueKind.Object
+                    ? SentencePieceText.Normalizer(normalizer, path)
+                    : null;
+                var pieces = byteLevel ? null : SentencePieceText.Create(root, model, bpe, vocab, special, path);
+                return new GenerativeTokenizer(bpe, special, vocab, maxId + 1, byteLevel, PostProcessor(root, path), pieces, normalize);
             }
             catch (Exception e) when (e is ArgumentException or InvalidOperationException)
             {
@@ -200,7 +215,7 @@ public sealed class GenerativeTokenizer
     }
 
     /// <summary>Token ids of <paramref name="text"/>; special tokens written in the text become their ids.</summary>
-    public int[] Encode(string text) => [.. _tokenizer.EncodeToIds(text)];
+    public int[] Encode(string text) => _pieces?.Encode(text) ?? [.. _tokenizer.EncodeToIds(_normalize is null ? text : _normalize(text))];
 
     /// <summary>
     /// A prompt's ids with the special tokens the tokenizer's post-processor adds around a single sequence (Llama's and
@@ -224,7 +239,19 @@ public sealed class GenerativeTokenizer
             }
         }
 
-        return _tokenizer.Decode(kept);
+        if (_pieces is null)
+        {
+            return _tokenizer.Decode(kept);
+        }
+
+        // SentencePiece pieces: each token's bytes (▁ a space, <0xNN> its byte), one UTF-8 text.
+        var bytes = new List<byte>(kept.Count * 4);
+        foreach (var id in kept)
+        {
+            bytes.AddRange(TokenBytes(id));
+        }
+
+        return System.Text.Encoding.UTF8.GetString([.. bytes]);
     }
 
     /// <summary>The id of an added token or a vocabulary entry, or null.</summary>
@@ -233,6 +260,11 @@ public sealed class GenerativeTokenizer
         if (_special.TryGetValue(token, out var id))
         {
             return id;
+        }
+
+        if (_pieces is not null)
+        {
+            return _pieces.TokenId(token);
         }
 
         var ids = _tokenizer.EncodeToIds(token);
