@@ -53,14 +53,14 @@ internal sealed class GenaiChatTemplate : IChatTemplateRenderer
         }
     }
 
-    public string Render(IReadOnlyList<ChatMessage> messages)
+    public string Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt = true)
     {
         var json = new JsonArray([.. messages.Select(m => new JsonObject { ["role"] = m.Role, ["content"] = m.Content })]).ToJsonString();
         try
         {
             lock (_gate)
             {
-                return _tokenizer.ApplyChatTemplate(_template, json, null, true);
+                return _tokenizer.ApplyChatTemplate(_template, json, null, addGenerationPrompt);
             }
         }
         catch (OnnxRuntimeGenAIException e)

@@ -6,11 +6,15 @@ namespace Pronto.Core.Generation;
 /// <summary>One chat message: a role (system, user, assistant, ...) and its text.</summary>
 public sealed record ChatMessage(string Role, string Content);
 
-/// <summary>Renders chat messages with one model's chat template, ending where the assistant's reply starts.</summary>
+/// <summary>Renders chat messages with one model's chat template.</summary>
 public interface IChatTemplateRenderer : IDisposable
 {
-    /// <summary>The prompt; throws <see cref="ProntoException"/> (InvalidArgument) when the template refuses the messages.</summary>
-    string Render(IReadOnlyList<ChatMessage> messages);
+    /// <summary>
+    /// The prompt, ending where the assistant's reply starts when <paramref name="addGenerationPrompt"/> (the template's
+    /// <c>add_generation_prompt</c>); throws <see cref="ProntoException"/> (InvalidArgument) when the template refuses
+    /// the messages.
+    /// </summary>
+    string Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt = true);
 }
 
 /// <summary>
@@ -72,33 +76,59 @@ public sealed class ChatTemplate : IDisposable
             ? ChatMl
             : None(why ?? "its tokenizer_config.json chat_template is not ChatML, and no Jinja renderer is available to this model's backend (set pronto.generative.chat_template: chatml if the model was trained on ChatML)");
 
-    /// <summary>The prompt for <paramref name="messages"/>, ending where the assistant's reply starts.</summary>
-    public string Render(string model, IReadOnlyList<ChatMessage> messages)
+    /// <summary>
+    /// The prompt for <paramref name="messages"/>: ending where the assistant's reply starts (the default), with the
+    /// messages alone (<paramref name="addGenerationPrompt"/> false), or, with <paramref name="continueFinalMessage"/>,
+    /// ending inside the last message, right after its content (Hugging Face's and vLLM's continue_final_message: the
+    /// messages rendered without a generation prompt, cut after the last place the final message's trimmed content
+    /// appears), so the model goes on writing it.
+    /// </summary>
+    public string Render(string model, IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt = true, bool continueFinalMessage = false)
     {
         if (Unsupported is not null)
         {
             ProntoErrors.InvalidArgument($"model '{model}' cannot render chat messages: {Unsupported}");
         }
 
+        var generationPrompt = addGenerationPrompt && !continueFinalMessage;
+        string rendered;
         if (_renderer is not null)
         {
             try
             {
-                return _renderer.Render(messages);
+                rendered = _renderer.Render(messages, generationPrompt);
             }
             catch (ProntoException e)
             {
                 return ProntoErrors.InvalidArgument<string>($"model '{model}': its chat template refused the messages: {e.Message}");
             }
         }
-
-        var prompt = new StringBuilder();
-        foreach (var message in messages)
+        else
         {
-            prompt.Append("<|im_start|>").Append(message.Role).Append('\n').Append(message.Content).Append("<|im_end|>\n");
+            var prompt = new StringBuilder();
+            foreach (var message in messages)
+            {
+                prompt.Append("<|im_start|>").Append(message.Role).Append('\n').Append(message.Content).Append("<|im_end|>\n");
+            }
+
+            rendered = (generationPrompt ? prompt.Append("<|im_start|>assistant\n") : prompt).ToString();
         }
 
-        return prompt.Append("<|im_start|>assistant\n").ToString();
+        if (!continueFinalMessage || messages.Count == 0)
+        {
+            return rendered;
+        }
+
+        var final = messages[^1].Content.Trim();
+        if (final.Length == 0)
+        {
+            ProntoErrors.InvalidArgument($"model '{model}': continue_final_message needs a last message with content to continue");
+        }
+
+        var at = rendered.LastIndexOf(final, StringComparison.Ordinal);
+        return at >= 0
+            ? rendered[..(at + final.Length)]
+            : ProntoErrors.InvalidArgument<string>($"model '{model}': continue_final_message is set, but the last message's content does not appear in the prompt its chat template renders");
     }
 
     public void Dispose() => _renderer?.Dispose();

@@ -6,7 +6,7 @@ namespace Pronto.Server.Http;
 
 /// <summary>
 /// The body of <c>POST /v1/completions</c> or <c>/v1/chat/completions</c>, read strictly enough that a parameter
-/// Pronto would silently ignore (echo) is refused instead: 400 for a bad value, 501 for a
+/// Pronto would silently ignore (suffix, tools) is refused instead: 400 for a bad value, 501 for a
 /// feature not built yet. Unknown fields are ignored, as OpenAI-compatible servers do.
 /// </summary>
 internal sealed class GenerationRequest
@@ -67,6 +67,18 @@ internal sealed class GenerationRequest
     /// </summary>
     public bool EchoOnly => Echo && MaxTokens == 0;
 
+    /// <summary>Chat (vLLM's <c>add_generation_prompt</c>, default true): the template opens the assistant's reply.</summary>
+    public bool AddGenerationPrompt { get; init; } = true;
+
+    /// <summary>
+    /// Chat (vLLM's <c>continue_final_message</c>): the prompt ends inside the last message, which the model goes on
+    /// writing (a reply the client began, "prefilled"); only with <c>add_generation_prompt: false</c>.
+    /// </summary>
+    public bool ContinueFinalMessage { get; init; }
+
+    /// <summary>Chat's <c>echo</c> (vLLM's): the reply starts with the last message's content when that message has the reply's role.</summary>
+    public bool EchoLastMessage { get; init; }
+
     /// <summary>A prompt as text or as token ids.</summary>
     public readonly record struct Prompt(string? Text, int[]? TokenIds);
 
@@ -108,14 +120,13 @@ internal sealed class GenerationRequest
                 ProntoErrors.InvalidArgument($"'prompt_logprobs' must be from 0 to {SamplingParameters.MaxLogprobs}, got {promptLogprobs}");
             }
             // echo (completions): each choice's text starts with its prompt's; with logprobs, so do its logprobs lists.
-            var echo = false;
-            if (chat)
+            // Chat's echo is vLLM's: the last message's content, when the reply continues that role.
+            var echo = !chat && OpenAiFields.Bool(root, "echo") == true;
+            var addGenerationPrompt = !chat || (OpenAiFields.Bool(root, "add_generation_prompt") ?? true);
+            var continueFinal = chat && (OpenAiFields.Bool(root, "continue_final_message") ?? false);
+            if (continueFinal && addGenerationPrompt)
             {
-                Refuse(root, "echo", v => v.ValueKind == JsonValueKind.False, "'echo' is a completions parameter; chat completions do not echo");
-            }
-            else if (OpenAiFields.Bool(root, "echo") == true)
-            {
-                echo = true;
+                ProntoErrors.InvalidArgument("'continue_final_message' and 'add_generation_prompt' cannot both be true: set 'add_generation_prompt' to false to continue the last message");
             }
 
             Refuse(root, "suffix", _ => false, "'suffix' is not supported");
@@ -205,6 +216,9 @@ internal sealed class GenerationRequest
                 AddSpecialTokens = OpenAiFields.Bool(root, "add_special_tokens") ?? !chat,
                 PromptLogprobs = promptLogprobs,
                 Echo = echo,
+                EchoLastMessage = chat && OpenAiFields.Bool(root, "echo") == true,
+                AddGenerationPrompt = addGenerationPrompt,
+                ContinueFinalMessage = continueFinal,
                 N = n,
                 BestOf = bestOf,
             };

@@ -61,8 +61,13 @@ internal static class OpenAiGeneration
             ?? ProntoErrors.InvalidArgument<GenerativeModel>($"model '{request.Model}' is not a generative model");
         int[] Encode(string text) => request.AddSpecialTokens ? model.Tokenizer.EncodePrompt(text) : model.Tokenizer.Encode(text);
         var distinct = chat
-            ? [Encode(model.ChatTemplate.Render(model.Name, request.Messages!))]
+            ? [Encode(model.ChatTemplate.Render(model.Name, request.Messages!, request.AddGenerationPrompt, request.ContinueFinalMessage))]
             : request.Prompts.Select(p => p.TokenIds ?? Encode(p.Text!)).ToArray();
+
+        // Chat: the reply is the assistant's unless the prompt leaves the last message open (vLLM's role rule); chat's
+        // echo writes the last message's content first when the reply continues its role.
+        var last = chat ? request.Messages![^1] : null;
+        var role = last is null || request.AddGenerationPrompt ? "assistant" : last.Role;
 
         // best_of candidates (n unless asked) per prompt, prompt-major (candidate index = prompt x best_of + j), as
         // OpenAI numbers choices. With a seed, candidate j draws from seed + j: different candidates, each reproducible.
@@ -118,6 +123,8 @@ internal static class OpenAiGeneration
             request.Echo ? [.. choicePrompts.Select((ids, i) => new EchoedPrompt(request.Prompts[i / n].Text ?? model.Tokenizer.Decode(ids), ids))] : null)
         {
             PromptLogprobs = request.PromptLogprobs,
+            ChatRole = role,
+            ChatEcho = request.EchoLastMessage && last is not null && last.Role == role && last.Content.Length > 0 ? last.Content : null,
             EchoLogprobs = request.Sampling.Logprobs ?? 0,
             Prompts = choicePrompts,
             Vocabulary = model.Tokenizer,
@@ -295,6 +302,13 @@ internal static class OpenAiGeneration
                     var index = i;
                     await WriteEventAsync(http, buffer, w => WriteChunk(w, header, index, string.Empty, null, role: true, includeUsage, ChunkTokens.None, firstOfStream: index == 0), context.RequestAborted);
                 }
+
+                // Chat's echo: the last message's content, a chunk of its own per choice (as vLLM streams it).
+                for (var i = 0; i < streams.Length && header.ChatEcho is { } echoed; i++)
+                {
+                    var index = i;
+                    await WriteEventAsync(http, buffer, w => WriteChunk(w, header, index, echoed, null, role: false, includeUsage, ChunkTokens.None), context.RequestAborted);
+                }
             }
 
             await foreach (var (index, chunk) in merged.Reader.ReadAllAsync(context.RequestAborted))
@@ -397,7 +411,7 @@ internal static class OpenAiGeneration
             w.WriteStartObject("delta"u8);
             if (role)
             {
-                w.WriteString("role"u8, "assistant"u8);
+                w.WriteString("role"u8, header.ChatRole);
             }
 
             if (text is not null)
@@ -476,8 +490,8 @@ internal static class OpenAiGeneration
             if (header.Chat)
             {
                 w.WriteStartObject("message"u8);
-                w.WriteString("role"u8, "assistant"u8);
-                w.WriteString("content"u8, choice.Text);
+                w.WriteString("role"u8, header.ChatRole);
+                w.WriteString("content"u8, header.ChatEcho + choice.Text);
                 w.WriteEndObject();
             }
             else
@@ -713,6 +727,12 @@ internal static class OpenAiGeneration
 
         /// <summary>The alternatives echo's legacy lists show (completions' logprobs).</summary>
         public int EchoLogprobs { get; init; }
+
+        /// <summary>Chat: the reply's role (assistant, or the last message's when no generation prompt opens a reply).</summary>
+        public string ChatRole { get; init; } = "assistant";
+
+        /// <summary>Chat's echo: the last message's content, written before each choice's reply; else null.</summary>
+        public string? ChatEcho { get; init; }
 
         /// <summary>Each choice's prompt ids.</summary>
         public int[][] Prompts { get; init; } = [];

@@ -88,4 +88,27 @@ public sealed class ChatTemplateTests : IDisposable
         Assert.Equal(ErrorCode.InvalidArgument, e.Code);
         Assert.StartsWith("model 'broken' cannot render chat messages: its tokenizer_config.json chat_template cannot be rendered: ", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Without_a_generation_prompt_the_messages_render_alone_and_continue_final_message_ends_inside_the_last()
+    {
+        ChatMessage[] messages = [new("user", "hello"), new("assistant", " The answer is ")];
+        // Pronto's ChatML keeps the content as sent; the Jinja template (through GenAI) trims it.
+        foreach (var (name, template, last) in (ReadOnlySpan<(string, ChatTemplate, string)>)[("chatml", ChatTemplate.ChatMl, "<|im_start|>assistant\n The answer is <|im_end|>\n"), ("llama", Template("llama"), "<|im_start|>assistant\nThe answer is<|im_end|>")])
+        {
+            // The last message closed, no reply opened.
+            var closed = template.Render(name, messages, addGenerationPrompt: false);
+            Assert.EndsWith("<|im_start|>user\nhello<|im_end|>" + (name == "chatml" ? "\n" : "") + last, closed, StringComparison.Ordinal);
+
+            // Continued: cut right after the last message's trimmed content, where the model goes on.
+            var open = template.Render(name, messages, addGenerationPrompt: false, continueFinalMessage: true);
+            Assert.Equal(closed[..(closed.LastIndexOf("The answer is", StringComparison.Ordinal) + "The answer is".Length)], open);
+            Assert.EndsWith(last[..(last.IndexOf("The answer is", StringComparison.Ordinal) + "The answer is".Length)], open, StringComparison.Ordinal);
+        }
+
+        // A last message with nothing to continue is a 400 that says so.
+        var e = Assert.Throws<ProntoException>(() => ChatTemplate.ChatMl.Render("chatml", [new("user", "hello"), new("assistant", "  ")], continueFinalMessage: true));
+        Assert.Equal(ErrorCode.InvalidArgument, e.Code);
+        Assert.Equal("model 'chatml': continue_final_message needs a last message with content to continue", e.Message);
+    }
 }

@@ -349,6 +349,72 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     }
 
     [Fact]
+    public async Task Continue_final_message_leaves_the_assistant_s_reply_open_and_chat_echo_writes_it_first_streamed_or_not()
+    {
+        // The prompt ends right after the assistant's begun reply; the model goes on from there as the engine does alone.
+        var prompt = ChatPrompt(new ProntoChatMessage("user", "hello there"), new ProntoChatMessage("assistant", " The cat "));
+        prompt = prompt[..(prompt.LastIndexOf("The cat", StringComparison.Ordinal) + "The cat".Length)];
+        Assert.EndsWith("<|im_start|>assistant\n The cat", prompt, StringComparison.Ordinal);
+        var expected = await ReferenceChunks(prompt, new SamplingParameters { Temperature = 0, MaxTokens = 6, IgnoreEos = true });
+        const string Messages = """ "messages":[{"role":"user","content":"hello there"},{"role":"assistant","content":" The cat "}],"add_generation_prompt":false,"continue_final_message":true,"max_tokens":6,"temperature":0,"ignore_eos":true""";
+
+        using (var response = await Post($$"""{"model":"tiny",{{Messages}},"echo":true,"return_token_ids":true}""", "/v1/chat/completions"))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            Assert.Equal(expected.PromptIds, doc.RootElement.GetProperty("prompt_token_ids").EnumerateArray().Select(e => e.GetInt32()));
+            var message = doc.RootElement.GetProperty("choices")[0].GetProperty("message");
+            Assert.Equal("assistant", message.GetProperty("role").GetString());
+            Assert.Equal(" The cat " + expected.Text, message.GetProperty("content").GetString()); // echo: the last message as sent
+        }
+
+        // Streamed: the role chunk, the echoed message as a chunk of its own, then the reply's tokens.
+        using var streamed = await Post($$"""{"model":"tiny",{{Messages}},"echo":true,"stream":true}""", "/v1/chat/completions");
+        Assert.Equal(HttpStatusCode.OK, streamed.StatusCode);
+        var deltas = new List<string?>();
+        await foreach (var item in SseParser.Create(await streamed.Content.ReadAsStreamAsync()).EnumerateAsync())
+        {
+            if (item.Data == "[DONE]")
+            {
+                break;
+            }
+
+            using var chunk = JsonDocument.Parse(item.Data);
+            var delta = chunk.RootElement.GetProperty("choices")[0].GetProperty("delta");
+            deltas.Add(delta.TryGetProperty("content", out var c) ? c.GetString() : null);
+        }
+
+        Assert.Equal(["", " The cat "], deltas.Take(2));
+        Assert.Equal(expected.Text, string.Concat(deltas.Skip(2)));
+
+        // Without echo the reply alone; echo does nothing when the reply opens a new assistant message after a user's.
+        using (var plain = await Post($$"""{"model":"tiny",{{Messages}}}""", "/v1/chat/completions"))
+        {
+            using var doc = JsonDocument.Parse(await plain.Content.ReadAsStringAsync());
+            Assert.Equal(expected.Text, doc.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+        }
+
+        var opened = await ReferenceChunks(ChatPrompt(new ProntoChatMessage("user", "hello there")), new SamplingParameters { Temperature = 0, MaxTokens = 4, IgnoreEos = true });
+        using (var echoed = await Post("""{"model":"tiny","messages":[{"role":"user","content":"hello there"}],"echo":true,"max_tokens":4,"temperature":0,"ignore_eos":true}""", "/v1/chat/completions"))
+        {
+            using var doc = JsonDocument.Parse(await echoed.Content.ReadAsStringAsync());
+            Assert.Equal(opened.Text, doc.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task Add_generation_prompt_false_renders_the_messages_alone_and_the_reply_takes_the_last_message_s_role()
+    {
+        var expected = await ReferenceChunks(ChatTemplate.ChatMl.Render("tiny", [new ProntoChatMessage("user", "hello there")], addGenerationPrompt: false), new SamplingParameters { Temperature = 0, MaxTokens = 3, IgnoreEos = true });
+        using var response = await Post("""{"model":"tiny","messages":[{"role":"user","content":"hello there"}],"add_generation_prompt":false,"max_tokens":3,"temperature":0,"ignore_eos":true,"return_token_ids":true}""", "/v1/chat/completions");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(expected.PromptIds, doc.RootElement.GetProperty("prompt_token_ids").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal("user", doc.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("role").GetString());
+        Assert.Equal(expected.Text, doc.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+    }
+
+    [Fact]
     public async Task Chat_logprobs_carry_each_token_s_bytes_and_top_alternatives_and_return_token_ids_the_prompt_s()
     {
         var expected = await ReferenceChunks(ChatPrompt(new ProntoChatMessage("user", "hello there")), new SamplingParameters { Temperature = 0, MaxTokens = 12, IgnoreEos = true, Logprobs = 2 });
@@ -873,7 +939,8 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","prompt_logprobs":21}""", 400, "'prompt_logprobs' must be from 0 to 20, got 21")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":"x","max_tokens":0}""", 400, "'max_tokens' must be at least 1 (0 only with echo, which scores the prompt), got 0")]
     [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[{"role":"user","content":"hi"}],"max_tokens":0}""", 400, "'max_tokens' must be at least 1, got 0")]
-    [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[{"role":"user","content":"hi"}],"echo":true}""", 501, "'echo' is a completions parameter")]
+    [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[{"role":"user","content":"hi"}],"continue_final_message":true}""", 400, "'continue_final_message' and 'add_generation_prompt' cannot both be true: set 'add_generation_prompt' to false to continue the last message")]
+    [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[{"role":"user","content":"hi"}],"add_generation_prompt":"no"}""", 400, "'add_generation_prompt' must be true or false")]
     [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[{"role":"user","content":"hi"}],"top_logprobs":2}""", 400, "'top_logprobs' needs 'logprobs': true")]
     [InlineData("/v1/chat/completions", """{"model":"tiny","messages":[{"role":"user","content":"hi"}],"logprobs":true,"top_logprobs":30}""", 400, "'top_logprobs' must be from 0 to 20, got 30")]
     [InlineData("/v1/completions", """{"model":"tiny","prompt":""", 400, "malformed JSON")]
