@@ -61,9 +61,10 @@ public sealed record TokenLogprobs(float Logprob, IReadOnlyList<TokenLogprob> To
 /// back as its past inputs (each sequence grew by one token, so the left padding still lines up): no cache is copied.
 /// When a sequence joins or leaves, the staying sequences copy their own tokens out of the last present outputs
 /// ([heads, length, head_dim] per layer) and the step's padded past is built from those (<see cref="CacheRebuilds"/>
-/// counts such steps). ONNX Runtime still writes each step's present whole (past plus one token) and Pronto copies it
-/// into managed memory: a paged or in-place (ORT IOBinding) cache is issue 13's remaining work, as is batched prefill
-/// (prompts that join together run one after another, each at batch 1).
+/// counts such steps). ONNX Runtime writes each step's present whole (past plus one token), into buffers the engine
+/// gives it. A GroupQueryAttention decoder instead decodes on a shared past/present buffer (<see cref="SharedCache"/>):
+/// its rows are both the past input and the present output, and the operator appends each row's token in place.
+/// Prompts that join together are prefilled one after another, each at batch 1.
 /// </remarks>
 public sealed class GenerationEngine : IDisposable
 {
@@ -99,6 +100,11 @@ public sealed class GenerationEngine : IDisposable
     private byte[] _logits = [];
     private readonly StepBuffers _stepBuffers;
 
+    // GroupQueryAttention decoders: one cache buffer per past input, a row per running sequence, read and written in
+    // place by every step (past and present are the same memory); null for the other decoders.
+    private readonly SharedCache? _shared;
+    private long _sharedSteps;
+
     /// <summary>Tokens of room a step's cache buffer is allocated with, so the next steps' growing caches reuse it.</summary>
     private const int StepBufferSlack = 32;
     private Sequence[] _batchMembers = [];
@@ -122,6 +128,10 @@ public sealed class GenerationEngine : IDisposable
 
         // One step's presents are rented while the last step's are still its past: two sets at most.
         _stepBuffers = new StepBuffers(2 * decoder.PastNames.Count);
+        if (decoder.PadsRight && instance is IRunIntoOutputs && decoder.VocabSize > 0)
+        {
+            _shared = new SharedCache(decoder.PastNames.Count, maxRunning, decoder.Heads, decoder.HeadDim, contextLength);
+        }
         // Unbounded: the bound is the count of sequences still waiting (_waiting), which a cancel lowers at once even
         // though the cancelled sequence stays in the channel until the loop reaches it.
         _queue = Channel.CreateUnbounded<Sequence>(new UnboundedChannelOptions { SingleReader = true });
@@ -194,6 +204,15 @@ public sealed class GenerationEngine : IDisposable
     /// joined or left); the other steps fed the previous step's present outputs back as they were.
     /// </summary>
     public long CacheRebuilds => Interlocked.Read(ref _cacheRebuilds);
+
+    /// <summary>
+    /// Decode steps that ran on the shared past/present buffer (GroupQueryAttention decoders: ONNX Runtime appends each
+    /// row's token in place, so no step copies or rewrites the cache).
+    /// </summary>
+    public long SharedBufferSteps => Interlocked.Read(ref _sharedSteps);
+
+    /// <summary>Test hook, for <see cref="BeforeStep"/> only: tokens per row of the shared buffer now (0 when none is held).</summary>
+    internal int SharedCapacity => _shared?.Capacity ?? 0;
 
     /// <summary>Test hook: awaited by the loop before each step (admission, then one decode step).</summary>
     internal Func<CancellationToken, ValueTask>? BeforeStep { get; set; }
@@ -640,6 +659,12 @@ public sealed class GenerationEngine : IDisposable
 
     private void Step(List<Sequence> running, List<Sequence> prefilling, CancellationToken token)
     {
+        if (_shared is { } shared)
+        {
+            SharedStep(shared, running, prefilling, token);
+            return;
+        }
+
         var batch = running.Count;
         var reuse = _batchPresent is not null && running.SequenceEqual(_batchMembers);
         if (!reuse)
@@ -764,7 +789,13 @@ public sealed class GenerationEngine : IDisposable
 
         _batchPresent = present;
         _batchMembers = [.. running];
-        for (var b = 0; b < batch; b++)
+        DeliverStep(running, prefilling, logits, vocab);
+    }
+
+    /// <summary>After a decode step: each sequence's token from its row of logits, then the finished ones leave.</summary>
+    private void DeliverStep(List<Sequence> running, List<Sequence> prefilling, ReadOnlySpan<float> logits, int vocab)
+    {
+        for (var b = 0; b < running.Count; b++)
         {
             var sequence = running[b];
             sequence.Cache = null;
@@ -775,7 +806,7 @@ public sealed class GenerationEngine : IDisposable
 
         Publish(running, prefilling);
 
-        for (var b = batch - 1; b >= 0; b--)
+        for (var b = running.Count - 1; b >= 0; b--)
         {
             if (running[b].Finished)
             {
@@ -791,7 +822,113 @@ public sealed class GenerationEngine : IDisposable
             // Idle: the step buffers are let go rather than held for the next request.
             DropBatch();
             _stepBuffers.Clear();
+            _shared?.Release();
         }
+    }
+
+    /// <summary>
+    /// A decode step on the shared buffer: row b holds running[b]'s cache, right-padded to the buffer's capacity, and is
+    /// both the step's past and its present (ONNX Runtime's GroupQueryAttention writes each row's new key and value at
+    /// the row's length, read from the mask). Before the step, rows are compacted after sequences left (a staying
+    /// sequence's row moves down to its index in the batch) and a sequence that joined copies its prefill's cache in.
+    /// </summary>
+    private void SharedStep(SharedCache shared, List<Sequence> running, List<Sequence> prefilling, CancellationToken token)
+    {
+        var batch = running.Count;
+        var past = 0;
+        foreach (var sequence in running)
+        {
+            past = Math.Max(past, sequence.Length);
+        }
+
+        var total = past + 1;
+        shared.EnsureCapacity(total);
+        var changed = false;
+        for (var b = 0; b < batch; b++)
+        {
+            // Rows keep the batch's order (a sequence that leaves shifts the later ones down), so moving row by row
+            // upwards never overwrites a row still to move.
+            var sequence = running[b];
+            if (sequence.BatchRow == b)
+            {
+                continue;
+            }
+
+            if (sequence.BatchRow >= 0)
+            {
+                shared.Move(sequence.BatchRow, b, sequence.Length);
+            }
+            else
+            {
+                shared.CopyIn(b, sequence.Cache!, sequence.Length);
+                sequence.Cache = null;
+            }
+
+            sequence.BatchRow = b;
+            changed = true;
+        }
+
+        if (changed)
+        {
+            Interlocked.Increment(ref _cacheRebuilds);
+        }
+
+        var ids = new long[batch];
+        var mask = new long[batch * total];
+        var positions = new long[batch];
+        for (var b = 0; b < batch; b++)
+        {
+            var sequence = running[b];
+            ids[b] = sequence.NextToken;
+            positions[b] = sequence.Length;
+            mask.AsSpan(b * total, sequence.Length + 1).Fill(1);
+        }
+
+        var inputs = new List<NamedTensor>(3 + _decoder.PastNames.Count)
+        {
+            new(_decoder.Names.InputIds, Tensor.Create(ids, batch, 1)),
+            new(_decoder.Names.AttentionMask, Tensor.Create(mask, batch, total)),
+        };
+        if (_decoder.HasPositionIds)
+        {
+            inputs.Add(new(_decoder.Names.PositionIds, Tensor.Create(positions, batch, 1)));
+        }
+
+        var outputs = new Tensor[1 + _decoder.PastNames.Count];
+        outputs[0] = Logits(batch, 1, VocabSize);
+        for (var k = 0; k < _decoder.PastNames.Count; k++)
+        {
+            var rows = shared.Rows(k, batch);
+            inputs.Add(new(_decoder.PastNames[k], rows));
+            outputs[1 + k] = rows;
+        }
+
+        try
+        {
+            RunInto(inputs, outputs, token);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
+        {
+            // A failed step fails the sequences in it, not the engine: the next requests run normally.
+            foreach (var sequence in running)
+            {
+                sequence.Fail(e);
+            }
+
+            running.Clear();
+            shared.Release();
+            Publish(running, prefilling);
+            return;
+        }
+
+        Interlocked.Increment(ref _steps);
+        Interlocked.Increment(ref _sharedSteps);
+        if (batch > Volatile.Read(ref _largestBatch))
+        {
+            Volatile.Write(ref _largestBatch, batch);
+        }
+
+        DeliverStep(running, prefilling, outputs[0].Span<float>(), VocabSize);
     }
 
     /// <summary>
@@ -1052,6 +1189,91 @@ public sealed class GenerationEngine : IDisposable
             Registration.Dispose();
             Output.Writer.TryComplete(e);
         }
+    }
+}
+
+/// <summary>
+/// The shared past/present cache of a GroupQueryAttention decoder: per past input one buffer of [max_running, heads,
+/// capacity, head_dim] (FP32), row b the b-th running sequence's keys or values, its tokens first (right padding). The
+/// capacity grows with the longest sequence (to the context length at most), copying each row's tokens.
+/// </summary>
+internal sealed class SharedCache(int inputs, int maxRows, int heads, int headDim, int contextLength)
+{
+    private const int Slack = 32;
+    private readonly byte[][] _buffers = new byte[inputs][];
+    private int _capacity;
+
+    /// <summary>Tokens each row holds at most before the buffer grows.</summary>
+    public int Capacity => _capacity;
+
+    /// <summary>Makes room for <paramref name="tokens"/> per row, keeping what every row holds.</summary>
+    public void EnsureCapacity(int tokens)
+    {
+        if (tokens <= _capacity)
+        {
+            return;
+        }
+
+        var capacity = Math.Min(contextLength, Math.Max(tokens + Slack, 2 * _capacity));
+        for (var k = 0; k < _buffers.Length; k++)
+        {
+            var grown = GC.AllocateUninitializedArray<byte>(checked(maxRows * heads * capacity * headDim * sizeof(float)));
+            if (_buffers[k] is { } old)
+            {
+                var from = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(old.AsSpan());
+                var to = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(grown.AsSpan());
+                for (var row = 0; row < maxRows; row++)
+                {
+                    for (var h = 0; h < heads; h++)
+                    {
+                        from.Slice(((row * heads) + h) * _capacity * headDim, _capacity * headDim)
+                            .CopyTo(to.Slice(((row * heads) + h) * capacity * headDim));
+                    }
+                }
+            }
+
+            _buffers[k] = grown;
+        }
+
+        _capacity = capacity;
+    }
+
+    /// <summary>The first <paramref name="rows"/> rows of input <paramref name="k"/>'s buffer: [rows, heads, capacity, head_dim].</summary>
+    public Tensor Rows(int k, int rows) =>
+        Tensor.FromBytes(DataType.FP32, _buffers[k].AsMemory(0, rows * heads * _capacity * headDim * sizeof(float)), rows, heads, _capacity, headDim);
+
+    /// <summary>Moves the first <paramref name="length"/> tokens of row <paramref name="from"/> to row <paramref name="to"/>.</summary>
+    public void Move(int from, int to, int length)
+    {
+        foreach (var buffer in _buffers)
+        {
+            var floats = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(buffer.AsSpan());
+            for (var h = 0; h < heads; h++)
+            {
+                floats.Slice(((from * heads) + h) * _capacity * headDim, length * headDim)
+                    .CopyTo(floats.Slice(((to * heads) + h) * _capacity * headDim));
+            }
+        }
+    }
+
+    /// <summary>Copies a prefill's cache (per input [heads, length, head_dim]) into row <paramref name="row"/>.</summary>
+    public void CopyIn(int row, float[][] cache, int length)
+    {
+        for (var k = 0; k < _buffers.Length; k++)
+        {
+            var floats = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(_buffers[k].AsSpan());
+            for (var h = 0; h < heads; h++)
+            {
+                cache[k].AsSpan(h * length * headDim, length * headDim).CopyTo(floats.Slice(((row * heads) + h) * _capacity * headDim));
+            }
+        }
+    }
+
+    /// <summary>Lets the buffers go (nothing runs).</summary>
+    public void Release()
+    {
+        Array.Clear(_buffers);
+        _capacity = 0;
     }
 }
 

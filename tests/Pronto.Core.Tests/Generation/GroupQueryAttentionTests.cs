@@ -121,6 +121,42 @@ public sealed class GroupQueryAttentionTests : IDisposable
         Assert.Equal(3, engine.LargestBatch);
         Assert.Equal(expected, batched);
         Assert.NotEqual(expected[0], expected[1]);
+
+        // Every step ran on the shared past/present buffer; the plain decoder never does.
+        Assert.Equal(engine.Steps, engine.SharedBufferSteps);
+        Assert.Equal(0, plain.SharedBufferSteps);
+    }
+
+    [Fact]
+    public async Task Rows_of_the_shared_buffer_move_down_when_sequences_leave_and_the_buffer_grows_past_its_first_capacity()
+    {
+        // 60 tokens (the buffer starts at the longest sequence + 32 and grows), 5 and 8: the second leaves first and
+        // the third's row moves into its place, then the third leaves and the first runs on alone.
+        var plain = Model("plain").Engine;
+        int[] lengths = [60, 5, 8];
+        var expected = new List<int[]>();
+        for (var i = 0; i < Prompts.Length; i++)
+        {
+            expected.Add(await Tokens(plain.Generate(Prompts[i], Greedy(lengths[i]), CancellationToken.None)).WaitAsync(Guard));
+        }
+
+        var engine = Model("gqa").Engine;
+        var capacities = new List<int>();
+        var gate = new StepGate { OnStep = _ => capacities.Add(engine.SharedCapacity) };
+        engine.BeforeStep = gate.Hook;
+        var first = Tokens(engine.Generate(Prompts[0], Greedy(lengths[0]), CancellationToken.None));
+        await gate.Reached.WaitAsync(Guard);
+        var others = Enumerable.Range(1, 2).Select(i => Tokens(engine.Generate(Prompts[i], Greedy(lengths[i]), CancellationToken.None))).ToList();
+        gate.Open();
+        var batched = await Task.WhenAll(new[] { first }.Concat(others)).WaitAsync(Guard);
+
+        Assert.Equal(expected, batched);
+        Assert.Equal(3, engine.LargestBatch);
+        Assert.Equal(59, engine.SharedBufferSteps); // one step per token after each prompt's first, the longest's
+        Assert.Equal(2, engine.CacheRebuilds);      // the three joining at once, the third moving down; the last leaving moves nothing
+
+        // None before the first step; the first step's 14 + 1 tokens + 32; past 47, twice that (the context is 96).
+        Assert.Equal([0, 47, 94], capacities.Distinct());
     }
 
     private sealed class Close : IEqualityComparer<float>
