@@ -66,12 +66,12 @@ public static class TinyDecoder
     /// Writes <c>&lt;repository&gt;/&lt;name&gt;/config.pbtxt</c> (generative, with <paramref name="extraParameters"/>)
     /// and version <paramref name="version"/>'s model.onnx and tokenizer files. Returns the version folder.
     /// </summary>
-    public static string Write(string repository, string name, int version = 1, ulong seed = 7, string? chatTemplate = ByteLevelBpe.ChatMlTemplate, IReadOnlyDictionary<string, string>? extraParameters = null, bool groupQueryAttention = false)
+    public static string Write(string repository, string name, int version = 1, ulong seed = 7, string? chatTemplate = ByteLevelBpe.ChatMlTemplate, IReadOnlyDictionary<string, string>? extraParameters = null, bool groupQueryAttention = false, bool float16 = false)
     {
         var modelDir = Path.Combine(repository, name);
         var versionDir = Path.Combine(modelDir, version.ToString(CultureInfo.InvariantCulture));
         Directory.CreateDirectory(versionDir);
-        WriteModel(Path.Combine(versionDir, "model.onnx"), seed, groupQueryAttention: groupQueryAttention);
+        WriteModel(Path.Combine(versionDir, "model.onnx"), seed, groupQueryAttention: groupQueryAttention, float16: float16);
         WriteTokenizer(versionDir, chatTemplate);
         var config = new StringBuilder();
         config.Append(CultureInfo.InvariantCulture, $"name: \"{name}\"\nplatform: \"onnxruntime_onnx\"\n");
@@ -158,7 +158,7 @@ public static class TinyDecoder
     /// Writes the ONNX graph alone (for tests that run it directly); with <paramref name="groupQueryAttention"/> its
     /// attention is ONNX Runtime's GroupQueryAttention, as GenAI's model builder writes it (same weights, same logits).
     /// </summary>
-    public static void WriteModel(string path, ulong seed = 7, DecoderShape? shape = null, bool groupQueryAttention = false)
+    public static void WriteModel(string path, ulong seed = 7, DecoderShape? shape = null, bool groupQueryAttention = false, bool float16 = false)
     {
         shape ??= Tiny;
         var hidden = shape.Hidden;
@@ -186,7 +186,7 @@ public static class TinyDecoder
         }
 
         Fill(weights.Head, 3f * hiddenScale);
-        weights.WriteOnnx(path, "pronto-tests", groupQueryAttention);
+        weights.WriteOnnx(path, "pronto-tests", groupQueryAttention, float16);
     }
 
     /// <summary>

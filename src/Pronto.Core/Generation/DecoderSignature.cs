@@ -58,6 +58,12 @@ public sealed class DecoderSignature
     /// <summary>The logits' last dimension; -1 when the model leaves it symbolic.</summary>
     public long VocabSize { get; }
 
+    /// <summary>The past and present tensors' element type: FP32, or FP16 (fp16 exports); the loop keeps its cache in it.</summary>
+    public DataType CacheType { get; init; } = DataType.FP32;
+
+    /// <summary>The logits' element type: FP32, or FP16 (read as FP32 by the sampler).</summary>
+    public DataType LogitsType { get; init; } = DataType.FP32;
+
     /// <summary>Past inputs in order: layer 0 key, layer 0 value, layer 1 key, ...</summary>
     public IReadOnlyList<string> PastNames { get; }
 
@@ -101,13 +107,20 @@ public sealed class DecoderSignature
             config.Outputs.Find(t => t.Name == names.Logits)?.Dims is { Length: > 0 } logits ? logits[^1] : ProntoErrors.InvalidArgument<long>($"generative model '{config.Name}' has no output '{names.Logits}'"))
         {
             PadsRight = padsRight,
+            CacheType = first.DataType,
+            LogitsType = config.Outputs.Find(t => t.Name == names.Logits)!.DataType,
         };
+        if (signature.CacheType is not (DataType.FP32 or DataType.FP16) || signature.LogitsType is not (DataType.FP32 or DataType.FP16))
+        {
+            ProntoErrors.Unsupported($"generative model '{config.Name}': its cache is {signature.CacheType.ToConfigName()} and its logits {signature.LogitsType.ToConfigName()}; Pronto's decode loop reads FP32 or FP16");
+        }
+
         foreach (var name in signature.PastNames)
         {
             var past = Input(name);
-            if (past.DataType != DataType.FP32)
+            if (past.DataType != signature.CacheType)
             {
-                ProntoErrors.Unsupported($"generative model '{config.Name}': '{name}' is {past.DataType.ToConfigName()}; Pronto's decode loop keeps an FP32 cache so far");
+                ProntoErrors.InvalidArgument($"generative model '{config.Name}': '{name}' is {past.DataType.ToConfigName()} but '{firstName}' is {signature.CacheType.ToConfigName()}: every past input must have one type");
             }
         }
 

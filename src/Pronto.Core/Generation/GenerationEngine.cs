@@ -105,6 +105,10 @@ public sealed class GenerationEngine : IDisposable
     private readonly SharedCache? _shared;
     private long _sharedSteps;
 
+    // Bytes of one cache element (FP32 4, FP16 2); FP16 logits are widened into _logitsF32 for the sampler.
+    private readonly int _element;
+    private float[] _logitsF32 = [];
+
     /// <summary>Tokens of room a step's cache buffer is allocated with, so the next steps' growing caches reuse it.</summary>
     private const int StepBufferSlack = 32;
     private Sequence[] _batchMembers = [];
@@ -128,9 +132,10 @@ public sealed class GenerationEngine : IDisposable
 
         // One step's presents are rented while the last step's are still its past: two sets at most.
         _stepBuffers = new StepBuffers(2 * decoder.PastNames.Count);
+        _element = decoder.CacheType.ElementSize();
         if (decoder.PadsRight && instance is IRunIntoOutputs && decoder.VocabSize > 0)
         {
-            _shared = new SharedCache(decoder.PastNames.Count, maxRunning, decoder.Heads, decoder.HeadDim, contextLength);
+            _shared = new SharedCache(decoder.PastNames.Count, maxRunning, decoder.Heads, decoder.HeadDim * _element, contextLength, decoder.CacheType, decoder.HeadDim);
         }
         // Unbounded: the bound is the count of sequences still waiting (_waiting), which a cancel lowers at once even
         // though the cancelled sequence stays in the channel until the loop reaches it.
@@ -180,11 +185,11 @@ public sealed class GenerationEngine : IDisposable
     /// <summary>Tokens the running sequences' KV caches hold (prompt and generated tokens, as of the last step).</summary>
     public long CachedTokens => Volatile.Read(ref _cachedTokens);
 
-    /// <summary>Bytes of KV cache one token takes: keys and values of every layer, FP32.</summary>
+    /// <summary>Bytes of KV cache one token takes: keys and values of every layer, in the decoder's cache type (FP32 or FP16).</summary>
     /// <summary>The decoder's tensors (names, layers, heads) the loop feeds and reads.</summary>
     public DecoderSignature Decoder => _decoder;
 
-    public long CacheBytesPerToken => 2L * _decoder.Layers * _decoder.Heads * _decoder.HeadDim * sizeof(float);
+    public long CacheBytesPerToken => 2L * _decoder.Layers * _decoder.Heads * _decoder.HeadDim * _element;
 
     /// <summary>Sequences waiting to join the batch: queued ones and preempted ones.</summary>
     public int Waiting => Volatile.Read(ref _waiting) + Volatile.Read(ref _preemptedWaiting);
@@ -607,21 +612,21 @@ public sealed class GenerationEngine : IDisposable
         for (var k = 0; k < _decoder.PastNames.Count; k++)
         {
             var past = sequence.Cache?[k] ?? [];
-            inputs.Add(new(_decoder.PastNames[k], Tensor.Create(past, 1, _decoder.Heads, start, _decoder.HeadDim)));
+            inputs.Add(new(_decoder.PastNames[k], Tensor.FromBytes(_decoder.CacheType, past, 1, _decoder.Heads, start, _decoder.HeadDim)));
         }
 
         // The present outputs are written straight into the sequence's own cache arrays.
-        var cache = new float[_decoder.PastNames.Count][];
+        var cache = new byte[_decoder.PastNames.Count][];
         var outputs = new Tensor[1 + cache.Length];
         outputs[0] = Logits(1, count, VocabSize);
         for (var k = 0; k < cache.Length; k++)
         {
-            cache[k] = GC.AllocateUninitializedArray<float>(_decoder.Heads * total * _decoder.HeadDim);
-            outputs[1 + k] = Tensor.Create(cache[k], 1, _decoder.Heads, total, _decoder.HeadDim);
+            cache[k] = GC.AllocateUninitializedArray<byte>(_decoder.Heads * total * _decoder.HeadDim * _element);
+            outputs[1 + k] = Tensor.FromBytes(_decoder.CacheType, cache[k], 1, _decoder.Heads, total, _decoder.HeadDim);
         }
 
         var results = RunInto(inputs, outputs, token);
-        sequence.Cache = results == outputs ? cache : [.. results.Skip(1).Select(t => t.ToArray<float>())];
+        sequence.Cache = results == outputs ? cache : [.. results.Skip(1).Select(t => t.Data.ToArray())];
         sequence.Length = total;
 
         // Prompt tokens count once: a preempted sequence's recompute runs them again.
@@ -642,7 +647,7 @@ public sealed class GenerationEngine : IDisposable
         {
             // Row i predicts prompt token start + i + 1: the prompt's own log-probabilities, chunk by chunk.
             var vocab = (int)results[0].Shape[^1];
-            var rows = results[0].Span<float>();
+            var rows = LogitsOf(results[0]);
             sequence.PromptLogprobs ??= new List<TokenLogprobs>(prompt.Length - 1);
             for (var i = 0; i < count && start + i + 1 < prompt.Length; i++)
             {
@@ -653,7 +658,7 @@ public sealed class GenerationEngine : IDisposable
         if (total == prompt.Length)
         {
             var vocab = (int)results[0].Shape[^1];
-            Deliver(sequence, sequence.Sampler.Next(results[0].Span<float>().Slice((count - 1) * vocab, vocab)));
+            Deliver(sequence, sequence.Sampler.Next(LogitsOf(results[0]).Slice((count - 1) * vocab, vocab)));
         }
     }
 
@@ -713,7 +718,9 @@ public sealed class GenerationEngine : IDisposable
                 continue;
             }
 
-            var padded = new float[batch * heads * past * headDim];
+            // Offsets count token vectors (head_dim elements) of tokenBytes each.
+            var tokenBytes = headDim * _element;
+            var padded = new byte[batch * heads * past * tokenBytes];
             for (var b = 0; b < batch; b++)
             {
                 var sequence = running[b];
@@ -721,12 +728,12 @@ public sealed class GenerationEngine : IDisposable
                 var cache = sequence.Cache![k];
                 for (var h = 0; h < heads; h++)
                 {
-                    cache.AsSpan(h * length * headDim, length * headDim)
-                        .CopyTo(padded.AsSpan((((b * heads) + h) * past + Lead(past, length)) * headDim));
+                    cache.AsSpan(h * length * tokenBytes, length * tokenBytes)
+                        .CopyTo(padded.AsSpan((((b * heads) + h) * past + Lead(past, length)) * tokenBytes));
                 }
             }
 
-            inputs.Add(new(_decoder.PastNames[k], Tensor.Create(padded, batch, heads, past, headDim)));
+            inputs.Add(new(_decoder.PastNames[k], Tensor.FromBytes(_decoder.CacheType, padded, batch, heads, past, headDim)));
         }
 
         if (!reuse)
@@ -740,9 +747,9 @@ public sealed class GenerationEngine : IDisposable
         outputs[0] = Logits(batch, 1, VocabSize);
         for (var k = 1; k < outputs.Length; k++)
         {
-            var bytes = (long)batch * heads * total * headDim * sizeof(float);
-            var buffer = _stepBuffers.Rent(bytes, slack: (long)batch * heads * StepBufferSlack * headDim * sizeof(float));
-            outputs[k] = Tensor.FromBytes(DataType.FP32, buffer.AsMemory(0, (int)bytes), batch, heads, total, headDim);
+            var bytes = (long)batch * heads * total * headDim * _element;
+            var buffer = _stepBuffers.Rent(bytes, slack: (long)batch * heads * StepBufferSlack * headDim * _element);
+            outputs[k] = Tensor.FromBytes(_decoder.CacheType, buffer.AsMemory(0, (int)bytes), batch, heads, total, headDim);
         }
 
         Tensor[] results;
@@ -777,7 +784,7 @@ public sealed class GenerationEngine : IDisposable
         }
 
         var vocab = (int)results[0].Shape[^1];
-        var logits = results[0].Span<float>();
+        var logits = LogitsOf(results[0]);
 
         // The caches stay in the present outputs; a sequence takes its own copy out only when the batch changes. The
         // last step's present (this step's past) is free again now that the run has read it.
@@ -928,7 +935,7 @@ public sealed class GenerationEngine : IDisposable
             Volatile.Write(ref _largestBatch, batch);
         }
 
-        DeliverStep(running, prefilling, outputs[0].Span<float>(), VocabSize);
+        DeliverStep(running, prefilling, LogitsOf(outputs[0]), VocabSize);
     }
 
     /// <summary>
@@ -950,16 +957,17 @@ public sealed class GenerationEngine : IDisposable
 
                 var b = sequence.BatchRow;
                 var length = sequence.Length;
-                sequence.Cache = new float[present.Length][];
+                sequence.Cache = new byte[present.Length][];
+                var tokenBytes = headDim * _element;
                 for (var k = 0; k < present.Length; k++)
                 {
                     var total = (int)present[k].Shape[2];
-                    var rows = present[k].Span<float>();
-                    var cache = new float[heads * length * headDim];
+                    var rows = present[k].Data.Span;
+                    var cache = new byte[heads * length * tokenBytes];
                     for (var h = 0; h < heads; h++)
                     {
-                        rows.Slice((((b * heads) + h) * total + Lead(total, length)) * headDim, length * headDim)
-                            .CopyTo(cache.AsSpan(h * length * headDim));
+                        rows.Slice((((b * heads) + h) * total + Lead(total, length)) * tokenBytes, length * tokenBytes)
+                            .CopyTo(cache.AsSpan(h * length * tokenBytes));
                     }
 
                     sequence.Cache[k] = cache;
@@ -993,13 +1001,35 @@ public sealed class GenerationEngine : IDisposable
     /// <summary>A logits tensor of <paramref name="shape"/> over the buffer kept across runs (each run's logits are read before the next run).</summary>
     private Tensor Logits(params long[] shape)
     {
-        var bytes = (int)Tensor.CountElements(shape) * sizeof(float);
+        var bytes = (int)Tensor.CountElements(shape) * _decoder.LogitsType.ElementSize();
         if (_logits.Length < bytes)
         {
             _logits = GC.AllocateUninitializedArray<byte>(bytes);
         }
 
-        return Tensor.FromBytes(DataType.FP32, _logits.AsMemory(0, bytes), shape);
+        return Tensor.FromBytes(_decoder.LogitsType, _logits.AsMemory(0, bytes), shape);
+    }
+
+    /// <summary>A run's logits as FP32: as they are, or FP16 ones widened into a buffer kept across runs.</summary>
+    private ReadOnlySpan<float> LogitsOf(Tensor logits)
+    {
+        if (logits.DataType == DataType.FP32)
+        {
+            return logits.Span<float>();
+        }
+
+        var half = logits.Span<Half>();
+        if (_logitsF32.Length < half.Length)
+        {
+            _logitsF32 = GC.AllocateUninitializedArray<float>(half.Length);
+        }
+
+        for (var i = 0; i < half.Length; i++)
+        {
+            _logitsF32[i] = (float)half[i];
+        }
+
+        return _logitsF32.AsSpan(0, half.Length);
     }
 
     /// <summary>
@@ -1100,7 +1130,7 @@ public sealed class GenerationEngine : IDisposable
         public Channel<GenerationChunk> Output { get; } = Channel.CreateUnbounded<GenerationChunk>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
         /// <summary>Per past input, [heads, Length, head_dim]; null while the cache is row <see cref="BatchRow"/> of the last step's present outputs.</summary>
-        public float[][]? Cache { get; set; }
+        public byte[][]? Cache { get; set; }
 
         /// <summary>The sequence's row in the last step's present outputs, or -1 when <see cref="Cache"/> holds its tokens.</summary>
         public int BatchRow { get; set; } = -1;
@@ -1194,10 +1224,10 @@ public sealed class GenerationEngine : IDisposable
 
 /// <summary>
 /// The shared past/present cache of a GroupQueryAttention decoder: per past input one buffer of [max_running, heads,
-/// capacity, head_dim] (FP32), row b the b-th running sequence's keys or values, its tokens first (right padding). The
+/// capacity, head_dim] (in the cache type), row b the b-th running sequence's keys or values, its tokens first (right padding). The
 /// capacity grows with the longest sequence (to the context length at most), copying each row's tokens.
 /// </summary>
-internal sealed class SharedCache(int inputs, int maxRows, int heads, int headDim, int contextLength)
+internal sealed class SharedCache(int inputs, int maxRows, int heads, int tokenBytes, int contextLength, DataType type, int headDim)
 {
     private const int Slack = 32;
     private readonly byte[][] _buffers = new byte[inputs][];
@@ -1214,21 +1244,16 @@ internal sealed class SharedCache(int inputs, int maxRows, int heads, int headDi
             return;
         }
 
+        // Offsets below count token vectors (head_dim elements, tokenBytes each).
         var capacity = Math.Min(contextLength, Math.Max(tokens + Slack, 2 * _capacity));
         for (var k = 0; k < _buffers.Length; k++)
         {
-            var grown = GC.AllocateUninitializedArray<byte>(checked(maxRows * heads * capacity * headDim * sizeof(float)));
+            var grown = GC.AllocateUninitializedArray<byte>(checked(maxRows * heads * capacity * tokenBytes));
             if (_buffers[k] is { } old)
             {
-                var from = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(old.AsSpan());
-                var to = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(grown.AsSpan());
-                for (var row = 0; row < maxRows; row++)
+                for (var head = 0; head < maxRows * heads; head++)
                 {
-                    for (var h = 0; h < heads; h++)
-                    {
-                        from.Slice(((row * heads) + h) * _capacity * headDim, _capacity * headDim)
-                            .CopyTo(to.Slice(((row * heads) + h) * capacity * headDim));
-                    }
+                    old.AsSpan(head * _capacity * tokenBytes, _capacity * tokenBytes).CopyTo(grown.AsSpan(head * capacity * tokenBytes));
                 }
             }
 
@@ -1240,31 +1265,29 @@ internal sealed class SharedCache(int inputs, int maxRows, int heads, int headDi
 
     /// <summary>The first <paramref name="rows"/> rows of input <paramref name="k"/>'s buffer: [rows, heads, capacity, head_dim].</summary>
     public Tensor Rows(int k, int rows) =>
-        Tensor.FromBytes(DataType.FP32, _buffers[k].AsMemory(0, rows * heads * _capacity * headDim * sizeof(float)), rows, heads, _capacity, headDim);
+        Tensor.FromBytes(type, _buffers[k].AsMemory(0, rows * heads * _capacity * tokenBytes), rows, heads, _capacity, headDim);
 
     /// <summary>Moves the first <paramref name="length"/> tokens of row <paramref name="from"/> to row <paramref name="to"/>.</summary>
     public void Move(int from, int to, int length)
     {
         foreach (var buffer in _buffers)
         {
-            var floats = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(buffer.AsSpan());
             for (var h = 0; h < heads; h++)
             {
-                floats.Slice(((from * heads) + h) * _capacity * headDim, length * headDim)
-                    .CopyTo(floats.Slice(((to * heads) + h) * _capacity * headDim));
+                buffer.AsSpan(((from * heads) + h) * _capacity * tokenBytes, length * tokenBytes)
+                    .CopyTo(buffer.AsSpan(((to * heads) + h) * _capacity * tokenBytes));
             }
         }
     }
 
     /// <summary>Copies a prefill's cache (per input [heads, length, head_dim]) into row <paramref name="row"/>.</summary>
-    public void CopyIn(int row, float[][] cache, int length)
+    public void CopyIn(int row, byte[][] cache, int length)
     {
         for (var k = 0; k < _buffers.Length; k++)
         {
-            var floats = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(_buffers[k].AsSpan());
             for (var h = 0; h < heads; h++)
             {
-                cache[k].AsSpan(h * length * headDim, length * headDim).CopyTo(floats.Slice(((row * heads) + h) * _capacity * headDim));
+                cache[k].AsSpan(h * length * tokenBytes, length * tokenBytes).CopyTo(_buffers[k].AsSpan(((row * heads) + h) * _capacity * tokenBytes));
             }
         }
     }

@@ -97,9 +97,10 @@ public sealed class DecoderWeights
     /// <paramref name="groupQueryAttention"/> as ONNX Runtime's GroupQueryAttention (com.microsoft), the way ONNX Runtime
     /// GenAI's model builder writes Llama, Phi, Qwen and Mistral: its <c>seqlens_k</c> (each row's tokens less one) and
     /// <c>total_sequence_length</c> come from the attention mask, so each row's tokens must lead its past and present
-    /// (right padding), the new ones written after them.
+    /// (right padding), the new ones written after them. With <paramref name="float16Io"/> the past and present caches
+    /// and the logits are FP16 (as fp16 exports give them; the arithmetic stays FP32 between Casts).
     /// </summary>
-    public void WriteOnnx(string path, string producer, bool groupQueryAttention = false)
+    public void WriteOnnx(string path, string producer, bool groupQueryAttention = false, bool float16Io = false)
     {
         var d = Dims;
         var graph = new GraphProto { Name = "decoder" };
@@ -245,6 +246,11 @@ public sealed class DecoderWeights
         Weights("lm_head", Head, d.Hidden, d.Vocab);
         Node("MatMul", [x, "lm_head"], "logits");
 
+        if (float16Io)
+        {
+            CastInputsAndOutputs(graph, TensorProto.Types.DataType.Float16);
+        }
+
         var model = new ModelProto { IrVersion = 8, ProducerName = producer, Graph = graph };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
         if (groupQueryAttention)
@@ -252,5 +258,46 @@ public sealed class DecoderWeights
             model.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = 1 });
         }
         OnnxModelEditor.Save(model, path);
+    }
+
+    /// <summary>
+    /// Gives the graph's float inputs and outputs <paramref name="type"/>: each such input is cast to float where the
+    /// graph reads it, each such output is the graph's float result cast to <paramref name="type"/>.
+    /// </summary>
+    private static void CastInputsAndOutputs(GraphProto graph, TensorProto.Types.DataType type)
+    {
+        const TensorProto.Types.DataType F = TensorProto.Types.DataType.Float;
+        var renamed = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var value in graph.Input.Concat(graph.Output).Where(v => v.Type.TensorType.ElemType == (int)F))
+        {
+            renamed[value.Name] = value.Name + "_f32";
+            value.Type.TensorType.ElemType = (int)type;
+        }
+
+        foreach (var node in graph.Node)
+        {
+            for (var i = 0; i < node.Input.Count; i++)
+            {
+                node.Input[i] = renamed.GetValueOrDefault(node.Input[i], node.Input[i]);
+            }
+
+            for (var i = 0; i < node.Output.Count; i++)
+            {
+                node.Output[i] = renamed.GetValueOrDefault(node.Output[i], node.Output[i]);
+            }
+        }
+
+        var to = OnnxModelEditor.IntAttribute("to", (long)F);
+        var back = OnnxModelEditor.IntAttribute("to", (long)type);
+        var index = 0;
+        foreach (var input in graph.Input.Where(v => renamed.ContainsKey(v.Name)))
+        {
+            graph.Node.Insert(index++, OnnxModelEditor.Node("Cast", $"cast_{input.Name}", [input.Name], [renamed[input.Name]], to));
+        }
+
+        foreach (var output in graph.Output.Where(v => renamed.ContainsKey(v.Name)))
+        {
+            graph.Node.Add(OnnxModelEditor.Node("Cast", $"cast_{output.Name}", [renamed[output.Name]], [output.Name], back));
+        }
     }
 }
