@@ -106,7 +106,7 @@ internal sealed class ServerMetrics
         _promptTokens = factory.CreateCounter("pronto_prompt_tokens_total", "Prompt tokens prefilled", ModelLabels);
         _generationTokens = factory.CreateCounter("pronto_generation_tokens_total", "Tokens generated", ModelLabels);
         _cachedTokens = factory.CreateGauge("pronto_generation_kv_cache_tokens", "Tokens the running sequences' KV caches hold", ModelLabels);
-        _cacheUsage = factory.CreateGauge("pronto_generation_kv_cache_bytes", "Bytes the running sequences' KV caches hold (keys and values of every layer, FP32)", ModelLabels);
+        _cacheUsage = factory.CreateGauge("pronto_generation_kv_cache_bytes", "Bytes the running sequences' KV caches hold (keys and values of every layer, in the cache type: FP32 or FP16)", ModelLabels);
         _cacheBudgetUse = factory.CreateGauge("pronto_generation_kv_cache_usage_ratio", "Share of the model's KV-cache budget (pronto.generative.max_cache_tokens) the running sequences' caches hold; only for models with a budget", ModelLabels);
         _preemptions = factory.CreateCounter("pronto_generation_preemptions_total", "Running sequences preempted to keep the batch within the KV-cache budget (their caches recomputed when they join again)", ModelLabels);
 
