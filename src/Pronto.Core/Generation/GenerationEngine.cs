@@ -686,28 +686,7 @@ public sealed class GenerationEngine : IDisposable
         var total = past + 1;
         var heads = _decoder.Heads;
         var headDim = _decoder.HeadDim;
-        var ids = new long[batch];
-        var mask = new long[batch * total];
-        var positions = new long[batch];
-        for (var b = 0; b < batch; b++)
-        {
-            var sequence = running[b];
-            ids[b] = sequence.NextToken;
-            positions[b] = sequence.Length;
-
-            // Left padding: the sequence's own keys end where the longest past ends (right padding: they start the row).
-            mask.AsSpan((b * total) + Lead(past, sequence.Length), sequence.Length + 1).Fill(1);
-        }
-
-        var inputs = new List<NamedTensor>(3 + _decoder.PastNames.Count)
-        {
-            new(_decoder.Names.InputIds, Tensor.Create(ids, batch, 1)),
-            new(_decoder.Names.AttentionMask, Tensor.Create(mask, batch, total)),
-        };
-        if (_decoder.HasPositionIds)
-        {
-            inputs.Add(new(_decoder.Names.PositionIds, Tensor.Create(positions, batch, 1)));
-        }
+        var inputs = StepInputs(running, past);
 
         for (var k = 0; k < _decoder.PastNames.Count; k++)
         {
@@ -880,26 +859,7 @@ public sealed class GenerationEngine : IDisposable
             Interlocked.Increment(ref _cacheRebuilds);
         }
 
-        var ids = new long[batch];
-        var mask = new long[batch * total];
-        var positions = new long[batch];
-        for (var b = 0; b < batch; b++)
-        {
-            var sequence = running[b];
-            ids[b] = sequence.NextToken;
-            positions[b] = sequence.Length;
-            mask.AsSpan(b * total, sequence.Length + 1).Fill(1);
-        }
-
-        var inputs = new List<NamedTensor>(3 + _decoder.PastNames.Count)
-        {
-            new(_decoder.Names.InputIds, Tensor.Create(ids, batch, 1)),
-            new(_decoder.Names.AttentionMask, Tensor.Create(mask, batch, total)),
-        };
-        if (_decoder.HasPositionIds)
-        {
-            inputs.Add(new(_decoder.Names.PositionIds, Tensor.Create(positions, batch, 1)));
-        }
+        var inputs = StepInputs(running, past);
 
         var outputs = new Tensor[1 + _decoder.PastNames.Count];
         outputs[0] = Logits(batch, 1, VocabSize);
@@ -936,6 +896,39 @@ public sealed class GenerationEngine : IDisposable
         }
 
         DeliverStep(running, prefilling, LogitsOf(outputs[0]), VocabSize);
+    }
+
+    /// <summary>
+    /// A decode step's token inputs: each running sequence's next token and position, and the attention mask over
+    /// <paramref name="past"/> + 1 keys, each row's ones over its own tokens: at the row's end (left padding) or its start
+    /// (right padding, <see cref="Lead"/>); the past inputs follow.
+    /// </summary>
+    private List<NamedTensor> StepInputs(List<Sequence> running, int past)
+    {
+        var batch = running.Count;
+        var total = past + 1;
+        var ids = new long[batch];
+        var mask = new long[batch * total];
+        var positions = new long[batch];
+        for (var b = 0; b < batch; b++)
+        {
+            var sequence = running[b];
+            ids[b] = sequence.NextToken;
+            positions[b] = sequence.Length;
+            mask.AsSpan((b * total) + Lead(past, sequence.Length), sequence.Length + 1).Fill(1);
+        }
+
+        var inputs = new List<NamedTensor>(3 + _decoder.PastNames.Count)
+        {
+            new(_decoder.Names.InputIds, Tensor.Create(ids, batch, 1)),
+            new(_decoder.Names.AttentionMask, Tensor.Create(mask, batch, total)),
+        };
+        if (_decoder.HasPositionIds)
+        {
+            inputs.Add(new(_decoder.Names.PositionIds, Tensor.Create(positions, batch, 1)));
+        }
+
+        return inputs;
     }
 
     /// <summary>
