@@ -121,7 +121,8 @@ internal sealed class GenerationRequest
             }
             // echo (completions): each choice's text starts with its prompt's; with logprobs, so do its logprobs lists.
             // Chat's echo is vLLM's: the last message's content, when the reply continues that role.
-            var echo = !chat && OpenAiFields.Bool(root, "echo") == true;
+            var echoed = OpenAiFields.Bool(root, "echo") == true;
+            var echo = !chat && echoed;
             var addGenerationPrompt = !chat || (OpenAiFields.Bool(root, "add_generation_prompt") ?? true);
             var continueFinal = chat && (OpenAiFields.Bool(root, "continue_final_message") ?? false);
             if (continueFinal && addGenerationPrompt)
@@ -216,7 +217,7 @@ internal sealed class GenerationRequest
                 AddSpecialTokens = OpenAiFields.Bool(root, "add_special_tokens") ?? !chat,
                 PromptLogprobs = promptLogprobs,
                 Echo = echo,
-                EchoLastMessage = chat && OpenAiFields.Bool(root, "echo") == true,
+                EchoLastMessage = chat && echoed,
                 AddGenerationPrompt = addGenerationPrompt,
                 ContinueFinalMessage = continueFinal,
                 N = n,
