@@ -138,6 +138,7 @@ public sealed class ProntoServer : IAsyncDisposable
         app.MapProntoRest();
         app.MapOpenAiRoutes();
         app.MapOpenAiGenerationRoutes();
+        app.MapTokenizeRoutes();
         app.MapProntoGrpc();
         app.MapProntoMetrics();
         app.MapProntoJobs();

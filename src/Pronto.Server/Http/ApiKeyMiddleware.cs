@@ -22,7 +22,7 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeys keys)
             return Admin(context, ApiKeys.JobsDisabledMessage);
         }
 
-        if (!keys.InferenceNeedsKey || path.StartsWithSegments("/v2/health") || !(path.StartsWithSegments("/v2") || path.StartsWithSegments("/v1")))
+        if (!keys.InferenceNeedsKey || path.StartsWithSegments("/v2/health") || !(path.StartsWithSegments("/v2") || path.StartsWithSegments("/v1") || TokenizeRoutes.Covers(path)))
         {
             return next(context);
         }

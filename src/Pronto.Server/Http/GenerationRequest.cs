@@ -353,7 +353,7 @@ internal sealed class GenerationRequest
         }
     }
 
-    private static int[] ReadIds(JsonElement array, string name)
+    internal static int[] ReadIds(JsonElement array, string name)
     {
         if (array.ValueKind != JsonValueKind.Array)
         {
@@ -405,7 +405,7 @@ internal sealed class GenerationRequest
         }
     }
 
-    private static ChatMessage[] ReadMessages(JsonElement root)
+    internal static ChatMessage[] ReadMessages(JsonElement root)
     {
         if (!root.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array || messages.GetArrayLength() == 0)
         {

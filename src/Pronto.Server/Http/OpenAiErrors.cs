@@ -17,7 +17,7 @@ internal static class OpenAiErrors
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>True for the routes that answer in OpenAI's form.</summary>
-    public static bool Covers(PathString path) => path.StartsWithSegments("/v1");
+    public static bool Covers(PathString path) => path.StartsWithSegments("/v1") || TokenizeRoutes.Covers(path);
 
     /// <summary>
     /// The one mapping from an HTTP error to OpenAI's <c>type</c> and <c>code</c>; <paramref name="cause"/> is the

@@ -403,6 +403,50 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     }
 
     [Fact]
+    public async Task Tokenize_gives_a_prompt_s_or_chat_s_ids_as_generation_encodes_them_and_detokenize_their_text()
+    {
+        using var lease = fixture.Reference.Acquire("tiny");
+        var tokenizer = lease.Model.Generative!.Tokenizer;
+        async Task<JsonElement> Json(string path, string body, HttpStatusCode status = HttpStatusCode.OK)
+        {
+            using var response = await Post(body, path);
+            Assert.Equal(status, response.StatusCode);
+            using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            return doc.RootElement.Clone();
+        }
+
+        static int[] Ids(JsonElement e) => [.. e.GetProperty("tokens").EnumerateArray().Select(t => t.GetInt32())];
+
+        // A prompt takes the post-processor's BOS unless add_special_tokens is false, as completions do.
+        var text = tokenizer.Encode("the cat");
+        var withBos = await Json("/tokenize", """{"model":"bos","prompt":"the cat","return_token_strs":true}""");
+        Assert.Equal([TinyDecoder.EndOfTextId, .. text], Ids(withBos));
+        Assert.Equal(text.Length + 1, withBos.GetProperty("count").GetInt32());
+        Assert.Equal(TinyDecoder.ContextLength, withBos.GetProperty("max_model_len").GetInt32());
+        Assert.Equal(["<|endoftext|>", .. text.Select(tokenizer.TokenText)], withBos.GetProperty("token_strs").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal(text, Ids(await Json("/tokenize", """{"model":"bos","prompt":"the cat","add_special_tokens":false}""")));
+
+        // Messages: the chat template's prompt, the ids the chat route answers as prompt_token_ids.
+        const string Messages = """ "messages":[{"role":"user","content":"hello there"}]""";
+        var chat = Ids(await Json("/tokenize", $$"""{"model":"tiny",{{Messages}}}"""));
+        Assert.Equal(tokenizer.Encode(ChatPrompt(new ProntoChatMessage("user", "hello there"))), chat);
+        var completion = await Json("/v1/chat/completions", $$"""{"model":"tiny",{{Messages}},"max_tokens":1,"return_token_ids":true}""");
+        Assert.Equal(chat, completion.GetProperty("prompt_token_ids").EnumerateArray().Select(t => t.GetInt32()));
+
+        // Detokenize: the text back; special tokens left out.
+        Assert.Equal("the cat", (await Json("/detokenize", $$"""{"model":"bos","tokens":[{{TinyDecoder.EndOfTextId}},{{string.Join(",", text)}}]}""")).GetProperty("prompt").GetString());
+
+        // Errors in OpenAI's shape: an id outside the vocabulary, a model that is not generative, no prompt; unknown model 404.
+        Assert.Equal($"token id {TinyDecoder.VocabSize} is outside the vocabulary of model 'tiny' (0 to {TinyDecoder.VocabSize - 1})",
+            (await Json("/detokenize", $$"""{"model":"tiny","tokens":[{{TinyDecoder.VocabSize}}]}""", HttpStatusCode.BadRequest)).GetProperty("error").GetProperty("message").GetString());
+        Assert.Equal("model 'adder' is not a generative model",
+            (await Json("/tokenize", """{"model":"adder","prompt":"x"}""", HttpStatusCode.BadRequest)).GetProperty("error").GetProperty("message").GetString());
+        Assert.Equal("'prompt' (a string) or 'messages' is required",
+            (await Json("/tokenize", """{"model":"tiny"}""", HttpStatusCode.BadRequest)).GetProperty("error").GetProperty("message").GetString());
+        Assert.Equal("model_not_found", (await Json("/tokenize", """{"model":"nope","prompt":"x"}""", HttpStatusCode.NotFound)).GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
     public async Task Add_generation_prompt_false_renders_the_messages_alone_and_the_reply_takes_the_last_message_s_role()
     {
         var expected = await ReferenceChunks(ChatTemplate.ChatMl.Render("tiny", [new ProntoChatMessage("user", "hello there")], addGenerationPrompt: false), new SamplingParameters { Temperature = 0, MaxTokens = 3, IgnoreEos = true });

@@ -28,6 +28,17 @@ public sealed class AuthTests
             Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
         }
 
+        // vLLM's tokenizer routes (at the root) take the key too; with it, fraud is no generative model: a 400.
+        foreach (var path in new[] { "/tokenize", "/detokenize" })
+        {
+            using var denied = await SendAsync(http, "POST", path, null);
+            Assert.Equal(HttpStatusCode.Unauthorized, denied.StatusCode);
+            using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent("""{"model":"fraud","prompt":"x","tokens":[1]}""", System.Text.Encoding.UTF8, "application/json") };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "k1");
+            using var allowed = await http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.BadRequest, allowed.StatusCode);
+        }
+
         // A basic-auth header with the key is not a bearer token.
         using (var request = new HttpRequestMessage(HttpMethod.Get, "/v2/models/fraud"))
         {
