@@ -14,7 +14,7 @@ namespace Pronto.Core.Tests.Generation;
 public sealed class Float16CacheTests : IDisposable
 {
     private static readonly TimeSpan Guard = TimeSpan.FromSeconds(30);
-    private static readonly int[][] Prompts = [[72, 101, 108, 108, 111], [258, 32, 99], [84, 104, 105, 115, 32, 105, 115, 32, 97, 32, 116, 101, 115, 116]];
+    private static readonly int[][] Prompts = GroupQueryAttentionTests.Prompts;
     private readonly string _root = Directory.CreateTempSubdirectory("pronto-fp16-").FullName;
     private readonly ModelRepository _repository;
 
@@ -42,18 +42,9 @@ public sealed class Float16CacheTests : IDisposable
         return lease.Model.Generative!.Engine;
     }
 
-    private static SamplingParameters Greedy(int maxTokens) => new() { Temperature = 0, MaxTokens = maxTokens, IgnoreEos = true };
+    private static SamplingParameters Greedy(int maxTokens) => GroupQueryAttentionTests.Greedy(maxTokens);
 
-    private static async Task<int[]> Tokens(IAsyncEnumerable<GenerationChunk> stream)
-    {
-        var tokens = new List<int>();
-        await foreach (var chunk in stream)
-        {
-            tokens.Add(chunk.TokenId);
-        }
-
-        return [.. tokens];
-    }
+    private static Task<int[]> Tokens(IAsyncEnumerable<GenerationChunk> stream) => GroupQueryAttentionTests.Tokens(stream);
 
     [Fact]
     public void An_fp16_decoder_keeps_its_cache_in_fp16_at_half_the_bytes_per_token()

@@ -16,7 +16,7 @@ namespace Pronto.Core.Tests.Generation;
 public sealed class GroupQueryAttentionTests : IDisposable
 {
     private static readonly TimeSpan Guard = TimeSpan.FromSeconds(30);
-    private static readonly int[][] Prompts = [[72, 101, 108, 108, 111], [258, 32, 99], [84, 104, 105, 115, 32, 105, 115, 32, 97, 32, 116, 101, 115, 116]];
+    internal static readonly int[][] Prompts = [[72, 101, 108, 108, 111], [258, 32, 99], [84, 104, 105, 115, 32, 105, 115, 32, 97, 32, 116, 101, 115, 116]];
     private readonly string _root = Directory.CreateTempSubdirectory("pronto-gqa-").FullName;
     private readonly ModelRepository _repository;
 
@@ -44,9 +44,9 @@ public sealed class GroupQueryAttentionTests : IDisposable
         return lease.Model.Generative!;
     }
 
-    private static SamplingParameters Greedy(int maxTokens) => new() { Temperature = 0, MaxTokens = maxTokens, IgnoreEos = true };
+    internal static SamplingParameters Greedy(int maxTokens) => new() { Temperature = 0, MaxTokens = maxTokens, IgnoreEos = true };
 
-    private static async Task<int[]> Tokens(IAsyncEnumerable<GenerationChunk> stream)
+    internal static async Task<int[]> Tokens(IAsyncEnumerable<GenerationChunk> stream)
     {
         var tokens = new List<int>();
         await foreach (var chunk in stream)

@@ -81,6 +81,21 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
         return (text.ToString(), tokens, finish!.Value, ids.Length);
     }
 
+    /// <summary>A streamed response's chunks: the JSON of each event before <c>[DONE]</c>, read with the SDK's SSE parser.</summary>
+    private static async IAsyncEnumerable<JsonElement> Chunks(HttpResponseMessage response)
+    {
+        await foreach (var item in SseParser.Create(await response.Content.ReadAsStreamAsync()).EnumerateAsync())
+        {
+            if (item.Data == "[DONE]")
+            {
+                yield break;
+            }
+
+            using var chunk = JsonDocument.Parse(item.Data);
+            yield return chunk.RootElement.Clone();
+        }
+    }
+
     private Task<HttpResponseMessage> Post(string body, string path = "/v1/completions") =>
         fixture.Http.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json")).WaitAsync(Guard);
 
@@ -372,15 +387,9 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
         using var streamed = await Post($$"""{"model":"tiny",{{Messages}},"echo":true,"stream":true}""", "/v1/chat/completions");
         Assert.Equal(HttpStatusCode.OK, streamed.StatusCode);
         var deltas = new List<string?>();
-        await foreach (var item in SseParser.Create(await streamed.Content.ReadAsStreamAsync()).EnumerateAsync())
+        await foreach (var chunk in Chunks(streamed))
         {
-            if (item.Data == "[DONE]")
-            {
-                break;
-            }
-
-            using var chunk = JsonDocument.Parse(item.Data);
-            var delta = chunk.RootElement.GetProperty("choices")[0].GetProperty("delta");
+            var delta = chunk.GetProperty("choices")[0].GetProperty("delta");
             deltas.Add(delta.TryGetProperty("content", out var c) ? c.GetString() : null);
         }
 
@@ -510,15 +519,9 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
         using var streamed = await Post($$"""{"model":"tiny","prompt":[{{ids}}],"max_tokens":6,"temperature":0,"ignore_eos":true,"echo":true,"stream":true}""");
         Assert.Equal(HttpStatusCode.OK, streamed.StatusCode);
         var chunks = new List<string>();
-        await foreach (var item in SseParser.Create(await streamed.Content.ReadAsStreamAsync()).EnumerateAsync())
+        await foreach (var chunk in Chunks(streamed))
         {
-            if (item.Data == "[DONE]")
-            {
-                break;
-            }
-
-            using var chunk = JsonDocument.Parse(item.Data);
-            chunks.Add(chunk.RootElement.GetProperty("choices")[0].GetProperty("text").GetString()!);
+            chunks.Add(chunk.GetProperty("choices")[0].GetProperty("text").GetString()!);
         }
 
         Assert.StartsWith("the cat", chunks[0], StringComparison.Ordinal);
@@ -560,15 +563,9 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
 
         using var streamed = await Post("""{"model":"tiny","prompt":"and then","max_tokens":4,"temperature":0,"ignore_eos":true,"echo":true,"logprobs":1,"stream":true}""");
         var (allTokens, allLogprobs, allOffsets) = (new List<string>(), new List<double?>(), new List<int>());
-        await foreach (var item in SseParser.Create(await streamed.Content.ReadAsStreamAsync()).EnumerateAsync())
+        await foreach (var chunk in Chunks(streamed))
         {
-            if (item.Data == "[DONE]")
-            {
-                break;
-            }
-
-            using var chunk = JsonDocument.Parse(item.Data);
-            var logprobs = chunk.RootElement.GetProperty("choices")[0].GetProperty("logprobs");
+            var logprobs = chunk.GetProperty("choices")[0].GetProperty("logprobs");
             allTokens.AddRange(logprobs.GetProperty("tokens").EnumerateArray().Select(e => e.GetString()!));
             allLogprobs.AddRange(logprobs.GetProperty("token_logprobs").EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Null ? (double?)null : e.GetDouble()));
             allOffsets.AddRange(logprobs.GetProperty("text_offset").EnumerateArray().Select(e => e.GetInt32()));
@@ -701,15 +698,9 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
         var offsets = new List<int>();
         var text = new StringBuilder();
         var promptIds = new List<int[]>();
-        await foreach (var item in SseParser.Create(await response.Content.ReadAsStreamAsync()).EnumerateAsync())
+        await foreach (var chunk in Chunks(response))
         {
-            if (item.Data == "[DONE]")
-            {
-                break;
-            }
-
-            using var chunk = JsonDocument.Parse(item.Data);
-            var choice = chunk.RootElement.GetProperty("choices")[0];
+            var choice = chunk.GetProperty("choices")[0];
             text.Append(choice.GetProperty("text").GetString());
             if (choice.TryGetProperty("prompt_token_ids", out var p))
             {
@@ -770,15 +761,9 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
         var texts = new[] { new StringBuilder(), new StringBuilder() };
         var roles = new List<int>();
         var finishes = new List<int>();
-        await foreach (var item in SseParser.Create(await response.Content.ReadAsStreamAsync()).EnumerateAsync())
+        await foreach (var chunk in Chunks(response))
         {
-            if (item.Data == "[DONE]")
-            {
-                break;
-            }
-
-            using var chunk = JsonDocument.Parse(item.Data);
-            var choice = chunk.RootElement.GetProperty("choices")[0];
+            var choice = chunk.GetProperty("choices")[0];
             var index = choice.GetProperty("index").GetInt32();
             var delta = choice.GetProperty("delta");
             if (delta.TryGetProperty("role", out _))
@@ -1098,15 +1083,9 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
         {
             var text = new StringBuilder();
             string? finish = null;
-            await foreach (var item in SseParser.Create(await response.Content.ReadAsStreamAsync()).EnumerateAsync())
+            await foreach (var chunk in Chunks(response))
             {
-                if (item.Data == "[DONE]")
-                {
-                    break;
-                }
-
-                using var chunk = JsonDocument.Parse(item.Data);
-                var choice = chunk.RootElement.GetProperty("choices")[0];
+                var choice = chunk.GetProperty("choices")[0];
                 text.Append(choice.GetProperty("text").GetString());
                 finish = choice.GetProperty("finish_reason").GetString() ?? finish;
             }
