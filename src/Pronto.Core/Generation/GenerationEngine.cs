@@ -643,22 +643,28 @@ public sealed class GenerationEngine : IDisposable
             return; // a recompute: its next token was sampled before it was preempted
         }
 
-        if (sequence.Parameters.PromptLogprobs is { } top)
+        var top = sequence.Parameters.PromptLogprobs;
+        if (top is null && total < prompt.Length)
+        {
+            return; // a chunk before the prompt's last: its logits are not read
+        }
+
+        // The logits once (FP16 ones are widened into a buffer), for the prompt's log-probabilities and the first token.
+        var vocab = (int)results[0].Shape[^1];
+        var rows = LogitsOf(results[0]);
+        if (top is { } alternatives)
         {
             // Row i predicts prompt token start + i + 1: the prompt's own log-probabilities, chunk by chunk.
-            var vocab = (int)results[0].Shape[^1];
-            var rows = LogitsOf(results[0]);
             sequence.PromptLogprobs ??= new List<TokenLogprobs>(prompt.Length - 1);
             for (var i = 0; i < count && start + i + 1 < prompt.Length; i++)
             {
-                sequence.PromptLogprobs.Add(Sampler.Logprobs(rows.Slice(i * vocab, vocab), prompt[start + i + 1], top));
+                sequence.PromptLogprobs.Add(Sampler.Logprobs(rows.Slice(i * vocab, vocab), prompt[start + i + 1], alternatives));
             }
         }
 
         if (total == prompt.Length)
         {
-            var vocab = (int)results[0].Shape[^1];
-            Deliver(sequence, sequence.Sampler.Next(LogitsOf(results[0]).Slice((count - 1) * vocab, vocab)));
+            Deliver(sequence, sequence.Sampler.Next(rows.Slice((count - 1) * vocab, vocab)));
         }
     }
 
