@@ -22,7 +22,7 @@ using Pronto.Testing;
 // With --demo FOLDER (a prepared support-chat model, `pronto models prepare support-chat`), the same runs on the bundled
 // demo model instead: its files are copied with a genai_config.json that names its Optimum tensors for the peer.
 // Usage: Pronto.GenBench [--layers 12] [--heads 16] [--head-dim 64] [--streams 16] [--tokens 64] [--prompt 32]
-//                        [--pairs 2] [--threads 2] [--long 384] [--budget 64] [--gqa 0|1] [--demo FOLDER]
+//                        [--pairs 2] [--threads 2] [--long 384] [--budget 64] [--gqa 0|1] [--warmup 6] [--demo FOLDER]
 var demo = args.SkipWhile(a => a != "--demo").Skip(1).FirstOrDefault();
 var options = args.Chunk(2).Where(p => p[0] != "--demo").ToDictionary(p => p[0].TrimStart('-'), p => int.Parse(p[1], CultureInfo.InvariantCulture));
 int Opt(string name, int fallback) => options.GetValueOrDefault(name, fallback);
@@ -99,10 +99,16 @@ try
     var prompts = Enumerable.Range(0, streams).Select(s => Enumerable.Range(0, promptLength).Select(i => 97 + ((s * 7 + i * 3) % 26)).ToArray()).ToArray();
     var rows = new List<(string Name, Run Run)>();
     // Warm-up of both (first runs at each shape, JIT): every stream, so the first measured pair does not meet the
-    // batch of all streams (its prefill and decode shapes, ORT's arena growth) for the first time.
-    await ProntoAsync(repository, prompts, 4);
-    await ProntoAsync(repository, prompts[..1], 4);
-    await PeerAsync(genaiModel, prompts[..2], 4);
+    // batch of all streams (its prefill and decode shapes, ORT's arena growth) for the first time; and enough decode
+    // steps (--warmup whole runs of each) that the decode loop's methods run tier-1 code, as in a server that has been
+    // serving (Directory.Build.props: a method tiers up after 300 calls; the step methods run once a step).
+    for (var i = 0; i < Opt("warmup", 6); i++)
+    {
+        await ProntoAsync(repository, prompts, tokens);
+        await ProntoAsync(repository, prompts[..1], tokens);
+    }
+
+    await PeerAsync(genaiModel, prompts, tokens);
     for (var pair = 1; pair <= pairs; pair++)
     {
         rows.Add(($"pronto x{streams}", await ProntoAsync(repository, prompts, tokens)));
