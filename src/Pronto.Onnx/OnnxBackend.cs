@@ -58,7 +58,7 @@ public sealed partial class OnnxBackend : IModelBackend, Pronto.Core.Generation.
     public IModelInstance Load(ModelConfig config, string modelPath, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var options = CreateSessionOptions(forInspection: false);
+        var options = CreateSessionOptions(forInspection: false, SessionThreads(config));
         InferenceSession? session = null;
         try
         {
@@ -204,7 +204,31 @@ public sealed partial class OnnxBackend : IModelBackend, Pronto.Core.Generation.
         }
     }
 
-    private SessionOptions CreateSessionOptions(bool forInspection)
+    /// <summary>Triton's ONNX Runtime backend parameter: the intra-op threads of the model's own session pool.</summary>
+    public const string IntraOpThreadCountKey = "intra_op_thread_count";
+
+    /// <summary>
+    /// config.pbtxt's <c>intra_op_thread_count</c> (as Triton's ONNX Runtime backend reads it): 0 or absent, the shared
+    /// pool; N, a pool of the session's own with N threads (1: every run on its caller's thread alone, no pool). A
+    /// small model run from several threads at once (a generative model's engines, instance_group) gains more from one
+    /// thread per run than from a shared pool whose threads wait on each other between operators.
+    /// </summary>
+    private static int SessionThreads(ModelConfig config)
+    {
+        if (!config.Parameters.TryGetValue(IntraOpThreadCountKey, out var text))
+        {
+            return 0;
+        }
+
+        if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var threads))
+        {
+            ProntoErrors.InvalidArgument($"model '{config.Name}': config parameter '{IntraOpThreadCountKey}' must be 0 (the shared pool) or a positive number of threads, got '{text}'");
+        }
+
+        return threads;
+    }
+
+    private SessionOptions CreateSessionOptions(bool forInspection, int ownThreads = 0)
     {
         var options = new SessionOptions
         {
@@ -219,14 +243,14 @@ public sealed partial class OnnxBackend : IModelBackend, Pronto.Core.Generation.
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
 
-        // Sessions use the environment's shared pools instead of starting their own.
-        if (_sharedPools)
+        // Sessions use the environment's shared pools instead of starting their own, unless the model asks for its own.
+        if (_sharedPools && ownThreads == 0)
         {
             options.DisablePerSessionThreads();
         }
         else
         {
-            options.IntraOpNumThreads = IntraOpThreads;
+            options.IntraOpNumThreads = ownThreads > 0 ? ownThreads : IntraOpThreads;
             options.InterOpNumThreads = _options.InterOpThreads;
             options.AddSessionConfigEntry("session.intra_op.allow_spinning", _options.AllowSpinning ? "1" : "0");
         }

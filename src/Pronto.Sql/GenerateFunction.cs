@@ -76,7 +76,7 @@ internal static class GenerateFunction
             // waits in the queue is always some of the window, so a window no larger than max_waiting never
             // overflows it (other clients of the same model can still fill it: the query then fails with 503's reason).
             texts = new string[requests.Length];
-            var window = Math.Max(1, Math.Min(model.Engine.MaxRunning, model.Engine.MaxWaiting));
+            var window = Math.Max(1, Math.Min(model.MaxRunning, model.MaxWaiting));
             var inFlight = new List<(int Index, Task<string> Text)>(window);
             using var cancel = new CancellationTokenSource();
             try
@@ -86,7 +86,7 @@ internal static class GenerateFunction
                 {
                     for (; next < requests.Length && inFlight.Count < window; next++)
                     {
-                        inFlight.Add((next, model.Engine.CompleteAsync(model.Tokenizer.EncodePrompt(requests[next].Prompt), requests[next].Parameters, cancel.Token)));
+                        inFlight.Add((next, model.CompleteAsync(model.Tokenizer.EncodePrompt(requests[next].Prompt), requests[next].Parameters, cancel.Token)));
                     }
 
                     var done = Task.WhenAny(inFlight.Select(f => f.Text)).GetAwaiter().GetResult();

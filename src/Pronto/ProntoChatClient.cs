@@ -81,7 +81,7 @@ public sealed class ProntoChatClient : IChatClient
         var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         var created = _runtime.Repository.TimeProvider.GetUtcNow();
         var generated = 0;
-        await foreach (var chunk in model.Engine.Generate(prompt, sampling, cancellationToken).ConfigureAwait(false))
+        await foreach (var chunk in model.Generate(prompt, sampling, cancellationToken).ConfigureAwait(false))
         {
             generated++;
             if (chunk.Text.Length == 0 && chunk.Finish is null)

@@ -59,7 +59,7 @@ public sealed class RowScorer
             _sampling = new SamplingParameters { Temperature = options.Temperature, TopP = options.TopP, TopK = options.TopK, MaxTokens = options.MaxTokens };
             _sampling.Validate(generative.Engine.VocabSize);
             _seed = options.Seed;
-            _window = Math.Max(1, Math.Min(generative.Engine.MaxRunning, generative.Engine.MaxWaiting) / Math.Max(1, options.ConcurrentRuns));
+            _window = Math.Max(1, Math.Min(generative.MaxRunning, generative.MaxWaiting) / Math.Max(1, options.ConcurrentRuns));
         }
         else if (preparer is null || producer is null)
         {
@@ -347,7 +347,7 @@ public sealed class RowScorer
             try
             {
                 model.Engine.Validate(prompt, parameters);
-                completions[r] = CompleteAsync(model.Engine, prompt, parameters, gate);
+                completions[r] = CompleteAsync(model, prompt, parameters, gate);
             }
             catch (ProntoException e)
             {
@@ -382,12 +382,12 @@ public sealed class RowScorer
         return new ScoredColumns(chunk, kept, [.. good], good.Count, texts[..good.Count], null, null, 0);
     }
 
-    private static async Task<string> CompleteAsync(GenerationEngine engine, IReadOnlyList<int> prompt, SamplingParameters parameters, SemaphoreSlim gate)
+    private static async Task<string> CompleteAsync(GenerativeModel model, IReadOnlyList<int> prompt, SamplingParameters parameters, SemaphoreSlim gate)
     {
         await gate.WaitAsync().ConfigureAwait(false);
         try
         {
-            return await engine.CompleteAsync(prompt, parameters, CancellationToken.None).ConfigureAwait(false);
+            return await model.CompleteAsync(prompt, parameters, CancellationToken.None).ConfigureAwait(false);
         }
         finally
         {

@@ -106,7 +106,7 @@ internal static class GenerateCommand
 
         var parameters = sampling with { MaxTokens = maxTokens ?? Math.Min(128, room) };
         var text = new System.Text.StringBuilder();
-        await foreach (var chunk in model.Engine.Generate(prompt, parameters, cancellationToken))
+        await foreach (var chunk in model.Generate(prompt, parameters, cancellationToken))
         {
             if (chunk.Text.Length > 0)
             {

@@ -274,18 +274,6 @@ public sealed class GenerationEngine : IDisposable
         return sequence.Output.Reader.ReadAllAsync(CancellationToken.None);
     }
 
-    /// <summary>The whole text <see cref="Generate"/> streams for <paramref name="prompt"/> (offline callers: SQL, batch).</summary>
-    public async Task<string> CompleteAsync(IReadOnlyList<int> prompt, SamplingParameters parameters, CancellationToken cancellationToken)
-    {
-        var text = new System.Text.StringBuilder();
-        await foreach (var chunk in Generate(prompt, parameters, cancellationToken).ConfigureAwait(false))
-        {
-            text.Append(chunk.Text);
-        }
-
-        return text.ToString();
-    }
-
     /// <summary>The checks <see cref="Generate"/> makes before it queues a sequence, for callers that queue several.</summary>
     public void Validate(IReadOnlyList<int> prompt, SamplingParameters parameters)
     {

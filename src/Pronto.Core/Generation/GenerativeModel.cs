@@ -11,7 +11,9 @@ namespace Pronto.Core.Generation;
 /// in Optimum's layout, and beside it (in the version folder, else the model folder) <c>tokenizer.json</c>,
 /// <c>tokenizer_config.json</c> (end-of-sequence token, chat template) and optionally Hugging Face's
 /// <c>config.json</c> / <c>generation_config.json</c> (context length, end-of-sequence ids). It owns the version's
-/// <see cref="GenerationEngine"/>; docs/generative.md describes the folder and the parameters.
+/// <see cref="GenerationEngine"/>s: one per <c>instance_group</c> instance (Triton's count, 1 by default), each a decode
+/// loop with its own running batch over the version's one session; a request goes to the engine with the fewest
+/// sequences (<see cref="Generate"/>). docs/generative.md describes the folder and the parameters.
 /// </summary>
 public sealed class GenerativeModel : IDisposable
 {
@@ -21,13 +23,15 @@ public sealed class GenerativeModel : IDisposable
     /// <summary>Tokens one loop iteration runs at most: a decode token per running sequence, the rest prompt chunks (vLLM's max_num_batched_tokens).</summary>
     public const int DefaultMaxStepTokens = 512;
 
-    private GenerativeModel(string name, GenerativeTokenizer tokenizer, ChatTemplate chatTemplate, GenerationEngine engine, SamplingDefaults defaults)
+    private readonly Lock _route = new();
+
+    private GenerativeModel(string name, GenerativeTokenizer tokenizer, ChatTemplate chatTemplate, IReadOnlyList<GenerationEngine> engines, SamplingDefaults defaults)
     {
         Name = name;
         Defaults = defaults;
         Tokenizer = tokenizer;
         ChatTemplate = chatTemplate;
-        Engine = engine;
+        Engines = engines;
     }
 
     public string Name { get; }
@@ -36,7 +40,58 @@ public sealed class GenerativeModel : IDisposable
 
     public ChatTemplate ChatTemplate { get; }
 
-    public GenerationEngine Engine { get; }
+    /// <summary>The decode loops, one per instance_group instance; each has its own max_running, max_waiting and cache budget.</summary>
+    public IReadOnlyList<GenerationEngine> Engines { get; }
+
+    /// <summary>The first engine (the only one unless instance_group's count is above 1): its settings are every engine's.</summary>
+    public GenerationEngine Engine => Engines[0];
+
+    /// <summary>Sequences all engines run in one step together: max_running per engine times the engines.</summary>
+    public int MaxRunning => Engine.MaxRunning * Engines.Count;
+
+    /// <summary>Sequences all engines queue together before a new one is refused.</summary>
+    public int MaxWaiting => Engine.MaxWaiting * Engines.Count;
+
+    /// <summary>
+    /// Queues a sequence on the engine with the fewest running and waiting sequences (the first of equals) and returns
+    /// its tokens as they come (<see cref="GenerationEngine.Generate"/>). A full queue is Unavailable only when the
+    /// least-loaded engine's is full.
+    /// </summary>
+    public IAsyncEnumerable<GenerationChunk> Generate(IReadOnlyList<int> prompt, SamplingParameters parameters, CancellationToken cancellationToken)
+    {
+        if (Engines.Count == 1)
+        {
+            return Engine.Generate(prompt, parameters, cancellationToken);
+        }
+
+        // One choice at a time, so requests that arrive together spread out (Generate counts the sequence as waiting
+        // before it returns).
+        lock (_route)
+        {
+            var chosen = Engine;
+            foreach (var engine in Engines)
+            {
+                if (engine.Running + engine.Waiting < chosen.Running + chosen.Waiting)
+                {
+                    chosen = engine;
+                }
+            }
+
+            return chosen.Generate(prompt, parameters, cancellationToken);
+        }
+    }
+
+    /// <summary>The whole text <see cref="Generate"/> streams for <paramref name="prompt"/> (offline callers: SQL, batch).</summary>
+    public async Task<string> CompleteAsync(IReadOnlyList<int> prompt, SamplingParameters parameters, CancellationToken cancellationToken)
+    {
+        var text = new System.Text.StringBuilder();
+        await foreach (var chunk in Generate(prompt, parameters, cancellationToken).ConfigureAwait(false))
+        {
+            text.Append(chunk.Text);
+        }
+
+        return text.ToString();
+    }
 
     /// <summary>The model's sampling defaults for what a request leaves out (generation_config.json over genai_config.json's search).</summary>
     public SamplingDefaults Defaults { get; }
@@ -134,20 +189,25 @@ public sealed class GenerativeModel : IDisposable
             template = ChatTemplate.None("it has no chat template (tokenizer_config.json has no chat_template string); use /v1/completions");
         }
 
-        var engine = new GenerationEngine(config.Name, instance, decoder, tokenizer, eos, context,
+        // ONNX Runtime runs one session from several threads at once, so the engines share the version's instance.
+        var engines = Enumerable.Range(0, config.InstanceCount).Select(_ => new GenerationEngine(config.Name, instance, decoder, tokenizer, eos, context,
             Int(config, ProntoParameters.GenerativeMaxRunning) ?? DefaultMaxRunning,
             Int(config, ProntoParameters.GenerativeMaxWaiting) ?? DefaultMaxWaiting,
             Int(config, ProntoParameters.GenerativeMaxStepTokens) ?? DefaultMaxStepTokens,
             Int(config, ProntoParameters.GenerativeMaxCacheTokens) ?? 0,
-            time);
+            time)).ToArray();
         var defaults = (generationConfig is null ? SamplingDefaults.None : SamplingDefaults.Read(generationConfig.RootElement, Find("generation_config.json")!))
             .Over(genai?.Search ?? SamplingDefaults.None);
-        return new GenerativeModel(config.Name, tokenizer, template, engine, defaults);
+        return new GenerativeModel(config.Name, tokenizer, template, engines, defaults);
     }
 
     public void Dispose()
     {
-        Engine.Dispose();
+        foreach (var engine in Engines)
+        {
+            engine.Dispose();
+        }
+
         ChatTemplate.Dispose();
     }
 

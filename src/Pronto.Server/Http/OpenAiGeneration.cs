@@ -103,7 +103,7 @@ internal static class OpenAiGeneration
         var streams = new IAsyncEnumerable<GenerationChunk>[prompts.Length];
         for (var i = 0; i < prompts.Length; i++)
         {
-            streams[i] = Timed(model.Engine.Generate(prompts[i], sampling[i], cancel.Token), metrics, model.Name, started, prompts[i].Length);
+            streams[i] = Timed(model.Generate(prompts[i], sampling[i], cancel.Token), metrics, model.Name, started, prompts[i].Length);
             if (request.EchoOnly)
             {
                 streams[i] = PromptOnly(streams[i]);

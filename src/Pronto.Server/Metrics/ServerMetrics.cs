@@ -235,27 +235,33 @@ internal sealed class ServerMetrics
         var seen = new Dictionary<object, (long Prompt, long Generated, long Preemptions)>(ReferenceEqualityComparer.Instance);
         foreach (var model in _repository.ReadyModels())
         {
-            if (model.Generative?.Engine is not { } engine)
+            if (model.Generative is not { } generative)
             {
                 continue;
             }
 
+            // A model's engines (one per instance_group instance) report as one: their sums.
             string[] labels = [model.Name, model.VersionText];
-            _running.WithLabels(labels).Set(engine.Running);
-            _waiting.WithLabels(labels).Set(engine.Waiting);
-            _cachedTokens.WithLabels(labels).Set(engine.CachedTokens);
-            _cacheUsage.WithLabels(labels).Set(engine.CachedTokens * engine.CacheBytesPerToken);
-            if (engine.MaxCacheTokens < int.MaxValue)
+            var engines = generative.Engines;
+            var cached = engines.Sum(e => e.CachedTokens);
+            _running.WithLabels(labels).Set(engines.Sum(e => e.Running));
+            _waiting.WithLabels(labels).Set(engines.Sum(e => e.Waiting));
+            _cachedTokens.WithLabels(labels).Set(cached);
+            _cacheUsage.WithLabels(labels).Set(cached * generative.Engine.CacheBytesPerToken);
+            if (generative.Engine.MaxCacheTokens < int.MaxValue)
             {
-                _cacheBudgetUse.WithLabels(labels).Set((double)engine.CachedTokens / engine.MaxCacheTokens);
+                _cacheBudgetUse.WithLabels(labels).Set((double)cached / ((long)generative.Engine.MaxCacheTokens * engines.Count));
             }
 
-            var now = (engine.PromptTokens, engine.GeneratedTokens, engine.Preemptions);
-            var before = _engineTokens.GetValueOrDefault(engine);
-            _promptTokens.WithLabels(labels).Inc(now.PromptTokens - before.Prompt);
-            _generationTokens.WithLabels(labels).Inc(now.GeneratedTokens - before.Generated);
-            _preemptions.WithLabels(labels).Inc(now.Preemptions - before.Preemptions);
-            seen[engine] = now;
+            foreach (var engine in engines)
+            {
+                var now = (engine.PromptTokens, engine.GeneratedTokens, engine.Preemptions);
+                var before = _engineTokens.GetValueOrDefault(engine);
+                _promptTokens.WithLabels(labels).Inc(now.PromptTokens - before.Prompt);
+                _generationTokens.WithLabels(labels).Inc(now.GeneratedTokens - before.Generated);
+                _preemptions.WithLabels(labels).Inc(now.Preemptions - before.Preemptions);
+                seen[engine] = now;
+            }
         }
 
         _engineTokens = seen;

@@ -44,10 +44,12 @@ public sealed class SupportChatModelTests : IDisposable
         using var lease = repository.Acquire(SupportChatModel.Name);
         var model = Assert.IsType<GenerativeModel>(lease.Model.Generative);
         Assert.Null(model.ChatTemplate.Unsupported);
+        Assert.Equal(2, model.Engines.Count);
+        Assert.Equal("1", lease.Model.Config.Parameters[OnnxBackend.IntraOpThreadCountKey]);
         var prompt = model.Tokenizer.Encode(model.ChatTemplate.Render(SupportChatModel.Name, [new ChatMessage("user", report.ExampleTicket)]));
         var sampling = new SamplingParameters { Temperature = 0, MaxTokens = model.MaxTokensFor(prompt.Length, null, model.Defaults.MaxNewTokens) };
         Assert.Equal(SupportChatModel.MaxNewTokens, model.Defaults.MaxNewTokens);
-        var reply = await model.Engine.CompleteAsync(prompt, sampling, CancellationToken.None);
+        var reply = await model.CompleteAsync(prompt, sampling, CancellationToken.None);
         Assert.Equal(report.ExampleReply, reply);
     }
 }

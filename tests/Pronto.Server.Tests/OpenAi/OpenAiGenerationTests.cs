@@ -34,6 +34,8 @@ public sealed class GenerativeServerFixture : IAsyncLifetime
         TinyDecoder.AddBosPostProcessor(TinyDecoder.Write(Root, "bos"));
         TinyDecoder.Write(Root, "budgeted", extraParameters: new Dictionary<string, string> { ["pronto.generative.max_cache_tokens"] = "40" });
         TinyDecoder.WriteGenai(Root, "genai");
+        TinyDecoder.Write(Root, "pair");
+        File.AppendAllText(Path.Combine(Root, "pair", "config.pbtxt"), "instance_group { count: 2 }\n");
         TinyModels.WriteAddConstant(Root, "adder", 1f, 3);
         Server = await ServerFixture.StartAsync(options => options.ModelRepository = Root);
         Http = new HttpClient { BaseAddress = Server.HttpUri };
@@ -944,7 +946,7 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
     public async Task Models_lists_the_generative_models()
     {
         using var doc = JsonDocument.Parse(await fixture.Http.GetStringAsync("/v1/models"));
-        Assert.Equal(["bos", "budgeted", "genai", "llama", "plain", "tiny"], doc.RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()));
+        Assert.Equal(["bos", "budgeted", "genai", "llama", "pair", "plain", "tiny"], doc.RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()));
     }
 
     [Theory]
@@ -1113,5 +1115,44 @@ public sealed class OpenAiGenerationTests(GenerativeServerFixture fixture) : ICl
 
         var metrics = await fixture.Http.GetStringAsync("/metrics").WaitAsync(Guard);
         Assert.Equal(engine.Preemptions, Sample(metrics, "pronto_generation_preemptions_total{model=\"budgeted\",version=\"1\"}"));
+    }
+
+    [Fact]
+    public async Task A_model_of_two_engines_serves_on_both_and_its_metrics_are_their_sums()
+    {
+        using var lease = fixture.Server.Repository.Acquire("pair");
+        var engines = lease.Model.Generative!.Engines;
+        Assert.Equal(2, engines.Count);
+        var gate = new StepGate();
+        engines[0].BeforeStep = gate.Hook;
+        try
+        {
+            // The first request waits on the first engine, held by the gate; the second runs on the other meanwhile.
+            var first = fixture.Http.PostAsync("/v1/completions", new StringContent("""{"model":"pair","prompt":"the","max_tokens":3,"ignore_eos":true}""", Encoding.UTF8, "application/json"));
+            await gate.Reached.WaitAsync(Guard);
+            using (var second = await fixture.Http.PostAsync("/v1/completions", new StringContent("""{"model":"pair","prompt":"a","max_tokens":2,"ignore_eos":true}""", Encoding.UTF8, "application/json")).WaitAsync(Guard))
+            {
+                Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+            }
+
+            var metrics = await fixture.Http.GetStringAsync("/metrics").WaitAsync(Guard);
+            Assert.Equal((0L, 2L), (engines[0].GeneratedTokens, engines[1].GeneratedTokens));
+            Assert.Equal(1, Sample(metrics, "pronto_generation_waiting_sequences{model=\"pair\",version=\"1\"}"));
+            Assert.Equal(2, Sample(metrics, "pronto_generation_tokens_total{model=\"pair\",version=\"1\"}"));
+
+            gate.Open();
+            using var done = await first.WaitAsync(Guard);
+            Assert.Equal(HttpStatusCode.OK, done.StatusCode);
+            metrics = await fixture.Http.GetStringAsync("/metrics").WaitAsync(Guard);
+            Assert.Equal((3L, 2L), (engines[0].GeneratedTokens, engines[1].GeneratedTokens));
+            Assert.Equal(0, Sample(metrics, "pronto_generation_waiting_sequences{model=\"pair\",version=\"1\"}"));
+            Assert.Equal(5, Sample(metrics, "pronto_generation_tokens_total{model=\"pair\",version=\"1\"}"));
+            var tokenizer = lease.Model.Generative!.Tokenizer;
+            Assert.Equal(tokenizer.Encode("the").Length + tokenizer.Encode("a").Length, Sample(metrics, "pronto_prompt_tokens_total{model=\"pair\",version=\"1\"}"));
+        }
+        finally
+        {
+            engines[0].BeforeStep = null;
+        }
     }
 }
