@@ -185,10 +185,10 @@ public sealed class GenerationEngine : IDisposable
     /// <summary>Tokens the running sequences' KV caches hold (prompt and generated tokens, as of the last step).</summary>
     public long CachedTokens => Volatile.Read(ref _cachedTokens);
 
-    /// <summary>Bytes of KV cache one token takes: keys and values of every layer, in the decoder's cache type (FP32 or FP16).</summary>
     /// <summary>The decoder's tensors (names, layers, heads) the loop feeds and reads.</summary>
     public DecoderSignature Decoder => _decoder;
 
+    /// <summary>Bytes of KV cache one token takes: keys and values of every layer, in the decoder's cache type (FP32 or FP16).</summary>
     public long CacheBytesPerToken => 2L * _decoder.Layers * _decoder.Heads * _decoder.HeadDim * _element;
 
     /// <summary>Sequences waiting to join the batch: queued ones and preempted ones.</summary>
