@@ -342,12 +342,34 @@ public sealed class GenerationEngine : IDisposable
         {
             if (_loop is null && !_stop.IsCancellationRequested)
             {
-                Volatile.Write(ref _loop, Task.Run(LoopAsync));
+                // A thread of its own, not the thread pool's: the loop keeps its thread for as long as sequences run,
+                // and engines that held pool threads (one per instance_group instance) would leave none for the
+                // readers of their streams (and the server's requests) until the pool added threads, ~0.5 s apart.
+                // Not capturing the first caller's execution context (its Activity, its AsyncLocals).
+                var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                var thread = new Thread(() =>
+                {
+                    try
+                    {
+                        Loop();
+                        done.SetResult();
+                    }
+                    catch (Exception e)
+                    {
+                        done.SetException(e);
+                    }
+                })
+                {
+                    IsBackground = true,
+                    Name = "pronto decode",
+                };
+                Volatile.Write(ref _loop, done.Task);
+                thread.UnsafeStart();
             }
         }
     }
 
-    private async Task LoopAsync()
+    private void Loop()
     {
         var running = new List<Sequence>(MaxRunning);
         var prefilling = new List<Sequence>();
@@ -358,14 +380,14 @@ public sealed class GenerationEngine : IDisposable
         {
             while (true)
             {
-                if (running.Count == 0 && prefilling.Count == 0 && preempted.Count == 0 && !await _queue.Reader.WaitToReadAsync(token).ConfigureAwait(false))
+                if (running.Count == 0 && prefilling.Count == 0 && preempted.Count == 0 && !Wait(_queue.Reader.WaitToReadAsync(token)))
                 {
                     break;
                 }
 
                 if (BeforeStep is { } hook)
                 {
-                    await hook(token).ConfigureAwait(false);
+                    Wait(hook(token));
                 }
 
                 try
@@ -423,6 +445,17 @@ public sealed class GenerationEngine : IDisposable
         prefilling.Clear();
         preempted.Clear();
         Publish(running, prefilling);
+    }
+
+    /// <summary>The loop's thread waits (idle, or in a test's hook) until the task completes.</summary>
+    private static T Wait<T>(ValueTask<T> task) => task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
+
+    private static void Wait(ValueTask task)
+    {
+        if (!task.IsCompletedSuccessfully)
+        {
+            task.AsTask().GetAwaiter().GetResult();
+        }
     }
 
     /// <summary>
