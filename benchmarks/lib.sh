@@ -4,7 +4,7 @@
 #                                       ORT bench); sets cli=, gen=, modelgen= and raw= to the dlls to run with dotnet
 #   wait_ready PORT                     until the server on PORT answers /v2/health/ready
 #   bundled_zoo                         sets zoo= to the bundled model repository (PRONTO_MODEL_REPOSITORY, else the
-#                                       cache's models-v6), preparing it on first use with $cli
+#                                       cache's models-v7), preparing it on first use with $cli
 #   free_port                           prints a TCP port nobody listens on now (other servers share the machine)
 build_pronto() {
   dotnet build src/Pronto.Cli -c Release -v q -nologo > /dev/null
@@ -28,7 +28,7 @@ wait_ready() {
 }
 
 bundled_zoo() {
-  zoo=${PRONTO_MODEL_REPOSITORY:-${XDG_CACHE_HOME:-$HOME/.cache}/pronto/models-v6}
+  zoo=${PRONTO_MODEL_REPOSITORY:-${XDG_CACHE_HOME:-$HOME/.cache}/pronto/models-v7}
   [[ -d $zoo/resnet18 ]] || dotnet "$cli" models list > /dev/null
 }
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Pronto;
 
-// Usage: Pronto.Sample REPOSITORY_FOLDER  (a repository with minilm and fraud, e.g. ~/.cache/pronto/models-v6)
+// Usage: Pronto.Sample REPOSITORY_FOLDER  (a repository with minilm and fraud, e.g. ~/.cache/pronto/models-v7)
 using var pronto = ProntoRuntime.Open(args[0]);
 var embedding = (await pronto.GetEmbeddingGenerator("minilm").GenerateAsync(["a cat sat on the mat"]))[0];
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"minilm: {embedding.Vector.Length} dims, first {embedding.Vector.Span[0]:R}"));

@@ -9,11 +9,11 @@ public static class ZooPaths
     /// <summary>
     /// Bumped whenever a bundled model or its config changes, so a cache built by an older Pronto is not reused.
     /// </summary>
-    public const string ZooVersion = "6";
+    public const string ZooVersion = "7";
 
     /// <summary>
-    /// The default repository: <c>$PRONTO_MODEL_REPOSITORY</c>, else <c>$XDG_CACHE_HOME/pronto/models-v6</c>
-    /// (<c>~/.cache/pronto/models-v6</c>). Prepared on first use.
+    /// The default repository: <c>$PRONTO_MODEL_REPOSITORY</c>, else <c>$XDG_CACHE_HOME/pronto/models-v7</c>
+    /// (<c>~/.cache/pronto/models-v7</c>). Prepared on first use.
     /// </summary>
     public static string DefaultRepository()
     {
