@@ -22,13 +22,19 @@ using Pronto.Testing;
 // With --demo FOLDER (a prepared support-chat model, `pronto models prepare support-chat`), the same runs on the bundled
 // demo model instead: its files are copied with a genai_config.json that names its Optimum tensors for the peer.
 // Usage: Pronto.GenBench [--layers 12] [--heads 16] [--head-dim 64] [--streams 16] [--tokens 64] [--prompt 32]
-//                        [--pairs 2] [--threads 2] [--long 384] [--budget 64] [--gqa 0|1] [--warmup 6] [--demo FOLDER]
+//                        [--pairs 2] [--threads 2] [--long 384] [--budget 64] [--gqa 0|1] [--warmup 6] [--rounds 1|20] [--instances 1]
+//                        [--session-threads 0] [--peer-threads 2] [--demo FOLDER]
 var demo = args.SkipWhile(a => a != "--demo").Skip(1).FirstOrDefault();
 var options = args.Chunk(2).Where(p => p[0] != "--demo").ToDictionary(p => p[0].TrimStart('-'), p => int.Parse(p[1], CultureInfo.InvariantCulture));
 int Opt(string name, int fallback) => options.GetValueOrDefault(name, fallback);
 var shape = new DecoderShape(Opt("layers", 12), Opt("heads", 16), Opt("head-dim", 64), 512);
 int streams = Opt("streams", 16), tokens = Opt("tokens", 64), promptLength = Opt("prompt", 32), pairs = Opt("pairs", 2), threads = Opt("threads", 2);
 int longPrompt = Opt("long", demo is null ? 384 : 0), budget = Opt("budget", 64);
+// Rounds per measured run: a demo-model round of 16 streams lasts ~0.05 s, so its runs take 20 rounds by default.
+var rounds = Opt("rounds", demo is null ? 1 : 20);
+// Pronto's engines (instance_group) and its session's own pool (intra_op_thread_count; 0: the shared pool): the bundled
+// demo model's config by default (2 and 1), 1 and 0 on the generated decoder; --peer-threads, the peer's session threads.
+int instances = Opt("instances", demo is null ? 1 : 2), sessionThreads = Opt("session-threads", demo is null ? 0 : 1), peerThreads = Opt("peer-threads", threads);
 var gqa = Opt("gqa", 0) == 1; // the generated decoder's attention as GroupQueryAttention (GenAI's model builder's)
 
 var root = Directory.CreateTempSubdirectory("pronto-genbench-").FullName;
@@ -36,9 +42,12 @@ try
 {
     var clock = Stopwatch.StartNew();
     var described = demo is null ? WriteGenerated() : WriteDemo(demo);
-    // The model's settings beside genai_config.json: all S streams may decode in one step (the default is 8).
+    // The model's settings beside genai_config.json: all S streams may decode in one step (the default is 8); with
+    // --instances N, N engines (instance_group) of S / N each, and --session-threads T, the session's own pool of T
+    // threads (intra_op_thread_count) instead of the shared one.
+    var ownPool = sessionThreads > 0 ? $"parameters {{ key: \"intra_op_thread_count\" value {{ string_value: \"{sessionThreads}\" }} }}\n" : "";
     File.WriteAllText(Path.Combine(root, "decoder", "config.pbtxt"), string.Create(CultureInfo.InvariantCulture,
-        $"name: \"decoder\"\nparameters {{ key: \"pronto.generative.max_running\" value {{ string_value: \"{streams}\" }} }}\n"));
+        $"name: \"decoder\"\ninstance_group {{ count: {instances} }}\nparameters {{ key: \"pronto.generative.max_running\" value {{ string_value: \"{(streams + instances - 1) / instances}\" }} }}\n{ownPool}"));
     // The same files with a small step budget: the long prompt is prefilled in chunks there.
     Directory.CreateDirectory(Path.Combine(root, "chunked"));
     Directory.CreateSymbolicLink(Path.Combine(root, "chunked", "1"), Path.Combine(root, "decoder", "1"));
@@ -48,7 +57,7 @@ try
 
     string WriteGenerated()
     {
-        TinyDecoder.WriteGenai(root, "decoder", seed: 11, shape: shape, intraOpThreads: threads, groupQueryAttention: gqa);
+        TinyDecoder.WriteGenai(root, "decoder", seed: 11, shape: shape, intraOpThreads: peerThreads, groupQueryAttention: gqa);
         var file = new FileInfo(Path.Combine(root, "decoder", "1", "decoder.onnx"));
         return string.Create(CultureInfo.InvariantCulture,
             $"generated, {shape.Layers} layers, {shape.Heads} heads x {shape.HeadDim}{(gqa ? ", GroupQueryAttention" : "")}, {shape.Parameters(TinyDecoder.VocabSize) / 1e6:F1} M parameters, {file.Length / 1e6:F0} MB");
@@ -75,7 +84,7 @@ try
                 "type": "llama", "context_length": {{context}}, "vocab_size": {{vocab}},
                 "eos_token_id": {{tokenizer.TokenId(SupportChatModel.ImEnd)}}, "bos_token_id": {{tokenizer.TokenId(SupportChatModel.EndOfText)}}, "pad_token_id": {{tokenizer.TokenId(SupportChatModel.EndOfText)}},
                 "decoder": {
-                  "filename": "model.onnx", "session_options": {"intra_op_num_threads": {{threads}}},
+                  "filename": "model.onnx", "session_options": {"intra_op_num_threads": {{peerThreads}}},
                   "head_size": {{headDim}}, "num_attention_heads": {{heads}}, "num_key_value_heads": {{heads}}, "num_hidden_layers": {{layers}}, "hidden_size": {{heads * headDim}},
                   "inputs": { "input_ids": "input_ids", "attention_mask": "attention_mask", "position_ids": "position_ids",
                               "past_key_names": "past_key_values.%d.key", "past_value_names": "past_key_values.%d.value" },
@@ -88,7 +97,7 @@ try
         var parameters = onnx.Graph.Initializer.Where(t => t.DataType == (int)Pronto.Models.Onnx.TensorProto.Types.DataType.Float).Sum(t => t.Dims.Aggregate(1L, (a, d) => a * d));
         return string.Create(CultureInfo.InvariantCulture, $"the demo model support-chat ({folder}), {layers} layers, {heads} heads x {headDim}, {parameters / 1e6:F2} M parameters, context {context}");
     }
-    Console.WriteLine($"machine: {Environment.ProcessorCount} CPUs, {File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim()}; {streams} streams x {tokens} tokens, prompts of {promptLength}, {threads} intra-op threads each side");
+    Console.WriteLine($"machine: {Environment.ProcessorCount} CPUs, {File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim()}; {streams} streams x {tokens} tokens, prompts of {promptLength}, {rounds} round(s) a run; Pronto: {instances} engine(s), {(sessionThreads > 0 ? $"{sessionThreads} thread(s) of the session's own" : $"the shared pool of {threads} threads")}; peer: {peerThreads} thread(s) a session");
 
     // Pronto's backend first: ONNX Runtime's one environment per process must have global thread pools (docs/generative.md).
     using var repository = new ModelRepository(root, [new OnnxBackend(new OnnxBackendOptions { IntraOpThreads = threads })]);
@@ -111,10 +120,10 @@ try
     await PeerAsync(genaiModel, prompts, tokens);
     for (var pair = 1; pair <= pairs; pair++)
     {
-        rows.Add(($"pronto x{streams}", await ProntoAsync(repository, prompts, tokens)));
-        rows.Add(($"peer x{streams}", await PeerAsync(genaiModel, prompts, tokens)));
-        rows.Add(("pronto x1", await ProntoAsync(repository, prompts[..1], tokens)));
-        rows.Add(("peer x1", await PeerAsync(genaiModel, prompts[..1], tokens)));
+        rows.Add(($"pronto x{streams}", await ProntoAsync(repository, prompts, tokens, rounds)));
+        rows.Add(($"peer x{streams}", await PeerAsync(genaiModel, prompts, tokens, rounds)));
+        rows.Add(("pronto x1", await ProntoAsync(repository, prompts[..1], tokens, rounds)));
+        rows.Add(("peer x1", await PeerAsync(genaiModel, prompts[..1], tokens, rounds)));
         rows.Add(("raw prefill", Prefill(repository, prompts[0])));
         rows.Add(("pronto x1 first token", await FirstTokensAsync(repository, prompts[0])));
     }
@@ -172,20 +181,27 @@ finally
 
 return 0;
 
-static async Task<Run> ProntoAsync(ModelRepository repository, int[][] prompts, int tokens)
+// Each run is `rounds` rounds one after another, every stream's times from its own round's start (a demo-model round
+// lasts ~0.05 s: one alone is mostly noise).
+static async Task<Run> ProntoAsync(ModelRepository repository, int[][] prompts, int tokens, int rounds = 1)
 {
     using var lease = repository.Acquire("decoder");
-    var engine = lease.Model.Generative!.Engine;
+    var model = lease.Model.Generative!;
     var parameters = new SamplingParameters { Temperature = 0, MaxTokens = tokens, IgnoreEos = true };
     var recorder = new Recorder();
-    await Task.WhenAll(prompts.Select(async prompt =>
+    for (var round = 0; round < rounds; round++)
     {
-        var stream = recorder.Stream();
-        await foreach (var chunk in engine.Generate(prompt, parameters, CancellationToken.None))
+        recorder.NextRound();
+        await Task.WhenAll(prompts.Select(async prompt =>
         {
-            stream.Token();
-        }
-    }));
+            var stream = recorder.Stream();
+            await foreach (var chunk in model.Generate(prompt, parameters, CancellationToken.None))
+            {
+                stream.Token();
+            }
+        }));
+    }
+
     return recorder.Done();
 }
 
@@ -252,10 +268,18 @@ static async Task<LongRun> LongPromptAsync(ModelRepository repository, string na
     return new LongRun(gaps[^1], gaps[Math.Max(0, (int)Math.Ceiling(0.99 * gaps.Length) - 1)], gaps[gaps.Length / 2], ttft);
 }
 
-static async Task<Run> PeerAsync(Model model, int[][] prompts, int tokens)
+static async Task<Run> PeerAsync(Model model, int[][] prompts, int tokens, int rounds = 1)
 {
     var recorder = new Recorder();
-    await Task.WhenAll(prompts.Select(prompt => Task.Run(() =>
+    for (var round = 0; round < rounds; round++)
+    {
+        recorder.NextRound();
+        await RoundAsync();
+    }
+
+    return recorder.Done();
+
+    Task RoundAsync() => Task.WhenAll(prompts.Select(prompt => Task.Run(() =>
     {
         var stream = recorder.Stream();
         using var parameters = new GeneratorParams(model);
@@ -270,7 +294,6 @@ static async Task<Run> PeerAsync(Model model, int[][] prompts, int tokens)
             stream.Token();
         }
     })));
-    return recorder.Done();
 }
 
 static Run Prefill(ModelRepository repository, int[] prompt)
@@ -311,10 +334,14 @@ internal sealed class Recorder
     private readonly long _start = Stopwatch.GetTimestamp();
     private readonly TimeSpan _cpu = Process.GetCurrentProcess().TotalProcessorTime;
     private readonly List<StreamTimes> _streams = [];
+    private long _round = Stopwatch.GetTimestamp();
+
+    /// <summary>Streams made from now on take their times from now (TTFT per round).</summary>
+    public void NextRound() => _round = Stopwatch.GetTimestamp();
 
     public StreamTimes Stream()
     {
-        var stream = new StreamTimes(_start);
+        var stream = new StreamTimes(_round);
         lock (_streams)
         {
             _streams.Add(stream);
