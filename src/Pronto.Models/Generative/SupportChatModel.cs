@@ -128,7 +128,7 @@ public static class SupportChatModel
         // Two decode loops of one thread each (instance_group, intra_op_thread_count): a step of 0.78 M parameters is
         // too small for two threads to share, so each core runs a loop of its own (docs/generative.md, "Benchmark").
         var config = new ModelConfig { Name = Name, Platform = ModelConfig.OnnxPlatform, InstanceGroups = [new InstanceGroup(2)] };
-        config.Parameters["intra_op_thread_count"] = "1";
+        config.Parameters[Pronto.Onnx.OnnxBackend.IntraOpThreadCountKey] = "1";
         config.Parameters["pronto.generative"] = "true";
         config.Parameters["pronto.generative.context_length"] = options.ContextLength.ToString(CultureInfo.InvariantCulture);
         File.WriteAllText(Path.Combine(directory, "config.pbtxt"), ModelConfigText.Format(config));
