@@ -78,6 +78,8 @@ try
         var vocab = (int)onnx.Graph.Output[0].Type.TensorType.Shape.Dim[2].DimValue;
         var context = (int)onnx.Graph.Initializer.First(t => t.Name == "pos_embed").Dims[0];
         var tokenizer = GenerativeTokenizer.Load(Path.Combine(version, "tokenizer.json"));
+        // A demo written with GroupQueryAttention: the peer decodes on a shared past/present buffer too, as Pronto does.
+        var sharedBuffer = onnx.Graph.Node.Any(n => n.OpType == "GroupQueryAttention");
         File.WriteAllText(Path.Combine(version, "genai_config.json"), $$"""
             {
               "model": {
@@ -91,7 +93,7 @@ try
                   "outputs": { "logits": "logits", "present_key_names": "present.%d.key", "present_value_names": "present.%d.value" }
                 }
               },
-              "search": { "max_length": {{context}}, "do_sample": false }
+              "search": { "max_length": {{context}}, "do_sample": false{{(sharedBuffer ? ", \"past_present_share_buffer\": true" : "")}} }
             }
             """);
         var parameters = onnx.Graph.Initializer.Where(t => t.DataType == (int)Pronto.Models.Onnx.TensorProto.Types.DataType.Float).Sum(t => t.Dims.Aggregate(1L, (a, d) => a * d));
