@@ -13,7 +13,7 @@ namespace Pronto.Core.Tests.Generation;
 public sealed class GenerationEngineTests : IDisposable
 {
     private static readonly TimeSpan Guard = TimeSpan.FromSeconds(30);
-    private static readonly int[][] Prompts = [[72, 101, 108, 108, 111], [258, 32, 99], [84, 104, 105, 115, 32, 105, 115, 32, 97, 32, 116, 101, 115, 116]];
+    internal static readonly int[][] Prompts = [[72, 101, 108, 108, 111], [258, 32, 99], [84, 104, 105, 115, 32, 105, 115, 32, 97, 32, 116, 101, 115, 116]];
     private readonly string _root = Directory.CreateTempSubdirectory("pronto-generate-").FullName;
     private readonly ModelRepository _repository;
 
